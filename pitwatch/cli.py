@@ -1,0 +1,161 @@
+"""The ``pitwatch`` command line: the thin glue that starts things."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from pitwatch.settings import KYC_SIM_PORT, PLATFORM_PORT, PSP_SIM_PORT, get_settings
+
+
+class CliError(Exception):
+    """A usage or input error: printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise CliError(f"{self.prog}: {message} (see --help)")
+
+
+def _serve(app: object, host: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def cmd_platform_serve(args: argparse.Namespace) -> None:
+    from igaming.api.app import create_app
+    from igaming.bootstrap import build_platform
+    from igaming.db import is_sqlite
+    from igaming.migrate import is_empty, upgrade_engine
+
+    settings = get_settings()
+    platform = build_platform(settings)
+    if is_sqlite(settings.database_url) and is_empty(platform.engine):
+        print(f"empty SQLite database: upgrading {settings.database_url}", flush=True)
+        upgrade_engine(platform.engine)
+    platform.start()
+    print(f"platform API on http://{args.host}:{args.port} (docs /docs)", flush=True)
+    _serve(create_app(platform), args.host, args.port)
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> None:
+    from igaming.migrate import upgrade
+
+    url = args.database_url or get_settings().database_url
+    upgrade(url, args.revision)
+    print(f"database at {args.revision}", flush=True)
+
+
+def cmd_operator_create(args: argparse.Namespace) -> None:
+    from igaming.admin import create_operator
+    from igaming.bootstrap import build_platform
+
+    platform = build_platform(get_settings())
+    print(create_operator(platform, args.name, args.role))
+
+
+def cmd_sim_psp_serve(args: argparse.Namespace) -> None:
+    from igaming.sim.psp.app import serve
+
+    serve(args.host, args.port, args.config)
+
+
+def cmd_sim_kyc_serve(args: argparse.Namespace) -> None:
+    from igaming.sim.kyc.app import create_app
+
+    _serve(create_app(), args.host, args.port)
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from pitwatch.demo import run_demo
+
+    run_demo(host=args.host)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="pitwatch",
+        description="Observability and business alerting for real-money gaming operators.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    demo = sub.add_parser("demo", help="run the reference platform with its simulators")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.set_defaults(func=cmd_demo)
+
+    platform = sub.add_parser("platform", help="the reference iGaming platform")
+    psub = platform.add_subparsers(dest="platform_command", required=True, parser_class=_Parser)
+    serve = psub.add_parser("serve", help=f"serve the platform API (default port {PLATFORM_PORT})")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=PLATFORM_PORT)
+    serve.set_defaults(func=cmd_platform_serve)
+
+    db = psub.add_parser("db", help="database schema")
+    dsub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
+    up = dsub.add_parser("upgrade", help="apply migrations (PITWATCH_DATABASE_URL)")
+    up.add_argument("--revision", default="head")
+    up.add_argument("--database-url", default=None, help="overrides PITWATCH_DATABASE_URL")
+    up.set_defaults(func=cmd_db_upgrade)
+
+    op = psub.add_parser("operator", help="back-office operators")
+    osub = op.add_subparsers(dest="operator_command", required=True, parser_class=_Parser)
+    create = osub.add_parser("create", help="create an operator and print its API key")
+    create.add_argument("--name", required=True)
+    create.add_argument(
+        "--role", required=True, choices=["finance", "support", "compliance", "admin"]
+    )
+    create.set_defaults(func=cmd_operator_create)
+
+    sim = sub.add_parser("sim", help="simulators of the platform's outside world")
+    ssub = sim.add_subparsers(dest="sim_command", required=True, parser_class=_Parser)
+    psp = ssub.add_parser("psp", help="payment service providers")
+    psp_sub = psp.add_subparsers(dest="psp_command", required=True, parser_class=_Parser)
+    psp_serve = psp_sub.add_parser(
+        "serve", help=f"serve the PSP simulator (default port {PSP_SIM_PORT})"
+    )
+    psp_serve.add_argument("--host", default="127.0.0.1")
+    psp_serve.add_argument("--port", type=int, default=PSP_SIM_PORT)
+    psp_serve.add_argument("--config", default=None, help="JSON file of PSP knobs")
+    psp_serve.set_defaults(func=cmd_sim_psp_serve)
+    kyc = ssub.add_parser("kyc", help="the KYC vendor")
+    kyc_sub = kyc.add_subparsers(dest="kyc_command", required=True, parser_class=_Parser)
+    kyc_serve = kyc_sub.add_parser(
+        "serve", help=f"serve the KYC vendor simulator (default port {KYC_SIM_PORT})"
+    )
+    kyc_serve.add_argument("--host", default="127.0.0.1")
+    kyc_serve.add_argument("--port", type=int, default=KYC_SIM_PORT)
+    kyc_serve.set_defaults(func=cmd_sim_kyc_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except CliError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    try:
+        args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        from pydantic import ValidationError
+
+        if isinstance(exc, (CliError, ValidationError)):
+            print(f"pitwatch: {str(exc).splitlines()[0]}", file=sys.stderr)
+            return 2
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""Settings from environment variables (prefix PITWATCH_), one object for the whole suite."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DB_PATH = Path("var/pitwatch.db")
+PLATFORM_PORT = 8600
+PSP_SIM_PORT = 8601
+KYC_SIM_PORT = 8602
+DEFAULT_PSPS = ("paybridge", "nordpay", "ewallo", "pixgate")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PITWATCH_", env_file=None, extra="ignore")
+
+    environment: str = Field("development", description="development | test | production")
+    database_url: str = f"sqlite:///{DEFAULT_DB_PATH}"
+    platform_url: str = f"http://127.0.0.1:{PLATFORM_PORT}"
+    psp_base_url: str = f"http://127.0.0.1:{PSP_SIM_PORT}"
+    kyc_base_url: str = f"http://127.0.0.1:{KYC_SIM_PORT}"
+    psp_secrets: dict[str, str] = Field(
+        default_factory=lambda: {p: f"dev-secret-{p}" for p in DEFAULT_PSPS}
+    )
+    token_secret: str = "dev-token-secret"
+    blocked_countries: list[str] = Field(default_factory=lambda: ["US", "FR", "IR", "KP", "SY"])
+    minimum_age: int = 18
+    psp_timeout_seconds: float = 5.0
+    kyc_timeout_seconds: float = 3.0
+    version: str = "0.1.0"
+
+    @model_validator(mode="after")
+    def _no_placeholder_secrets_outside_development(self) -> Settings:
+        if self.environment not in ("development", "test"):
+            placeholders = [p for p, s in self.psp_secrets.items() if s.startswith("dev-secret")]
+            if self.token_secret.startswith("dev-") or placeholders:
+                raise ValueError(
+                    "placeholder secrets are refused outside development: set "
+                    "PITWATCH_TOKEN_SECRET and PITWATCH_PSP_SECRETS"
+                )
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

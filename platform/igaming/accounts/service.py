@@ -1,0 +1,217 @@
+"""Player accounts: registration, log-in, responsible-gambling controls."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from igaming.accounts.passwords import hash_password, verify_password
+from igaming.bootstrap import Platform
+from igaming.errors import (
+    Conflict,
+    NotFound,
+    RegistrationRefused,
+    ResponsibleGamblingBlock,
+    Unauthorized,
+    ValidationFailed,
+)
+from igaming.events import PlayerRegistered
+from igaming.events import RegistrationRefused as RegistrationRefusedEvent
+from igaming.models import AuthToken, Deposit, Player
+from igaming.money import check_amount, check_currency
+from igaming.wallet.accounts import open_player_accounts
+
+TOKEN_TTL = timedelta(hours=12)
+# A raised deposit limit takes effect only after a cooling-off period (a lowered one at once),
+# as gambling regulators require.
+LIMIT_INCREASE_DELAY = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Registration:
+    email: str
+    password: str
+    country: str
+    currency: str
+    date_of_birth: date
+    brand: str = "pitwatch"
+    click_id: str | None = None
+    btag: str | None = None
+    affiliate: str | None = None
+    campaign: str | None = None
+    sub_id: str | None = None
+
+
+def age_on(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def register(p: Platform, reg: Registration) -> Player:
+    now = p.clock.now()
+    check_currency(reg.currency)
+    country = reg.country.upper()
+    refusal = None
+    if country in p.settings.blocked_countries:
+        refusal = ("blocked_country", f"registrations from {country} are not accepted")
+    elif reg.date_of_birth > now.date():
+        raise ValidationFailed("date_of_birth is in the future")
+    elif age_on(reg.date_of_birth, now.date()) < p.settings.minimum_age:
+        refusal = ("under_age", f"players must be at least {p.settings.minimum_age} years old")
+    if refusal:
+        p.bus.publish(
+            [RegistrationRefusedEvent(occurred_at=now, country=country, reason=refusal[0])]
+        )
+        raise RegistrationRefused(refusal[1], reason=refusal[0])
+    player = Player(
+        id=str(uuid.uuid4()),
+        email=reg.email.lower(),
+        password_hash=hash_password(reg.password),
+        country=country,
+        currency=reg.currency,
+        date_of_birth=reg.date_of_birth,
+        brand=reg.brand,
+        click_id=reg.click_id,
+        btag=reg.btag,
+        affiliate=reg.affiliate,
+        campaign=reg.campaign,
+        sub_id=reg.sub_id,
+        created_at=now,
+    )
+    with p.uow() as uow:
+        uow.session.add(player)
+        try:
+            uow.session.flush()
+        except IntegrityError as exc:
+            raise Conflict("a player with this email already exists") from exc
+        open_player_accounts(uow.session, player.id, player.currency, now)
+        uow.emit(
+            PlayerRegistered(
+                occurred_at=now,
+                player_id=player.id,
+                country=country,
+                currency=player.currency,
+                brand=player.brand,
+                affiliate=player.affiliate,
+                campaign=player.campaign,
+            )
+        )
+        uow.commit()
+    return player
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def login(p: Platform, email: str, password: str) -> str:
+    now = p.clock.now()
+    with p.uow() as uow:
+        player = uow.session.execute(
+            select(Player).where(Player.email == email.lower())
+        ).scalar_one_or_none()
+        if player is None or not verify_password(password, player.password_hash):
+            raise Unauthorized("email or password is wrong")
+        token = secrets.token_urlsafe(32)
+        uow.session.add(
+            AuthToken(
+                token_hash=_token_hash(token),
+                player_id=player.id,
+                created_at=now,
+                expires_at=now + TOKEN_TTL,
+            )
+        )
+        uow.commit()
+    return token
+
+
+def authenticate(p: Platform, token: str) -> str:
+    """The player id a bearer token belongs to."""
+    with p.session_factory() as session:
+        row = session.get(AuthToken, _token_hash(token))
+        if row is None or row.expires_at <= p.clock.now():
+            raise Unauthorized("invalid or expired token")
+        return row.player_id
+
+
+def get_player(p: Platform, player_id: str) -> Player:
+    with p.session_factory() as session:
+        player = session.get(Player, player_id)
+        if player is None:
+            raise NotFound(f"player {player_id} not found")
+        return player
+
+
+def self_exclude(p: Platform, player_id: str, days: int) -> Player:
+    if not 1 <= days <= 3650:
+        raise ValidationFailed("self-exclusion lasts between 1 and 3650 days")
+    now = p.clock.now()
+    with p.uow() as uow:
+        player = uow.session.get(Player, player_id, with_for_update=True)
+        if player is None:
+            raise NotFound(f"player {player_id} not found")
+        until = now + timedelta(days=days)
+        # Self-exclusion can be extended, never shortened.
+        if player.self_excluded_until is None or player.self_excluded_until < until:
+            player.self_excluded_until = until
+        uow.commit()
+    return player
+
+
+def set_deposit_limit(p: Platform, player_id: str, limit: int | None) -> Player:
+    """A lower (or first) limit applies at once; a higher one or removal after 24 h."""
+    if limit is not None:
+        check_amount(limit)
+    now = p.clock.now()
+    with p.uow() as uow:
+        player = uow.session.get(Player, player_id, with_for_update=True)
+        if player is None:
+            raise NotFound(f"player {player_id} not found")
+        apply_due_limit(player, now)
+        current = player.daily_deposit_limit
+        if current is None or (limit is not None and limit <= current):
+            player.daily_deposit_limit = limit
+            player.pending_deposit_limit = player.pending_deposit_limit_at = None
+        else:
+            player.pending_deposit_limit = limit
+            player.pending_deposit_limit_at = now + LIMIT_INCREASE_DELAY
+        uow.commit()
+    return player
+
+
+def apply_due_limit(player: Player, now: datetime) -> None:
+    if player.pending_deposit_limit_at is not None and player.pending_deposit_limit_at <= now:
+        player.daily_deposit_limit = player.pending_deposit_limit
+        player.pending_deposit_limit = player.pending_deposit_limit_at = None
+
+
+def check_may_deposit(session, player: Player, amount: int, now: datetime) -> None:  # type: ignore[no-untyped-def]
+    """Responsible-gambling checks before a deposit (called under the player's row lock)."""
+    if player.status != "active":
+        raise ResponsibleGamblingBlock(f"account is {player.status}")
+    if player.self_excluded_until is not None and player.self_excluded_until > now:
+        raise ResponsibleGamblingBlock(
+            f"self-excluded until {player.self_excluded_until.isoformat()}", reason="self_excluded"
+        )
+    apply_due_limit(player, now)
+    if player.daily_deposit_limit is None:
+        return
+    day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    used = session.execute(
+        select(func.coalesce(func.sum(Deposit.amount), 0)).where(
+            Deposit.player_id == player.id,
+            Deposit.created_at >= day_start,
+            Deposit.status.not_in(("declined", "failed")),
+        )
+    ).scalar_one()
+    if used + amount > player.daily_deposit_limit:
+        raise ResponsibleGamblingBlock(
+            f"daily deposit limit {player.daily_deposit_limit} reached "
+            f"({used} already deposited today)",
+            reason="deposit_limit",
+        )

@@ -1,0 +1,22 @@
+"""The platform's FastAPI application."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from igaming.api import problems
+from igaming.api.routes import admin, cashier, health, kyc, players, wallet
+from igaming.bootstrap import Platform
+
+
+def create_app(platform: Platform) -> FastAPI:
+    app = FastAPI(
+        title="pitwatch reference iGaming platform",
+        version=platform.settings.version,
+        description="Accounts, KYC, double-entry wallet and cashier with PSP callbacks.",
+    )
+    app.state.platform = platform
+    problems.install(app)
+    for module in (health, players, kyc, wallet, cashier, admin):
+        app.include_router(module.router)
+    return app

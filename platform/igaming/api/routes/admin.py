@@ -1,0 +1,47 @@
+"""The back office: adjustments, KYC reviews, audit log, ledger invariants."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from igaming import admin
+from igaming.api.deps import IdempotencyKey, OperatorDep, PlatformDep
+from igaming.api.schemas import AdjustmentIn, AuditOut, KycDecisionIn, KycOut, TransactionOut
+from igaming.wallet.invariants import check_invariants
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+
+
+@router.post("/adjustments", status_code=201, response_model=TransactionOut)
+def adjustment(
+    body: AdjustmentIn, p: PlatformDep, op: OperatorDep, key: IdempotencyKey
+) -> TransactionOut:
+    tx = admin.adjust(p, op, idempotency_key=key, **body.model_dump())
+    return TransactionOut.model_validate(tx)
+
+
+@router.post("/kyc/{check_id}/decision", response_model=KycOut)
+def kyc_decision(check_id: str, body: KycDecisionIn, p: PlatformDep, op: OperatorDep) -> KycOut:
+    return KycOut.model_validate(admin.review_kyc(p, op, check_id, body.status, body.reason))
+
+
+@router.get("/audit-log", response_model=list[AuditOut])
+def audit_log(
+    p: PlatformDep, op: OperatorDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[AuditOut]:
+    return [AuditOut.model_validate(a) for a in admin.audit_log(p, op, limit)]
+
+
+@router.get("/invariants")
+def invariants(p: PlatformDep, op: OperatorDep) -> dict:
+    admin.require(op, "read")
+    with p.session_factory() as session:
+        report = check_invariants(session)
+    return {
+        "ok": report.ok,
+        "violations": report.violations()[:100],
+        "accounts_checked": report.accounts_checked,
+        "entries_checked": report.entries_checked,
+    }

@@ -1,0 +1,64 @@
+"""Wires the platform together: settings, database, clock, bus, ledger and gateways."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
+
+from igaming.bus import MessageBus
+from igaming.cashier.gateway import HttpPspGateway, PspGateway
+from igaming.cashier.routing import RoutingTable
+from igaming.clock import Clock, SystemClock
+from igaming.db import make_engine, make_session_factory
+from igaming.kyc.vendor import HttpKycVendor, KycVendor
+from igaming.uow import UnitOfWork
+from igaming.wallet.house import bootstrap_house_accounts
+from igaming.wallet.ledger import Ledger
+from pitwatch.settings import Settings
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker
+    clock: Clock
+    bus: MessageBus
+    psp: PspGateway
+    kyc: KycVendor
+    routing: RoutingTable = field(default_factory=RoutingTable.default)
+    ledger: Ledger = field(default_factory=Ledger)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory, self.bus)
+
+    def start(self) -> None:
+        """Create the house accounts and cache their ids (idempotent)."""
+        with self.uow() as uow:
+            bootstrap_house_accounts(uow.session, self.settings.psp_secrets, self.clock.now())
+            uow.commit()
+        with self.session_factory() as session:
+            self.ledger.cache_house_accounts(session)
+
+
+def build_platform(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    clock: Clock | None = None,
+    bus: MessageBus | None = None,
+    psp: PspGateway | None = None,
+    kyc: KycVendor | None = None,
+) -> Platform:
+    engine = engine or make_engine(settings.database_url)
+    return Platform(
+        settings=settings,
+        engine=engine,
+        session_factory=make_session_factory(engine),
+        clock=clock or SystemClock(),
+        bus=bus or MessageBus(),
+        psp=psp or HttpPspGateway(settings.psp_base_url, settings.psp_timeout_seconds),
+        kyc=kyc or HttpKycVendor(settings.kyc_base_url, settings.kyc_timeout_seconds),
+    )

@@ -1,0 +1,209 @@
+"""PSP callbacks: verified, recorded (every one, orphans included) and applied once."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+
+from igaming.bootstrap import Platform
+from igaming.cashier import deposits, withdrawals
+from igaming.cashier.signing import SIGNATURE_HEADER, SignatureError, verify
+from igaming.cashier.states import decide_deposit, decide_withdrawal
+from igaming.errors import NotFound, Unauthorized, ValidationFailed
+from igaming.events import CallbackReceived
+from igaming.models import Deposit, PspCallback, Withdrawal
+from igaming.uow import UnitOfWork
+
+PAYMENT_STATUSES = ("pending", "approved", "declined", "failed", "chargeback", "refunded")
+PAYOUT_STATUSES = ("pending", "paid", "failed")
+
+
+class CallbackBody(BaseModel):
+    event_id: str
+    psp: str
+    psp_reference: str
+    merchant_reference: str
+    kind: str
+    status: str
+    amount: int
+    currency: str
+    reason: str | None = None
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class CallbackResult:
+    outcome: str
+    status: str | None = None
+
+
+def handle_callback(p: Platform, psp: str, body: bytes, signature: str | None) -> CallbackResult:
+    """Verify, record and apply one callback. Raises Unauthorized for a bad signature
+    (after recording it) and ValidationFailed for a body that is not a callback."""
+    now = p.clock.now()
+    secret = p.settings.psp_secrets.get(psp)
+    if secret is None:
+        raise NotFound(f"unknown PSP {psp!r}")
+    try:
+        verify(secret, signature, body, now.timestamp())
+    except SignatureError as exc:
+        _record_rejected(p, psp, body, now, "bad_signature", str(exc))
+        raise Unauthorized(f"callback signature rejected: {exc}", header=SIGNATURE_HEADER) from exc
+    try:
+        cb = CallbackBody.model_validate_json(body)
+    except ValidationError as exc:
+        _record_rejected(p, psp, body, now, "invalid", str(exc.errors()[:3]))
+        raise ValidationFailed(f"not a valid callback: {exc.errors()[0]['msg']}") from exc
+    allowed = PAYMENT_STATUSES if cb.kind == "payment" else PAYOUT_STATUSES
+    if cb.kind not in ("payment", "payout") or cb.status not in allowed:
+        _record_rejected(p, psp, body, now, "invalid", f"kind/status {cb.kind}/{cb.status}")
+        raise ValidationFailed(f"unknown callback kind/status {cb.kind}/{cb.status}")
+
+    with p.uow() as uow:
+        outcome, status = _apply(p, uow, psp, cb, now)
+        uow.session.add(
+            PspCallback(
+                psp=psp,
+                event_id=cb.event_id,
+                kind=cb.kind,
+                status=cb.status,
+                psp_reference=cb.psp_reference,
+                merchant_reference=cb.merchant_reference,
+                amount=cb.amount,
+                currency=cb.currency,
+                outcome=outcome,
+                occurred_at=cb.occurred_at,
+                received_at=now,
+                body=body.decode(errors="replace"),
+            )
+        )
+        uow.emit(
+            CallbackReceived(
+                occurred_at=now,
+                psp=psp,
+                kind=cb.kind,
+                status=cb.status,
+                outcome=outcome,
+                delay_seconds=max(0.0, (now - cb.occurred_at).total_seconds()),
+            )
+        )
+        uow.commit()
+    return CallbackResult(outcome, status)
+
+
+def _apply(
+    p: Platform, uow: UnitOfWork, psp: str, cb: CallbackBody, now: datetime
+) -> tuple[str, str | None]:
+    model = Deposit if cb.kind == "payment" else Withdrawal
+    # The row lock serialises concurrent deliveries of the same callback.
+    target = uow.session.get(model, cb.merchant_reference, with_for_update=True)
+    if target is None or target.psp != psp:
+        return "orphan", None
+    seen = uow.session.execute(
+        select(PspCallback.id).where(
+            PspCallback.psp == psp,
+            PspCallback.event_id == cb.event_id,
+            PspCallback.outcome == "applied",
+        )
+    ).first()
+    if seen is not None:
+        return "duplicate", target.status
+    if cb.status != "pending" and (cb.amount != target.amount or cb.currency != target.currency):
+        return "amount_mismatch", target.status
+    if target.psp_reference is None:
+        target.psp_reference = cb.psp_reference
+    if isinstance(target, Deposit):
+        return _apply_deposit(p, uow, target, cb, now)
+    return _apply_withdrawal(p, uow, target, cb, now)
+
+
+def _apply_deposit(
+    p: Platform, uow: UnitOfWork, d: Deposit, cb: CallbackBody, now: datetime
+) -> tuple[str, str]:
+    decision = decide_deposit(d.status, cb.status)
+    if cb.status == "pending" and d.status == "initiated":
+        d.status, d.updated_at = "pending", now
+    if decision.action == "approve":
+        deposits.approve(p, uow, d, now)
+        _apply_parked_chargebacks(p, uow, d, now)
+    elif decision.action in ("decline", "fail"):
+        deposits.decline(p, uow, d, now, cb.status, cb.reason or cb.status)
+    elif decision.action in ("chargeback", "refund"):
+        deposits.claw_back(p, uow, d, now, cb.status, cb.event_id)
+    return decision.outcome, d.status
+
+
+def _apply_parked_chargebacks(p: Platform, uow: UnitOfWork, d: Deposit, now: datetime) -> None:
+    parked = uow.session.execute(
+        select(PspCallback).where(
+            PspCallback.merchant_reference == d.id,
+            PspCallback.status == "chargeback",
+            PspCallback.outcome == "out_of_order",
+        )
+    ).scalars()
+    for cb in parked:
+        if d.status == "approved":
+            deposits.claw_back(p, uow, d, now, "chargeback", cb.event_id or "parked")
+        cb.outcome = "applied"
+        cb.detail = f"applied after its approval at {now.isoformat()}"
+
+
+def _apply_withdrawal(
+    p: Platform, uow: UnitOfWork, w: Withdrawal, cb: CallbackBody, now: datetime
+) -> tuple[str, str]:
+    decision = decide_withdrawal(w.status, cb.status)
+    if decision.action == "complete":
+        withdrawals.complete(p, uow, w, now)
+    elif decision.action == "fail":
+        withdrawals.return_funds(p, uow, w, now, cb.reason or "payout_failed")
+    return decision.outcome, w.status
+
+
+def _record_rejected(
+    p: Platform, psp: str, body: bytes, now: datetime, outcome: str, detail: str
+) -> None:
+    """Keep a refused callback (bad signature, unparseable) for investigation."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+
+    def text(key: str) -> str | None:
+        value = data.get(key)
+        return str(value)[:100] if value is not None else None
+
+    # Only known values reach the event: its fields become metric labels.
+    kind = text("kind") if text("kind") in ("payment", "payout") else "unknown"
+    status = text("status") if text("status") in PAYMENT_STATUSES + PAYOUT_STATUSES else "unknown"
+    with p.uow() as uow:
+        uow.session.add(
+            PspCallback(
+                psp=psp,
+                event_id=text("event_id"),
+                kind=text("kind"),
+                status=text("status"),
+                psp_reference=text("psp_reference"),
+                merchant_reference=text("merchant_reference"),
+                outcome=outcome,
+                detail=detail[:1000],
+                received_at=now,
+                body=body.decode(errors="replace")[:20000],
+            )
+        )
+        uow.emit(
+            CallbackReceived(
+                occurred_at=now,
+                psp=psp,
+                kind=kind,
+                status=status,
+                outcome=outcome,
+                delay_seconds=None,
+            )
+        )
+        uow.commit()

@@ -1,0 +1,225 @@
+"""Deposits: request, route, send to the PSP; the callback applies the outcome."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from igaming.accounts.service import check_may_deposit
+from igaming.bootstrap import Platform
+from igaming.cashier.gateway import PaymentRequest, PspRejected, PspTimeout, PspUnavailable
+from igaming.errors import NotFound, UpstreamUnavailable, ValidationFailed
+from igaming.events import (
+    DepositApproved,
+    DepositChargedBack,
+    DepositDeclined,
+    DepositEvent,
+    DepositFailed,
+    DepositRequested,
+)
+from igaming.models import Deposit, Player
+from igaming.money import check_amount, check_currency
+from igaming.uow import UnitOfWork
+from igaming.wallet.accounts import house_account, player_account
+from igaming.wallet.ledger import Posting
+
+
+def _event(cls: type[DepositEvent], d: Deposit, now: datetime, **extra: object) -> DepositEvent:
+    return cls(
+        occurred_at=now,
+        deposit_id=d.id,
+        player_id=d.player_id,
+        psp=d.psp,
+        method=d.method,
+        geo=d.geo,
+        brand=d.brand,
+        currency=d.currency,
+        amount=d.amount,
+        first_deposit=d.first_deposit,
+        **extra,
+    )
+
+
+def request_deposit(
+    p: Platform, player_id: str, *, amount: int, currency: str, method: str, idempotency_key: str
+) -> Deposit:
+    """Create the deposit and send it to its PSP. Replays return the first deposit."""
+    check_amount(amount)
+    check_currency(currency)
+    if not idempotency_key or len(idempotency_key) > 100:
+        raise ValidationFailed("an Idempotency-Key of 1 to 100 characters is required")
+    now = p.clock.now()
+    with p.uow() as uow:
+        player = uow.session.get(Player, player_id, with_for_update=True)
+        if player is None:
+            raise NotFound(f"player {player_id} not found")
+        if currency != player.currency:
+            raise ValidationFailed(f"this account deposits in {player.currency}, not {currency}")
+        psp = p.routing.route(player.country, method)
+        started = p.ledger.begin(
+            uow.session,
+            now=now,
+            tx_type="deposit",
+            idempotency_key=f"deposit:{player_id}:{idempotency_key}",
+            currency=currency,
+            amount=amount,
+            player_id=player_id,
+            request={"amount": amount, "currency": currency, "method": method},
+            status="pending",
+            details={"psp": psp, "method": method},
+        )
+        if started.replayed:
+            deposit = uow.session.get(Deposit, started.transaction.id)
+            assert deposit is not None
+            return deposit
+        check_may_deposit(uow.session, player, amount, now)
+        first = not uow.session.execute(
+            select(exists().where(Deposit.player_id == player_id, Deposit.status == "approved"))
+        ).scalar()
+        deposit = Deposit(
+            id=started.transaction.id,
+            player_id=player_id,
+            psp=psp,
+            method=method,
+            geo=player.country,
+            brand=player.brand,
+            amount=amount,
+            currency=currency,
+            status="initiated",
+            first_deposit=first,
+            created_at=now,
+            updated_at=now,
+        )
+        uow.session.add(deposit)
+        uow.emit(_event(DepositRequested, deposit, now))
+        uow.commit()
+
+    # Never hold a database transaction open across a call to the outside world.
+    request = PaymentRequest(
+        "payments",
+        psp,
+        deposit.id,
+        amount,
+        currency,
+        method,
+        deposit.geo,
+        f"{p.settings.platform_url}/cashier/callbacks/{psp}",
+    )
+    try:
+        reference = p.psp.submit(request)
+    except PspTimeout:
+        return _after_submit(p, deposit.id, status="timed_out", reason="timed_out")
+    except (PspUnavailable, PspRejected) as exc:
+        reason = "psp_unavailable" if isinstance(exc, PspUnavailable) else "psp_rejected"
+        _after_submit(p, deposit.id, status="failed", reason=reason)
+        raise UpstreamUnavailable(
+            f"payment provider {psp} is unavailable; nothing was charged",
+            deposit_id=deposit.id,
+            reason=reason,
+        ) from exc
+    return _after_submit(p, deposit.id, status="pending", reference=reference)
+
+
+def _after_submit(
+    p: Platform,
+    deposit_id: str,
+    *,
+    status: str,
+    reference: str | None = None,
+    reason: str | None = None,
+) -> Deposit:
+    now = p.clock.now()
+    with p.uow() as uow:
+        deposit = uow.session.get(Deposit, deposit_id, with_for_update=True)
+        assert deposit is not None
+        if reference and deposit.psp_reference is None:
+            deposit.psp_reference = reference
+        # A callback may have overtaken the PSP's answer; then its status stands.
+        if deposit.status in ("initiated", "pending"):
+            deposit.status = status
+            deposit.reason = reason
+            deposit.updated_at = now
+            if status in ("failed", "timed_out"):
+                uow.emit(_event(DepositFailed, deposit, now, reason=reason or status))
+            if status == "failed":
+                tx = p.ledger.transaction(uow.session, deposit.id)
+                p.ledger.set_status(tx, "failed", now)
+        uow.commit()
+    return deposit
+
+
+def get_deposit(session: Session, player_id: str | None, deposit_id: str) -> Deposit:
+    deposit = session.get(Deposit, deposit_id)
+    if deposit is None or (player_id is not None and deposit.player_id != player_id):
+        raise NotFound(f"deposit {deposit_id} not found")
+    return deposit
+
+
+# -- effects of callbacks (called by cashier.callbacks under the deposit's row lock) ----
+
+
+def approve(p: Platform, uow: UnitOfWork, d: Deposit, now: datetime) -> None:
+    tx = p.ledger.transaction(uow.session, d.id)
+    p.ledger.post(
+        uow.session,
+        tx,
+        [
+            Posting(house_account("psp_clearing", d.currency, d.psp), -d.amount),
+            Posting(player_account(d.player_id, "cash", d.currency), d.amount),
+        ],
+        now=now,
+        status="completed",
+    )
+    d.status, d.completed_at, d.updated_at = "approved", now, now
+    seconds = (now - d.created_at).total_seconds()
+    uow.emit(_event(DepositApproved, d, now, seconds_to_approval=seconds))
+
+
+def decline(
+    p: Platform, uow: UnitOfWork, d: Deposit, now: datetime, status: str, reason: str
+) -> None:
+    tx = p.ledger.transaction(uow.session, d.id)
+    p.ledger.set_status(tx, "failed", now)
+    d.status, d.reason, d.updated_at = status, reason, now
+    cls = DepositDeclined if status == "declined" else DepositFailed
+    uow.emit(_event(cls, d, now, reason=reason))
+
+
+def claw_back(p: Platform, uow: UnitOfWork, d: Deposit, now: datetime, kind: str, key: str) -> None:
+    """A chargeback (forced by the card scheme, may leave cash negative, flagged) or a refund."""
+    started = p.ledger.begin(
+        uow.session,
+        now=now,
+        tx_type="chargeback" if kind == "chargeback" else "reversal",
+        idempotency_key=f"{kind}:{d.id}:{key}",
+        currency=d.currency,
+        amount=d.amount,
+        player_id=d.player_id,
+        request={"deposit": d.id, "kind": kind},
+        reference=d.id,
+        status="pending",
+    )
+    if started.replayed:
+        return
+    cash = player_account(d.player_id, "cash", d.currency)
+    negative = p.ledger.post(
+        uow.session,
+        started.transaction,
+        [
+            Posting(cash, -d.amount),
+            Posting(house_account("psp_clearing", d.currency, d.psp), d.amount),
+        ],
+        now=now,
+        status="completed",
+        allow_negative=frozenset({cash}),
+    )
+    d.status, d.updated_at = kind, now
+    if kind == "chargeback":
+        uow.emit(_event(DepositChargedBack, d, now, negative_balance=bool(negative)))
+
+
+def new_key() -> str:
+    return str(uuid.uuid4())

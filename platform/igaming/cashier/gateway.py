@@ -1,0 +1,66 @@
+"""The platform's client of the PSPs' HTTP API (docs/psp-protocol.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import httpx
+
+
+class PspUnavailable(Exception):
+    """The PSP refused or could not be reached: the payment certainly does not exist."""
+
+
+class PspTimeout(Exception):
+    """No answer in time: the PSP may or may not have created the payment."""
+
+
+class PspRejected(Exception):
+    """The PSP answered 4xx: the request itself was refused."""
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    kind: str  # "payments" | "payouts"
+    psp: str
+    merchant_reference: str
+    amount: int
+    currency: str
+    method: str
+    geo: str
+    callback_url: str
+
+
+class PspGateway(Protocol):
+    def submit(self, request: PaymentRequest) -> str:
+        """Send a payment or payout; returns the PSP's reference."""
+        ...
+
+
+class HttpPspGateway:
+    def __init__(self, base_url: str, timeout: float, client: httpx.Client | None = None) -> None:
+        self._client = client or httpx.Client(base_url=base_url, timeout=timeout)
+
+    def submit(self, request: PaymentRequest) -> str:
+        body = {
+            "merchant_reference": request.merchant_reference,
+            "amount": request.amount,
+            "currency": request.currency,
+            "method": request.method,
+            "geo": request.geo,
+            "callback_url": request.callback_url,
+        }
+        try:
+            response = self._client.post(f"/v1/{request.psp}/{request.kind}", json=body)
+        except httpx.TimeoutException as exc:
+            raise PspTimeout(str(exc) or "timed out") from exc
+        except httpx.TransportError as exc:
+            raise PspUnavailable(str(exc) or type(exc).__name__) from exc
+        if response.status_code >= 500:
+            raise PspUnavailable(f"{request.psp} answered {response.status_code}")
+        if response.status_code >= 400:
+            raise PspRejected(
+                f"{request.psp} answered {response.status_code}: {response.text[:200]}"
+            )
+        return str(response.json()["psp_reference"])

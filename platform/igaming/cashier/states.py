@@ -1,0 +1,60 @@
+"""The callback state machine, as pure functions (unit-tested on their own).
+
+A terminal status never regresses. A chargeback or refund after approval is a movement of
+its own. A chargeback that overtakes its approval is parked and applied with the approval.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Deposit statuses. "initiated" (not yet sent), "pending" (PSP has it) and "timed_out"
+# (the PSP may have it) are open: any final callback still applies to them.
+DEPOSIT_OPEN = frozenset({"initiated", "pending", "timed_out"})
+DEPOSIT_FINAL = frozenset({"approved", "declined", "failed"})
+DEPOSIT_AFTER_APPROVAL = frozenset({"chargeback", "refunded"})
+
+WITHDRAWAL_OPEN = frozenset({"requested", "processing"})
+WITHDRAWAL_FINAL = frozenset({"completed", "failed"})
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: str  # applied | duplicate | out_of_order
+    action: str | None = None  # approve | decline | fail | chargeback | refund | park
+    new_status: str | None = None
+
+
+def decide_deposit(current: str, incoming: str) -> Decision:
+    if incoming == "pending":
+        return Decision("applied") if current in DEPOSIT_OPEN else Decision("out_of_order")
+    if incoming in DEPOSIT_FINAL:
+        if current in DEPOSIT_OPEN:
+            action = {"approved": "approve", "declined": "decline", "failed": "fail"}[incoming]
+            return Decision("applied", action, incoming)
+        if current == incoming or (incoming == "approved" and current in DEPOSIT_AFTER_APPROVAL):
+            return Decision("duplicate")
+        return Decision("out_of_order")
+    if incoming in DEPOSIT_AFTER_APPROVAL:
+        if current == "approved":
+            action = "chargeback" if incoming == "chargeback" else "refund"
+            return Decision("applied", action, incoming)
+        if current == incoming:
+            return Decision("duplicate")
+        if current in DEPOSIT_OPEN and incoming == "chargeback":
+            return Decision("out_of_order", "park")
+        return Decision("out_of_order")
+    raise ValueError(f"unknown payment status {incoming!r}")
+
+
+def decide_withdrawal(current: str, incoming: str) -> Decision:
+    if incoming == "pending":
+        return Decision("applied") if current in WITHDRAWAL_OPEN else Decision("out_of_order")
+    target = {"paid": "completed", "failed": "failed"}.get(incoming)
+    if target is None:
+        raise ValueError(f"unknown payout status {incoming!r}")
+    if current in WITHDRAWAL_OPEN:
+        return Decision("applied", "complete" if target == "completed" else "fail", target)
+    if current == target:
+        return Decision("duplicate")
+    return Decision("out_of_order")

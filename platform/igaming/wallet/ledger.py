@@ -1,0 +1,305 @@
+"""The double-entry ledger: idempotent, atomic postings under ordered row locks.
+
+A transaction's entries sum to zero per currency. Entries are append-only; a correction
+is a reversal. Player balances change in the same database transaction as their entries,
+via ``UPDATE ... RETURNING`` issued in ascending account-id order, so concurrent writers
+on the same player queue on the row lock instead of deadlocking or losing an update.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from igaming.errors import IdempotencyConflict, InsufficientFunds, NotFound, ValidationFailed
+from igaming.models import Account, LedgerEntry, WalletTransaction
+from igaming.wallet.accounts import HOUSE, AccountRef, account_ids, ensure_accounts
+
+TX_TYPES = frozenset(
+    {
+        "deposit",
+        "withdrawal",
+        "bet",
+        "win",
+        "rollback",
+        "bonus_grant",
+        "adjustment",
+        "chargeback",
+        "reversal",
+    }
+)
+TX_STATUSES = frozenset({"pending", "completed", "failed", "reversed", "cancelled"})
+
+
+@dataclass(frozen=True)
+class Posting:
+    account: AccountRef
+    amount: int  # signed minor units: positive raises the account's balance
+
+
+@dataclass(frozen=True)
+class PostResult:
+    transaction: WalletTransaction
+    replayed: bool
+
+
+def request_hash(request: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class Ledger:
+    """Posting and reading of wallet transactions. One per platform (it caches the ids of
+    house accounts, which are created once and never deleted)."""
+
+    def __init__(self) -> None:
+        self._house_ids: dict[AccountRef, int] = {}
+        self._lock = threading.Lock()
+
+    # -- transactions -------------------------------------------------------------------
+
+    def begin(
+        self,
+        session: Session,
+        *,
+        now: datetime,
+        tx_type: str,
+        idempotency_key: str,
+        currency: str,
+        amount: int,
+        player_id: str | None,
+        request: dict[str, Any],
+        status: str = "pending",
+        reference: str | None = None,
+        details: dict[str, Any] | None = None,
+        tx_id: str | None = None,
+    ) -> PostResult:
+        """Create a transaction row, or return the existing one for the same key.
+
+        The same key with the same request returns the first result (``replayed``); with a
+        different request it is an IdempotencyConflict. Concurrent first requests with one
+        key are safe: the loser's insert waits for the winner and then does nothing.
+        """
+        if tx_type not in TX_TYPES or status not in TX_STATUSES:
+            raise ValidationFailed(f"unknown transaction type or status {tx_type}/{status}")
+        digest = request_hash({"type": tx_type, **request})
+        values = {
+            "id": tx_id or str(uuid.uuid4()),
+            "type": tx_type,
+            "status": status,
+            "player_id": player_id,
+            "currency": currency,
+            "amount": amount,
+            "idempotency_key": idempotency_key,
+            "request_hash": digest,
+            "reference": reference,
+            "flagged": False,
+            "created_at": now,
+            "updated_at": now,
+            "details": details or {},
+        }
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        inserted = session.execute(
+            dialect.insert(WalletTransaction)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(WalletTransaction.id)
+        ).scalar_one_or_none()
+        if inserted is None:
+            existing = session.execute(
+                select(WalletTransaction).where(
+                    WalletTransaction.idempotency_key == idempotency_key
+                )
+            ).scalar_one()
+            if existing.request_hash != digest:
+                raise IdempotencyConflict(
+                    f"idempotency key {idempotency_key!r} was used for a different request",
+                    transaction_id=existing.id,
+                )
+            return PostResult(existing, replayed=True)
+        tx = session.get(WalletTransaction, values["id"])
+        assert tx is not None
+        return PostResult(tx, replayed=False)
+
+    def post(
+        self,
+        session: Session,
+        tx: WalletTransaction,
+        postings: Iterable[Posting],
+        *,
+        now: datetime,
+        status: str | None = None,
+        allow_negative: frozenset[AccountRef] = frozenset(),
+    ) -> list[AccountRef]:
+        """Append balanced entries to ``tx`` and move balances; returns accounts left
+        negative (only ever those in ``allow_negative``, e.g. cash after a chargeback)."""
+        postings = [p for p in postings if p.amount != 0]
+        totals: dict[str, int] = defaultdict(int)
+        for p in postings:
+            if isinstance(p.amount, bool) or not isinstance(p.amount, int):
+                raise ValidationFailed("ledger amounts are integers in minor units")
+            totals[p.account.currency] += p.amount
+        if any(totals.values()):
+            raise ValidationFailed(f"entries do not balance: {dict(totals)}")
+
+        ids = self._resolve(session, [p.account for p in postings], now)
+        negative: list[AccountRef] = []
+        # Player balances: one UPDATE ... RETURNING per account, in id order (lock order).
+        deltas: dict[AccountRef, int] = defaultdict(int)
+        for p in postings:
+            if not p.account.is_house:
+                deltas[p.account] += p.amount
+        for ref in sorted(deltas, key=ids.__getitem__):
+            new_balance = session.execute(
+                update(Account)
+                .where(Account.id == ids[ref])
+                .values(balance=Account.balance + deltas[ref])
+                .returning(Account.balance)
+            ).scalar_one()
+            if new_balance < 0:
+                if ref not in allow_negative:
+                    raise InsufficientFunds(
+                        f"{ref.kind} balance too low for this {tx.type}",
+                        balance=new_balance - deltas[ref],
+                        currency=ref.currency,
+                    )
+                negative.append(ref)
+        session.execute(
+            insert(LedgerEntry),
+            [
+                {
+                    "transaction_id": tx.id,
+                    "account_id": ids[p.account],
+                    "amount": p.amount,
+                    "currency": p.account.currency,
+                    "created_at": now,
+                }
+                for p in postings
+            ],
+        )
+        if status is not None:
+            tx.status = status
+        tx.updated_at = now
+        if negative:
+            tx.flagged = True
+            tx.flag_reason = "negative balance: " + ", ".join(r.kind for r in negative)
+        return negative
+
+    @staticmethod
+    def transaction(session: Session, tx_id: str) -> WalletTransaction:
+        tx = session.get(WalletTransaction, tx_id)
+        if tx is None:
+            raise NotFound(f"transaction {tx_id} not found")
+        return tx
+
+    def set_status(self, tx: WalletTransaction, status: str, now: datetime) -> None:
+        if status not in TX_STATUSES:
+            raise ValidationFailed(f"unknown transaction status {status}")
+        tx.status = status
+        tx.updated_at = now
+
+    def reverse(
+        self,
+        session: Session,
+        original_id: str,
+        *,
+        now: datetime,
+        idempotency_key: str,
+        reason: str,
+        tx_type: str = "reversal",
+    ) -> PostResult:
+        """Post the exact negation of a completed transaction's entries."""
+        original = session.get(WalletTransaction, original_id, with_for_update=True)
+        if original is None:
+            raise NotFound(f"transaction {original_id} not found")
+        result = self.begin(
+            session,
+            now=now,
+            tx_type=tx_type,
+            idempotency_key=idempotency_key,
+            currency=original.currency,
+            amount=original.amount,
+            player_id=original.player_id,
+            request={"reverses": original_id, "reason": reason},
+            reference=original_id,
+            details={"reason": reason},
+        )
+        if result.replayed:
+            return result
+        if original.status != "completed":
+            raise ValidationFailed(
+                f"only completed transactions can be reversed ({original.status})"
+            )
+        entries = session.execute(
+            select(LedgerEntry.account_id, LedgerEntry.amount).where(
+                LedgerEntry.transaction_id == original_id
+            )
+        ).all()
+        refs = self._refs_by_id(session, [e.account_id for e in entries])
+        self.post(
+            session,
+            result.transaction,
+            [Posting(refs[e.account_id], -e.amount) for e in entries],
+            now=now,
+            status="completed",
+        )
+        self.set_status(original, "reversed", now)
+        return result
+
+    # -- accounts -----------------------------------------------------------------------
+
+    def _resolve(
+        self, session: Session, refs: list[AccountRef], now: datetime
+    ) -> dict[AccountRef, int]:
+        ids: dict[AccountRef, int] = {}
+        players = [r for r in refs if not r.is_house]
+        houses = [r for r in refs if r.is_house]
+        if players:
+            ids |= account_ids(session, players)
+            missing = [r for r in players if r not in ids]
+            if missing:
+                raise ValidationFailed(
+                    f"player has no {missing[0].kind} account in {missing[0].currency}"
+                )
+        if houses:
+            with self._lock:
+                cached = {r: self._house_ids[r] for r in houses if r in self._house_ids}
+            missing = [r for r in houses if r not in cached]
+            if missing:
+                ensure_accounts(session, missing, now)
+                found = account_ids(session, missing)
+                # Not cached: a row created in this transaction vanishes on rollback. The
+                # platform creates all house accounts at start (bootstrap_house_accounts).
+                cached |= found
+            ids |= cached
+        return ids
+
+    def cache_house_accounts(self, session: Session) -> None:
+        """Remember the ids of committed house accounts (call after they are created)."""
+        rows = session.execute(
+            select(Account.id, Account.owner, Account.kind, Account.currency, Account.psp).where(
+                Account.owner == HOUSE
+            )
+        ).all()
+        with self._lock:
+            for row in rows:
+                self._house_ids[AccountRef(row.owner, row.kind, row.currency, row.psp)] = row.id
+
+    @staticmethod
+    def _refs_by_id(session: Session, ids: list[int]) -> dict[int, AccountRef]:
+        rows = session.execute(
+            select(Account.id, Account.owner, Account.kind, Account.currency, Account.psp).where(
+                Account.id.in_(set(ids))
+            )
+        ).all()
+        return {row.id: AccountRef(row.owner, row.kind, row.currency, row.psp) for row in rows}

@@ -1,0 +1,128 @@
+"""Database fixtures: every wallet and cashier test runs on SQLite and on PostgreSQL.
+
+PostgreSQL comes from PITWATCH_TEST_DATABASE_URL. Unset, its tests skip; set (as .ci/run
+does), an unreachable server is an error, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from igaming.bootstrap import Platform, build_platform
+from igaming.bus import MessageBus
+from igaming.clock import FakeClock
+from igaming.db import make_engine, normalise_url
+from igaming.migrate import upgrade_engine
+from igaming.models import Base
+from pitwatch.settings import Settings
+from tests.fakes import FakeKyc, FakePsp
+
+PG_URL = os.environ.get("PITWATCH_TEST_DATABASE_URL")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade_engine(engine)
+    engine.dispose()
+    return str(path)
+
+
+@pytest.fixture
+def sqlite_url(sqlite_template: str, tmp_path) -> str:  # type: ignore[no-untyped-def]
+    path = tmp_path / "pitwatch.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="session")
+def pg_schema() -> Iterator[str]:
+    if not PG_URL:
+        pytest.skip("PITWATCH_TEST_DATABASE_URL is not set")
+    schema = f"pwtest_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(normalise_url(PG_URL))
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    engine = make_engine(PG_URL, schema=schema)
+    upgrade_engine(engine)
+    engine.dispose()
+    yield schema
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+def _truncate_all(engine: Engine) -> None:
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A migrated, empty database on each backend."""
+    if request.param == "sqlite":
+        eng = make_engine(request.getfixturevalue("sqlite_url"))
+    else:
+        schema = request.getfixturevalue("pg_schema")
+        eng = make_engine(PG_URL, schema=schema)  # type: ignore[arg-type]
+        _truncate_all(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
+    eng = make_engine(sqlite_url)
+    yield eng
+    eng.dispose()
+
+
+def make_platform(engine: Engine, **kwargs: object) -> Platform:
+    settings = Settings(environment="test", database_url=str(engine.url))
+    platform = build_platform(
+        settings,
+        engine=engine,
+        clock=kwargs.pop("clock", None) or FakeClock(),  # type: ignore[arg-type]
+        bus=MessageBus(strict=True),
+        psp=kwargs.pop("psp", None) or FakePsp(),  # type: ignore[arg-type]
+        kyc=kwargs.pop("kyc", None) or FakeKyc(),  # type: ignore[arg-type]
+    )
+    platform.start()
+    return platform
+
+
+@pytest.fixture
+def platform(engine: Engine) -> Platform:
+    return make_platform(engine)
+
+
+@pytest.fixture
+def sqlite_platform(sqlite_engine: Engine) -> Platform:
+    return make_platform(sqlite_engine)
+
+
+def register_player(
+    p: Platform, *, country: str = "DE", currency: str = "EUR", email: str | None = None, **kw
+):  # type: ignore[no-untyped-def]
+    from igaming.accounts.service import Registration, register
+
+    return register(
+        p,
+        Registration(
+            email=email or f"{uuid.uuid4().hex[:10]}@example.com",
+            password="correct horse battery",
+            country=country,
+            currency=currency,
+            date_of_birth=date(1990, 5, 17),
+            **kw,
+        ),
+    )
