@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from igaming.bootstrap import Platform
 from igaming.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
-from igaming.events import AdjustmentPosted
+from igaming.events import AdjustmentPosted, IdempotentReplay
 from igaming.kyc.service import resolve_review
 from igaming.models import AuditLog, KycCheck, Operator, Player, WalletTransaction
 from igaming.money import check_amount
@@ -107,6 +107,8 @@ def adjust(
             },
         )
         if started.replayed:
+            uow.emit(IdempotentReplay(occurred_at=now, tx_type="adjustment"))
+            uow.commit()
             return started.transaction
         p.ledger.post(
             uow.session,

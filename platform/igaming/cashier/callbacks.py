@@ -18,7 +18,15 @@ from igaming.events import CallbackReceived
 from igaming.models import Deposit, PspCallback, Withdrawal
 from igaming.uow import UnitOfWork
 
-PAYMENT_STATUSES = ("pending", "approved", "declined", "failed", "chargeback", "refunded")
+PAYMENT_STATUSES = (
+    "pending",
+    "approved",
+    "declined",
+    "failed",
+    "chargeback",
+    "chargeback_reversed",
+    "refunded",
+)
 PAYOUT_STATUSES = ("pending", "paid", "failed")
 
 
@@ -134,6 +142,8 @@ def _apply_deposit(
         deposits.decline(p, uow, d, now, cb.status, cb.reason or cb.status)
     elif decision.action in ("chargeback", "refund"):
         deposits.claw_back(p, uow, d, now, cb.status, cb.event_id)
+    elif decision.action == "chargeback_reversal":
+        deposits.reverse_chargeback(p, uow, d, now, cb.event_id)
     return decision.outcome, d.status
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from sqlalchemy import exists, select
@@ -19,6 +18,7 @@ from igaming.events import (
     DepositEvent,
     DepositFailed,
     DepositRequested,
+    IdempotentReplay,
 )
 from igaming.models import Deposit, Player
 from igaming.money import check_amount, check_currency
@@ -74,6 +74,8 @@ def request_deposit(
         if started.replayed:
             deposit = uow.session.get(Deposit, started.transaction.id)
             assert deposit is not None
+            uow.emit(IdempotentReplay(occurred_at=now, tx_type="deposit"))
+            uow.commit()  # nothing to write but the event; keeps the row loaded
             return deposit
         check_may_deposit(uow.session, player, amount, now)
         first = not uow.session.execute(
@@ -221,5 +223,30 @@ def claw_back(p: Platform, uow: UnitOfWork, d: Deposit, now: datetime, kind: str
         uow.emit(_event(DepositChargedBack, d, now, negative_balance=bool(negative)))
 
 
-def new_key() -> str:
-    return str(uuid.uuid4())
+def reverse_chargeback(p: Platform, uow: UnitOfWork, d: Deposit, now: datetime, key: str) -> None:
+    """The scheme found for the merchant: the charged-back amount comes back to cash."""
+    started = p.ledger.begin(
+        uow.session,
+        now=now,
+        tx_type="reversal",
+        idempotency_key=f"chargeback_reversed:{d.id}:{key}",
+        currency=d.currency,
+        amount=d.amount,
+        player_id=d.player_id,
+        request={"deposit": d.id, "kind": "chargeback_reversed"},
+        reference=d.id,
+        status="pending",
+    )
+    if started.replayed:
+        return
+    p.ledger.post(
+        uow.session,
+        started.transaction,
+        [
+            Posting(house_account("psp_clearing", d.currency, d.psp), -d.amount),
+            Posting(player_account(d.player_id, "cash", d.currency), d.amount),
+        ],
+        now=now,
+        status="completed",
+    )
+    d.status, d.updated_at = "chargeback_reversed", now

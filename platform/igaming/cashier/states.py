@@ -12,7 +12,7 @@ from dataclasses import dataclass
 # (the PSP may have it) are open: any final callback still applies to them.
 DEPOSIT_OPEN = frozenset({"initiated", "pending", "timed_out"})
 DEPOSIT_FINAL = frozenset({"approved", "declined", "failed"})
-DEPOSIT_AFTER_APPROVAL = frozenset({"chargeback", "refunded"})
+DEPOSIT_AFTER_APPROVAL = frozenset({"chargeback", "refunded", "chargeback_reversed"})
 
 WITHDRAWAL_OPEN = frozenset({"requested", "processing"})
 WITHDRAWAL_FINAL = frozenset({"completed", "failed"})
@@ -35,11 +35,15 @@ def decide_deposit(current: str, incoming: str) -> Decision:
         if current == incoming or (incoming == "approved" and current in DEPOSIT_AFTER_APPROVAL):
             return Decision("duplicate")
         return Decision("out_of_order")
+    if incoming == "chargeback_reversed":
+        if current == "chargeback":
+            return Decision("applied", "chargeback_reversal", incoming)
+        return Decision("duplicate") if current == incoming else Decision("out_of_order")
     if incoming in DEPOSIT_AFTER_APPROVAL:
         if current == "approved":
             action = "chargeback" if incoming == "chargeback" else "refund"
             return Decision("applied", action, incoming)
-        if current == incoming:
+        if current == incoming or (incoming == "chargeback" and current == "chargeback_reversed"):
             return Decision("duplicate")
         if current in DEPOSIT_OPEN and incoming == "chargeback":
             return Decision("out_of_order", "park")

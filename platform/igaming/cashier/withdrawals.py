@@ -8,6 +8,7 @@ from igaming.bootstrap import Platform
 from igaming.cashier.gateway import PaymentRequest, PspRejected, PspTimeout, PspUnavailable
 from igaming.errors import KycRequired, NotFound, UpstreamUnavailable, ValidationFailed
 from igaming.events import (
+    IdempotentReplay,
     WithdrawalCompleted,
     WithdrawalEvent,
     WithdrawalFailed,
@@ -67,6 +68,8 @@ def request_withdrawal(
         if started.replayed:
             withdrawal = uow.session.get(Withdrawal, started.transaction.id)
             assert withdrawal is not None
+            uow.emit(IdempotentReplay(occurred_at=now, tx_type="withdrawal"))
+            uow.commit()  # nothing to write but the event; keeps the row loaded
             return withdrawal
         if player.kyc_status != "approved":
             raise KycRequired("withdrawals need an approved identity verification")

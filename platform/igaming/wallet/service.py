@@ -1,0 +1,139 @@
+"""Wallet operations the products call: stakes, wins and balances.
+
+Products (sportsbook, casino) move money only through these, each idempotent by the
+product's own id (bet id, provider transaction id).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from igaming.bootstrap import Platform
+from igaming.errors import InsufficientFunds, ValidationFailed
+from igaming.events import IdempotentReplay, WalletTransactionFailed
+from igaming.models import Account, WalletTransaction
+from igaming.money import check_amount, check_currency
+from igaming.wallet.accounts import house_account, player_account
+from igaming.wallet.ledger import Posting
+
+PRODUCTS = ("sportsbook", "casino")
+
+
+@dataclass(frozen=True)
+class Balances:
+    currency: str
+    cash: int
+    bonus: int
+    withdrawal_pending: int
+
+
+def _move(
+    p: Platform,
+    *,
+    tx_type: str,
+    player_id: str,
+    product: str,
+    amount: int,
+    currency: str,
+    idempotency_key: str,
+    to_player: bool,
+    reference: str | None = None,
+) -> WalletTransaction:
+    if product not in PRODUCTS:
+        raise ValidationFailed(f"unknown product {product!r}")
+    check_amount(amount)
+    check_currency(currency)
+    now = p.clock.now()
+    try:
+        with p.uow() as uow:
+            started = p.ledger.begin(
+                uow.session,
+                now=now,
+                tx_type=tx_type,
+                idempotency_key=f"{tx_type}:{product}:{idempotency_key}",
+                currency=currency,
+                amount=amount,
+                player_id=player_id,
+                request={"player": player_id, "amount": amount, "currency": currency},
+                reference=reference,
+                details={"product": product},
+            )
+            if started.replayed:
+                uow.emit(IdempotentReplay(occurred_at=now, tx_type=tx_type))
+                uow.commit()
+                return started.transaction
+            sign = 1 if to_player else -1
+            p.ledger.post(
+                uow.session,
+                started.transaction,
+                [
+                    Posting(player_account(player_id, "cash", currency), sign * amount),
+                    Posting(house_account(product, currency), -sign * amount),
+                ],
+                now=now,
+                status="completed",
+            )
+            uow.commit()
+            return started.transaction
+    except (InsufficientFunds, ValidationFailed) as exc:
+        reason = "insufficient_funds" if isinstance(exc, InsufficientFunds) else "invalid"
+        p.bus.publish([WalletTransactionFailed(occurred_at=now, tx_type=tx_type, reason=reason)])
+        raise
+
+
+def place_stake(
+    p: Platform, player_id: str, *, product: str, amount: int, currency: str, idempotency_key: str
+) -> WalletTransaction:
+    """Debit a stake from the player's cash to the product's house account."""
+    return _move(
+        p,
+        tx_type="bet",
+        player_id=player_id,
+        product=product,
+        amount=amount,
+        currency=currency,
+        idempotency_key=idempotency_key,
+        to_player=False,
+    )
+
+
+def pay_win(
+    p: Platform,
+    player_id: str,
+    *,
+    product: str,
+    amount: int,
+    currency: str,
+    idempotency_key: str,
+    bet_transaction_id: str | None = None,
+) -> WalletTransaction:
+    """Credit a win from the product's house account to the player's cash."""
+    return _move(
+        p,
+        tx_type="win",
+        player_id=player_id,
+        product=product,
+        amount=amount,
+        currency=currency,
+        idempotency_key=idempotency_key,
+        to_player=True,
+        reference=bet_transaction_id,
+    )
+
+
+def balances(p: Platform, player_id: str) -> list[Balances]:
+    with p.session_factory() as session:
+        rows = session.execute(
+            select(Account.currency, Account.kind, Account.balance).where(
+                Account.owner == player_id
+            )
+        ).all()
+    by_currency: dict[str, dict[str, int]] = {}
+    for currency, kind, amount in rows:
+        by_currency.setdefault(currency, {})[kind] = amount
+    return [
+        Balances(c, k.get("cash", 0), k.get("bonus", 0), k.get("withdrawal_pending", 0))
+        for c, k in sorted(by_currency.items())
+    ]
