@@ -69,10 +69,11 @@ def cmd_sim_kyc_serve(args: argparse.Namespace) -> None:
     _serve(create_app(), args.host, args.port)
 
 
-def cmd_demo(args: argparse.Namespace) -> None:
-    from pitwatch.demo import run_demo
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pitwatch.demo import Ports, run_demo
 
-    run_demo(host=args.host)
+    ports = Ports(args.platform_port, args.psp_port, args.kyc_port)
+    return run_demo(host=args.host, ports=ports, once=args.once)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run the reference platform with its simulators")
     demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--platform-port", type=int, default=PLATFORM_PORT)
+    demo.add_argument("--psp-port", type=int, default=PSP_SIM_PORT)
+    demo.add_argument("--kyc-port", type=int, default=KYC_SIM_PORT)
+    demo.add_argument("--once", action="store_true", help="stop after the smoke walk-through")
     demo.set_defaults(func=cmd_demo)
 
     platform = sub.add_parser("platform", help="the reference iGaming platform")
@@ -143,8 +148,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    logging.getLogger("httpx").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     try:
-        args.func(args)
+        code = args.func(args)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
@@ -154,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"pitwatch: {str(exc).splitlines()[0]}", file=sys.stderr)
             return 2
         raise
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":

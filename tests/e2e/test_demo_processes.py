@@ -1,0 +1,50 @@
+"""The platform, the PSP simulator and the KYC simulator as separate processes over real
+HTTP on 127.0.0.1: a player registers, verifies, deposits, and the PSP's signed callback
+arrives and is applied."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_demo_walkthrough_across_processes(tmp_path):
+    env = os.environ | {"PITWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"}
+    ports = [str(free_port()) for _ in range(3)]
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pitwatch.cli",
+            "demo",
+            "--once",
+            "--platform-port",
+            ports[0],
+            "--psp-port",
+            ports[1],
+            "--kyc-port",
+            ports[2],
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert "KYC: approved" in out or "KYC: manual_review" in out or "KYC: rejected" in out
+    assert "via ewallo: pending" in out
+    assert (
+        "deposit approved; balance [{'currency': 'EUR', 'cash': 2500" in out
+        or "deposit declined" in out
+    )
+    assert (tmp_path / "var" / "platform.log").exists()

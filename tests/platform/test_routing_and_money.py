@@ -1,0 +1,52 @@
+"""Routing of payments to PSPs, and money parsing (integers in minor units)."""
+
+from __future__ import annotations
+
+import pytest
+
+from igaming.cashier.routing import RoutingTable
+from igaming.errors import ValidationFailed
+from igaming.money import MoneyError, check_amount, to_major, to_minor
+
+
+@pytest.mark.parametrize(
+    ("geo", "method", "psp"),
+    [
+        ("DE", "card", "paybridge"),
+        ("DE", "bank_transfer", "nordpay"),
+        ("BR", "pix", "pixgate"),
+        ("GB", "ewallet", "ewallo"),
+    ],
+)
+def test_most_specific_route_wins(geo, method, psp):
+    assert RoutingTable.default().route(geo, method) == psp
+
+
+def test_a_specific_route_overrides_the_wildcard():
+    table = RoutingTable({("*", "card"): "paybridge", ("SE", "card"): "nordpay"})
+    assert (table.route("SE", "card"), table.route("FI", "card")) == ("nordpay", "paybridge")
+
+
+def test_unrouted_method_is_a_clear_error():
+    with pytest.raises(ValidationFailed, match="not offered in GB"):
+        RoutingTable.default().route("GB", "bank_transfer")
+    with pytest.raises(ValidationFailed, match="unknown payment method"):
+        RoutingTable.default().route("GB", "cheque")
+
+
+@pytest.mark.parametrize(
+    ("minor", "currency", "major"),
+    [(1234, "EUR", "12.34"), (-5, "EUR", "-0.05"), (1500, "JPY", "1500"), (1, "BHD", "0.001")],
+)
+def test_major_minor_round_trip(minor, currency, major):
+    assert to_major(minor, currency) == major
+    assert to_minor(major, currency) == minor
+
+
+def test_extra_precision_and_floats_are_refused():
+    with pytest.raises(MoneyError, match="precision"):
+        to_minor("1.005", "EUR")
+    with pytest.raises(MoneyError, match="integer"):
+        check_amount(10.0)  # type: ignore[arg-type]
+    with pytest.raises(MoneyError, match="integer"):
+        check_amount(True)  # type: ignore[arg-type]
