@@ -26,7 +26,6 @@ class Settings(BaseSettings):
     psp_secrets: dict[str, str] = Field(
         default_factory=lambda: {p: f"dev-secret-{p}" for p in DEFAULT_PSPS}
     )
-    token_secret: str = "dev-token-secret"
     blocked_countries: list[str] = Field(default_factory=lambda: ["US", "FR", "IR", "KP", "SY"])
     minimum_age: int = 18
     psp_timeout_seconds: float = 5.0
@@ -37,10 +36,10 @@ class Settings(BaseSettings):
     def _no_placeholder_secrets_outside_development(self) -> Settings:
         if self.environment not in ("development", "test"):
             placeholders = [p for p, s in self.psp_secrets.items() if s.startswith("dev-secret")]
-            if self.token_secret.startswith("dev-") or placeholders:
+            if placeholders:
                 raise ValueError(
-                    "placeholder secrets are refused outside development: set "
-                    "PITWATCH_TOKEN_SECRET and PITWATCH_PSP_SECRETS"
+                    f"placeholder PSP secrets are refused in {self.environment}: set "
+                    f"PITWATCH_PSP_SECRETS for {', '.join(placeholders)}"
                 )
         return self
 

@@ -1,0 +1,33 @@
+"""Settings from the environment; placeholder secrets refused outside development."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from pitwatch.settings import Settings
+
+
+def test_defaults_are_the_embedded_sqlite_database_and_local_simulators(monkeypatch):
+    monkeypatch.delenv("PITWATCH_DATABASE_URL", raising=False)
+    s = Settings()
+    assert s.database_url == "sqlite:///var/pitwatch.db"
+    assert s.psp_base_url == "http://127.0.0.1:8601"
+
+
+def test_environment_variables_override(monkeypatch):
+    monkeypatch.setenv("PITWATCH_DATABASE_URL", "postgresql://u@db/pitwatch")
+    monkeypatch.setenv("PITWATCH_PSP_SECRETS", '{"paybridge": "s3cret"}')
+    s = Settings()
+    assert (s.database_url, s.psp_secrets) == (
+        "postgresql://u@db/pitwatch",
+        {"paybridge": "s3cret"},
+    )
+
+
+def test_production_refuses_placeholder_psp_secrets(monkeypatch):
+    monkeypatch.setenv("PITWATCH_ENVIRONMENT", "production")
+    with pytest.raises(ValidationError, match="placeholder PSP secrets"):
+        Settings()
+    monkeypatch.setenv("PITWATCH_PSP_SECRETS", '{"paybridge": "a-real-secret"}')
+    assert Settings().environment == "production"
