@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     db = psub.add_parser("db", help="database schema")
     dsub = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
     up = dsub.add_parser("upgrade", help="apply migrations (PITWATCH_DATABASE_URL)")
-    up.add_argument("--revision", default="head")
+    up.add_argument("--revision", default="heads")
     up.add_argument("--database-url", default=None, help="overrides PITWATCH_DATABASE_URL")
     up.set_defaults(func=cmd_db_upgrade)
 

@@ -12,7 +12,11 @@ DEFAULT_DB_PATH = Path("var/pitwatch.db")
 PLATFORM_PORT = 8600
 PSP_SIM_PORT = 8601
 KYC_SIM_PORT = 8602
+ODDS_SIM_PORT = 8603
+GAMES_SIM_PORT = 8604
+AFFILIATE_SIM_PORT = 8605
 DEFAULT_PSPS = ("paybridge", "nordpay", "ewallo", "pixgate")
+DEFAULT_GAME_PROVIDERS = ("spinworks", "lucky_labs", "livetable")
 
 
 class Settings(BaseSettings):
@@ -26,6 +30,13 @@ class Settings(BaseSettings):
     psp_secrets: dict[str, str] = Field(
         default_factory=lambda: {p: f"dev-secret-{p}" for p in DEFAULT_PSPS}
     )
+    odds_feed_secret: str = "dev-secret-oddsfeed"
+    game_provider_secrets: dict[str, str] = Field(
+        default_factory=lambda: {p: f"dev-secret-{p}" for p in DEFAULT_GAME_PROVIDERS}
+    )
+    affiliate_network_url: str = f"http://127.0.0.1:{AFFILIATE_SIM_PORT}"
+    # Key of the keyed hash that turns a player id into the player_ref partners see.
+    player_ref_key: str = "dev-player-ref-key"
     blocked_countries: list[str] = Field(default_factory=lambda: ["US", "FR", "IR", "KP", "SY"])
     minimum_age: int = 18
     psp_timeout_seconds: float = 5.0

@@ -20,11 +20,11 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
-def upgrade_engine(engine: Engine, revision: str = "head") -> None:
+def upgrade_engine(engine: Engine, revision: str = "heads") -> None:
     """Upgrade through an existing engine (tests, an in-memory database)."""
     cfg = alembic_config(str(engine.url))
     with engine.begin() as conn:

@@ -5,7 +5,18 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from igaming.api import problems
-from igaming.api.routes import admin, cashier, health, kyc, players, wallet
+from igaming.api.routes import (
+    admin,
+    affiliates,
+    bonus,
+    cashier,
+    casino,
+    health,
+    kyc,
+    players,
+    sportsbook,
+    wallet,
+)
 from igaming.bootstrap import Platform
 
 
@@ -17,6 +28,17 @@ def create_app(platform: Platform) -> FastAPI:
     )
     app.state.platform = platform
     problems.install(app)
-    for module in (health, players, kyc, wallet, cashier, admin):
+    for module in (
+        health,
+        players,
+        kyc,
+        wallet,
+        cashier,
+        sportsbook,
+        casino,
+        bonus,
+        affiliates,
+        admin,
+    ):
         app.include_router(module.router)
     return app

@@ -1,0 +1,7 @@
+"""HTTP routes of the affiliates context (filled in by its issue)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["affiliates"])
