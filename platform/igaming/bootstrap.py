@@ -35,9 +35,12 @@ class Platform:
         return UnitOfWork(self.session_factory, self.bus)
 
     def start(self) -> None:
-        """Create the house accounts and cache their ids (idempotent)."""
+        """Create the house accounts and default offers, cache account ids (idempotent)."""
+        from igaming.bonus.service import seed_offers
+
         with self.uow() as uow:
             bootstrap_house_accounts(uow.session, self.settings.psp_secrets, self.clock.now())
+            seed_offers(uow.session)
             uow.commit()
         with self.session_factory() as session:
             self.ledger.cache_house_accounts(session)

@@ -8,6 +8,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from igaming.accounts.service import check_may_deposit
+from igaming.bonus import service as bonus_service
 from igaming.bootstrap import Platform
 from igaming.cashier.gateway import PaymentRequest, PspRejected, PspTimeout, PspUnavailable
 from igaming.errors import NotFound, UpstreamUnavailable, ValidationFailed
@@ -164,6 +165,7 @@ def get_deposit(session: Session, player_id: str | None, deposit_id: str) -> Dep
 
 
 def approve(p: Platform, uow: UnitOfWork, d: Deposit, now: datetime) -> None:
+    bonus = bonus_service.open_bonus_for_update(uow.session, d.player_id)  # lock order
     tx = p.ledger.transaction(uow.session, d.id)
     p.ledger.post(
         uow.session,
@@ -178,6 +180,7 @@ def approve(p: Platform, uow: UnitOfWork, d: Deposit, now: datetime) -> None:
     d.status, d.completed_at, d.updated_at = "approved", now, now
     seconds = (now - d.created_at).total_seconds()
     uow.emit(_event(DepositApproved, d, now, seconds_to_approval=seconds))
+    bonus_service.on_deposit_approved(p.ledger, uow, bonus, d, now)
 
 
 def decline(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from igaming.bonus import service as bonus_service
 from igaming.bootstrap import Platform
 from igaming.cashier.gateway import PaymentRequest, PspRejected, PspTimeout, PspUnavailable
 from igaming.errors import KycRequired, NotFound, UpstreamUnavailable, ValidationFailed
@@ -73,6 +74,9 @@ def request_withdrawal(
             return withdrawal
         if player.kyc_status != "approved":
             raise KycRequired("withdrawals need an approved identity verification")
+        # A withdrawal forfeits an active bonus (the offer's terms); lock it before accounts.
+        bonus = bonus_service.open_bonus_for_update(uow.session, player_id)
+        bonus_service.forfeit(p.ledger, uow, bonus, "withdrawal", player.brand, now)
         p.ledger.post(
             uow.session,
             started.transaction,

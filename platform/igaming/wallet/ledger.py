@@ -34,6 +34,8 @@ TX_TYPES = frozenset(
         "win",
         "rollback",
         "bonus_grant",
+        "bonus_conversion",
+        "bonus_forfeit",
         "adjustment",
         "chargeback",
         "reversal",

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from igaming.bonus import service as bonus_service
 from igaming.bootstrap import Platform
 from igaming.errors import InsufficientFunds, ValidationFailed
 from igaming.events import IdempotentReplay, WalletTransactionFailed
@@ -65,6 +66,10 @@ def _move(
                 uow.commit()
                 return started.transaction
             sign = 1 if to_player else -1
+            # Lock order: the player's open bonus before their accounts (bonus.service).
+            bonus = (
+                None if to_player else bonus_service.open_bonus_for_update(uow.session, player_id)
+            )
             p.ledger.post(
                 uow.session,
                 started.transaction,
@@ -75,6 +80,7 @@ def _move(
                 now=now,
                 status="completed",
             )
+            bonus_service.on_stake(p.ledger, uow, bonus, amount, now)
             uow.commit()
             return started.transaction
     except (InsufficientFunds, ValidationFailed) as exc:

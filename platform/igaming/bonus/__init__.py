@@ -1,0 +1,1 @@
+"""Deposit-match bonuses: grant, wagering, conversion to cash, forfeit."""

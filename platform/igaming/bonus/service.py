@@ -1,0 +1,247 @@
+"""Deposit-match bonuses.
+
+A player claims an offer; the next approved deposit of at least the offer's minimum grants
+``min(deposit × match, max)`` from the bonus pool to the player's bonus account. Cash
+stakes count towards the wagering requirement (bonus × multiplier); when it is met the
+bonus moves to cash (the bonus cost in NGR). A withdrawal or the expiry forfeits it back
+to the pool. Stakes are taken from cash only: bonus money is never staked directly.
+
+Lock order: a player's open bonus row is locked before any of the player's accounts, on
+every path that touches both (deposit approval, stakes, withdrawals), so the paths cannot
+deadlock each other.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from igaming.bonus.events import BonusConverted, BonusEvent, BonusForfeited, BonusGranted
+from igaming.bonus.models import BonusOffer, PlayerBonus
+from igaming.errors import Conflict, NotFound
+from igaming.models import Deposit, Player
+from igaming.uow import UnitOfWork
+from igaming.wallet.accounts import house_account, player_account
+from igaming.wallet.ledger import Ledger, Posting
+
+OPEN = ("claimed", "active")
+
+DEFAULT_OFFERS = (
+    {
+        "code": "WELCOME100",
+        "match_bps": 10_000,
+        "max_bonus_minor": 10_000,
+        "min_deposit_minor": 1_000,
+        "wagering_multiplier": 30,
+        "valid_days": 30,
+        "active": True,
+    },
+    {
+        "code": "RELOAD50",
+        "match_bps": 5_000,
+        "max_bonus_minor": 5_000,
+        "min_deposit_minor": 2_000,
+        "wagering_multiplier": 20,
+        "valid_days": 14,
+        "active": True,
+    },
+)
+
+
+def seed_offers(session: Session) -> None:
+    """Create the default offers where missing (idempotent)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(
+        dialect.insert(BonusOffer).on_conflict_do_nothing(index_elements=["code"]),
+        list(DEFAULT_OFFERS),
+    )
+
+
+def open_bonus_for_update(session: Session, player_id: str) -> PlayerBonus | None:
+    """The player's claimed or active bonus, locked (call before touching their accounts)."""
+    return session.execute(
+        select(PlayerBonus)
+        .where(PlayerBonus.player_id == player_id, PlayerBonus.status.in_(OPEN))
+        .with_for_update()
+    ).scalar_one_or_none()
+
+
+def claim(uow: UnitOfWork, player_id: str, offer_code: str, now: datetime) -> PlayerBonus:
+    player = uow.session.get(Player, player_id, with_for_update=True)
+    if player is None:
+        raise NotFound(f"player {player_id} not found")
+    offer = uow.session.get(BonusOffer, offer_code)
+    if offer is None or not offer.active:
+        raise NotFound(f"no active bonus offer {offer_code!r}")
+    if open_bonus_for_update(uow.session, player_id) is not None:
+        raise Conflict("a bonus is already claimed or active")
+    bonus = PlayerBonus(
+        id=str(uuid.uuid4()),
+        player_id=player_id,
+        offer_code=offer_code,
+        status="claimed",
+        currency=player.currency,
+        amount_minor=0,
+        wagering_required_minor=0,
+        wagered_minor=0,
+        converted_minor=0,
+        claimed_at=now,
+    )
+    uow.session.add(bonus)
+    return bonus
+
+
+def _event(
+    cls: type[BonusEvent], b: PlayerBonus, brand: str, now: datetime, **kw: object
+) -> BonusEvent:
+    return cls(
+        occurred_at=now,
+        bonus_id=b.id,
+        player_id=b.player_id,
+        offer_code=b.offer_code,
+        brand=brand,
+        currency=b.currency,
+        amount=kw.pop("amount", b.amount_minor),  # type: ignore[arg-type]
+        **kw,
+    )
+
+
+def _move(
+    ledger: Ledger,
+    uow: UnitOfWork,
+    b: PlayerBonus,
+    tx_type: str,
+    postings: list[Posting],
+    now: datetime,
+) -> None:
+    started = ledger.begin(
+        uow.session,
+        now=now,
+        tx_type=tx_type,
+        idempotency_key=f"{tx_type}:{b.id}",
+        currency=b.currency,
+        amount=b.amount_minor,
+        player_id=b.player_id,
+        request={"bonus": b.id},
+        reference=b.id,
+        details={"offer": b.offer_code},
+    )
+    if not started.replayed:
+        ledger.post(uow.session, started.transaction, postings, now=now, status="completed")
+
+
+def on_deposit_approved(
+    ledger: Ledger, uow: UnitOfWork, bonus: PlayerBonus | None, d: Deposit, now: datetime
+) -> None:
+    """Grant a claimed bonus for a qualifying deposit (bonus row already locked)."""
+    if bonus is None or bonus.status != "claimed" or bonus.currency != d.currency:
+        return
+    offer = uow.session.get(BonusOffer, bonus.offer_code)
+    assert offer is not None
+    if d.amount < offer.min_deposit_minor:
+        return
+    amount = min(d.amount * offer.match_bps // 10_000, offer.max_bonus_minor)
+    bonus.amount_minor = amount
+    bonus.wagering_required_minor = amount * offer.wagering_multiplier
+    bonus.deposit_id, bonus.status = d.id, "active"
+    bonus.granted_at, bonus.expires_at = now, now + timedelta(days=offer.valid_days)
+    _move(
+        ledger,
+        uow,
+        bonus,
+        "bonus_grant",
+        [
+            Posting(house_account("bonus_pool", d.currency), -amount),
+            Posting(player_account(d.player_id, "bonus", d.currency), amount),
+        ],
+        now,
+    )
+    uow.emit(_event(BonusGranted, bonus, d.brand, now, deposit_id=d.id))
+
+
+def on_stake(
+    ledger: Ledger, uow: UnitOfWork, bonus: PlayerBonus | None, amount: int, now: datetime
+) -> None:
+    """Count a cash stake towards wagering; convert the bonus when the requirement is met."""
+    if bonus is None or bonus.status != "active":
+        return
+    bonus.wagered_minor += amount
+    if bonus.wagered_minor < bonus.wagering_required_minor:
+        return
+    _move(
+        ledger,
+        uow,
+        bonus,
+        "bonus_conversion",
+        [
+            Posting(player_account(bonus.player_id, "bonus", bonus.currency), -bonus.amount_minor),
+            Posting(player_account(bonus.player_id, "cash", bonus.currency), bonus.amount_minor),
+        ],
+        now,
+    )
+    bonus.converted_minor = bonus.amount_minor
+    _close(bonus, "converted", "wagering_met", now)
+    player = uow.session.get(Player, bonus.player_id)
+    uow.emit(_event(BonusConverted, bonus, player.brand if player else "", now))
+
+
+def forfeit(
+    ledger: Ledger,
+    uow: UnitOfWork,
+    bonus: PlayerBonus | None,
+    reason: str,
+    brand: str,
+    now: datetime,
+) -> None:
+    """Take an active bonus back to the pool; a claim not yet granted is just cancelled."""
+    if bonus is None:
+        return
+    if bonus.status == "claimed":
+        _close(bonus, "cancelled", reason, now)
+        return
+    if bonus.status != "active":
+        return
+    _move(
+        ledger,
+        uow,
+        bonus,
+        "bonus_forfeit",
+        [
+            Posting(player_account(bonus.player_id, "bonus", bonus.currency), -bonus.amount_minor),
+            Posting(house_account("bonus_pool", bonus.currency), bonus.amount_minor),
+        ],
+        now,
+    )
+    _close(bonus, "expired" if reason == "expired" else "forfeited", reason, now)
+    uow.emit(_event(BonusForfeited, bonus, brand, now, reason=reason))
+
+
+def _close(bonus: PlayerBonus, status: str, reason: str, now: datetime) -> None:
+    bonus.status, bonus.close_reason, bonus.closed_at = status, reason, now
+
+
+def expire_due(p) -> int:  # type: ignore[no-untyped-def]
+    """Forfeit every active bonus past its expiry; returns how many."""
+    now = p.clock.now()
+    with p.session_factory() as session:
+        due = (
+            session.execute(
+                select(PlayerBonus.id).where(
+                    PlayerBonus.status == "active", PlayerBonus.expires_at <= now
+                )
+            )
+            .scalars()
+            .all()
+        )
+    for bonus_id in due:
+        with p.uow() as uow:
+            bonus = uow.session.get(PlayerBonus, bonus_id, with_for_update=True)
+            if bonus is not None and bonus.status == "active":
+                player = uow.session.get(Player, bonus.player_id)
+                forfeit(p.ledger, uow, bonus, "expired", player.brand if player else "", now)
+            uow.commit()
+    return len(due)
