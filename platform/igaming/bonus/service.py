@@ -6,9 +6,9 @@ stakes count towards the wagering requirement (bonus × multiplier); when it is 
 bonus moves to cash (the bonus cost in NGR). A withdrawal or the expiry forfeits it back
 to the pool. Stakes are taken from cash only: bonus money is never staked directly.
 
-Lock order: a player's open bonus row is locked before any of the player's accounts, on
-every path that touches both (deposit approval, stakes, withdrawals), so the paths cannot
-deadlock each other.
+Lock order: a player's accounts first (the ledger locks them in a fixed order), then the
+player's open bonus row, then the bonus account; every path that touches both (deposit
+approval, stakes, withdrawals) takes them in this order, so the paths cannot deadlock.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def seed_offers(session: Session) -> None:
 
 
 def open_bonus_for_update(session: Session, player_id: str) -> PlayerBonus | None:
-    """The player's claimed or active bonus, locked (call before touching their accounts)."""
+    """The player's claimed or active bonus, locked (after their cash account: lock order)."""
     return session.execute(
         select(PlayerBonus)
         .where(PlayerBonus.player_id == player_id, PlayerBonus.status.in_(OPEN))

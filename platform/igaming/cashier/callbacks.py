@@ -72,7 +72,7 @@ def handle_callback(p: Platform, psp: str, body: bytes, signature: str | None) -
         raise ValidationFailed(f"unknown callback kind/status {cb.kind}/{cb.status}")
 
     with p.uow() as uow:
-        outcome, status = _apply(p, uow, psp, cb, now)
+        outcome, status, detail = _apply(p, uow, psp, cb, now)
         uow.session.add(
             PspCallback(
                 psp=psp,
@@ -84,6 +84,7 @@ def handle_callback(p: Platform, psp: str, body: bytes, signature: str | None) -
                 amount=cb.amount,
                 currency=cb.currency,
                 outcome=outcome,
+                detail=detail,
                 occurred_at=cb.occurred_at,
                 received_at=now,
                 body=body.decode(errors="replace"),
@@ -103,63 +104,111 @@ def handle_callback(p: Platform, psp: str, body: bytes, signature: str | None) -
     return CallbackResult(outcome, status)
 
 
+# A callback whose predecessor has not arrived yet (a chargeback before its approval) is
+# recorded out_of_order with this detail and applied as soon as the predecessor is.
+PARKED = "parked: waits for the event it follows"
+
+
 def _apply(
     p: Platform, uow: UnitOfWork, psp: str, cb: CallbackBody, now: datetime
-) -> tuple[str, str | None]:
+) -> tuple[str, str | None, str | None]:
     model = Deposit if cb.kind == "payment" else Withdrawal
     # The row lock serialises concurrent deliveries of the same callback.
     target = uow.session.get(model, cb.merchant_reference, with_for_update=True)
     if target is None or target.psp != psp:
-        return "orphan", None
-    seen = uow.session.execute(
-        select(PspCallback.id).where(
-            PspCallback.psp == psp,
-            PspCallback.event_id == cb.event_id,
-            PspCallback.outcome == "applied",
-        )
-    ).first()
-    if seen is not None:
-        return "duplicate", target.status
+        return "orphan", None, None
+    if _already_applied(uow, psp, cb.event_id):
+        return "duplicate", target.status, None
     if cb.status != "pending" and (cb.amount != target.amount or cb.currency != target.currency):
-        return "amount_mismatch", target.status
+        return "amount_mismatch", target.status, None
     if target.psp_reference is None:
         target.psp_reference = cb.psp_reference
     if isinstance(target, Deposit):
         return _apply_deposit(p, uow, target, cb, now)
-    return _apply_withdrawal(p, uow, target, cb, now)
+    outcome, status = _apply_withdrawal(p, uow, target, cb, now)
+    return outcome, status, None
+
+
+def _already_applied(uow: UnitOfWork, psp: str, event_id: str | None) -> bool:
+    return (
+        uow.session.execute(
+            select(PspCallback.id).where(
+                PspCallback.psp == psp,
+                PspCallback.event_id == event_id,
+                PspCallback.outcome == "applied",
+            )
+        ).first()
+        is not None
+    )
 
 
 def _apply_deposit(
     p: Platform, uow: UnitOfWork, d: Deposit, cb: CallbackBody, now: datetime
-) -> tuple[str, str]:
-    decision = decide_deposit(d.status, cb.status)
+) -> tuple[str, str, str | None]:
     if cb.status == "pending" and d.status == "initiated":
         d.status, d.updated_at = "pending", now
-    if decision.action == "approve":
+    decision = decide_deposit(d.status, cb.status)
+    if decision.action == "park":
+        return decision.outcome, d.status, PARKED
+    if decision.action is not None:
+        _act(p, uow, d, decision.action, cb.status, cb.reason, cb.event_id, now)
+        _replay_parked(p, uow, d, now)
+    return decision.outcome, d.status, None
+
+
+def _act(
+    p: Platform,
+    uow: UnitOfWork,
+    d: Deposit,
+    action: str,
+    status: str,
+    reason: str | None,
+    event_id: str,
+    now: datetime,
+) -> None:
+    if action == "approve":
         deposits.approve(p, uow, d, now)
-        _apply_parked_chargebacks(p, uow, d, now)
-    elif decision.action in ("decline", "fail"):
-        deposits.decline(p, uow, d, now, cb.status, cb.reason or cb.status)
-    elif decision.action in ("chargeback", "refund"):
-        deposits.claw_back(p, uow, d, now, cb.status, cb.event_id)
-    elif decision.action == "chargeback_reversal":
-        deposits.reverse_chargeback(p, uow, d, now, cb.event_id)
-    return decision.outcome, d.status
+    elif action in ("decline", "fail"):
+        deposits.decline(p, uow, d, now, status, reason or status)
+    elif action in ("chargeback", "refund"):
+        deposits.claw_back(p, uow, d, now, status, event_id)
+    elif action == "chargeback_reversal":
+        deposits.reverse_chargeback(p, uow, d, now, event_id)
+    else:
+        raise ValueError(f"unknown deposit action {action!r}")
 
 
-def _apply_parked_chargebacks(p: Platform, uow: UnitOfWork, d: Deposit, now: datetime) -> None:
-    parked = uow.session.execute(
-        select(PspCallback).where(
-            PspCallback.merchant_reference == d.id,
-            PspCallback.status == "chargeback",
-            PspCallback.outcome == "out_of_order",
+def _replay_parked(p: Platform, uow: UnitOfWork, d: Deposit, now: datetime) -> None:
+    """Apply, in arrival order, the parked events whose predecessor is now applied; a
+    parked copy of an event already applied is a duplicate."""
+    progressed = True
+    while progressed:
+        progressed = False
+        parked = (
+            uow.session.execute(
+                select(PspCallback)
+                .where(
+                    PspCallback.psp == d.psp,
+                    PspCallback.merchant_reference == d.id,
+                    PspCallback.detail == PARKED,
+                )
+                .order_by(PspCallback.id)
+            )
+            .scalars()
+            .all()
         )
-    ).scalars()
-    for cb in parked:
-        if d.status == "approved":
-            deposits.claw_back(p, uow, d, now, "chargeback", cb.event_id or "parked")
-        cb.outcome = "applied"
-        cb.detail = f"applied after its approval at {now.isoformat()}"
+        for cb in parked:
+            assert cb.status is not None and cb.event_id is not None
+            decision = decide_deposit(d.status, cb.status)
+            if decision.action == "park":
+                continue
+            if _already_applied(uow, d.psp, cb.event_id):
+                cb.outcome = "duplicate"
+            elif decision.action is not None:
+                _act(p, uow, d, decision.action, cb.status, None, cb.event_id, now)
+                cb.outcome, progressed = "applied", True
+            cb.detail = f"{cb.outcome} at {now.isoformat()}, after the event it follows"
+            uow.session.flush()
 
 
 def _apply_withdrawal(

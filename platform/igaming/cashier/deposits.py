@@ -165,7 +165,6 @@ def get_deposit(session: Session, player_id: str | None, deposit_id: str) -> Dep
 
 
 def approve(p: Platform, uow: UnitOfWork, d: Deposit, now: datetime) -> None:
-    bonus = bonus_service.open_bonus_for_update(uow.session, d.player_id)  # lock order
     tx = p.ledger.transaction(uow.session, d.id)
     p.ledger.post(
         uow.session,
@@ -180,6 +179,7 @@ def approve(p: Platform, uow: UnitOfWork, d: Deposit, now: datetime) -> None:
     d.status, d.completed_at, d.updated_at = "approved", now, now
     seconds = (now - d.created_at).total_seconds()
     uow.emit(_event(DepositApproved, d, now, seconds_to_approval=seconds))
+    bonus = bonus_service.open_bonus_for_update(uow.session, d.player_id)  # after accounts
     bonus_service.on_deposit_approved(p.ledger, uow, bonus, d, now)
 
 

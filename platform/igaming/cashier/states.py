@@ -1,7 +1,9 @@
 """The callback state machine, as pure functions (unit-tested on their own).
 
 A terminal status never regresses. A chargeback or refund after approval is a movement of
-its own. A chargeback that overtakes its approval is parked and applied with the approval.
+its own. An event that overtakes the one it follows (a chargeback or refund before its
+approval, a chargeback reversal before its chargeback) is parked and applied right after
+its predecessor.
 """
 
 from __future__ import annotations
@@ -38,15 +40,19 @@ def decide_deposit(current: str, incoming: str) -> Decision:
     if incoming == "chargeback_reversed":
         if current == "chargeback":
             return Decision("applied", "chargeback_reversal", incoming)
-        return Decision("duplicate") if current == incoming else Decision("out_of_order")
+        if current == incoming:
+            return Decision("duplicate")
+        if current in DEPOSIT_OPEN or current == "approved":
+            return Decision("out_of_order", "park")  # its chargeback has not arrived yet
+        return Decision("out_of_order")
     if incoming in DEPOSIT_AFTER_APPROVAL:
         if current == "approved":
             action = "chargeback" if incoming == "chargeback" else "refund"
             return Decision("applied", action, incoming)
         if current == incoming or (incoming == "chargeback" and current == "chargeback_reversed"):
             return Decision("duplicate")
-        if current in DEPOSIT_OPEN and incoming == "chargeback":
-            return Decision("out_of_order", "park")
+        if current in DEPOSIT_OPEN:
+            return Decision("out_of_order", "park")  # its approval has not arrived yet
         return Decision("out_of_order")
     raise ValueError(f"unknown payment status {incoming!r}")
 

@@ -74,9 +74,6 @@ def request_withdrawal(
             return withdrawal
         if player.kyc_status != "approved":
             raise KycRequired("withdrawals need an approved identity verification")
-        # A withdrawal forfeits an active bonus (the offer's terms); lock it before accounts.
-        bonus = bonus_service.open_bonus_for_update(uow.session, player_id)
-        bonus_service.forfeit(p.ledger, uow, bonus, "withdrawal", player.brand, now)
         p.ledger.post(
             uow.session,
             started.transaction,
@@ -86,6 +83,9 @@ def request_withdrawal(
             ],
             now=now,
         )
+        # A withdrawal forfeits an active bonus (the offer's terms); locked after accounts.
+        bonus = bonus_service.open_bonus_for_update(uow.session, player_id)
+        bonus_service.forfeit(p.ledger, uow, bonus, "withdrawal", player.brand, now)
         withdrawal = Withdrawal(
             id=started.transaction.id,
             player_id=player_id,

@@ -2,7 +2,7 @@
 
 A transaction's entries sum to zero per currency. Entries are append-only; a correction
 is a reversal. Player balances change in the same database transaction as their entries,
-via ``UPDATE ... RETURNING`` issued in ascending account-id order, so concurrent writers
+via ``UPDATE ... RETURNING`` issued in (owner, kind, currency) order, so concurrent writers
 on the same player queue on the row lock instead of deadlocking or losing an update.
 """
 
@@ -111,27 +111,24 @@ class Ledger:
             "details": details or {},
         }
         dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        inserted = session.execute(
+        # One round trip: the row comes back as an ORM object, or nothing on a replay.
+        inserted = session.scalars(
             dialect.insert(WalletTransaction)
             .values(values)
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(WalletTransaction.id)
-        ).scalar_one_or_none()
-        if inserted is None:
-            existing = session.execute(
-                select(WalletTransaction).where(
-                    WalletTransaction.idempotency_key == idempotency_key
-                )
-            ).scalar_one()
-            if existing.request_hash != digest:
-                raise IdempotencyConflict(
-                    f"idempotency key {idempotency_key!r} was used for a different request",
-                    transaction_id=existing.id,
-                )
-            return PostResult(existing, replayed=True)
-        tx = session.get(WalletTransaction, values["id"])
-        assert tx is not None
-        return PostResult(tx, replayed=False)
+            .returning(WalletTransaction)
+        ).one_or_none()
+        if inserted is not None:
+            return PostResult(inserted, replayed=False)
+        existing = session.execute(
+            select(WalletTransaction).where(WalletTransaction.idempotency_key == idempotency_key)
+        ).scalar_one()
+        if existing.request_hash != digest:
+            raise IdempotencyConflict(
+                f"idempotency key {idempotency_key!r} was used for a different request",
+                transaction_id=existing.id,
+            )
+        return PostResult(existing, replayed=True)
 
     def post(
         self,
@@ -154,25 +151,36 @@ class Ledger:
         if any(totals.values()):
             raise ValidationFailed(f"entries do not balance: {dict(totals)}")
 
-        ids = self._resolve(session, [p.account for p in postings], now)
-        negative: list[AccountRef] = []
-        # Player balances: one UPDATE ... RETURNING per account, in id order (lock order).
+        # Player balances: one UPDATE ... RETURNING per account, found by its natural key
+        # and issued in (owner, kind, currency) order: one total lock order for every
+        # writer, so concurrent postings on a player queue instead of deadlocking.
         deltas: dict[AccountRef, int] = defaultdict(int)
         for p in postings:
             if not p.account.is_house:
                 deltas[p.account] += p.amount
-        for ref in sorted(deltas, key=ids.__getitem__):
-            new_balance = session.execute(
+        houses = [p.account for p in postings if p.account.is_house]
+        ids = self._house_account_ids(session, houses, now)
+        negative: list[AccountRef] = []
+        for ref in sorted(deltas):
+            row = session.execute(
                 update(Account)
-                .where(Account.id == ids[ref])
+                .where(
+                    Account.owner == ref.owner,
+                    Account.kind == ref.kind,
+                    Account.currency == ref.currency,
+                    Account.psp == ref.psp,
+                )
                 .values(balance=Account.balance + deltas[ref])
-                .returning(Account.balance)
-            ).scalar_one()
-            if new_balance < 0:
+                .returning(Account.id, Account.balance)
+            ).one_or_none()
+            if row is None:
+                raise ValidationFailed(f"player has no {ref.kind} account in {ref.currency}")
+            ids[ref] = row.id
+            if row.balance < 0:
                 if ref not in allow_negative:
                     raise InsufficientFunds(
                         f"{ref.kind} balance too low for this {tx.type}",
-                        balance=new_balance - deltas[ref],
+                        balance=row.balance - deltas[ref],
                         currency=ref.currency,
                     )
                 negative.append(ref)
@@ -189,9 +197,8 @@ class Ledger:
                 for p in postings
             ],
         )
-        if status is not None:
-            tx.status = status
-        tx.updated_at = now
+        if status is not None and status != tx.status:
+            tx.status, tx.updated_at = status, now
         if negative:
             tx.flagged = True
             tx.flag_reason = "negative balance: " + ", ".join(r.kind for r in negative)
@@ -260,30 +267,19 @@ class Ledger:
 
     # -- accounts -----------------------------------------------------------------------
 
-    def _resolve(
+    def _house_account_ids(
         self, session: Session, refs: list[AccountRef], now: datetime
     ) -> dict[AccountRef, int]:
-        ids: dict[AccountRef, int] = {}
-        players = [r for r in refs if not r.is_house]
-        houses = [r for r in refs if r.is_house]
-        if players:
-            ids |= account_ids(session, players)
-            missing = [r for r in players if r not in ids]
-            if missing:
-                raise ValidationFailed(
-                    f"player has no {missing[0].kind} account in {missing[0].currency}"
-                )
-        if houses:
-            with self._lock:
-                cached = {r: self._house_ids[r] for r in houses if r in self._house_ids}
-            missing = [r for r in houses if r not in cached]
-            if missing:
-                ensure_accounts(session, missing, now)
-                found = account_ids(session, missing)
-                # Not cached: a row created in this transaction vanishes on rollback. The
-                # platform creates all house accounts at start (bootstrap_house_accounts).
-                cached |= found
-            ids |= cached
+        if not refs:
+            return {}
+        with self._lock:
+            ids = {r: self._house_ids[r] for r in refs if r in self._house_ids}
+        missing = [r for r in refs if r not in ids]
+        if missing:
+            ensure_accounts(session, missing, now)
+            # Not cached: a row created in this transaction vanishes on rollback. The
+            # platform creates all house accounts at start (bootstrap_house_accounts).
+            ids |= account_ids(session, missing)
         return ids
 
     def cache_house_accounts(self, session: Session) -> None:

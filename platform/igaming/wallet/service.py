@@ -60,6 +60,7 @@ def _move(
                 request={"player": player_id, "amount": amount, "currency": currency},
                 reference=reference,
                 details={"product": product},
+                status="completed",  # entries follow in this same database transaction
             )
             if started.replayed:
                 uow.emit(IdempotentReplay(occurred_at=now, tx_type=tx_type))
@@ -78,9 +79,10 @@ def _move(
                     Posting(house_account(product, currency), -sign * amount),
                 ],
                 now=now,
-                status="completed",
             )
-            bonus_service.on_stake(p.ledger, uow, bonus, amount, now)
+            if not to_player:  # lock order: accounts, then the bonus row (bonus.service)
+                bonus = bonus_service.open_bonus_for_update(uow.session, player_id)
+                bonus_service.on_stake(p.ledger, uow, bonus, amount, now)
             uow.commit()
             return started.transaction
     except (InsufficientFunds, ValidationFailed) as exc:
