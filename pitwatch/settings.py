@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     game_provider_secrets: dict[str, str] = Field(
         default_factory=lambda: {p: f"dev-secret-{p}" for p in DEFAULT_GAME_PROVIDERS}
     )
+    games_base_url: str = f"http://127.0.0.1:{GAMES_SIM_PORT}"
+    games_timeout_seconds: float = 5.0
     affiliate_network_url: str = f"http://127.0.0.1:{AFFILIATE_SIM_PORT}"
     # Key of the keyed hash that turns a player id into the player_ref partners see.
     player_ref_key: str = "dev-player-ref-key"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
@@ -18,6 +19,9 @@ from igaming.wallet.house import bootstrap_house_accounts
 from igaming.wallet.ledger import Ledger
 from pitwatch.settings import Settings
 
+if TYPE_CHECKING:
+    from igaming.casino.launch import GameProviderGateway
+
 
 @dataclass
 class Platform:
@@ -28,6 +32,7 @@ class Platform:
     bus: MessageBus
     psp: PspGateway
     kyc: KycVendor
+    games: GameProviderGateway
     routing: RoutingTable = field(default_factory=RoutingTable.default)
     ledger: Ledger = field(default_factory=Ledger)
 
@@ -37,6 +42,7 @@ class Platform:
     def start(self) -> None:
         """Create the house accounts and default offers, cache account ids (idempotent)."""
         from igaming.bonus.service import seed_offers
+        from igaming.casino.catalogue import seed_catalogue
 
         with self.uow() as uow:
             bootstrap_house_accounts(uow.session, self.settings.psp_secrets, self.clock.now())
@@ -44,6 +50,7 @@ class Platform:
             uow.commit()
         with self.session_factory() as session:
             self.ledger.cache_house_accounts(session)
+        seed_catalogue(self)
 
 
 def build_platform(
@@ -54,7 +61,10 @@ def build_platform(
     bus: MessageBus | None = None,
     psp: PspGateway | None = None,
     kyc: KycVendor | None = None,
+    games: GameProviderGateway | None = None,
 ) -> Platform:
+    from igaming.casino.launch import HttpGameProviderGateway
+
     engine = engine or make_engine(settings.database_url)
     return Platform(
         settings=settings,
@@ -64,4 +74,6 @@ def build_platform(
         bus=bus or MessageBus(),
         psp=psp or HttpPspGateway(settings.psp_base_url, settings.psp_timeout_seconds),
         kyc=kyc or HttpKycVendor(settings.kyc_base_url, settings.kyc_timeout_seconds),
+        games=games
+        or HttpGameProviderGateway(settings.games_base_url, settings.games_timeout_seconds),
     )

@@ -1,0 +1,236 @@
+"""Game launch: the platform opens a session at the game provider over HTTP.
+
+The session row is written before the call (status ``pending``) and settled after it; no
+database transaction is held open across the call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
+
+import httpx
+
+from igaming.casino.events import GameLaunched, GameLaunchFailed
+from igaming.casino.models import CasinoGame, CasinoSession
+from igaming.errors import DomainError, NotFound, ResponsibleGamblingBlock, UpstreamUnavailable
+from igaming.models import Player
+
+if TYPE_CHECKING:
+    from igaming.bootstrap import Platform
+
+SESSION_TTL = timedelta(hours=4)
+DEFAULT_GAMES_BASE_URL = "http://127.0.0.1:8604"  # pitwatch.settings.GAMES_SIM_PORT
+DEFAULT_TIMEOUT_SECONDS = 5.0
+
+
+class GameLaunchRefused(DomainError):
+    status, type, title = 502, "game-launch-failed", "The game provider refused the launch"
+
+
+class ProviderRefused(Exception):
+    """The provider answered 4xx (or nonsense): it will not open this session."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
+class ProviderUnavailable(Exception):
+    """The provider answered 5xx, could not be reached or did not answer in time."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class OpenSession:
+    provider: str
+    session_token: str
+    player_ref: str
+    game_id: str
+    currency: str
+    expires_at: datetime
+    wallet_url: str
+
+
+@dataclass(frozen=True)
+class OpenedSession:
+    provider_session_id: str
+    launch_url: str
+
+
+class GameProviderGateway(Protocol):
+    def open_session(self, request: OpenSession) -> OpenedSession:
+        """Ask the provider to open a game session; raises ProviderRefused/Unavailable."""
+        ...
+
+
+class HttpGameProviderGateway:
+    """``POST {base}/providers/{provider}/sessions`` (docs/casino-seamless-wallet.md)."""
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_GAMES_BASE_URL,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        client: httpx.Client | None = None,
+    ) -> None:
+        self._client = client or httpx.Client(base_url=base_url, timeout=timeout)
+
+    def open_session(self, request: OpenSession) -> OpenedSession:
+        body = {
+            "session_token": request.session_token,
+            "player_ref": request.player_ref,
+            "game_id": request.game_id,
+            "currency": request.currency,
+            "expires_at": request.expires_at.isoformat(),
+            "wallet_url": request.wallet_url,
+        }
+        try:
+            response = self._client.post(f"/providers/{request.provider}/sessions", json=body)
+        except httpx.TimeoutException as exc:
+            raise ProviderUnavailable("timeout", str(exc) or "timed out") from exc
+        except httpx.TransportError as exc:
+            raise ProviderUnavailable("unavailable", str(exc) or type(exc).__name__) from exc
+        if response.status_code >= 500:
+            raise ProviderUnavailable("unavailable", f"answered {response.status_code}")
+        if response.status_code >= 400:
+            raise ProviderRefused("refused", f"answered {response.status_code}")
+        try:
+            data = response.json()
+            return OpenedSession(str(data["provider_session_id"]), str(data["launch_url"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ProviderRefused("invalid_answer", "answer without a session") from exc
+
+
+def install_gateway(p: Platform, gateway: GameProviderGateway) -> None:
+    """Give the platform another game-provider client (tests, a fake provider)."""
+    p.games = gateway
+
+
+def gateway_for(p: Platform) -> GameProviderGateway:
+    return p.games
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def player_ref(p: Platform, player_id: str) -> str:
+    """The pseudonymous player id partners see (a keyed hash, never the player id)."""
+    key = p.settings.player_ref_key.encode()
+    return hmac.new(key, player_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Launch:
+    session_id: str
+    session_token: str
+    provider: str
+    game_id: str
+    currency: str
+    launch_url: str
+    expires_at: datetime
+
+
+def launch_game(p: Platform, player_id: str, game_id: str) -> Launch:
+    """Open a game session for a player at the game's provider."""
+    now = p.clock.now()
+    token = secrets.token_urlsafe(32)
+    with p.uow() as uow:
+        game = uow.session.get(CasinoGame, game_id)
+        if game is None or not game.active:
+            raise NotFound(f"game {game_id!r} not found")
+        player = uow.session.get(Player, player_id)
+        if player is None:
+            raise NotFound(f"player {player_id} not found")
+        if player.status != "active":
+            raise ResponsibleGamblingBlock(f"account is {player.status}")
+        if player.self_excluded_until is not None and player.self_excluded_until > now:
+            raise ResponsibleGamblingBlock(
+                f"self-excluded until {player.self_excluded_until.isoformat()}",
+                reason="self_excluded",
+            )
+        session = CasinoSession(
+            id=str(uuid.uuid4()),
+            token_hash=token_hash(token),
+            player_id=player_id,
+            game_id=game.id,
+            provider=game.provider,
+            currency=player.currency,
+            status="pending",
+            created_at=now,
+            expires_at=now + SESSION_TTL,
+        )
+        uow.session.add(session)
+        uow.commit()
+    provider, game_type = game.provider, game.type
+
+    request = OpenSession(
+        provider=provider,
+        session_token=token,
+        player_ref=player_ref(p, player_id),
+        game_id=game_id,
+        currency=session.currency,
+        expires_at=session.expires_at,
+        wallet_url=f"{p.settings.platform_url}/casino/seamless/{provider}",
+    )
+    try:
+        opened = gateway_for(p).open_session(request)
+    except (ProviderRefused, ProviderUnavailable) as exc:
+        _settle(p, session.id, None, failure=exc.reason, game_type=game_type)
+        extra = {"provider": provider, "reason": exc.reason, "session_id": session.id}
+        if isinstance(exc, ProviderUnavailable):
+            raise UpstreamUnavailable(
+                f"game provider {provider} is unavailable ({exc.reason})", **extra
+            ) from exc
+        raise GameLaunchRefused(
+            f"game provider {provider} refused the launch ({exc.reason})", **extra
+        ) from exc
+    _settle(p, session.id, opened, failure=None, game_type=game_type)
+    return Launch(
+        session.id,
+        token,
+        provider,
+        game_id,
+        session.currency,
+        opened.launch_url,
+        session.expires_at,
+    )
+
+
+def _settle(
+    p: Platform,
+    session_id: str,
+    opened: OpenedSession | None,
+    *,
+    failure: str | None,
+    game_type: str,
+) -> None:
+    now = p.clock.now()
+    with p.uow() as uow:
+        s = uow.session.get(CasinoSession, session_id, with_for_update=True)
+        assert s is not None
+        common = {
+            "occurred_at": now,
+            "provider": s.provider,
+            "game_type": game_type,
+            "game_id": s.game_id,
+            "player_id": s.player_id,
+            "session_id": s.id,
+        }
+        if opened is None:
+            s.status, s.reason = "failed", failure
+            uow.emit(GameLaunchFailed(**common, reason=failure or "unavailable"))
+        else:
+            s.status = "active"
+            s.provider_session_id = opened.provider_session_id[:100]
+            s.launch_url = opened.launch_url[:500]
+            uow.emit(GameLaunched(**common))
+        uow.commit()

@@ -1,0 +1,306 @@
+"""What a bet, a win and a rollback do to a round and to the wallet.
+
+Called by ``casino.seamless`` inside one unit of work, under the player's row lock, after
+the request's transaction id was found to be new. Each returns a Decision; only decisions
+marked ``final`` become the answer every retry of the same transaction id gets.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from igaming.bonus import service as bonus_service
+from igaming.casino.events import (
+    CasinoBetApplied,
+    CasinoRollbackApplied,
+    CasinoWinApplied,
+    RoundCancelled,
+    RoundCompleted,
+)
+from igaming.casino.models import CasinoGame, CasinoRound, CasinoSession, CasinoTransaction
+from igaming.models import Player, WalletTransaction
+from igaming.uow import UnitOfWork
+from igaming.wallet.accounts import house_account, player_account
+from igaming.wallet.ledger import Posting
+
+if TYPE_CHECKING:
+    from igaming.bootstrap import Platform
+
+
+@dataclass
+class Context:
+    p: Platform
+    uow: UnitOfWork
+    provider: str
+    now: datetime
+    session: CasinoSession
+    player: Player
+    cash_balance: int
+
+
+@dataclass
+class Decision:
+    outcome: str  # applied | already_rolled_back | the refusal code in lower case
+    code: str | None = None  # the wire error code, None when the answer is OK
+    message: str = ""
+    final: bool = True
+    platform_tx_id: str | None = None
+    round: CasinoRound | None = None
+    amount: int | None = None  # what a rollback gave back
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def refuse(
+    code: str, message: str, *, final: bool, outcome: str | None = None, **extra: Any
+) -> Decision:
+    return Decision(outcome or code.lower(), code, message, final=final, extra=extra)
+
+
+def _locked_round(ctx: Context, provider_round_id: str) -> CasinoRound | None:
+    return ctx.uow.session.execute(
+        select(CasinoRound)
+        .where(
+            CasinoRound.provider == ctx.provider,
+            CasinoRound.provider_round_id == provider_round_id,
+        )
+        .with_for_update()
+    ).scalar_one_or_none()
+
+
+def _open_round(ctx: Context, provider_round_id: str) -> CasinoRound:
+    """The round, created at its first bet; concurrent first bets create it once."""
+    s = ctx.uow.session
+    game = s.get(CasinoGame, ctx.session.game_id)
+    assert game is not None
+    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+    s.execute(
+        dialect.insert(CasinoRound)
+        .values(
+            id=str(uuid.uuid4()),
+            provider=ctx.provider,
+            provider_round_id=provider_round_id,
+            game_id=game.id,
+            game_type=game.type,
+            player_id=ctx.player.id,
+            currency=ctx.player.currency,
+            stake_minor=0,
+            win_minor=0,
+            open_bets=0,
+            wins=0,
+            status="open",
+            started_at=ctx.now,
+            updated_at=ctx.now,
+        )
+        .on_conflict_do_nothing(index_elements=["provider", "provider_round_id"])
+    )
+    rnd = _locked_round(ctx, provider_round_id)
+    assert rnd is not None
+    return rnd
+
+
+def tombstoned(ctx: Context, provider_tx_id: str) -> bool:
+    """A rollback for this id arrived before it (aggregators then refuse the late bet)."""
+    return (
+        ctx.uow.session.execute(
+            select(CasinoTransaction.id).where(
+                CasinoTransaction.provider == ctx.provider,
+                CasinoTransaction.reference_tx_id == provider_tx_id,
+                CasinoTransaction.kind == "rollback",
+                CasinoTransaction.answer_key.is_not(None),
+            )
+        ).first()
+        is not None
+    )
+
+
+def _move(ctx: Context, tx_type: str, key: str, amount: int, rnd: CasinoRound, to_player: bool):  # type: ignore[no-untyped-def]
+    started = ctx.p.ledger.begin(
+        ctx.uow.session,
+        now=ctx.now,
+        tx_type=tx_type,
+        idempotency_key=f"{tx_type}:casino:{ctx.provider}:{key}",
+        currency=rnd.currency,
+        amount=amount,
+        player_id=ctx.player.id,
+        request={"player": ctx.player.id, "amount": amount, "round": rnd.provider_round_id},
+        reference=rnd.id,
+        details={"product": "casino", "provider": ctx.provider, "round_id": rnd.id},
+    )
+    sign = 1 if to_player else -1
+    ctx.p.ledger.post(
+        ctx.uow.session,
+        started.transaction,
+        [
+            Posting(player_account(ctx.player.id, "cash", rnd.currency), sign * amount),
+            Posting(house_account("casino", rnd.currency), -sign * amount),
+        ],
+        now=ctx.now,
+        status="completed",
+    )
+    if tx_type == "bet" and not started.replayed:  # cash stakes count towards a bonus
+        bonus = bonus_service.open_bonus_for_update(ctx.uow.session, ctx.player.id)
+        bonus_service.on_stake(ctx.p.ledger, ctx.uow, bonus, amount, ctx.now)
+    return started.transaction
+
+
+def _money_event(cls, ctx: Context, rnd: CasinoRound, amount: int, tx_id: str | None, **kw):  # type: ignore[no-untyped-def]
+    return cls(
+        occurred_at=ctx.now,
+        provider=ctx.provider,
+        game_type=rnd.game_type,
+        round_id=rnd.id,
+        player_id=rnd.player_id,
+        currency=rnd.currency,
+        amount=amount,
+        transaction_id=tx_id,
+        **kw,
+    )
+
+
+def _end(ctx: Context, rnd: CasinoRound, status: str) -> None:
+    rnd.status, rnd.ended_at, rnd.updated_at = status, ctx.now, ctx.now
+    rnd.result_delay_seconds = max(0.0, (ctx.now - rnd.started_at).total_seconds())
+    cls = RoundCompleted if status == "completed" else RoundCancelled
+    ctx.uow.emit(
+        cls(
+            occurred_at=ctx.now,
+            provider=ctx.provider,
+            game_type=rnd.game_type,
+            round_id=rnd.id,
+            currency=rnd.currency,
+            stake=rnd.stake_minor,
+            win=rnd.win_minor,
+            result_delay_seconds=rnd.result_delay_seconds,
+        )
+    )
+
+
+def bet(ctx: Context, tx_id: str, round_id: str, amount: int, currency: str) -> Decision:
+    if tombstoned(ctx, tx_id):
+        return refuse(
+            "DUPLICATE_TRANSACTION",
+            f"transaction {tx_id} was rolled back before it arrived",
+            final=True,
+            outcome="tombstoned",
+        )
+    if currency != ctx.player.currency:
+        return refuse("INVALID_REQUEST", f"this player plays in {ctx.player.currency}", final=False)
+    rnd = _locked_round(ctx, round_id)
+    if rnd is not None:
+        if rnd.player_id != ctx.player.id or rnd.game_id != ctx.session.game_id:
+            return refuse("INVALID_REQUEST", f"round {round_id} is another game's", final=False)
+        if rnd.status != "open":
+            return refuse("ROUND_CLOSED", f"round {round_id} is {rnd.status}", final=True)
+    if ctx.cash_balance < amount:
+        # Checked before the round exists: a refused first bet leaves no open round behind.
+        return refuse(
+            "INSUFFICIENT_FUNDS",
+            "balance too low for this bet",
+            final=True,
+            balance=ctx.cash_balance,
+            currency=ctx.player.currency,
+        )
+    if rnd is None:
+        rnd = _open_round(ctx, round_id)
+        if rnd.player_id != ctx.player.id:  # another player's bet opened it meanwhile
+            return refuse("INVALID_REQUEST", f"round {round_id} is another game's", final=False)
+    tx = _move(ctx, "bet", tx_id, amount, rnd, to_player=False)
+    rnd.stake_minor += amount
+    rnd.open_bets += 1
+    rnd.updated_at = ctx.now
+    ctx.uow.emit(_money_event(CasinoBetApplied, ctx, rnd, amount, tx.id))
+    return Decision("applied", platform_tx_id=tx.id, round=rnd)
+
+
+def win(
+    ctx: Context, tx_id: str, round_id: str, amount: int, currency: str, round_closed: bool
+) -> Decision:
+    rnd = _locked_round(ctx, round_id)
+    if rnd is None:
+        # The bet may still be on its way (out-of-order delivery): the provider retries.
+        return refuse("TRANSACTION_NOT_FOUND", f"no bet in round {round_id}", final=False)
+    if rnd.player_id != ctx.player.id:
+        return refuse("INVALID_REQUEST", f"round {round_id} belongs to another player", final=False)
+    if currency != rnd.currency:
+        return refuse(
+            "INVALID_REQUEST", f"round {round_id} is played in {rnd.currency}", final=False
+        )
+    if rnd.status != "open":
+        return refuse("ROUND_CLOSED", f"round {round_id} is {rnd.status}", final=True)
+    platform_tx_id = None
+    if amount > 0:
+        platform_tx_id = _move(ctx, "win", tx_id, amount, rnd, to_player=True).id
+    rnd.win_minor += amount
+    rnd.wins += 1
+    rnd.updated_at = ctx.now
+    ctx.uow.emit(
+        _money_event(CasinoWinApplied, ctx, rnd, amount, platform_tx_id, round_closed=round_closed)
+    )
+    if round_closed:
+        _end(ctx, rnd, "completed")
+    return Decision("applied", platform_tx_id=platform_tx_id, round=rnd)
+
+
+def rollback(ctx: Context, tx_id: str, round_id: str, reference_tx_id: str) -> Decision:
+    s = ctx.uow.session
+    original = s.execute(
+        select(CasinoTransaction).where(
+            CasinoTransaction.answer_key == answer_key(ctx.provider, reference_tx_id)
+        )
+    ).scalar_one_or_none()
+    if original is None:
+        # Recorded as final: it is the tombstone that refuses the bet if it arrives later.
+        return refuse(
+            "TRANSACTION_NOT_FOUND", f"no transaction {reference_tx_id} to roll back", final=True
+        )
+    if original.kind != "bet":
+        return refuse("INVALID_REQUEST", "only bets can be rolled back", final=False)
+    if original.player_id != ctx.player.id or original.provider_round_id != round_id:
+        return refuse(
+            "INVALID_REQUEST", f"{reference_tx_id} is not a bet of this round", final=False
+        )
+    if original.outcome != "applied" or original.platform_tx_id is None:
+        return refuse(
+            "TRANSACTION_NOT_FOUND", f"bet {reference_tx_id} was refused: nothing moved", final=True
+        )
+    rnd = _locked_round(ctx, round_id)
+    assert rnd is not None
+    wallet_tx = s.get(WalletTransaction, original.platform_tx_id, with_for_update=True)
+    assert wallet_tx is not None
+    if wallet_tx.status == "reversed":
+        earlier = s.execute(
+            select(WalletTransaction.id).where(
+                WalletTransaction.reference == wallet_tx.id, WalletTransaction.type == "rollback"
+            )
+        ).scalar_one_or_none()
+        return Decision("already_rolled_back", platform_tx_id=earlier, round=rnd, amount=0)
+    if rnd.status != "open" or rnd.wins:
+        return refuse(
+            "ROUND_CLOSED", f"round {round_id} has its result: too late to roll back", final=True
+        )
+    reversal = ctx.p.ledger.reverse(
+        s,
+        wallet_tx.id,
+        now=ctx.now,
+        idempotency_key=f"rollback:casino:{ctx.provider}:{tx_id}",
+        reason="provider_rollback",
+        tx_type="rollback",
+    ).transaction
+    amount = original.amount_minor or 0
+    rnd.stake_minor -= amount
+    rnd.open_bets -= 1
+    rnd.updated_at = ctx.now
+    ctx.uow.emit(_money_event(CasinoRollbackApplied, ctx, rnd, amount, reversal.id))
+    if rnd.open_bets == 0:
+        _end(ctx, rnd, "cancelled")
+    return Decision("applied", platform_tx_id=reversal.id, round=rnd, amount=amount)
+
+
+def answer_key(provider: str, provider_tx_id: str) -> str:
+    return f"{provider}:{provider_tx_id}"

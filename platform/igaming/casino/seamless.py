@@ -1,0 +1,311 @@
+"""The seamless-wallet API the game providers call: balance, bet, win, rollback.
+
+Every request is signed (``X-Signature: t=<unix>,v1=<hex>``, HMAC-SHA256 over
+``t.body`` with the provider's secret, 300 s window). Answers use the aggregator
+vocabulary (docs/casino-seamless-wallet.md), never a 500. A transaction id is answered
+once: a retry with the same body gets the first answer, another body with the same id is
+DUPLICATE_TRANSACTION and changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from igaming.cashier.signing import SignatureError, verify
+from igaming.casino import rounds
+from igaming.casino.events import SeamlessRequestRefused, SeamlessRequestReplayed
+from igaming.casino.launch import token_hash
+from igaming.casino.models import CasinoSession, CasinoTransaction
+from igaming.errors import IdempotencyConflict, InsufficientFunds
+from igaming.models import Account, Player
+from igaming.money import MAX_AMOUNT_MINOR
+
+if TYPE_CHECKING:
+    from igaming.bootstrap import Platform
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Signature"
+ACTIONS = ("balance", "bet", "win", "rollback")
+HTTP_STATUS: dict[str, int] = {
+    "INVALID_REQUEST": 400,
+    "INVALID_SIGNATURE": 401,
+    "INVALID_SESSION": 403,
+    "TRANSACTION_NOT_FOUND": 404,
+    "DUPLICATE_TRANSACTION": 409,
+    "ROUND_CLOSED": 409,
+    "INSUFFICIENT_FUNDS": 422,
+}
+
+Id = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    session_token: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class BalanceIn(_Body):
+    pass
+
+
+class BetIn(_Body):
+    transaction_id: Id
+    round_id: Id
+    amount: Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT_MINOR)]
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+
+
+class WinIn(BetIn):
+    amount: Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT_MINOR)]
+    round_closed: StrictBool = True
+
+
+class RollbackIn(_Body):
+    transaction_id: Id
+    round_id: Id
+    reference_transaction_id: Id
+
+
+MODELS: dict[str, type[_Body]] = {
+    "balance": BalanceIn,
+    "bet": BetIn,
+    "win": WinIn,
+    "rollback": RollbackIn,
+}
+
+
+@dataclass(frozen=True)
+class Answer:
+    status_code: int
+    body: dict[str, Any]
+
+
+def ok(balance: int, currency: str, transaction_id: str | None = None) -> Answer:
+    body: dict[str, Any] = {"status": "OK", "balance": balance, "currency": currency}
+    if transaction_id is not None:
+        body["transaction_id"] = transaction_id
+    return Answer(200, body)
+
+
+def error(code: str, message: str, **extra: Any) -> Answer:
+    body = {"status": "ERROR", "code": code, "message": message}
+    return Answer(HTTP_STATUS[code], body | {k: v for k, v in extra.items() if v is not None})
+
+
+def handle(p: Platform, provider: str, action: str, body: bytes, signature: str | None) -> Answer:
+    """Verify, parse and apply one wallet request; the answer is always 2xx or 4xx."""
+    now = p.clock.now()
+    secret = p.settings.game_provider_secrets.get(provider)
+    # Labels stay bounded: a provider or action nobody configured is "unknown".
+    label = provider if secret is not None else "unknown"
+    act = action if action in ACTIONS else "unknown"
+    if secret is None:
+        return _refused(p, label, act, now, error("INVALID_SIGNATURE", "unknown provider"))
+    try:
+        verify(secret, signature, body, now.timestamp())
+    except SignatureError as exc:
+        log.info("seamless %s/%s: signature refused: %s", provider, action, exc)
+        return _refused(p, provider, act, now, error("INVALID_SIGNATURE", str(exc)))
+    if act == "unknown":
+        return _refused(p, provider, act, now, error("INVALID_REQUEST", "unknown action"))
+    try:
+        req = MODELS[action].model_validate_json(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first.get("loc", ()))
+        message = f"{where}: {first['msg']}" if where else str(first["msg"])
+        return _refused(p, provider, act, now, error("INVALID_REQUEST", message))
+    try:
+        return _apply(p, provider, action, req, now)
+    except InsufficientFunds:
+        # Only if another product debited between our balance check and the posting.
+        return _refused(p, provider, act, now, error("INSUFFICIENT_FUNDS", "balance too low"))
+    except (IntegrityError, IdempotencyConflict):
+        # Another player's request took this transaction id in the same instant; a second
+        # pass finds its answer and refuses this one as a duplicate.
+        return _apply(p, provider, action, req, now)
+
+
+def _refused(p: Platform, provider: str, action: str, now: datetime, answer: Answer) -> Answer:
+    with p.uow() as uow:
+        uow.emit(_refused_event(provider, action, now, answer))
+        uow.commit()
+    return answer
+
+
+def _refused_event(
+    provider: str, action: str, now: datetime, answer: Answer
+) -> SeamlessRequestRefused:
+    return SeamlessRequestRefused(
+        occurred_at=now, provider=provider, action=action, code=answer.body["code"]
+    )
+
+
+def _cash(session: Any, player: Player) -> int:
+    return session.execute(
+        select(Account.balance)
+        .where(
+            Account.owner == player.id, Account.kind == "cash", Account.currency == player.currency
+        )
+        .with_for_update()
+    ).scalar_one()
+
+
+def _fingerprint(action: str, player_id: str, req: _Body) -> str:
+    fields = req.model_dump(exclude={"session_token", "transaction_id"})
+    canonical = json.dumps({"kind": action, "player": player_id, **fields}, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _apply(p: Platform, provider: str, action: str, req: _Body, now: datetime) -> Answer:
+    with p.uow() as uow:
+        s = uow.session
+        session = s.execute(
+            select(CasinoSession).where(CasinoSession.token_hash == token_hash(req.session_token))
+        ).scalar_one_or_none()
+        # Results and rollbacks of a round must be accepted after the session expired.
+        money_out = action in ("win", "rollback")
+        if (
+            session is None
+            or session.provider != provider
+            or session.status == "failed"
+            or (not money_out and session.expires_at <= now)
+        ):
+            answer = error("INVALID_SESSION", "unknown or expired session")
+            uow.emit(_refused_event(provider, action, now, answer))
+            uow.commit()
+            return answer
+        # The player's row lock serialises all of this player's wallet requests, so a
+        # rollback and its bet (or two retries) are decided one after the other.
+        player = s.get(Player, session.player_id, with_for_update=True)
+        assert player is not None
+        if action == "balance":
+            balance = _cash(s, player)
+            uow.commit()
+            return ok(balance, player.currency)
+
+        tx_id: str = req.transaction_id  # type: ignore[attr-defined]
+        key = rounds.answer_key(provider, tx_id)
+        fingerprint = _fingerprint(action, player.id, req)
+        first = s.execute(
+            select(CasinoTransaction).where(CasinoTransaction.answer_key == key)
+        ).scalar_one_or_none()
+        if first is not None:
+            if first.fingerprint == fingerprint and first.kind == action:
+                _log(uow, provider, action, req, player, now, "replayed", fingerprint, first)
+                uow.emit(SeamlessRequestReplayed(occurred_at=now, provider=provider, action=action))
+                uow.commit()
+                return Answer(first.http_status, first.response)
+            answer = error(
+                "DUPLICATE_TRANSACTION",
+                f"transaction {tx_id} was already used for another request",
+            )
+            _log(
+                uow,
+                provider,
+                action,
+                req,
+                player,
+                now,
+                "duplicate_transaction",
+                fingerprint,
+                answer=answer,
+            )
+            uow.emit(_refused_event(provider, action, now, answer))
+            uow.commit()
+            return answer
+
+        ctx = rounds.Context(p, uow, provider, now, session, player, _cash(s, player))
+        decision = _decide(ctx, action, req)
+        if decision.code is None:
+            answer = ok(_cash(s, player), player.currency, decision.platform_tx_id)
+        else:
+            answer = error(decision.code, decision.message, **decision.extra)
+            uow.emit(_refused_event(provider, action, now, answer))
+        row = _log(
+            uow,
+            provider,
+            action,
+            req,
+            player,
+            now,
+            decision.outcome,
+            fingerprint,
+            answer=answer,
+            decision=decision,
+        )
+        if decision.code is None and decision.platform_tx_id is None:
+            # A zero win moves no money; the provider still gets an id to reconcile by.
+            answer.body["transaction_id"] = row.id
+            row.response = dict(answer.body)
+        uow.commit()
+        return answer
+
+
+def _decide(ctx: rounds.Context, action: str, req: Any) -> rounds.Decision:
+    if action == "bet":
+        return rounds.bet(ctx, req.transaction_id, req.round_id, req.amount, req.currency)
+    if action == "win":
+        return rounds.win(
+            ctx, req.transaction_id, req.round_id, req.amount, req.currency, req.round_closed
+        )
+    return rounds.rollback(ctx, req.transaction_id, req.round_id, req.reference_transaction_id)
+
+
+def _log(
+    uow: Any,
+    provider: str,
+    action: str,
+    req: Any,
+    player: Player,
+    now: datetime,
+    outcome: str,
+    fingerprint: str,
+    first: CasinoTransaction | None = None,
+    *,
+    answer: Answer | None = None,
+    decision: rounds.Decision | None = None,
+) -> CasinoTransaction:
+    """Keep the request; the row of a final decision is the answer for its id."""
+    if first is not None:
+        answer = Answer(first.http_status, first.response)
+    assert answer is not None
+    final = decision is not None and decision.final
+    amount = getattr(req, "amount", None)
+    if action == "rollback":
+        amount = decision.amount if decision is not None else first.amount_minor if first else None
+    rnd = decision.round if decision is not None else None
+    row = CasinoTransaction(
+        id=str(uuid.uuid4()),
+        answer_key=rounds.answer_key(provider, req.transaction_id) if final else None,
+        provider=provider,
+        provider_tx_id=req.transaction_id,
+        kind=action,
+        outcome=outcome,
+        fingerprint=fingerprint,
+        player_id=player.id,
+        round_id=rnd.id if rnd is not None else (first.round_id if first else None),
+        provider_round_id=req.round_id,
+        reference_tx_id=getattr(req, "reference_transaction_id", None),
+        amount_minor=amount,
+        currency=getattr(req, "currency", None) or player.currency,
+        platform_tx_id=decision.platform_tx_id if decision else None,
+        http_status=answer.status_code,
+        response=dict(answer.body),
+        created_at=now,
+    )
+    uow.session.add(row)
+    uow.session.flush()
+    return row
