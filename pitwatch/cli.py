@@ -7,7 +7,14 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from pitwatch.settings import KYC_SIM_PORT, PLATFORM_PORT, PSP_SIM_PORT, get_settings
+from pitwatch.settings import (
+    AFFILIATE_SIM_PORT,
+    GAMES_SIM_PORT,
+    KYC_SIM_PORT,
+    PLATFORM_PORT,
+    PSP_SIM_PORT,
+    get_settings,
+)
 
 
 class CliError(Exception):
@@ -37,8 +44,16 @@ def cmd_platform_serve(args: argparse.Namespace) -> None:
         print(f"empty SQLite database: upgrading {settings.database_url}", flush=True)
         upgrade_engine(platform.engine)
     platform.start()
+    from igaming.affiliates.dispatcher import make_client
+    from igaming.worker import BackgroundJobs
+
+    jobs = BackgroundJobs(platform, make_client())
+    jobs.start()
     print(f"platform API on http://{args.host}:{args.port} (docs /docs)", flush=True)
-    _serve(create_app(platform), args.host, args.port)
+    try:
+        _serve(create_app(platform), args.host, args.port)
+    finally:
+        jobs.close()
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> None:
@@ -69,11 +84,33 @@ def cmd_sim_kyc_serve(args: argparse.Namespace) -> None:
     _serve(create_app(), args.host, args.port)
 
 
+def cmd_sim_games_serve(args: argparse.Namespace) -> None:
+    from igaming.sim.games import serve
+
+    serve(args.host, args.port, args.config)
+
+
+def cmd_sim_affiliates_serve(args: argparse.Namespace) -> None:
+    from igaming.sim.affiliate_network import serve
+
+    serve(args.host, args.port, args.config)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from pitwatch.demo import Ports, run_demo
 
     ports = Ports(args.platform_port, args.psp_port, args.kyc_port)
     return run_demo(host=args.host, ports=ports, once=args.once)
+
+
+def _sim_server(sub, name: str, what: str, port: int, func) -> None:  # type: ignore[no-untyped-def]
+    sim = sub.add_parser(name, help=what)
+    ssub = sim.add_subparsers(dest=f"{name}_command", required=True, parser_class=_Parser)
+    serve = ssub.add_parser("serve", help=f"serve the {what} simulator (default port {port})")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=port)
+    serve.add_argument("--config", default=None, help="JSON file of the simulator's knobs")
+    serve.set_defaults(func=func)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -134,6 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
     kyc_serve.add_argument("--host", default="127.0.0.1")
     kyc_serve.add_argument("--port", type=int, default=KYC_SIM_PORT)
     kyc_serve.set_defaults(func=cmd_sim_kyc_serve)
+    _sim_server(
+        ssub, "games", "game providers (seamless wallet)", GAMES_SIM_PORT, cmd_sim_games_serve
+    )
+    _sim_server(
+        ssub, "affiliates", "the affiliate network", AFFILIATE_SIM_PORT, cmd_sim_affiliates_serve
+    )
     return parser
 
 

@@ -17,6 +17,8 @@ COMMANDS = [
     ["platform", "operator", "create"],
     ["sim", "psp", "serve"],
     ["sim", "kyc", "serve"],
+    ["sim", "games", "serve"],
+    ["sim", "affiliates", "serve"],
 ]
 
 

@@ -1,0 +1,1 @@
+"""Affiliate tracking: clicks, attribution, conversions, commission and S2S postbacks."""

@@ -1,0 +1,128 @@
+"""Postback URLs: templates with macros, the keyed player reference, signing and enqueueing.
+
+Signature: header ``X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>`` over
+``<t>.`` + the URL's raw query string (the bytes after ``?``, exactly as sent), with the
+affiliate's secret. Postbacks are GET requests, so the query is the whole message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from datetime import datetime
+from urllib.parse import quote, urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from igaming.affiliates.models import Affiliate, Conversion, PostbackJob
+from igaming.cashier.signing import sign, verify
+from igaming.errors import ValidationFailed
+from igaming.money import to_major
+
+SIGNATURE_HEADER = "X-Signature"
+MACROS = frozenset(
+    {
+        "click_id",
+        "event",
+        "amount",
+        "currency",
+        "conversion_id",
+        "player_ref",
+        "occurred_at",
+        "affiliate",
+        "campaign",
+    }
+)
+MACRO = re.compile(r"\{(\w+)\}")
+PLAYER_REF_HEX_CHARS = 24  # 96 bits: no collisions in practice, too short to brute-force
+MAX_ATTEMPTS = 8
+
+
+def player_ref(key: str, player_id: str) -> str:
+    """A keyed hash of the player id: stable per player, meaningless without the key."""
+    digest = hmac.new(key.encode(), player_id.encode(), hashlib.sha256).hexdigest()
+    return digest[:PLAYER_REF_HEX_CHARS]
+
+
+def check_template(template: str) -> str:
+    """Refuse templates that are not http(s) URLs or use unknown macros."""
+    unknown = set(MACRO.findall(template)) - MACROS
+    if unknown:
+        raise ValidationFailed(f"unknown postback macros: {', '.join(sorted(unknown))}")
+    if urlsplit(template).scheme not in ("http", "https"):
+        raise ValidationFailed("a postback URL template must be an http(s) URL")
+    return template
+
+
+def render(template: str, values: dict[str, str]) -> str:
+    """Substitute the macros, each value percent-encoded (so the query is canonical)."""
+    return MACRO.sub(lambda m: quote(values.get(m.group(1), ""), safe=""), template)
+
+
+def macro_values(conv: Conversion, event: str) -> dict[str, str]:
+    currency = conv.currency or ""
+    amount = to_major(conv.amount, currency) if currency else str(conv.amount)
+    return {
+        "click_id": conv.click_id or "",
+        "event": event,
+        "amount": amount,
+        "currency": currency,
+        "conversion_id": conv.id,
+        "player_ref": conv.player_ref,
+        "occurred_at": conv.occurred_at.isoformat(),
+        "affiliate": conv.affiliate,
+        "campaign": conv.campaign or "",
+    }
+
+
+def signed_part(url: str) -> bytes:
+    return urlsplit(url).query.encode()
+
+
+def sign_url(secret: str, timestamp: int, url: str) -> str:
+    return sign(secret, timestamp, signed_part(url))
+
+
+def verify_query(secret: str, header: str | None, query: bytes, now_unix: float) -> int:
+    """Verify a postback's signature (raises igaming.cashier.signing.SignatureError)."""
+    return verify(secret, header, query, now_unix)
+
+
+def enqueue(session: Session, conv: Conversion, event: str, now: datetime) -> bool:
+    """Create the postback job of (affiliate, event, conversion) once; False if the
+    affiliate takes no postbacks or the job already exists."""
+    affiliate = session.get(Affiliate, conv.affiliate)
+    if affiliate is None or not affiliate.active or not affiliate.postback_url_template:
+        return False
+    key = f"{conv.affiliate}:{event}:{conv.id}"
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    inserted = session.execute(
+        dialect.insert(PostbackJob)
+        .values(
+            dedupe_key=key,
+            affiliate=conv.affiliate,
+            campaign=conv.campaign,
+            event=event,
+            conversion_id=conv.id,
+            url=render(affiliate.postback_url_template, macro_values(conv, event)),
+            status="pending",
+            attempts=0,
+            max_attempts=MAX_ATTEMPTS,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(PostbackJob.id)
+    ).scalar_one_or_none()
+    return inserted is not None
+
+
+def job_exists(session: Session, conv: Conversion, event: str) -> bool:
+    key = f"{conv.affiliate}:{event}:{conv.id}"
+    return (
+        session.execute(select(PostbackJob.id).where(PostbackJob.dedupe_key == key)).first()
+        is not None
+    )
