@@ -63,11 +63,18 @@ def seed_offers(session: Session) -> None:
 
 def open_bonus_for_update(session: Session, player_id: str) -> PlayerBonus | None:
     """The player's claimed or active bonus, locked (after their cash account: lock order)."""
-    return session.execute(
-        select(PlayerBonus)
-        .where(PlayerBonus.player_id == player_id, PlayerBonus.status.in_(OPEN))
-        .with_for_update()
-    ).scalar_one_or_none()
+    # Every stake asks; almost always there is none, so ask in Core (cheap) and load the
+    # ORM object only when a bonus exists (its row is locked by then).
+    found = (
+        session.connection()
+        .execute(
+            select(PlayerBonus.id)
+            .where(PlayerBonus.player_id == player_id, PlayerBonus.status.in_(OPEN))
+            .with_for_update()
+        )
+        .first()
+    )
+    return None if found is None else session.get(PlayerBonus, found.id)
 
 
 def claim(uow: UnitOfWork, player_id: str, offer_code: str, now: datetime) -> PlayerBonus:

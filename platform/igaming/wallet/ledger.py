@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from igaming.errors import IdempotencyConflict, InsufficientFunds, NotFound, ValidationFailed
 from igaming.models import Account, LedgerEntry, WalletTransaction
@@ -110,16 +110,21 @@ class Ledger:
             "updated_at": now,
             "details": details or {},
         }
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        # One round trip: the row comes back as an ORM object, or nothing on a replay.
-        inserted = session.scalars(
+        conn = session.connection()
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        # Core on the session's connection (the ORM's per-statement overhead is most of a
+        # posting's cost); the row is attached to the session without another query.
+        inserted = conn.execute(
             dialect.insert(WalletTransaction)
             .values(values)
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(WalletTransaction)
-        ).one_or_none()
+            .returning(WalletTransaction.id)
+        ).first()
         if inserted is not None:
-            return PostResult(inserted, replayed=False)
+            tx = WalletTransaction(**values)
+            make_transient_to_detached(tx)
+            session.add(tx)
+            return PostResult(tx, replayed=False)
         existing = session.execute(
             select(WalletTransaction).where(WalletTransaction.idempotency_key == idempotency_key)
         ).scalar_one()
@@ -161,8 +166,9 @@ class Ledger:
         houses = [p.account for p in postings if p.account.is_house]
         ids = self._house_account_ids(session, houses, now)
         negative: list[AccountRef] = []
+        conn = session.connection()
         for ref in sorted(deltas):
-            row = session.execute(
+            row = conn.execute(
                 update(Account)
                 .where(
                     Account.owner == ref.owner,
@@ -184,7 +190,7 @@ class Ledger:
                         currency=ref.currency,
                     )
                 negative.append(ref)
-        session.execute(
+        conn.execute(
             insert(LedgerEntry),
             [
                 {

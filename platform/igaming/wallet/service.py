@@ -67,10 +67,6 @@ def _move(
                 uow.commit()
                 return started.transaction
             sign = 1 if to_player else -1
-            # Lock order: the player's open bonus before their accounts (bonus.service).
-            bonus = (
-                None if to_player else bonus_service.open_bonus_for_update(uow.session, player_id)
-            )
             p.ledger.post(
                 uow.session,
                 started.transaction,
