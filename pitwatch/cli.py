@@ -11,6 +11,7 @@ from pitwatch.settings import (
     AFFILIATE_SIM_PORT,
     GAMES_SIM_PORT,
     KYC_SIM_PORT,
+    ODDS_SIM_PORT,
     PLATFORM_PORT,
     PSP_SIM_PORT,
     get_settings,
@@ -79,13 +80,24 @@ def cmd_sim_psp_serve(args: argparse.Namespace) -> None:
 
 
 def cmd_sim_kyc_serve(args: argparse.Namespace) -> None:
-    from igaming.sim.kyc.app import create_app
+    from pathlib import Path
 
-    _serve(create_app(), args.host, args.port)
+    from igaming.sim.kyc.app import KycSimConfig, create_app
+
+    config = (
+        KycSimConfig.model_validate_json(Path(args.config).read_text()) if args.config else None
+    )
+    _serve(create_app(config), args.host, args.port)
 
 
 def cmd_sim_games_serve(args: argparse.Namespace) -> None:
     from igaming.sim.games import serve
+
+    serve(args.host, args.port, args.config)
+
+
+def cmd_sim_odds_serve(args: argparse.Namespace) -> None:
+    from igaming.sim.odds import serve
 
     serve(args.host, args.port, args.config)
 
@@ -154,29 +166,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sim = sub.add_parser("sim", help="simulators of the platform's outside world")
     ssub = sim.add_subparsers(dest="sim_command", required=True, parser_class=_Parser)
-    psp = ssub.add_parser("psp", help="payment service providers")
-    psp_sub = psp.add_subparsers(dest="psp_command", required=True, parser_class=_Parser)
-    psp_serve = psp_sub.add_parser(
-        "serve", help=f"serve the PSP simulator (default port {PSP_SIM_PORT})"
-    )
-    psp_serve.add_argument("--host", default="127.0.0.1")
-    psp_serve.add_argument("--port", type=int, default=PSP_SIM_PORT)
-    psp_serve.add_argument("--config", default=None, help="JSON file of PSP knobs")
-    psp_serve.set_defaults(func=cmd_sim_psp_serve)
-    kyc = ssub.add_parser("kyc", help="the KYC vendor")
-    kyc_sub = kyc.add_subparsers(dest="kyc_command", required=True, parser_class=_Parser)
-    kyc_serve = kyc_sub.add_parser(
-        "serve", help=f"serve the KYC vendor simulator (default port {KYC_SIM_PORT})"
-    )
-    kyc_serve.add_argument("--host", default="127.0.0.1")
-    kyc_serve.add_argument("--port", type=int, default=KYC_SIM_PORT)
-    kyc_serve.set_defaults(func=cmd_sim_kyc_serve)
-    _sim_server(
-        ssub, "games", "game providers (seamless wallet)", GAMES_SIM_PORT, cmd_sim_games_serve
-    )
-    _sim_server(
-        ssub, "affiliates", "the affiliate network", AFFILIATE_SIM_PORT, cmd_sim_affiliates_serve
-    )
+    for name, what, port, func in (
+        ("psp", "payment service providers", PSP_SIM_PORT, cmd_sim_psp_serve),
+        ("kyc", "the KYC vendor", KYC_SIM_PORT, cmd_sim_kyc_serve),
+        ("odds", "the odds feed", ODDS_SIM_PORT, cmd_sim_odds_serve),
+        ("games", "game providers (seamless wallet)", GAMES_SIM_PORT, cmd_sim_games_serve),
+        ("affiliates", "the affiliate network", AFFILIATE_SIM_PORT, cmd_sim_affiliates_serve),
+    ):
+        _sim_server(ssub, name, what, port, func)
     return parser
 
 
@@ -197,9 +194,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
+        from json import JSONDecodeError
+
         from pydantic import ValidationError
 
-        if isinstance(exc, (CliError, ValidationError)):
+        # Bad input from the user (a missing or malformed config file, bad settings):
+        # one line, exit code 2. Anything else is a bug and keeps its traceback.
+        if isinstance(exc, (CliError, ValidationError, FileNotFoundError, JSONDecodeError)):
             print(f"pitwatch: {str(exc).splitlines()[0]}", file=sys.stderr)
             return 2
         raise

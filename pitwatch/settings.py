@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     affiliate_network_url: str = f"http://127.0.0.1:{AFFILIATE_SIM_PORT}"
     # Key of the keyed hash that turns a player id into the player_ref partners see.
     player_ref_key: str = "dev-player-ref-key"
+    # Sportsbook limits in minor units of the bet's currency (None: the built-in defaults of
+    # igaming.sportsbook.limits.SportsbookLimits).
+    sportsbook_min_stake: int | None = None
+    sportsbook_max_stake: int | None = None
+    sportsbook_max_market_liability: int | None = None
+    sportsbook_odds_tolerance_bps: int | None = None
+    sportsbook_cashout_margin_bps: int | None = None
     blocked_countries: list[str] = Field(default_factory=lambda: ["US", "FR", "IR", "KP", "SY"])
     minimum_age: int = 18
     psp_timeout_seconds: float = 5.0
@@ -48,11 +55,16 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _no_placeholder_secrets_outside_development(self) -> Settings:
         if self.environment not in ("development", "test"):
-            placeholders = [p for p, s in self.psp_secrets.items() if s.startswith("dev-secret")]
+            secrets = {f"psp {p}": v for p, v in self.psp_secrets.items()}
+            secrets |= {f"game provider {g}": v for g, v in self.game_provider_secrets.items()}
+            secrets |= {"odds feed": self.odds_feed_secret, "player_ref": self.player_ref_key}
+            placeholders = [name for name, value in secrets.items() if value.startswith("dev-")]
             if placeholders:
                 raise ValueError(
-                    f"placeholder PSP secrets are refused in {self.environment}: set "
-                    f"PITWATCH_PSP_SECRETS for {', '.join(placeholders)}"
+                    f"placeholder secrets are refused in {self.environment}: set "
+                    f"{', '.join(placeholders)} (PITWATCH_PSP_SECRETS, "
+                    "PITWATCH_GAME_PROVIDER_SECRETS, PITWATCH_ODDS_FEED_SECRET, "
+                    "PITWATCH_PLAYER_REF_KEY)"
                 )
         return self
 

@@ -17,6 +17,7 @@ COMMANDS = [
     ["platform", "operator", "create"],
     ["sim", "psp", "serve"],
     ["sim", "kyc", "serve"],
+    ["sim", "odds", "serve"],
     ["sim", "games", "serve"],
     ["sim", "affiliates", "serve"],
 ]
@@ -56,3 +57,13 @@ def test_operator_create_prints_a_key_and_refuses_an_unknown_role(tmp_path, monk
     assert capsys.readouterr().out.startswith("pwk_")
     assert main(["platform", "operator", "create", "--name", "x", "--role", "king"]) == 2
     get_settings.cache_clear()
+
+
+@pytest.mark.parametrize("sim", ["psp", "kyc", "odds", "games", "affiliates"])
+def test_a_missing_or_malformed_simulator_config_is_one_line_and_exit_code_2(sim, tmp_path, capsys):
+    assert main(["sim", sim, "serve", "--config", str(tmp_path / "missing.json")]) == 2
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    assert main(["sim", sim, "serve", "--config", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 2 and err.startswith("pitwatch: ")

@@ -25,9 +25,14 @@ def test_environment_variables_override(monkeypatch):
     )
 
 
-def test_production_refuses_placeholder_psp_secrets(monkeypatch):
+def test_production_refuses_placeholder_secrets(monkeypatch):
     monkeypatch.setenv("PITWATCH_ENVIRONMENT", "production")
-    with pytest.raises(ValidationError, match="placeholder PSP secrets"):
+    with pytest.raises(ValidationError, match="psp paybridge"):
         Settings()
     monkeypatch.setenv("PITWATCH_PSP_SECRETS", '{"paybridge": "a-real-secret"}')
+    monkeypatch.setenv("PITWATCH_GAME_PROVIDER_SECRETS", '{"spinworks": "real"}')
+    monkeypatch.setenv("PITWATCH_ODDS_FEED_SECRET", "real-feed")
+    with pytest.raises(ValidationError, match="player_ref"):
+        Settings()
+    monkeypatch.setenv("PITWATCH_PLAYER_REF_KEY", "real-key")
     assert Settings().environment == "production"

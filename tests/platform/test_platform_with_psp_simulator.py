@@ -28,7 +28,8 @@ def world(engine, tmp_path):  # type: ignore[no-untyped-def]
     clock = FakeClock()
     config = PspSimConfig(seed=11, report_dir=str(tmp_path))
     for psp in config.psps.values():
-        psp.latency_ms, psp.callback_delay_seconds = 0, 5
+        # The simulator jitters the delay to [0.5, 1.5) × the mean: due between 1 s and 3 s.
+        psp.latency_ms, psp.callback_delay_seconds = 0, 2
         psp.approval_rate, psp.failure_rate, psp.chargeback_rate = 1.0, 0.0, 0.0
     holder: dict = {}
     transport = httpx.ASGITransport(app=_LazyApp(holder))
@@ -66,7 +67,7 @@ def test_deposit_is_approved_by_the_psp_callback_after_its_delay(world):
     )
     assert d.status == "pending" and d.psp_reference.startswith("paybridge_pay_")
     assert deliver(psp_app) == []  # not due yet
-    clock.advance(6)
+    clock.advance(4)
     assert [r.status_code for r in deliver(psp_app)] == [200]
     assert balances(platform, player.id)[0].cash == 4_200
 
@@ -101,7 +102,7 @@ def test_bad_signatures_are_refused_and_retried_by_the_psp(world):
     deposits.request_deposit(
         platform, player.id, amount=1_000, currency="EUR", method="card", idempotency_key="k"
     )
-    clock.advance(6)
+    clock.advance(4)
     assert [r.status_code for r in deliver(psp_app)] == [401]
     assert balances(platform, player.id)[0].cash == 0
 
@@ -129,7 +130,7 @@ def test_settlement_report_lists_the_deposits_by_merchant_reference(world, tmp_p
     d = deposits.request_deposit(
         platform, player.id, amount=12_345, currency="SEK", method="ewallet", idempotency_key="k"
     )
-    clock.advance(6)
+    clock.advance(4)
     deliver(psp_app)
     r = psp_client.post("/admin/settlement-reports", json={"date": clock.now().date().isoformat()})
     path = next(p for p in r.json()["paths"] if "ewallo" in p)

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from igaming.bonus import service as bonus_service
 from igaming.casino.events import (
     CasinoBetApplied,
     CasinoRollbackApplied,
@@ -26,8 +25,7 @@ from igaming.casino.events import (
 from igaming.casino.models import CasinoGame, CasinoRound, CasinoSession, CasinoTransaction
 from igaming.models import Player, WalletTransaction
 from igaming.uow import UnitOfWork
-from igaming.wallet.accounts import house_account, player_account
-from igaming.wallet.ledger import Posting
+from igaming.wallet.service import post_product_move, post_stake
 
 if TYPE_CHECKING:
     from igaming.bootstrap import Platform
@@ -120,32 +118,23 @@ def tombstoned(ctx: Context, provider_tx_id: str) -> bool:
 
 
 def _move(ctx: Context, tx_type: str, key: str, amount: int, rnd: CasinoRound, to_player: bool):  # type: ignore[no-untyped-def]
-    started = ctx.p.ledger.begin(
-        ctx.uow.session,
-        now=ctx.now,
-        tx_type=tx_type,
+    move = dict(
+        product="casino",
         idempotency_key=f"{tx_type}:casino:{ctx.provider}:{key}",
-        currency=rnd.currency,
-        amount=amount,
         player_id=ctx.player.id,
-        request={"player": ctx.player.id, "amount": amount, "round": rnd.provider_round_id},
-        reference=rnd.id,
-        details={"product": "casino", "provider": ctx.provider, "round_id": rnd.id},
-    )
-    sign = 1 if to_player else -1
-    ctx.p.ledger.post(
-        ctx.uow.session,
-        started.transaction,
-        [
-            Posting(player_account(ctx.player.id, "cash", rnd.currency), sign * amount),
-            Posting(house_account("casino", rnd.currency), -sign * amount),
-        ],
+        amount=amount,
+        currency=rnd.currency,
         now=ctx.now,
-        status="completed",
+        # The round belongs to the request: the same provider id for another round is a
+        # DUPLICATE_TRANSACTION (IdempotencyConflict).
+        request={"player": ctx.player.id, "amount": amount, "round": rnd.provider_round_id},
+        details={"provider": ctx.provider, "round_id": rnd.id},
+        reference=rnd.id,
     )
-    if tx_type == "bet" and not started.replayed:  # cash stakes count towards a bonus
-        bonus = bonus_service.open_bonus_for_update(ctx.uow.session, ctx.player.id)
-        bonus_service.on_stake(ctx.p.ledger, ctx.uow, bonus, amount, ctx.now)
+    if to_player:
+        started = post_product_move(ctx.p, ctx.uow.session, tx_type=tx_type, to_player=True, **move)
+    else:
+        started = post_stake(ctx.p, ctx.uow, **move)
     return started.transaction
 
 

@@ -3,7 +3,8 @@
 1. every transaction's entries sum to zero per currency;
 2. all entries of a currency sum to zero;
 3. every player account's stored balance equals the sum of its entries;
-4. no player account is negative, except cash left negative by a flagged chargeback.
+4. no player account is negative, except cash left negative by a flagged chargeback or a
+   flagged settlement rollback (a debt the operator must collect; the flag says so).
 """
 
 from __future__ import annotations
@@ -81,9 +82,12 @@ def check_invariants(session: Session) -> InvariantReport:
     report.accounts_checked = len(rows)
     report.balance_mismatches = [(i, b, s) for i, _k, b, s in rows if b != s]
 
-    # Cash may be negative only where a flagged chargeback left it so.
+    # Cash may be negative only where a flagged chargeback or rollback left it so.
     charged_back = select(WalletTransaction.player_id).where(
-        and_(WalletTransaction.type == "chargeback", WalletTransaction.flagged.is_(True))
+        and_(
+            WalletTransaction.type.in_(("chargeback", "rollback")),
+            WalletTransaction.flagged.is_(True),
+        )
     )
     negatives = session.execute(
         select(Account.id, Account.kind, Account.balance, Account.owner).where(

@@ -7,8 +7,11 @@ product's own id (bet id, provider transaction id).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from igaming.bonus import service as bonus_service
 from igaming.bootstrap import Platform
@@ -16,8 +19,9 @@ from igaming.errors import InsufficientFunds, ValidationFailed
 from igaming.events import IdempotentReplay, WalletTransactionFailed
 from igaming.models import Account, WalletTransaction
 from igaming.money import check_amount, check_currency
+from igaming.uow import UnitOfWork
 from igaming.wallet.accounts import house_account, player_account
-from igaming.wallet.ledger import Posting
+from igaming.wallet.ledger import Posting, PostResult
 
 PRODUCTS = ("sportsbook", "casino")
 
@@ -28,6 +32,67 @@ class Balances:
     cash: int
     bonus: int
     withdrawal_pending: int
+
+
+def post_product_move(
+    p: Platform,
+    session: Session,
+    *,
+    product: str,
+    tx_type: str,
+    idempotency_key: str,
+    player_id: str,
+    amount: int,
+    currency: str,
+    to_player: bool,
+    now: datetime,
+    reference: str | None = None,
+    request: dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None,
+) -> PostResult:
+    """Move ``amount`` between the player's cash and the product's house account inside
+    the caller's transaction (so a bet's state and its money commit together).
+
+    Raises InsufficientFunds or IdempotencyConflict; the caller's unit of work must then
+    roll back, which it does unless it commits.
+    """
+    if product not in PRODUCTS:
+        raise ValidationFailed(f"unknown product {product!r}")
+    started = p.ledger.begin(
+        session,
+        now=now,
+        tx_type=tx_type,
+        idempotency_key=idempotency_key,
+        currency=currency,
+        amount=amount,
+        player_id=player_id,
+        request=request or {"player": player_id, "amount": amount, "currency": currency},
+        reference=reference,
+        details={"product": product, **(details or {})},
+        status="completed",  # entries follow in this same database transaction
+    )
+    if started.replayed:
+        return started
+    sign = 1 if to_player else -1
+    p.ledger.post(
+        session,
+        started.transaction,
+        [
+            Posting(player_account(player_id, "cash", currency), sign * amount),
+            Posting(house_account(product, currency), -sign * amount),
+        ],
+        now=now,
+    )
+    return started
+
+
+def post_stake(p: Platform, uow: UnitOfWork, **kwargs: Any) -> PostResult:
+    """A cash stake inside the caller's unit of work; it counts towards bonus wagering."""
+    started = post_product_move(p, uow.session, tx_type="bet", to_player=False, **kwargs)
+    if not started.replayed:  # lock order: accounts, then the bonus row (bonus.service)
+        bonus = bonus_service.open_bonus_for_update(uow.session, kwargs["player_id"])
+        bonus_service.on_stake(p.ledger, uow, bonus, kwargs["amount"], kwargs["now"])
+    return started
 
 
 def _move(
@@ -42,43 +107,27 @@ def _move(
     to_player: bool,
     reference: str | None = None,
 ) -> WalletTransaction:
-    if product not in PRODUCTS:
-        raise ValidationFailed(f"unknown product {product!r}")
     check_amount(amount)
     check_currency(currency)
     now = p.clock.now()
+    move = dict(
+        product=product,
+        idempotency_key=f"{tx_type}:{product}:{idempotency_key}",
+        player_id=player_id,
+        amount=amount,
+        currency=currency,
+        now=now,
+    )
     try:
         with p.uow() as uow:
-            started = p.ledger.begin(
-                uow.session,
-                now=now,
-                tx_type=tx_type,
-                idempotency_key=f"{tx_type}:{product}:{idempotency_key}",
-                currency=currency,
-                amount=amount,
-                player_id=player_id,
-                request={"player": player_id, "amount": amount, "currency": currency},
-                reference=reference,
-                details={"product": product},
-                status="completed",  # entries follow in this same database transaction
-            )
+            if to_player:
+                started = post_product_move(
+                    p, uow.session, tx_type=tx_type, to_player=True, reference=reference, **move
+                )
+            else:
+                started = post_stake(p, uow, **move)
             if started.replayed:
                 uow.emit(IdempotentReplay(occurred_at=now, tx_type=tx_type))
-                uow.commit()
-                return started.transaction
-            sign = 1 if to_player else -1
-            p.ledger.post(
-                uow.session,
-                started.transaction,
-                [
-                    Posting(player_account(player_id, "cash", currency), sign * amount),
-                    Posting(house_account(product, currency), -sign * amount),
-                ],
-                now=now,
-            )
-            if not to_player:  # lock order: accounts, then the bonus row (bonus.service)
-                bonus = bonus_service.open_bonus_for_update(uow.session, player_id)
-                bonus_service.on_stake(p.ledger, uow, bonus, amount, now)
             uow.commit()
             return started.transaction
     except (InsufficientFunds, ValidationFailed) as exc:
