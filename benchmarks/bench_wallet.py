@@ -199,36 +199,49 @@ def drive(
     return out
 
 
-def _process_writer(
+def _process_writers(
     db: Database,
-    player_id: str,
-    writer: int,
+    group: list[tuple[int, str]],
     seconds: float,
     transactions: int | None,
     barrier: Any,
     queue: Any,
     progress: Any,
 ) -> None:
-    result = WriterResult()
+    """One process driving its writers (``(writer, player)``), one thread each."""
+    results = {w: WriterResult() for w, _ in group}
     try:
-        p = platform_for(db, pool_size=2)
-        # One warm-up transaction outside the measurement (connection, statement caches).
-        pay_win(
-            p,
-            player_id,
-            product="casino",
-            amount=1,
-            currency="EUR",
-            idempotency_key=uuid.uuid4().hex,
-        )
+        p = platform_for(db, pool_size=len(group) + 1)
+        for _, player_id in group:  # warm-up outside the measurement (connections, caches)
+            pay_win(
+                p,
+                player_id,
+                product="casino",
+                amount=1,
+                currency="EUR",
+                idempotency_key=uuid.uuid4().hex,
+            )
         barrier.wait()
-        result = drive_with_progress(p, player_id, writer, seconds, transactions, progress)
+
+        def run(w: int, player_id: str) -> None:
+            try:
+                results[w] = drive_with_progress(p, player_id, w, seconds, transactions, progress)
+            except BaseException as exc:  # reported in the table, never a silent hang
+                results[w].errors.append(f"writer {w} crashed: {type(exc).__name__}: {exc}"[:300])
+
+        threads = [threading.Thread(target=run, args=pair) for pair in group]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
         p.engine.dispose()
     except BaseException as exc:  # reported in the table, never a silent hang
-        result.errors.append(f"writer {writer} crashed: {type(exc).__name__}: {exc}"[:300])
+        for w, _ in group:
+            results[w].errors.append(f"writer {w} crashed: {type(exc).__name__}: {exc}"[:300])
         barrier.abort()
     finally:
-        queue.put((writer, result))
+        for w, result in results.items():
+            queue.put((w, result))
 
 
 def drive_with_progress(
@@ -297,16 +310,22 @@ def run_one(
     progress = ctx.Value("l", 0)
     label = f"{db.backend}/{mode}/{executor}"
 
-    if executor == "processes":
+    if executor in ("processes", "hybrid"):
         setup.engine.dispose()
-        barrier = ctx.Barrier(writers + 1, timeout=300)
+        # processes: one process per writer. hybrid: as many processes as cores, the
+        # writers spread over them as threads (a web server's workers × threads).
+        n_procs = writers if executor == "processes" else min(writers, os.cpu_count() or 1)
+        groups: list[list[tuple[int, str]]] = [[] for _ in range(n_procs)]
+        for w in range(writers):
+            groups[w % n_procs].append((w, assignment[w]))
+        barrier = ctx.Barrier(n_procs + 1, timeout=300)
         queue = ctx.Queue()
         procs = [
             ctx.Process(
-                target=_process_writer,
-                args=(db, assignment[w], w, seconds, transactions, barrier, queue, progress),
+                target=_process_writers,
+                args=(db, group, seconds, transactions, barrier, queue, progress),
             )
-            for w in range(writers)
+            for group in groups
         ]
         for proc in procs:
             proc.start()
@@ -358,7 +377,7 @@ def run_one(
                 _progress(label, progress.value, last - started)
         elapsed = time.perf_counter() - started
 
-    check = platform_for(db, pool_size=2) if executor == "processes" else setup
+    check = setup if executor == "threads" else platform_for(db, pool_size=2)
     with check.session_factory() as session:
         report = check_invariants(session)
     check.engine.dispose()
@@ -450,9 +469,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--executor",
-        choices=("processes", "threads", "both"),
-        default="processes",
-        help="writers as processes (default) or threads",
+        choices=("hybrid", "processes", "threads", "all"),
+        default="hybrid",
+        help="hybrid (default): one process per core, writers as threads in them; "
+        "processes: one process per writer; threads: one process",
     )
     parser.add_argument(
         "--database-url",
@@ -471,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     backends = ["postgres", "sqlite"] if args.backend == "both" else [args.backend]
     modes = ["distinct", "hot"] if args.mode == "both" else [args.mode]
-    executors = ["processes", "threads"] if args.executor == "both" else [args.executor]
+    executors = ["hybrid", "processes", "threads"] if args.executor == "all" else [args.executor]
     runs: list[Run] = []
     for backend in backends:
         db = Database.create(backend, args.database_url)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -61,19 +61,18 @@ def seed_offers(session: Session) -> None:
     )
 
 
+_OPEN_BONUS = (
+    select(PlayerBonus.id)
+    .where(PlayerBonus.player_id == bindparam("player_id"), PlayerBonus.status.in_(OPEN))
+    .with_for_update()
+)
+
+
 def open_bonus_for_update(session: Session, player_id: str) -> PlayerBonus | None:
     """The player's claimed or active bonus, locked (after their cash account: lock order)."""
     # Every stake asks; almost always there is none, so ask in Core (cheap) and load the
     # ORM object only when a bonus exists (its row is locked by then).
-    found = (
-        session.connection()
-        .execute(
-            select(PlayerBonus.id)
-            .where(PlayerBonus.player_id == player_id, PlayerBonus.status.in_(OPEN))
-            .with_for_update()
-        )
-        .first()
-    )
+    found = session.connection().execute(_OPEN_BONUS, {"player_id": player_id}).first()
     return None if found is None else session.get(PlayerBonus, found.id)
 
 

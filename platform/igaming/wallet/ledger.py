@@ -16,9 +16,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 
@@ -58,6 +59,31 @@ class PostResult:
 
 def request_hash(request: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
+
+
+# The hot path's statements, built once.
+_MOVE_BALANCE = (
+    update(Account)
+    .where(
+        Account.owner == bindparam("o"),
+        Account.kind == bindparam("k"),
+        Account.currency == bindparam("c"),
+        Account.psp == bindparam("p"),
+    )
+    .values(balance=Account.balance + bindparam("d"))
+    .returning(Account.id, Account.balance)
+)
+_INSERT_ENTRY = insert(LedgerEntry)
+
+
+@cache
+def _insert_transaction(dialect_name: str):  # type: ignore[no-untyped-def]
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return (
+        dialect.insert(WalletTransaction)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(WalletTransaction.id)
+    )
 
 
 class Ledger:
@@ -111,15 +137,10 @@ class Ledger:
             "details": details or {},
         }
         conn = session.connection()
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        # Core on the session's connection (the ORM's per-statement overhead is most of a
+        # Core on the session's connection, with statements built once (building and
+        # caching a statement per call, and the ORM's per-statement work, were most of a
         # posting's cost); the row is attached to the session without another query.
-        inserted = conn.execute(
-            dialect.insert(WalletTransaction)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(WalletTransaction.id)
-        ).first()
+        inserted = conn.execute(_insert_transaction(conn.dialect.name), values).first()
         if inserted is not None:
             tx = WalletTransaction(**values)
             make_transient_to_detached(tx)
@@ -169,15 +190,8 @@ class Ledger:
         conn = session.connection()
         for ref in sorted(deltas):
             row = conn.execute(
-                update(Account)
-                .where(
-                    Account.owner == ref.owner,
-                    Account.kind == ref.kind,
-                    Account.currency == ref.currency,
-                    Account.psp == ref.psp,
-                )
-                .values(balance=Account.balance + deltas[ref])
-                .returning(Account.id, Account.balance)
+                _MOVE_BALANCE,
+                {"o": ref.owner, "k": ref.kind, "c": ref.currency, "p": ref.psp, "d": deltas[ref]},
             ).one_or_none()
             if row is None:
                 raise ValidationFailed(f"player has no {ref.kind} account in {ref.currency}")
@@ -191,7 +205,7 @@ class Ledger:
                     )
                 negative.append(ref)
         conn.execute(
-            insert(LedgerEntry),
+            _INSERT_ENTRY,
             [
                 {
                     "transaction_id": tx.id,
