@@ -22,6 +22,7 @@ ROLES = ("finance", "support", "compliance", "admin")
 PERMISSIONS = {
     "adjust": ("finance", "admin"),
     "review_kyc": ("compliance", "admin"),
+    "set_player_status": ("compliance", "admin"),
     "read": ROLES,
 }
 
@@ -156,6 +157,28 @@ def review_kyc(
         audit(uow.session, p, op, f"kyc_{status}", check.player_id, reason, {"check_id": check_id})
         uow.commit()
     return check
+
+
+PLAYER_STATUSES = ("active", "blocked", "fraud", "closed")
+
+
+def set_player_status(
+    p: Platform, op: OperatorIdentity, player_id: str, status: str, reason: str
+) -> Player:
+    """Block, flag for fraud (FTDs then do not qualify), close or reactivate a player."""
+    require(op, "set_player_status")
+    if status not in PLAYER_STATUSES:
+        raise ValidationFailed(f"status must be one of {', '.join(PLAYER_STATUSES)}")
+    if len(reason.strip()) < 5:
+        raise ValidationFailed("a reason of at least 5 characters is required")
+    with p.uow() as uow:
+        player = uow.session.get(Player, player_id, with_for_update=True)
+        if player is None:
+            raise NotFound(f"player {player_id} not found")
+        before, player.status = player.status, status
+        audit(uow.session, p, op, f"player_{status}", player_id, reason, {"from": before})
+        uow.commit()
+    return player
 
 
 def audit(

@@ -249,3 +249,23 @@ def test_adjustment_needs_finance_role_and_is_audited(client, token, platform):
     ]
     inv = client.get("/admin/invariants", headers={"X-API-Key": support}).json()
     assert inv["ok"] is True and inv["accounts_checked"] == 3
+
+
+def test_compliance_flags_a_player_for_fraud_and_deposits_stop(client, token, platform):
+    player_id = client.get("/players/me", headers=auth(token)).json()["id"]
+    finance = create_operator(platform, "fiona", "finance")
+    compliance = create_operator(platform, "cleo", "compliance")
+    body = {"status": "fraud", "reason": "chargeback ring, case 4411"}
+    url = f"/admin/players/{player_id}/status"
+    assert_problem(client.put(url, json=body, headers={"X-API-Key": finance}), 403, "may not")
+    r = client.put(url, json=body, headers={"X-API-Key": compliance})
+    assert r.status_code == 200 and r.json()["status"] == "fraud"
+    deposit = {"amount": 100, "currency": "EUR", "method": "card"}
+    r = client.post("/cashier/deposits", json=deposit, headers=auth(token, "k"))
+    assert_problem(r, 403, "account is fraud")
+    log = client.get("/admin/audit-log", headers={"X-API-Key": finance}).json()
+    assert (log[0]["action"], log[0]["payload"]) == ("player_fraud", {"from": "active"})
+    bad = client.put(
+        url, json={"status": "vip", "reason": "because"}, headers={"X-API-Key": compliance}
+    )
+    assert_problem(bad, 422, "status")

@@ -49,7 +49,22 @@ ENDPOINTS = [
     "/cashier/callbacks/paybridge",
     "/players/me/self-exclusion",
     "/admin/adjustments",
+    "/sportsbook/bets",
+    "/sportsbook/feed",
+    "/casino/launch",
+    "/casino/seamless/spinworks/bet",
+    "/casino/seamless/spinworks/rollback",
+    "/bonus/claims",
+    "/affiliates/clicks",
 ]
+
+
+# Partner-facing protocols answer errors in their own vocabulary, not problem+json.
+PARTNER_PROTOCOLS = {
+    "/sportsbook/feed",
+    "/casino/seamless/spinworks/bet",
+    "/casino/seamless/spinworks/rollback",
+}
 
 
 @pytest.fixture(scope="module")
@@ -90,5 +105,9 @@ def test_arbitrary_bodies_never_cause_a_server_error(client, endpoint, body):
     response = client.post(endpoint, content=body, headers={"content-type": "application/json"})
     assert response.status_code < 500, (endpoint, body, response.text)
     if response.status_code >= 400:
-        assert response.headers["content-type"] == "application/problem+json"
-        assert response.json()["detail"]
+        body = response.json()
+        if endpoint in PARTNER_PROTOCOLS:  # answer in the partner's own error vocabulary
+            assert body.get("code") or body.get("outcome"), body
+        else:
+            assert response.headers["content-type"] == "application/problem+json"
+            assert body["detail"]

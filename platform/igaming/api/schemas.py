@@ -139,6 +139,11 @@ class AdjustmentIn(Strict):
     reason: str = Field(min_length=5, max_length=1000)
 
 
+class PlayerStatusIn(Strict):
+    status: str = Field(pattern="^(active|blocked|fraud|closed)$")
+    reason: str = Field(min_length=5, max_length=1000)
+
+
 class KycDecisionIn(Strict):
     status: str = Field(pattern="^(approved|rejected)$")
     reason: str = Field(min_length=5, max_length=1000)

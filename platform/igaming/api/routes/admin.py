@@ -8,7 +8,15 @@ from fastapi import APIRouter, Query
 
 from igaming import admin
 from igaming.api.deps import IdempotencyKey, OperatorDep, PlatformDep
-from igaming.api.schemas import AdjustmentIn, AuditOut, KycDecisionIn, KycOut, TransactionOut
+from igaming.api.schemas import (
+    AdjustmentIn,
+    AuditOut,
+    KycDecisionIn,
+    KycOut,
+    PlayerOut,
+    PlayerStatusIn,
+    TransactionOut,
+)
 from igaming.wallet.invariants import check_invariants
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -25,6 +33,15 @@ def adjustment(
 @router.post("/kyc/{check_id}/decision", response_model=KycOut)
 def kyc_decision(check_id: str, body: KycDecisionIn, p: PlatformDep, op: OperatorDep) -> KycOut:
     return KycOut.model_validate(admin.review_kyc(p, op, check_id, body.status, body.reason))
+
+
+@router.put("/players/{player_id}/status", response_model=PlayerOut)
+def player_status(
+    player_id: str, body: PlayerStatusIn, p: PlatformDep, op: OperatorDep
+) -> PlayerOut:
+    return PlayerOut.model_validate(
+        admin.set_player_status(p, op, player_id, body.status, body.reason)
+    )
 
 
 @router.get("/audit-log", response_model=list[AuditOut])
