@@ -1,0 +1,16 @@
+"""The metric catalog: every metric pitwatch exports, declared once.
+
+``METRICS`` is validated at import: a clash, a bad name, an unbounded or a forbidden label
+fails loudly, before anything is exported.
+"""
+
+from __future__ import annotations
+
+from collectors.catalog import platform, state
+from collectors.catalog.base import CatalogError, LabelDomain, Metric, validate
+
+METRICS: tuple[Metric, ...] = (*platform.METRICS, *state.METRICS)
+validate(METRICS)
+BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
+
+__all__ = ["BY_NAME", "METRICS", "CatalogError", "LabelDomain", "Metric", "validate"]

@@ -1,0 +1,72 @@
+"""Label domains: every value a label may carry, or a top-N rule that folds the rest
+into ``other``. No label here can carry a player id, an email, a click id or a
+transaction id."""
+
+from __future__ import annotations
+
+from collectors.catalog.base import OTHER, LabelDomain
+from igaming.cashier.routing import METHODS
+from igaming.sportsbook.protocol import SPORTS
+from pitwatch.settings import DEFAULT_GAME_PROVIDERS, DEFAULT_PSPS
+
+# The markets the reference operator serves (ISO 3166-1 alpha-2); any other is "other".
+GEOS = (
+    "DE",
+    "GB",
+    "SE",
+    "FI",
+    "NO",
+    "NL",
+    "ES",
+    "IT",
+    "AT",
+    "DK",
+    "IE",
+    "PL",
+    "BR",
+    "CA",
+    "IN",
+    "MX",
+    "JP",
+)
+
+GEO = LabelDomain("geo", (*GEOS, OTHER), description="ISO 3166-1 alpha-2, else other")
+PSP = LabelDomain("psp", (*DEFAULT_PSPS, OTHER))
+METHOD = LabelDomain("method", (*METHODS, OTHER), description="payment method")
+BRAND = LabelDomain("brand", open_top_n=20, description="operator brand, top 20")
+PRODUCT = LabelDomain("product", ("sportsbook", "casino"))
+SPORT = LabelDomain("sport", (*SPORTS, OTHER))
+PROVIDER = LabelDomain("provider", (*DEFAULT_GAME_PROVIDERS, OTHER), description="game provider")
+AFFILIATE = LabelDomain("affiliate", open_top_n=50, description="top 50 by activity, else other")
+CAMPAIGN = LabelDomain("campaign", open_top_n=50, description="top 50 by activity, else other")
+CURRENCY = LabelDomain(
+    "currency",
+    (
+        "EUR",
+        "GBP",
+        "USD",
+        "SEK",
+        "NOK",
+        "DKK",
+        "CHF",
+        "PLN",
+        "BRL",
+        "CAD",
+        "INR",
+        "MXN",
+        "JPY",
+        OTHER,
+    ),
+)
+HTTP_METHOD = LabelDomain("http_method", ("GET", "POST", "PUT", "PATCH", "DELETE", OTHER))
+STATUS_CLASS = LabelDomain("status_class", ("1xx", "2xx", "3xx", "4xx", "5xx"))
+ROUTE = LabelDomain(
+    "route",
+    open_top_n=200,
+    description="the route template (/cashier/deposits/{deposit_id}), never the path",
+)
+
+
+def outcome(*values: str, name: str = "outcome") -> LabelDomain:
+    """A fixed set of outcomes (or reasons) of one flow."""
+    return LabelDomain(name, tuple(values))
