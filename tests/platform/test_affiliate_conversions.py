@@ -223,3 +223,29 @@ def test_player_ref_never_contains_the_player_id_or_email(engine):
     with w.p.session_factory() as s:
         rows = s.execute(text("SELECT * FROM pw_postbacks")).mappings().all()
     assert rows and all(player.id not in str(dict(r)) for r in rows)
+
+
+def test_bonus_cost_in_ngr_is_granted_less_forfeited(engine):
+    from igaming.affiliates.revenue import daily_figures
+    from igaming.bonus import service as bonus_service
+    from igaming.wallet.service import place_stake
+
+    world = make_world(engine)
+    p = world.p
+    player = referred_player(p)
+    with p.uow() as uow:
+        bonus_service.claim(uow, player.id, "WELCOME100", p.clock.now())
+        uow.commit()
+    approved_deposit(p, player, amount=5_000)
+    place_stake(p, player.id, product="casino", amount=1_000, currency="EUR", idempotency_key="s")
+    granted_on = p.clock.now().date()
+    p.clock.advance(days=30, seconds=1)
+    assert bonus_service.expire_due(p) == 1  # the 150,000 wagering was not met
+    world.pump()  # attributions come from the outbox
+    by_day = {
+        day: {row[0]: row[2:] for row in daily_figures(p, day)}
+        for day in (granted_on, p.clock.now().date())
+    }
+    # (GGR, bonus cost, chargebacks): the grant is a cost on its day, the forfeit gives it back.
+    assert by_day[granted_on][player.id] == (1_000, 5_000, 0)
+    assert by_day[p.clock.now().date()][player.id] == (0, -5_000, 0)

@@ -18,7 +18,10 @@ from igaming.affiliates.outbox_consumer import consume_all
 from igaming.bootstrap import Platform
 from igaming.models import UTCDateTime
 
-REVENUE_TYPES = ("bet", "win", "rollback", "bonus_grant", "chargeback")
+# Bonus cost is what was granted less what was forfeited back to the pool; a conversion
+# moves bonus to cash within the player's accounts and nets to zero here.
+BONUS_TYPES = ("bonus_grant", "bonus_forfeit")
+REVENUE_TYPES = ("bet", "win", "rollback", *BONUS_TYPES, "chargeback")
 PAYMENT_FEES = 0  # unknown to the ledger; see the module docstring
 
 entries = table(
@@ -47,7 +50,7 @@ def daily_figures(p: Platform, day: date) -> list[tuple[str, str, int, int, int]
             entries.c.account_owner,
             entries.c.currency,
             _sum_of(("bet", "win", "rollback"), -1),
-            _sum_of(("bonus_grant",), 1),
+            _sum_of(BONUS_TYPES, 1),
             _sum_of(("chargeback",), -1),
         )
         .where(
