@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench-wallet clean
+.PHONY: demo test lint format bench-wallet bench-collect clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ format: $(STAMP)
 
 bench-wallet: $(STAMP)
 	$(BIN)/python benchmarks/bench_wallet.py
+
+bench-collect: $(STAMP)
+	$(BIN)/python benchmarks/bench_collect_overhead.py
+	$(BIN)/python benchmarks/bench_collect_scrape.py
 
 clean:
 	rm -rf $(VENV) var/*.db

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from pitwatch.settings import (
     AFFILIATE_SIM_PORT,
+    COLLECT_PORT,
     GAMES_SIM_PORT,
     KYC_SIM_PORT,
     ODDS_SIM_PORT,
@@ -34,11 +35,13 @@ def _serve(app: object, host: str, port: int) -> None:
 
 
 def cmd_platform_serve(args: argparse.Namespace) -> None:
+    from collectors.tracing import configure_tracing_from_env
     from igaming.api.app import create_app
     from igaming.bootstrap import build_platform
     from igaming.db import is_sqlite
     from igaming.migrate import is_empty, upgrade_engine
 
+    configure_tracing_from_env("pitwatch-platform")
     settings = get_settings()
     platform = build_platform(settings)
     if is_sqlite(settings.database_url) and is_empty(platform.engine):
@@ -108,6 +111,13 @@ def cmd_sim_affiliates_serve(args: argparse.Namespace) -> None:
     serve(args.host, args.port, args.config)
 
 
+def cmd_collect_serve(args: argparse.Namespace) -> None:
+    from collectors.exporter import serve
+
+    print(f"state exporter on http://{args.host}:{args.port}/metrics", flush=True)
+    serve(args.host, args.port, get_settings().database_url)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from pitwatch.demo import Ports, run_demo
 
@@ -163,6 +173,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--role", required=True, choices=["finance", "support", "compliance", "admin"]
     )
     create.set_defaults(func=cmd_operator_create)
+
+    collect = sub.add_parser("collect", help="the state exporter (metrics from the pw_* views)")
+    csub = collect.add_subparsers(dest="collect_command", required=True, parser_class=_Parser)
+    cserve = csub.add_parser(
+        "serve", help=f"serve /metrics from PITWATCH_DATABASE_URL (default port {COLLECT_PORT})"
+    )
+    cserve.add_argument("--host", default="127.0.0.1")
+    cserve.add_argument("--port", type=int, default=COLLECT_PORT)
+    cserve.set_defaults(func=cmd_collect_serve)
 
     sim = sub.add_parser("sim", help="simulators of the platform's outside world")
     ssub = sim.add_subparsers(dest="sim_command", required=True, parser_class=_Parser)

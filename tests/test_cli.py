@@ -15,6 +15,7 @@ COMMANDS = [
     ["platform", "db"],
     ["platform", "db", "upgrade"],
     ["platform", "operator", "create"],
+    ["collect", "serve"],
     ["sim", "psp", "serve"],
     ["sim", "kyc", "serve"],
     ["sim", "odds", "serve"],

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collectors.catalog.base import OTHER, LabelDomain
 from igaming.cashier.routing import METHODS
 from igaming.sportsbook.protocol import SPORTS
+from igaming.wallet.ledger import TX_TYPES
 from pitwatch.settings import DEFAULT_GAME_PROVIDERS, DEFAULT_PSPS
 
 # The markets the reference operator serves (ISO 3166-1 alpha-2); any other is "other".
@@ -70,3 +71,22 @@ ROUTE = LabelDomain(
 def outcome(*values: str, name: str = "outcome") -> LabelDomain:
     """A fixed set of outcomes (or reasons) of one flow."""
     return LabelDomain(name, tuple(values))
+
+
+# -- domains of the platform's own /metrics (collectors.catalog.platform) ----------------
+
+TX_TYPE = LabelDomain("tx_type", tuple(sorted(TX_TYPES)), description="wallet transaction type")
+KYC_STATUS = outcome("approved", "rejected", "manual_review", "provider_unavailable", name="status")
+DB_STATEMENT = LabelDomain(
+    "statement", ("select", "insert", "update", "delete", OTHER), description="SQL verb"
+)
+
+# State collectors (collectors/state): the collector families, the outbox consumers, and
+# the ledger invariants the incremental check verifies.
+COLLECTOR = outcome(
+    "payments", "affiliates", "sportsbook", "kyc", "outbox", "ledger", name="collector"
+)
+OUTBOX_CONSUMER = LabelDomain("consumer", ("affiliates", OTHER), description="outbox consumer")
+LEDGER_VIOLATION = outcome(
+    "unbalanced_transaction", "balance_mismatch", "negative_balance", name="kind"
+)

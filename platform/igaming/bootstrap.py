@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from igaming.wallet.ledger import Ledger
 from pitwatch.settings import Settings
 
 if TYPE_CHECKING:
+    from collectors.instrumentation import PlatformMetrics
     from igaming.casino.launch import GameProviderGateway
 
 
@@ -35,6 +37,7 @@ class Platform:
     games: GameProviderGateway
     routing: RoutingTable = field(default_factory=RoutingTable.default)
     ledger: Ledger = field(default_factory=Ledger)
+    metrics: PlatformMetrics | None = None  # the platform's own /metrics (its registry)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory, self.bus)
@@ -62,11 +65,14 @@ def build_platform(
     psp: PspGateway | None = None,
     kyc: KycVendor | None = None,
     games: GameProviderGateway | None = None,
+    instrument: bool | None = None,
 ) -> Platform:
+    """``instrument`` (default: on unless PITWATCH_INSTRUMENTATION=0) gives the platform a
+    metrics registry fed by its bus and engine."""
     from igaming.casino.launch import HttpGameProviderGateway
 
     engine = engine or make_engine(settings.database_url)
-    return Platform(
+    platform = Platform(
         settings=settings,
         engine=engine,
         session_factory=make_session_factory(engine),
@@ -77,3 +83,10 @@ def build_platform(
         games=games
         or HttpGameProviderGateway(settings.games_base_url, settings.games_timeout_seconds),
     )
+    if instrument is None:
+        instrument = os.environ.get("PITWATCH_INSTRUMENTATION", "1") != "0"
+    if instrument:
+        from collectors.instrumentation import instrument_platform
+
+        platform.metrics = instrument_platform(platform)
+    return platform

@@ -19,6 +19,7 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import or_, select
 
+from collectors.tracing import annotate, client_span, record_status, span
 from igaming.affiliates.events import PostbackDeadLettered, PostbackDelivered, PostbackFailed
 from igaming.affiliates.models import Affiliate, PostbackAttempt, PostbackJob
 from igaming.affiliates.postbacks import SIGNATURE_HEADER, sign_url
@@ -44,6 +45,7 @@ class Claimed:
     attempt: int
     url: str
     secret: str
+    affiliate: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,13 @@ def _claim(p: Platform, owner: str, limit: int) -> list[Claimed]:
             job.attempts += 1  # counted at claim: a crash mid-send still uses an attempt
             job.lease_owner, job.lease_until = owner, now + LEASE
             claimed.append(
-                Claimed(job.id, job.attempts, job.url, affiliate.secret if affiliate else "")
+                Claimed(
+                    job.id,
+                    job.attempts,
+                    job.url,
+                    affiliate.secret if affiliate else "",
+                    job.affiliate,
+                )
             )
         uow.commit()
     return claimed
@@ -88,13 +96,18 @@ def _claim(p: Platform, owner: str, limit: int) -> list[Claimed]:
 def _send(p: Platform, client: httpx.Client, c: Claimed) -> tuple[int | None, str | None, int]:
     headers = {SIGNATURE_HEADER: sign_url(c.secret, int(p.clock.now().timestamp()), c.url)}
     started = time.perf_counter()
-    try:
-        response = client.get(c.url, headers=headers)
-        status, error = response.status_code, None
-        if not 200 <= status < 300:
-            error = response.text[:500]
-    except httpx.HTTPError as exc:
-        status, error = None, f"{type(exc).__name__}: {exc}"[:500]
+    # The URL holds click ids: it is no span attribute.
+    with client_span("postback.send") as trace_context:
+        headers.update(trace_context)
+        try:
+            response = client.get(c.url, headers=headers)
+            status, error = response.status_code, None
+            record_status(status)
+            if not 200 <= status < 300:
+                error = response.text[:500]
+        except httpx.HTTPError as exc:
+            status, error = None, f"{type(exc).__name__}: {exc}"[:500]
+            annotate(**{"error.type": type(exc).__name__})
     return status, error, int((time.perf_counter() - started) * 1000)
 
 
@@ -173,8 +186,10 @@ def dispatch_due(p: Platform, client: httpx.Client, limit: int = 100) -> list[At
     owner = str(uuid.uuid4())
     results = []
     for claimed in _claim(p, owner, limit):
-        status, error, latency = _send(p, client, claimed)
-        results.append(_record(p, owner, claimed, status, error, latency))
+        with span("postback.deliver", affiliate=claimed.affiliate, attempt=claimed.attempt):
+            status, error, latency = _send(p, client, claimed)
+            results.append(_record(p, owner, claimed, status, error, latency))
+            annotate(outcome=results[-1].outcome)
     return results
 
 

@@ -41,4 +41,11 @@ def create_app(platform: Platform) -> FastAPI:
         admin,
     ):
         app.include_router(module.router)
+    if platform.metrics is not None:
+        from collectors.instrumentation import instrument_app
+
+        instrument_app(app, platform.metrics)
+    from collectors.tracing import trace_app
+
+    trace_app(app)  # one server span per request, named by the route template
     return app

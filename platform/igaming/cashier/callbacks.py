@@ -9,6 +9,7 @@ from datetime import datetime
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 
+from collectors.tracing import annotate, traced
 from igaming.bootstrap import Platform
 from igaming.cashier import deposits, withdrawals
 from igaming.cashier.signing import SIGNATURE_HEADER, SignatureError, verify
@@ -49,6 +50,7 @@ class CallbackResult:
     status: str | None = None
 
 
+@traced("psp.callback")
 def handle_callback(p: Platform, psp: str, body: bytes, signature: str | None) -> CallbackResult:
     """Verify, record and apply one callback. Raises Unauthorized for a bad signature
     (after recording it) and ValidationFailed for a body that is not a callback."""
@@ -56,6 +58,7 @@ def handle_callback(p: Platform, psp: str, body: bytes, signature: str | None) -
     secret = p.settings.psp_secrets.get(psp)
     if secret is None:
         raise NotFound(f"unknown PSP {psp!r}")
+    annotate(psp=psp)
     try:
         verify(secret, signature, body, now.timestamp())
     except SignatureError as exc:
@@ -101,6 +104,7 @@ def handle_callback(p: Platform, psp: str, body: bytes, signature: str | None) -
             )
         )
         uow.commit()
+    annotate(kind=cb.kind, status=cb.status, outcome=outcome)
     return CallbackResult(outcome, status)
 
 
@@ -240,6 +244,7 @@ def _record_rejected(
     # Only known values reach the event: its fields become metric labels.
     kind = text("kind") if text("kind") in ("payment", "payout") else "unknown"
     status = text("status") if text("status") in PAYMENT_STATUSES + PAYOUT_STATUSES else "unknown"
+    annotate(kind=kind, status=status, outcome=outcome)
     with p.uow() as uow:
         uow.session.add(
             PspCallback(

@@ -7,6 +7,8 @@ from typing import Protocol
 
 import httpx
 
+from collectors.tracing import client_span, record_status
+
 
 class PspUnavailable(Exception):
     """The PSP refused or could not be reached: the payment certainly does not exist."""
@@ -51,12 +53,16 @@ class HttpPspGateway:
             "geo": request.geo,
             "callback_url": request.callback_url,
         }
-        try:
-            response = self._client.post(f"/v1/{request.psp}/{request.kind}", json=body)
-        except httpx.TimeoutException as exc:
-            raise PspTimeout(str(exc) or "timed out") from exc
-        except httpx.TransportError as exc:
-            raise PspUnavailable(str(exc) or type(exc).__name__) from exc
+        with client_span("psp.submit", psp=request.psp, kind=request.kind) as headers:
+            try:
+                response = self._client.post(
+                    f"/v1/{request.psp}/{request.kind}", json=body, headers=headers
+                )
+            except httpx.TimeoutException as exc:
+                raise PspTimeout(str(exc) or "timed out") from exc
+            except httpx.TransportError as exc:
+                raise PspUnavailable(str(exc) or type(exc).__name__) from exc
+            record_status(response.status_code)
         if response.status_code >= 500:
             raise PspUnavailable(f"{request.psp} answered {response.status_code}")
         if response.status_code >= 400:

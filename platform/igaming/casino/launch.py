@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
+from collectors.tracing import client_span, record_status
 from igaming.casino.events import GameLaunched, GameLaunchFailed
 from igaming.casino.models import CasinoGame, CasinoSession
 from igaming.errors import DomainError, NotFound, ResponsibleGamblingBlock, UpstreamUnavailable
@@ -92,12 +93,15 @@ class HttpGameProviderGateway:
             "expires_at": request.expires_at.isoformat(),
             "wallet_url": request.wallet_url,
         }
-        try:
-            response = self._client.post(f"/providers/{request.provider}/sessions", json=body)
-        except httpx.TimeoutException as exc:
-            raise ProviderUnavailable("timeout", str(exc) or "timed out") from exc
-        except httpx.TransportError as exc:
-            raise ProviderUnavailable("unavailable", str(exc) or type(exc).__name__) from exc
+        path = f"/providers/{request.provider}/sessions"
+        with client_span("provider.open_session", provider=request.provider) as headers:
+            try:
+                response = self._client.post(path, json=body, headers=headers)
+            except httpx.TimeoutException as exc:
+                raise ProviderUnavailable("timeout", str(exc) or "timed out") from exc
+            except httpx.TransportError as exc:
+                raise ProviderUnavailable("unavailable", str(exc) or type(exc).__name__) from exc
+            record_status(response.status_code)
         if response.status_code >= 500:
             raise ProviderUnavailable("unavailable", f"answered {response.status_code}")
         if response.status_code >= 400:

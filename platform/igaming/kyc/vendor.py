@@ -7,6 +7,8 @@ from typing import Protocol
 
 import httpx
 
+from collectors.tracing import client_span, record_status
+
 
 class KycVendorUnavailable(Exception):
     """The vendor failed, timed out or could not be reached; the check is retried later."""
@@ -27,15 +29,22 @@ class HttpKycVendor:
         self._client = client or httpx.Client(base_url=base_url, timeout=timeout)
 
     def check(self, reference: str, country: str, date_of_birth: str) -> KycDecision:
-        try:
-            response = self._client.post(
-                "/v1/checks",
-                json={"reference": reference, "country": country, "date_of_birth": date_of_birth},
-            )
-        except httpx.TimeoutException as exc:
-            raise KycVendorUnavailable("timeout") from exc
-        except httpx.TransportError as exc:
-            raise KycVendorUnavailable(type(exc).__name__) from exc
+        with client_span("kyc.check") as headers:
+            try:
+                response = self._client.post(
+                    "/v1/checks",
+                    json={
+                        "reference": reference,
+                        "country": country,
+                        "date_of_birth": date_of_birth,
+                    },
+                    headers=headers,
+                )
+            except httpx.TimeoutException as exc:
+                raise KycVendorUnavailable("timeout") from exc
+            except httpx.TransportError as exc:
+                raise KycVendorUnavailable(type(exc).__name__) from exc
+            record_status(response.status_code)
         if response.status_code != 200:
             raise KycVendorUnavailable(f"http_{response.status_code}")
         data = response.json()

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from collectors.tracing import annotate, traced
 from igaming.bonus import service as bonus_service
 from igaming.bootstrap import Platform
 from igaming.errors import InsufficientFunds, ValidationFailed
@@ -34,6 +35,7 @@ class Balances:
     withdrawal_pending: int
 
 
+@traced("wallet.product_move")
 def post_product_move(
     p: Platform,
     session: Session,
@@ -58,6 +60,7 @@ def post_product_move(
     """
     if product not in PRODUCTS:
         raise ValidationFailed(f"unknown product {product!r}")
+    annotate(tx_type=tx_type, product=product)
     started = p.ledger.begin(
         session,
         now=now,
@@ -72,6 +75,7 @@ def post_product_move(
         status="completed",  # entries follow in this same database transaction
     )
     if started.replayed:
+        annotate(replayed=True)
         return started
     sign = 1 if to_player else -1
     p.ledger.post(

@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import ValidationError
 
+from collectors.tracing import configure_tracing_from_env, trace_app
 from igaming.affiliates.postbacks import SIGNATURE_HEADER
 from igaming.cashier.signing import SignatureError, verify
 from igaming.clock import Clock, SystemClock
@@ -42,6 +43,7 @@ def create_app(config: AffiliateNetworkConfig | None = None, clock: Clock | None
     clock = clock or SystemClock()
     network = Network(config or AffiliateNetworkConfig())
     app = FastAPI(title="pitwatch affiliate network simulator")
+    trace_app(app)
     app.state.network = network
 
     @app.get("/postback/{affiliate}")
@@ -136,6 +138,7 @@ def serve(
     """Run the simulator with the system clock until interrupted."""
     import uvicorn
 
+    configure_tracing_from_env("pitwatch-sim-affiliates")
     uvicorn.run(create_app(load_config(config_path), SystemClock()), host=host, port=port)
 
 

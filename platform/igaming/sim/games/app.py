@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from collectors.tracing import AsyncTracingTransport, configure_tracing_from_env, trace_app
 from igaming.clock import Clock, SystemClock
 from igaming.sim.games.config import GamesSimConfig, load_config
 from igaming.sim.games.simulator import GameProviderSimulator, SimRound, UnknownSession
@@ -76,7 +77,9 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         owned = None
         if simulator.http_client is None:
-            owned = simulator.http_client = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
+            owned = simulator.http_client = httpx.AsyncClient(
+                timeout=httpx.Timeout(10.0), transport=AsyncTracingTransport()
+            )
         task = asyncio.create_task(_loop(simulator, loop_interval_seconds)) if run_loop else None
         try:
             yield
@@ -90,6 +93,7 @@ def create_app(
                 simulator.http_client = None
 
     app = FastAPI(title="pitwatch game provider simulator", lifespan=lifespan)
+    trace_app(app)
     app.state.simulator = simulator
 
     @app.post("/providers/{provider}/sessions")
@@ -195,4 +199,5 @@ def serve(host: str = "127.0.0.1", port: int = 8604, config_path: str | Path | N
     """Run the simulator with the system clock until interrupted."""
     import uvicorn
 
+    configure_tracing_from_env("pitwatch-sim-games")
     uvicorn.run(create_app(load_config(config_path), SystemClock()), host=host, port=port)

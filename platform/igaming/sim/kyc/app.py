@@ -12,6 +12,8 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from collectors.tracing import trace_app
+
 
 class KycSimConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -51,6 +53,7 @@ def _unavailable(detail: str) -> JSONResponse:
 
 def create_app(config: KycSimConfig | None = None) -> FastAPI:
     app = FastAPI(title="KYC vendor simulator")
+    trace_app(app)
     state = {"config": config or KycSimConfig()}
     rng = random.Random(state["config"].seed)
     lock = threading.Lock()

@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from collectors.tracing import configure_tracing_from_env, trace_app
 from igaming.clock import Clock, SystemClock
 from igaming.sim.odds.config import DEFAULT_PORT, OddsSimConfig, load_config
 from igaming.sim.odds.dispatcher import FeedDispatcher
@@ -71,6 +72,7 @@ def create_app(
                 dispatcher.http_client = None
 
     app = FastAPI(title="pitwatch odds feed simulator", lifespan=lifespan)
+    trace_app(app)
     app.state.simulator = simulator
     app.state.dispatcher = dispatcher
 
@@ -143,4 +145,5 @@ def serve(
     """Run the simulator with the system clock until interrupted."""
     import uvicorn
 
+    configure_tracing_from_env("pitwatch-sim-odds")
     uvicorn.run(create_app(load_config(config_path), SystemClock()), host=host, port=port)

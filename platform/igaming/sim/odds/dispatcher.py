@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import httpx
 
+from collectors.tracing import client_span, record_status
 from igaming.cashier.signing import sign
 from igaming.clock import Clock
 from igaming.sim.odds.config import OddsSimConfig
@@ -109,15 +110,19 @@ class FeedDispatcher:
         }
         status: int | None = None
         feed_outcome: str | None = None
-        try:
-            response = await self.http_client.post(cfg.feed_url, content=body, headers=headers)
-            status = response.status_code
+        message_type = str(item.payload.get("type"))
+        with client_span("odds.feed_push", message_type=message_type) as trace:
+            headers.update(trace)
             try:
-                feed_outcome = response.json().get("outcome")
-            except ValueError:
-                feed_outcome = None
-        except httpx.HTTPError as exc:
-            log.info("feed push %s failed: %s", item.payload.get("message_id"), exc)
+                response = await self.http_client.post(cfg.feed_url, content=body, headers=headers)
+                status = response.status_code
+                record_status(status)
+                try:
+                    feed_outcome = response.json().get("outcome")
+                except ValueError:
+                    feed_outcome = None
+            except httpx.HTTPError as exc:
+                log.info("feed push %s failed: %s", item.payload.get("message_id"), exc)
         now = self.clock.now()
         if status is not None and 200 <= status < 300:
             outcome: Outcome = "delivered"

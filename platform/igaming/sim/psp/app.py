@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from collectors.tracing import configure_tracing_from_env, trace_app
 from igaming.clock import Clock, SystemClock
 from igaming.sim.psp.config import PspSimConfig, load_config
 from igaming.sim.psp.dispatcher import CallbackDispatcher
@@ -103,6 +104,7 @@ def create_app(
                 dispatcher.http_client = None
 
     app = FastAPI(title="pitwatch PSP simulator", lifespan=lifespan)
+    trace_app(app)
     app.state.simulator = simulator
     app.state.dispatcher = dispatcher
 
@@ -293,5 +295,6 @@ def serve(host: str = "127.0.0.1", port: int = 8601, config_path: str | Path | N
     """Run the simulator with the system clock until interrupted."""
     import uvicorn
 
+    configure_tracing_from_env("pitwatch-sim-psp")
     app = create_app(load_config(config_path), SystemClock())
     uvicorn.run(app, host=host, port=port, log_level="info")

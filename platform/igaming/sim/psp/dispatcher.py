@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import httpx
 
+from collectors.tracing import client_span, record_status, trace_headers
 from igaming.cashier.signing import SIGNATURE_HEADER, sign
 from igaming.clock import Clock
 
@@ -35,6 +36,8 @@ class ScheduledCallback:
     attempt: int = field(default=1, compare=False)
     max_attempts: int = field(default=5, compare=False)
     backoff_seconds: float = field(default=5.0, compare=False)
+    # The trace of the request that caused the callback: its delivery continues it.
+    trace_context: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def event_id(self) -> str:
@@ -99,6 +102,7 @@ class CallbackDispatcher:
             secret=secret,
             max_attempts=max_attempts,
             backoff_seconds=backoff_seconds,
+            trace_context=trace_headers(),
         )
         self._push(item)
         return item
@@ -154,11 +158,15 @@ class CallbackDispatcher:
         }
         status_code: int | None = None
         error: str | None = None
-        try:
-            response = await self.http_client.post(item.url, content=body, headers=headers)
-            status_code = response.status_code
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"
+        attrs = {"kind": str(item.payload.get("kind", "")), "attempt": item.attempt}
+        with client_span("psp.callback.send", parent=item.trace_context, **attrs) as trace:
+            headers.update(trace)
+            try:
+                response = await self.http_client.post(item.url, content=body, headers=headers)
+                status_code = response.status_code
+                record_status(status_code)
+            except httpx.HTTPError as exc:
+                error = f"{type(exc).__name__}: {exc}"
         now = self.clock.now()
         if status_code is not None and 200 <= status_code < 300:
             outcome: Outcome = "delivered"

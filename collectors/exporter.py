@@ -1,0 +1,97 @@
+"""The state exporter: the state collectors on a fresh registry, served over HTTP.
+
+``pitwatch collect serve`` calls :func:`serve`. Custom collectors do not work in
+client_python's multiprocess mode, so this is its own process (DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from wsgiref.simple_server import WSGIServer
+
+from prometheus_client import CollectorRegistry, make_wsgi_app
+from prometheus_client.exposition import ThreadingWSGIServer, _SilentHandler
+from sqlalchemy import Engine, create_engine, event
+
+from collectors.state import COLLECTORS, Health, HealthCollector, StateConfig
+from igaming.clock import Clock, SystemClock
+from igaming.db import is_sqlite, normalise_url
+from pitwatch.settings import COLLECT_PORT
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = COLLECT_PORT
+CONNECT_TIMEOUT_SECONDS = 3
+
+
+def make_state_engine(database_url: str) -> Engine:
+    """A read-only engine for the collectors: a dead database fails fast, never hangs
+    a scrape, and a database that comes back is used again (pre-ping)."""
+    url = normalise_url(database_url)
+    if is_sqlite(url):
+        path = url.split("///", 1)[1]
+        # Read-only URI: a missing file is an error, not a new empty database.
+        engine = create_engine(
+            f"sqlite:///file:{path}?mode=ro&uri=true",
+            connect_args={"check_same_thread": False, "timeout": CONNECT_TIMEOUT_SECONDS},
+            pool_pre_ping=True,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _autocommit_off(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+
+        @event.listens_for(engine, "begin")
+        def _snapshot(conn):  # type: ignore[no-untyped-def]
+            conn.exec_driver_sql("BEGIN")  # deferred: a read snapshot, no write lock
+
+        return engine
+    return create_engine(
+        url,
+        pool_size=2,
+        max_overflow=4,
+        pool_pre_ping=True,
+        connect_args={
+            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+            "application_name": "pitwatch-collect",
+        },
+    )
+
+
+def create_exporter(
+    database_url: str | Engine,
+    clock: Clock | None = None,
+    config: StateConfig | None = None,
+) -> tuple[CollectorRegistry, Any]:
+    """A fresh registry with every state collector (registering runs no query) and the
+    WSGI app that serves it."""
+    engine = make_state_engine(database_url) if isinstance(database_url, str) else database_url
+    clock = clock or SystemClock()
+    config = config or StateConfig()
+    health = Health(c.name for c in COLLECTORS)
+    registry = CollectorRegistry()
+    for cls in COLLECTORS:
+        registry.register(cls(engine, clock, config, health))
+    registry.register(HealthCollector(health))  # last: reports this scrape's health
+    return registry, make_wsgi_app(registry)
+
+
+def make_server(host: str, port: int, database_url: str) -> WSGIServer:
+    """The HTTP server (not started); port 0 picks a free one (tests)."""
+    from wsgiref.simple_server import make_server as wsgi_server
+
+    _registry, app = create_exporter(database_url)
+    return wsgi_server(host, port, app, ThreadingWSGIServer, handler_class=_SilentHandler)
+
+
+def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, database_url: str = "") -> None:
+    """Serve /metrics until interrupted (``pitwatch collect serve``)."""
+    if not database_url:
+        raise ValueError("a database URL is needed")
+    server = make_server(host, port, database_url)
+    log.info("state exporter on http://%s:%d/metrics", host, server.server_port)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
