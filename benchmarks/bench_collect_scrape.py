@@ -171,8 +171,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scrapes", type=int, default=20, help="timed scrapes (20)")
     parser.add_argument(
         "--database-url",
-        default=os.environ.get("PITWATCH_TEST_DATABASE_URL", ""),
-        help="PostgreSQL URL (default: $PITWATCH_TEST_DATABASE_URL)",
+        default=os.environ.get("PITWATCH_BENCH_DATABASE_URL")
+        or os.environ.get("PITWATCH_TEST_DATABASE_URL")
+        or "postgresql://postgres@127.0.0.1:5432/test",
+        help="PostgreSQL server; a throwaway schema is created and dropped (default: "
+        "$PITWATCH_BENCH_DATABASE_URL, $PITWATCH_TEST_DATABASE_URL, or the local server)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the schema afterwards")
     args = parser.parse_args(argv)

@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from collectors.tracing import AsyncTracingTransport, configure_tracing_from_env
 from igaming.clock import Clock, SystemClock
 from igaming.sim.games.config import GamesSimConfig, load_config
 from igaming.sim.games.simulator import GameProviderSimulator, SimRound, UnknownSession
+from igaming.sim.lifecycle import background_lifespan
 
 log = logging.getLogger(__name__)
 
@@ -73,25 +72,11 @@ def create_app(
         config or GamesSimConfig(), clock or SystemClock(), http_client
     )
 
-    @contextlib.asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        owned = None
-        if simulator.http_client is None:
-            owned = simulator.http_client = httpx.AsyncClient(
-                timeout=httpx.Timeout(10.0), transport=AsyncTracingTransport()
-            )
-        task = asyncio.create_task(_loop(simulator, loop_interval_seconds)) if run_loop else None
-        try:
-            yield
-        finally:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            if owned is not None:
-                await owned.aclose()
-                simulator.http_client = None
-
+    lifespan = background_lifespan(
+        simulator,
+        (lambda: _loop(simulator, loop_interval_seconds)) if run_loop else None,
+        transport=AsyncTracingTransport(),
+    )
     app = FastAPI(title="pitwatch game provider simulator", lifespan=lifespan)
     trace_app(app)
     app.state.simulator = simulator

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +14,7 @@ from pydantic import ValidationError
 
 from collectors.tracing import configure_tracing_from_env, trace_app
 from igaming.clock import Clock, SystemClock
+from igaming.sim.lifecycle import background_lifespan
 from igaming.sim.odds.config import DEFAULT_PORT, OddsSimConfig, load_config
 from igaming.sim.odds.dispatcher import FeedDispatcher
 from igaming.sim.odds.simulator import OddsFeedSimulator
@@ -49,28 +47,12 @@ def create_app(
     dispatcher = FeedDispatcher(clock, config, random.Random(config.seed + 1), http_client)
     simulator = OddsFeedSimulator(config, clock, dispatcher)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        owned: httpx.AsyncClient | None = None
-        if dispatcher.http_client is None:
-            owned = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
-            dispatcher.http_client = owned
-        task = (
-            asyncio.create_task(dispatcher.run(simulator.produce, dispatch_interval_seconds))
-            if run_dispatcher
-            else None
-        )
-        try:
-            yield
-        finally:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            if owned is not None:
-                await owned.aclose()
-                dispatcher.http_client = None
-
+    lifespan = background_lifespan(
+        dispatcher,
+        (lambda: dispatcher.run(simulator.produce, dispatch_interval_seconds))
+        if run_dispatcher
+        else None,
+    )
     app = FastAPI(title="pitwatch odds feed simulator", lifespan=lifespan)
     trace_app(app)
     app.state.simulator = simulator

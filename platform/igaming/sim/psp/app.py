@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from collectors.tracing import configure_tracing_from_env, trace_app
 from igaming.clock import Clock, SystemClock
+from igaming.sim.lifecycle import background_lifespan
 from igaming.sim.psp.config import PspSimConfig, load_config
 from igaming.sim.psp.dispatcher import CallbackDispatcher
 from igaming.sim.psp.ledger import Kind, iso_utc
@@ -81,28 +80,10 @@ def create_app(
     dispatcher = CallbackDispatcher(clock, http_client)
     simulator = PspSimulator(config or PspSimConfig(), clock, dispatcher)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        owned: httpx.AsyncClient | None = None
-        if dispatcher.http_client is None:
-            owned = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
-            dispatcher.http_client = owned
-        task = (
-            asyncio.create_task(dispatcher.run(dispatch_interval_seconds))
-            if run_dispatcher
-            else None
-        )
-        try:
-            yield
-        finally:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            if owned is not None:
-                await owned.aclose()
-                dispatcher.http_client = None
-
+    lifespan = background_lifespan(
+        dispatcher,
+        (lambda: dispatcher.run(dispatch_interval_seconds)) if run_dispatcher else None,
+    )
     app = FastAPI(title="pitwatch PSP simulator", lifespan=lifespan)
     trace_app(app)
     app.state.simulator = simulator
