@@ -1,9 +1,6 @@
-"""KYC manual-review backlog and its oldest age.
-
-pw_players has no time of the KYC check (the check's ``requested_at`` is not in any
-contract view), so the age is measured from ``registered_at``: an upper bound of the time
-in review, exact for the usual check-at-registration flow (docs/state-metrics.md).
-Index-backed: ``players (kyc_status, created_at)`` (migration 0007).
+"""KYC manual-review backlog and its oldest age, from the checks themselves (pw_kyc_checks;
+the age counts from the check's request, not the player's registration).
+Index-backed: ``kyc_checks (status, requested_at)`` (migration 0008).
 """
 
 from __future__ import annotations
@@ -18,8 +15,8 @@ from collectors.catalog import state as m
 from collectors.state.base import StateCollector, age, gauge
 
 BACKLOG = text(
-    """SELECT COUNT(*) AS n, MIN(registered_at) AS oldest FROM pw_players
-       WHERE kyc_status = 'manual_review'"""
+    """SELECT COUNT(*) AS n, MIN(requested_at) AS oldest FROM pw_kyc_checks
+       WHERE status = 'manual_review'"""
 )
 
 

@@ -129,6 +129,7 @@ def test_manual_review_backlog_counts_players_waiting_for_compliance(engine):
     p = make_platform(engine, clock=clock, kyc=FakeKyc(script=["manual_review"]))
     registry, _app = create_exporter(engine, clock)
     players = [register_player(p) for _ in range(2)]
+    clock.advance(days=1)  # the age counts from the check, not from the registration
     checks = [kyc.request_verification(p, pl.id) for pl in players]
     clock.advance(7200)
     assert registry.get_sample_value("igaming_kyc_manual_review_backlog") == 2
