@@ -11,11 +11,18 @@ from collectors.tracing import client_span, record_status
 
 
 class PspUnavailable(Exception):
-    """The PSP refused or could not be reached: the payment certainly does not exist."""
+    """The request never reached the PSP, or the PSP answered 503 (which by the protocol
+    records nothing): the payment certainly does not exist."""
 
 
 class PspTimeout(Exception):
-    """No answer in time: the PSP may or may not have created the payment."""
+    """No usable answer (a timeout, the connection lost after sending, a 5xx other than
+    503, an unreadable 2xx): the PSP may or may not have created the payment, so the
+    platform keeps it open and waits for the callback."""
+
+
+# Raised before any byte of the request reached the PSP: nothing can have been created.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
 
 
 class PspRejected(Exception):
@@ -58,15 +65,22 @@ class HttpPspGateway:
                 response = self._client.post(
                     f"/v1/{request.psp}/{request.kind}", json=body, headers=headers
                 )
-            except httpx.TimeoutException as exc:
-                raise PspTimeout(str(exc) or "timed out") from exc
-            except httpx.TransportError as exc:
+            except NOT_SENT as exc:
                 raise PspUnavailable(str(exc) or type(exc).__name__) from exc
+            except httpx.TransportError as exc:  # after sending: a read error, a reset...
+                raise PspTimeout(str(exc) or type(exc).__name__) from exc
             record_status(response.status_code)
+        if response.status_code == 503:
+            raise PspUnavailable(f"{request.psp} answered 503")
         if response.status_code >= 500:
-            raise PspUnavailable(f"{request.psp} answered {response.status_code}")
+            raise PspTimeout(f"{request.psp} answered {response.status_code}")
         if response.status_code >= 400:
             raise PspRejected(
                 f"{request.psp} answered {response.status_code}: {response.text[:200]}"
             )
-        return str(response.json()["psp_reference"])
+        try:
+            return str(response.json()["psp_reference"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PspTimeout(
+                f"{request.psp} answered {response.status_code} without a reference"
+            ) from exc

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from igaming.bootstrap import Platform
 from igaming.errors import NotFound
-from igaming.models import Account, WalletTransaction
+from igaming.models import WalletTransaction
 from igaming.uow import UnitOfWork
-from igaming.wallet.accounts import house_account, player_account
-from igaming.wallet.ledger import Posting
+from igaming.wallet.accounts import player_account
 from igaming.wallet.service import post_product_move, post_stake
 
 PRODUCT = "sportsbook"
@@ -74,47 +72,20 @@ def credit(
 def take_back(
     p: Platform, session: Session, original_id: str, *, key: str, now: datetime
 ) -> WalletTransaction:
-    """Reverse a credit (``rollback``). A player who already spent it goes negative: the
-    feed's correction is not optional, so the debt is posted, flagged, and left to collect."""
+    """Reverse a credit (``rollback``). The feed's correction is not optional: a player who
+    already spent the credit goes negative, and the debt is posted, flagged, to collect.
+    The posting decides under the cash row lock; reading the balance first would race
+    another debit and lose the rollback."""
     original = session.get(WalletTransaction, original_id)
     if original is None:
         raise NotFound(f"transaction {original_id} not found")
     cash = player_account(original.player_id or "", "cash", original.currency)
-    balance = session.execute(
-        select(Account.balance).where(
-            Account.owner == cash.owner, Account.kind == "cash", Account.currency == cash.currency
-        )
-    ).scalar_one()
-    reason = "settlement rollback"
-    if balance >= original.amount:
-        return p.ledger.reverse(
-            session, original_id, now=now, idempotency_key=key, reason=reason, tx_type="rollback"
-        ).transaction
-    started = p.ledger.begin(
+    return p.ledger.reverse(
         session,
+        original_id,
         now=now,
-        tx_type="rollback",
         idempotency_key=key,
-        currency=original.currency,
-        amount=original.amount,
-        player_id=original.player_id,
-        request={"reverses": original_id, "reason": reason},
-        reference=original_id,
-        details={"reason": reason},
-    )
-    if started.replayed:
-        return started.transaction
-    # Every sportsbook credit moved ``amount`` from the house account to the player's cash.
-    p.ledger.post(
-        session,
-        started.transaction,
-        [
-            Posting(cash, -original.amount),
-            Posting(house_account(PRODUCT, cash.currency), original.amount),
-        ],
-        now=now,
-        status="completed",
+        reason="settlement rollback",
+        tx_type="rollback",
         allow_negative=frozenset({cash}),
-    )
-    p.ledger.set_status(original, "reversed", now)
-    return started.transaction
+    ).transaction

@@ -246,9 +246,14 @@ class Ledger:
         idempotency_key: str,
         reason: str,
         tx_type: str = "reversal",
+        allow_negative: frozenset[AccountRef] = frozenset(),
     ) -> PostResult:
-        """Post the exact negation of a completed transaction's entries."""
-        original = session.get(WalletTransaction, original_id, with_for_update=True)
+        """Post the exact negation of a completed transaction's entries; accounts in
+        ``allow_negative`` may go below zero (the transaction is then flagged)."""
+        # populate_existing: an already-loaded row must be re-read under the lock.
+        original = session.get(
+            WalletTransaction, original_id, with_for_update=True, populate_existing=True
+        )
         if original is None:
             raise NotFound(f"transaction {original_id} not found")
         result = self.begin(
@@ -281,6 +286,7 @@ class Ledger:
             [Posting(refs[e.account_id], -e.amount) for e in entries],
             now=now,
             status="completed",
+            allow_negative=allow_negative,
         )
         self.set_status(original, "reversed", now)
         return result
