@@ -63,7 +63,7 @@ LAUNCH_FAILURE_REASON = outcome(
 )
 ROUND_OUTCOME = outcome("completed", "cancelled")
 POSTBACK_OUTCOME = outcome("delivered", "failed", "dead_lettered")
-FORFEIT_REASON = outcome("withdrawal", "expired", "other", name="reason")
+FORFEIT_REASON = outcome("withdrawal", "expired", "chargeback", "refunded", "other", name="reason")
 
 # -- buckets (seconds) -------------------------------------------------------------------
 

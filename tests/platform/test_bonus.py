@@ -129,3 +129,17 @@ def test_one_open_bonus_at_a_time_and_unknown_offers_refused(platform):
     other = register_player(platform)
     with pytest.raises(NotFound):
         claim(platform, other, "NOPE")
+
+
+def test_a_chargeback_of_the_qualifying_deposit_forfeits_the_bonus(platform):
+    player = register_player(platform)
+    claim(platform, player)
+    d = deposit(platform, player, amount=5_000)
+    deliver(platform, d, "approved")
+    assert wallet(platform, player) == (5_000, 5_000)
+    deliver(platform, d, "chargeback")
+    assert wallet(platform, player) == (0, 0)
+    b = bonus_of(platform, player)
+    assert (b.status, b.close_reason) == ("forfeited", "chargeback")
+    with platform.session_factory() as s:
+        assert check_invariants(s).ok

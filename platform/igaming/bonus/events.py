@@ -34,4 +34,4 @@ class BonusConverted(BonusEvent):
 @dataclass(frozen=True, kw_only=True)
 class BonusForfeited(BonusEvent):
     name: ClassVar[str] = "bonus.forfeited"
-    reason: str  # withdrawal | expired
+    reason: str  # withdrawal | expired | chargeback | refunded

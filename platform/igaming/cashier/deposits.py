@@ -224,6 +224,10 @@ def claw_back(p: Platform, uow: UnitOfWork, d: Deposit, now: datetime, kind: str
     d.status, d.updated_at = kind, now
     if kind == "chargeback":
         uow.emit(_event(DepositChargedBack, d, now, negative_balance=bool(negative)))
+    # A bonus granted on money that went back to the payer is forfeited with it.
+    bonus = bonus_service.open_bonus_for_update(uow.session, d.player_id)  # after accounts
+    if bonus is not None and bonus.deposit_id == d.id:
+        bonus_service.forfeit(p.ledger, uow, bonus, kind, d.brand, now)
 
 
 def reverse_chargeback(p: Platform, uow: UnitOfWork, d: Deposit, now: datetime, key: str) -> None:
