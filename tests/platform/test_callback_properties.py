@@ -237,8 +237,13 @@ DEPOSIT_STATUSES = sorted(DEPOSIT_OPEN | DEPOSIT_FINAL | DEPOSIT_AFTER_APPROVAL)
 WITHDRAWAL_STATUSES = sorted(WITHDRAWAL_OPEN | WITHDRAWAL_FINAL)
 DEPOSIT_TERMINAL = DEPOSIT_FINAL | DEPOSIT_AFTER_APPROVAL
 # The only moves out of a final status: an approved deposit can be charged back or refunded,
-# and a chargeback can be reversed (the scheme found for the merchant).
-DEPOSIT_LATER = {"approved": {"chargeback", "refunded"}, "chargeback": {"chargeback_reversed"}}
+# a chargeback can be reversed (the scheme found for the merchant), and a reversed
+# chargeback can be charged back again.
+DEPOSIT_LATER = {
+    "approved": {"chargeback", "refunded"},
+    "chargeback": {"chargeback_reversed"},
+    "chargeback_reversed": {"chargeback"},  # a second chargeback (pre-arbitration)
+}
 
 
 @pytest.mark.parametrize("current", DEPOSIT_STATUSES)

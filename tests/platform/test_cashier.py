@@ -125,6 +125,24 @@ def test_chargeback_reversal_gives_the_money_back_once(platform):
         assert check_invariants(s).ok
 
 
+def test_a_second_chargeback_after_a_reversal_is_applied_and_a_redelivered_first_is_not(
+    platform,
+):
+    player = register_player(platform)
+    d = deposit(platform, player)
+    deliver(platform, d, "approved")
+    deliver(platform, d, "chargeback", event_id="cb-1")
+    deliver(platform, d, "chargeback_reversed", event_id="rev-1")
+    assert cash(platform, player) == 2_500
+    assert deliver(platform, d, "chargeback", event_id="cb-1").outcome == "duplicate"
+    assert cash(platform, player) == 2_500
+    assert deliver(platform, d, "chargeback", event_id="cb-2").outcome == "applied"
+    assert cash(platform, player) == 0
+    with platform.session_factory() as s:
+        assert s.get(type(d), d.id).status == "chargeback"
+        assert check_invariants(s).ok
+
+
 def test_chargeback_that_overtakes_its_approval_is_applied_with_it(platform):
     player = register_player(platform)
     d = deposit(platform, player)

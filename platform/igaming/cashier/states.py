@@ -49,7 +49,12 @@ def decide_deposit(current: str, incoming: str) -> Decision:
         if current == "approved":
             action = "chargeback" if incoming == "chargeback" else "refund"
             return Decision("applied", action, incoming)
-        if current == incoming or (incoming == "chargeback" and current == "chargeback_reversed"):
+        if incoming == "chargeback" and current == "chargeback_reversed":
+            # A second chargeback (pre-arbitration) after the first was reversed: a new
+            # event id, so a movement of its own; a redelivered first one is caught as a
+            # duplicate by its event id before this.
+            return Decision("applied", "chargeback", incoming)
+        if current == incoming:
             return Decision("duplicate")
         if current in DEPOSIT_OPEN:
             return Decision("out_of_order", "park")  # its approval has not arrived yet
