@@ -11,12 +11,15 @@ Cardinality, per metric, at most (the reason each label set is what it is):
   <= 44 x 21 x 4 = 3,696 series; 176 at start-up with the one default brand;
 * affiliate funnel: affiliate (top 50 + other) x campaign (top 50 + other) <= 2,601;
 * HTTP: route templates of the app (~60, top 200) x method x status class;
+* odds feed messages: 7 message types x 6 outcomes x 15 sports = 630, all at start-up;
+* FTD rejections: affiliate (51) x campaign (51) x 6 reasons <= 15,606, created per pair
+  seen (a pair's 6 reasons at once), so in practice 6 x the pairs of the funnel;
 * every other label set is a product of small fixed domains (< 300 series).
 """
 
 from __future__ import annotations
 
-from collectors.catalog.base import Metric
+from collectors.catalog.base import OTHER, LabelDomain, Metric
 from collectors.catalog.labels import (
     AFFILIATE,
     BRAND,
@@ -64,6 +67,32 @@ LAUNCH_FAILURE_REASON = outcome(
 ROUND_OUTCOME = outcome("completed", "cancelled")
 POSTBACK_OUTCOME = outcome("delivered", "failed", "dead_lettered")
 FORFEIT_REASON = outcome("withdrawal", "expired", "chargeback", "refunded", "other", name="reason")
+# igaming.sportsbook.protocol.MESSAGE_TYPES; a message that named no known type is other.
+FEED_MESSAGE_TYPE = LabelDomain(
+    "message_type",
+    ("fixture", "odds_change", "bet_stop", "result", "cancel", "rollback", OTHER),
+    description="odds feed message type",
+)
+FEED_OUTCOME = outcome("applied", "duplicate", "stale", "orphan", "invalid", "bad_signature")
+SUSPENSION_REASON = outcome("odds_change", "bet_stop", "other", name="reason")
+# igaming.casino.seamless.ACTIONS and HTTP_STATUS (the aggregator's error vocabulary).
+SEAMLESS_ACTION = outcome("balance", "bet", "win", "rollback", "other", name="action")
+SEAMLESS_CODE = outcome(
+    "INVALID_REQUEST",
+    "INVALID_SIGNATURE",
+    "INVALID_SESSION",
+    "TRANSACTION_NOT_FOUND",
+    "DUPLICATE_TRANSACTION",
+    "ROUND_CLOSED",
+    "INSUFFICIENT_FUNDS",
+    "other",
+    name="code",
+)
+FTD_REJECT_REASON = outcome(
+    "below_minimum", "geo_not_allowed", "kyc_rejected", "fraud", "charged_back", "other",
+    name="reason",
+)  # fmt: skip
+REGISTRATION_REFUSAL_REASON = outcome("blocked_country", "under_age", "other", name="reason")
 
 # -- buckets (seconds) -------------------------------------------------------------------
 
@@ -72,6 +101,7 @@ DB_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1
 CALLBACK_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 SETTLEMENT_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0)
 ROUND_BUCKETS = (0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0)
+FEED_DELAY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 POSTBACK_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 14400.0, 86400.0)
 
 
@@ -258,6 +288,43 @@ SETTLEMENT_LAG = _m(
     buckets=SETTLEMENT_BUCKETS,
 )
 
+ODDS_FEED_MESSAGES = _m(
+    "igaming_odds_feed_messages",
+    "counter",
+    "Odds feed messages received, by message type, outcome (applied, duplicate, stale, "
+    "orphan, invalid, bad_signature) and sport (other when the message named no known one).",
+    "sportsbook",
+    FEED_MESSAGE_TYPE,
+    FEED_OUTCOME,
+    SPORT,
+)
+ODDS_FEED_DELAY = _m(
+    "igaming_odds_feed_delay_seconds",
+    "histogram",
+    "Receive time minus the feed's sent_at of a parsed odds feed message, by message type.",
+    "sportsbook",
+    FEED_MESSAGE_TYPE,
+    buckets=FEED_DELAY_BUCKETS,
+)
+MARKET_SUSPENSIONS = _m(
+    "igaming_market_suspensions",
+    "counter",
+    "Markets suspended by the feed, by sport and reason (odds_change, bet_stop).",
+    "sportsbook",
+    SPORT,
+    SUSPENSION_REASON,
+)
+BETS_CASHED_OUT = _m(
+    "igaming_bets_cashed_out", "counter", "Bets cashed out, by sport.", "sportsbook", SPORT
+)
+CASHED_OUT_AMOUNT = _m(
+    "igaming_cashed_out_amount",
+    "counter",
+    "Amount paid for cashed-out bets in MAJOR units of the currency, by currency.",
+    "sportsbook",
+    CURRENCY,
+)
+
 # -- casino ------------------------------------------------------------------------------
 
 CASINO_LAUNCHES = _m(
@@ -295,6 +362,23 @@ CASINO_ROUND_RESULT_DELAY = _m(
     buckets=ROUND_BUCKETS,
 )
 
+CASINO_SEAMLESS_REFUSALS = _m(
+    "igaming_casino_seamless_refusals",
+    "counter",
+    "Seamless-wallet requests answered with an error code, by provider, action and code.",
+    "casino",
+    PROVIDER,
+    SEAMLESS_ACTION,
+    SEAMLESS_CODE,
+)
+CASINO_SEAMLESS_REPLAYS = _m(
+    "igaming_casino_seamless_replays",
+    "counter",
+    "Seamless-wallet retries answered with the first answer (same transaction id), by provider.",
+    "casino",
+    PROVIDER,
+)
+
 # -- KYC ---------------------------------------------------------------------------------
 
 KYC_OUTCOMES = _m(
@@ -304,6 +388,14 @@ KYC_OUTCOMES = _m(
     "kyc",
     KYC_STATUS,
     GEO,
+)
+REGISTRATION_REFUSALS = _m(
+    "igaming_registration_refusals",
+    "counter",
+    "Registrations refused, by GEO and reason (blocked_country, under_age).",
+    "kyc",
+    GEO,
+    REGISTRATION_REFUSAL_REASON,
 )
 KYC_VENDOR_ERRORS = _m(
     "igaming_kyc_vendor_errors",
@@ -331,6 +423,23 @@ AFFILIATE_QUALIFIED_FTDS = _m(
     "igaming_affiliate_qualified_ftds", "counter", "FTDs qualified under the affiliate's deal.",
     "affiliates", AFFILIATE, CAMPAIGN,
 )  # fmt: skip
+AFFILIATE_FTD_REJECTIONS = _m(
+    "igaming_affiliate_ftd_rejections",
+    "counter",
+    "FTDs rejected under the affiliate's deal, by affiliate, campaign and reason.",
+    "affiliates",
+    AFFILIATE,
+    CAMPAIGN,
+    FTD_REJECT_REASON,
+)
+AFFILIATE_FTD_REVERSALS = _m(
+    "igaming_affiliate_ftd_reversals",
+    "counter",
+    "Qualified FTDs reversed (their deposit was charged back), by affiliate and campaign.",
+    "affiliates",
+    AFFILIATE,
+    CAMPAIGN,
+)
 POSTBACKS = _m(
     "igaming_postbacks",
     "counter",
@@ -372,6 +481,16 @@ BONUS_FORFEITED_AMOUNT = _m(
     "bonus",
     CURRENCY,
     FORFEIT_REASON,
+)
+
+# -- the bus (the suite's own view of its event delivery) --------------------------------
+
+BUS_SUBSCRIBER_FAILURES = _m(
+    "pitwatch_bus_subscriber_failures",
+    "counter",
+    "Bus subscribers that raised on an event (the event stays in the outbox), read from the "
+    "platform's MessageBus per scrape.",
+    "platform",
 )
 
 METRICS: tuple[Metric, ...] = tuple(v for v in dict(globals()).values() if isinstance(v, Metric))

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+
+from prometheus_client.metrics_core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 from collectors.catalog import platform as c
 from collectors.catalog.base import OTHER
@@ -53,6 +56,25 @@ def routed_combinations(routing: RoutingTable) -> list[tuple[str, str, str]]:
     return out
 
 
+class BusFailuresCollector(Collector):
+    """``pitwatch_bus_subscriber_failures``: the bus's own failure count, read per scrape
+    (the bus counts, it has no hook; describe() reads nothing)."""
+
+    def __init__(self, bus: MessageBus) -> None:
+        self._bus = bus
+
+    def describe(self) -> list[CounterMetricFamily]:
+        return [self._family(0)]
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield self._family(self._bus.failures)
+
+    @staticmethod
+    def _family(value: float) -> CounterMetricFamily:
+        metric = c.BUS_SUBSCRIBER_FAILURES
+        return CounterMetricFamily(metric.name, metric.help, value=value)
+
+
 def _zero(metric: Any, *domains: Iterable[str]) -> None:
     for combo in itertools.product(*domains):
         metric.labels(*combo)
@@ -71,6 +93,7 @@ def subscribe(
     affiliate, campaign = m.binder(AFFILIATE), m.binder(CAMPAIGN)
     for b in brands:  # the brands known at start-up get their deposit series at zero
         brand(b)
+    m.registry.register(BusFailuresCollector(bus))
 
     def on(event_type: type, handler: Callable[[Any], None]) -> None:
         bus.subscribe(event_type, handler)
@@ -169,6 +192,34 @@ def subscribe(
     on(sb.BetVoided, bet_voided)
     on(sb.SettlementRolledBack, lambda e: rollbacks.labels(sport(e.sport)).inc())
 
+    feed, feed_delay = m[c.ODDS_FEED_MESSAGES], m[c.ODDS_FEED_DELAY]
+    suspensions = m[c.MARKET_SUSPENSIONS]
+    cashed_out, cashed_out_amount = m[c.BETS_CASHED_OUT], m[c.CASHED_OUT_AMOUNT]
+    _zero(feed, c.FEED_MESSAGE_TYPE.values, c.FEED_OUTCOME.values, SPORT.values)
+    _zero(feed_delay, c.FEED_MESSAGE_TYPE.values)
+    _zero(suspensions, SPORT.values, c.SUSPENSION_REASON.values)
+    _zero(cashed_out, SPORT.values)
+    _zero(cashed_out_amount, CURRENCY.values)
+    message_type, feed_outcome = m.binder(c.FEED_MESSAGE_TYPE), m.binder(c.FEED_OUTCOME)
+    suspension_reason = m.binder(c.SUSPENSION_REASON)
+
+    def feed_message(e: sb.FeedMessageReceived) -> None:
+        t = message_type(e.message_type)
+        feed.labels(t, feed_outcome(e.outcome), sport(e.sport)).inc()
+        if e.delay_seconds is not None:
+            feed_delay.labels(t).observe(max(0.0, e.delay_seconds))
+
+    def bet_cashed_out(e: sb.BetCashedOut) -> None:
+        cashed_out.labels(sport(e.sport)).inc()
+        cashed_out_amount.labels(currency(e.currency)).inc(major_units(e.amount, e.currency))
+
+    on(sb.FeedMessageReceived, feed_message)
+    on(
+        sb.MarketSuspended,
+        lambda e: suspensions.labels(sport(e.sport), suspension_reason(e.reason)).inc(),
+    )
+    on(sb.BetCashedOut, bet_cashed_out)
+
     # -- casino --------------------------------------------------------------------------
     launches, launch_failures = m[c.CASINO_LAUNCHES], m[c.CASINO_LAUNCH_FAILURES]
     rounds, casino_rollbacks = m[c.CASINO_ROUNDS], m[c.CASINO_ROLLBACKS]
@@ -197,6 +248,21 @@ def subscribe(
     on(casino.RoundCancelled, round_ended("cancelled"))
     on(casino.CasinoRollbackApplied, lambda e: casino_rollbacks.labels(provider(e.provider)).inc())
 
+    refusals, seamless_replays = m[c.CASINO_SEAMLESS_REFUSALS], m[c.CASINO_SEAMLESS_REPLAYS]
+    _zero(refusals, PROVIDER.values, c.SEAMLESS_ACTION.values, c.SEAMLESS_CODE.values)
+    _zero(seamless_replays, PROVIDER.values)
+    seamless_action, seamless_code = m.binder(c.SEAMLESS_ACTION), m.binder(c.SEAMLESS_CODE)
+    on(
+        casino.SeamlessRequestRefused,
+        lambda e: refusals.labels(
+            provider(e.provider), seamless_action(e.action), seamless_code(e.code)
+        ).inc(),
+    )
+    on(
+        casino.SeamlessRequestReplayed,
+        lambda e: seamless_replays.labels(provider(e.provider)).inc(),
+    )
+
     # -- KYC -----------------------------------------------------------------------------
     kyc, vendor_errors = m[c.KYC_OUTCOMES], m[c.KYC_VENDOR_ERRORS]
     _zero(kyc, KYC_STATUS.values, GEO.values)
@@ -211,11 +277,22 @@ def subscribe(
 
     on(core.KycOutcome, kyc_outcome)
 
+    # -- registration (published on the bus only: a refusal commits nothing) -------------
+    registration_refusals = m[c.REGISTRATION_REFUSALS]
+    _zero(registration_refusals, GEO.values, c.REGISTRATION_REFUSAL_REASON.values)
+    refusal_reason = m.binder(c.REGISTRATION_REFUSAL_REASON)
+    on(
+        core.RegistrationRefused,
+        lambda e: registration_refusals.labels(geo(e.country), refusal_reason(e.reason)).inc(),
+    )
+
     # -- affiliates (open domains: series appear as affiliates are seen) -----------------
     clicks, registrations = m[c.AFFILIATE_CLICKS], m[c.AFFILIATE_REGISTRATIONS]
     ftds, qualified = m[c.AFFILIATE_FTDS], m[c.AFFILIATE_QUALIFIED_FTDS]
     postbacks, postback_delay = m[c.POSTBACKS], m[c.POSTBACK_DELAY]
-    funnel = (clicks, registrations, ftds, qualified)
+    ftd_rejections, ftd_reversals = m[c.AFFILIATE_FTD_REJECTIONS], m[c.AFFILIATE_FTD_REVERSALS]
+    funnel = (clicks, registrations, ftds, qualified, ftd_reversals)
+    ftd_reject_reason = m.binder(c.FTD_REJECT_REASON)
     started: set[tuple[str, str]] = set()
 
     def pair(a: str | None, cp: str | None) -> tuple[str, str]:
@@ -226,6 +303,7 @@ def subscribe(
             started.add(labels)
             for metric in funnel:
                 metric.labels(*labels)
+            _zero(ftd_rejections, (labels[0],), (labels[1],), c.FTD_REJECT_REASON.values)
             _zero(postbacks, (labels[0],), c.POSTBACK_OUTCOME.values)
             postback_delay.labels(labels[0])
         return labels
@@ -251,6 +329,13 @@ def subscribe(
     on(core.PlayerRegistered, registered)
     on(aff.ConversionCreated, conversion)
     on(aff.FtdQualified, lambda e: qualified.labels(*pair(e.affiliate, e.campaign)).inc())
+    on(
+        aff.FtdRejected,
+        lambda e: ftd_rejections.labels(
+            *pair(e.affiliate, e.campaign), ftd_reject_reason(e.reason)
+        ).inc(),
+    )
+    on(aff.FtdReversed, lambda e: ftd_reversals.labels(*pair(e.affiliate, e.campaign)).inc())
     on(aff.PostbackDelivered, postback("delivered"))
     on(aff.PostbackFailed, postback("failed"))
     on(aff.PostbackDeadLettered, postback("dead_lettered"))
@@ -279,4 +364,11 @@ def subscribe(
     on(bonus.BonusForfeited, bonus_forfeited)
 
 
-__all__ = ["DEFAULT_BRAND", "OTHER", "major_units", "routed_combinations", "subscribe"]
+__all__ = [
+    "DEFAULT_BRAND",
+    "OTHER",
+    "BusFailuresCollector",
+    "major_units",
+    "routed_combinations",
+    "subscribe",
+]

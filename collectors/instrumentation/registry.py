@@ -16,8 +16,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from collectors.catalog import platform as catalog
 from collectors.catalog.base import OTHER, LabelDomain, Metric
 
-# Produced by a custom collector (collectors.instrumentation.db), not a client object.
-CUSTOM = frozenset({catalog.DB_POOL_CHECKED_OUT, catalog.DB_POOL_SIZE})
+# Produced by custom collectors (collectors.instrumentation.db, .events), not client objects.
+CUSTOM = frozenset(
+    {catalog.DB_POOL_CHECKED_OUT, catalog.DB_POOL_SIZE, catalog.BUS_SUBSCRIBER_FAILURES}
+)
 
 # An open (top-N) label value must look like a slug. An email, a URL or anything with
 # spaces never becomes a label, and neither does a UUID or a long hex/number token (ids).
