@@ -118,6 +118,22 @@ def cmd_collect_serve(args: argparse.Namespace) -> None:
     serve(args.host, args.port, get_settings().database_url)
 
 
+def cmd_generate(args: argparse.Namespace) -> int:
+    from pitwatch.generate import ARTEFACTS, generate
+
+    stale = generate(check=args.check)
+    if args.check:
+        for path in stale:
+            print(f"stale: {path} (run pitwatch generate)", file=sys.stderr)
+        if not stale:
+            print(f"{len(ARTEFACTS)} generated files are up to date")
+        return 1 if stale else 0
+    for path in stale:
+        print(f"wrote {path}")
+    print(f"{len(ARTEFACTS)} generated files, {len(stale)} changed")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from pitwatch.demo import Ports, run_demo
 
@@ -173,6 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--role", required=True, choices=["finance", "support", "compliance", "admin"]
     )
     create.set_defaults(func=cmd_operator_create)
+
+    gen = sub.add_parser("generate", help="write the files generated from code (docs/metrics.md)")
+    gen.add_argument("--check", action="store_true", help="fail when a committed file is stale")
+    gen.set_defaults(func=cmd_generate)
 
     collect = sub.add_parser("collect", help="the state exporter (metrics from the pw_* views)")
     csub = collect.add_subparsers(dest="collect_command", required=True, parser_class=_Parser)

@@ -15,6 +15,7 @@ COMMANDS = [
     ["platform", "db"],
     ["platform", "db", "upgrade"],
     ["platform", "operator", "create"],
+    ["generate"],
     ["collect", "serve"],
     ["sim", "psp", "serve"],
     ["sim", "kyc", "serve"],
@@ -68,3 +69,19 @@ def test_a_missing_or_malformed_simulator_config_is_one_line_and_exit_code_2(sim
     assert main(["sim", sim, "serve", "--config", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 2 and err.startswith("pitwatch: ")
+
+
+def test_generated_files_are_up_to_date(capsys):
+    assert main(["generate", "--check"]) == 0, capsys.readouterr().err
+
+
+def test_a_stale_generated_file_is_reported_and_regenerated(tmp_path):
+    from pitwatch.generate import ARTEFACTS, generate
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / ARTEFACTS[0].path).write_text("edited by hand\n")
+    assert generate(tmp_path, check=True) == [ARTEFACTS[0].path]
+    assert (tmp_path / ARTEFACTS[0].path).read_text() == "edited by hand\n"  # check writes nothing
+    assert generate(tmp_path) == [ARTEFACTS[0].path]
+    assert generate(tmp_path, check=True) == []
+    assert "igaming_deposit_attempts_total" in (tmp_path / ARTEFACTS[0].path).read_text()
