@@ -26,12 +26,9 @@ from collectors.tracing import (
     traces_url,
 )
 from igaming.api.app import create_app as create_platform_app
-from igaming.cashier.gateway import HttpPspGateway
-from igaming.clock import FakeClock
-from igaming.sim.psp import PspSimConfig
-from igaming.sim.psp import create_app as create_psp_app
 from tests.conftest import make_platform, register_player
 from tests.platform.test_affiliate_support import approved_deposit, make_world, referred_player
+from tests.psp_world import psp_world as make_psp_world
 
 PASSWORD = "correct horse battery"
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -173,36 +170,11 @@ def test_an_unknown_route_is_named_by_its_method_alone(spans, sqlite_engine):
 # --- the platform and the PSP simulator ---------------------------------------------------
 
 
-class _LazyApp:
-    """The platform app is built after the PSP app; the transport looks it up per call."""
-
-    def __init__(self, holder: dict) -> None:
-        self.holder = holder
-
-    async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
-        await self.holder["app"](scope, receive, send)
-
-
 @pytest.fixture
 def psp_world(engine, tmp_path):  # type: ignore[no-untyped-def]
-    """As in tests/platform/test_platform_with_psp_simulator.py, with the platform traced."""
-    clock = FakeClock()
-    config = PspSimConfig(seed=11, report_dir=str(tmp_path))
-    for psp in config.psps.values():
-        psp.latency_ms, psp.callback_delay_seconds = 0, 2
-        psp.approval_rate, psp.failure_rate, psp.chargeback_rate = 1.0, 0.0, 0.0
-    holder: dict = {}
-    transport = httpx.ASGITransport(app=_LazyApp(holder))
-    psp_app = create_psp_app(
-        config,
-        clock,
-        httpx.AsyncClient(transport=transport, base_url="http://platform"),
-        run_dispatcher=False,
-    )
-    with TestClient(psp_app) as psp_client:
-        platform = make_platform(engine, clock=clock, psp=HttpPspGateway("", 5, client=psp_client))
-        holder["app"] = traced_platform_app(platform)
-        yield platform, psp_app, TestClient(holder["app"]), clock
+    """The platform and the PSP simulator in-process (tests/psp_world.py), both traced."""
+    with make_psp_world(engine, tmp_path) as w:
+        yield w.platform, w.psp_app, TestClient(w.platform_app), w.clock
 
 
 def deposit_through_the_api(platform, api) -> tuple[Any, str]:  # type: ignore[no-untyped-def]

@@ -6,53 +6,23 @@ from __future__ import annotations
 import asyncio
 import csv
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from igaming.api.app import create_app as create_platform_app
 from igaming.cashier import deposits
-from igaming.cashier.gateway import HttpPspGateway
-from igaming.clock import FakeClock
 from igaming.models import Deposit, PspCallback
-from igaming.sim.psp import PspSimConfig
-from igaming.sim.psp import create_app as create_psp_app
 from igaming.wallet.invariants import check_invariants
 from igaming.wallet.service import balances
-from tests.conftest import make_platform, register_player
+from tests.conftest import register_player
+from tests.psp_world import psp_world
 
 
 @pytest.fixture
 def world(engine, tmp_path):  # type: ignore[no-untyped-def]
-    clock = FakeClock()
-    config = PspSimConfig(seed=11, report_dir=str(tmp_path))
-    for psp in config.psps.values():
-        # The simulator jitters the delay to [0.5, 1.5) × the mean: due between 1 s and 3 s.
-        psp.latency_ms, psp.callback_delay_seconds = 0, 2
-        psp.approval_rate, psp.failure_rate, psp.chargeback_rate = 1.0, 0.0, 0.0
-    holder: dict = {}
-    transport = httpx.ASGITransport(app=_LazyApp(holder))
-    psp_app = create_psp_app(
-        config,
-        clock,
-        httpx.AsyncClient(transport=transport, base_url="http://platform"),
-        run_dispatcher=False,
-    )
-    with TestClient(psp_app) as psp_client:
-        platform = make_platform(engine, clock=clock, psp=HttpPspGateway("", 5, client=psp_client))
-        holder["app"] = create_platform_app(platform)
-        yield platform, psp_app, psp_client, clock
-
-
-class _LazyApp:
-    """The platform app is built after the PSP app; the transport looks it up per call."""
-
-    def __init__(self, holder: dict) -> None:
-        self.holder = holder
-
-    async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
-        await self.holder["app"](scope, receive, send)
+    with psp_world(engine, tmp_path) as w:
+        yield w.platform, w.psp_app, w.psp_client, w.clock
 
 
 def deliver(psp_app) -> list:  # type: ignore[no-untyped-def]
