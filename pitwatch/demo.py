@@ -100,6 +100,9 @@ def run_demo(host: str = "127.0.0.1", ports: Ports = Ports(), once: bool = False
     }
     env.setdefault("PITWATCH_DATABASE_URL", f"sqlite:///{var / 'pitwatch.db'}")
     _say(f"database {env['PITWATCH_DATABASE_URL']}; logs in {var}/")
+    # A SIGTERM (from a supervisor, `timeout`, CI) must stop the children too: turn it into
+    # SystemExit so that the finally block below runs.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     procs = {
         "psp simulator": (
             _start(

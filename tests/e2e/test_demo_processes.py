@@ -48,3 +48,29 @@ def test_demo_walkthrough_across_processes(tmp_path):
         or "deposit declined" in out
     )
     assert (tmp_path / "var" / "platform.log").exists()
+
+
+def test_sigterm_stops_the_demo_and_every_process_it_started(tmp_path):
+    import signal
+    import time
+
+    env = os.environ | {"PITWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"}
+    ports = [str(free_port()) for _ in range(3)]
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "pitwatch.cli", "demo",
+         "--platform-port", ports[0], "--psp-port", ports[1], "--kyc-port", ports[2]],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        for line in demo.stdout:  # type: ignore[union-attr]
+            if "running; Ctrl-C stops everything" in line or time.monotonic() > deadline:
+                break
+        demo.send_signal(signal.SIGTERM)
+        assert demo.wait(timeout=30) == 0
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    for port in ports:  # no child is left serving
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", int(port))) != 0, f"port {port} still served"
