@@ -143,3 +143,54 @@ def test_a_chargeback_of_the_qualifying_deposit_forfeits_the_bonus(platform):
     assert (b.status, b.close_reason) == ("forfeited", "chargeback")
     with platform.session_factory() as s:
         assert check_invariants(s).ok
+
+
+def _active_bonus_player(platform):  # type: ignore[no-untyped-def]
+    player = register_player(platform)
+    claim(platform, player)
+    deliver(platform, deposit(platform, player, amount=5_000), "approved")
+    return player
+
+
+def test_a_casino_stake_rolled_back_no_longer_counts_towards_wagering(platform):
+    from tests.platform.test_casino_wallet import open_game
+
+    player = _active_bonus_player(platform)
+    provider = open_game(platform, player)
+    provider.bet("b1", amount=1_000)
+    assert bonus_of(platform, player).wagered_minor == 1_000
+    provider.rollback("rb1", "b1")
+    assert bonus_of(platform, player).wagered_minor == 0
+    assert wallet(platform, player) == (5_000, 5_000)
+
+
+def test_a_voided_bet_no_longer_counts_and_a_rollback_of_the_void_counts_it_again(platform):
+    from tests.platform.test_sportsbook import bet, message, open_fixture, push
+
+    player = _active_bonus_player(platform)
+    open_fixture(platform)
+    placed = bet(platform, player, "f1-h", stake=1_000)
+    assert placed.status == "accepted"
+    assert bonus_of(platform, player).wagered_minor == 1_000
+    voiding = message(
+        platform, "cancel", market_id="f1-1x2", result_at=platform.clock.now().isoformat()
+    )
+    assert push(platform, voiding) == "applied"
+    assert bonus_of(platform, player).wagered_minor == 0
+    assert push(platform, message(platform, "rollback", market_id="f1-1x2")) == "applied"
+    assert bonus_of(platform, player).wagered_minor == 1_000
+
+
+def test_a_stake_placed_before_the_grant_never_counted_and_its_refund_takes_nothing(platform):
+    from tests.platform.test_casino_wallet import open_game
+
+    player = register_player(platform)
+    deliver(platform, deposit(platform, player, amount=5_000, key="first"), "approved")
+    provider = open_game(platform, player)
+    provider.bet("b1", amount=1_000)  # no bonus yet
+    platform.clock.advance(60)
+    claim(platform, player)
+    deliver(platform, deposit(platform, player, amount=5_000, key="second"), "approved")
+    provider.bet("b2", round_id="r2", amount=500)
+    provider.rollback("rb1", "b1")
+    assert bonus_of(platform, player).wagered_minor == 500

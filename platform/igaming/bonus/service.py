@@ -195,6 +195,26 @@ def on_stake(
     uow.emit(_event(BonusConverted, bonus, player.brand if player else "", now))
 
 
+def stake_refunded(uow: UnitOfWork, player_id: str, amount: int, staked_at: datetime) -> None:
+    """A stake handed back (a casino rollback, a sportsbook void) no longer counts towards
+    wagering, if it counted: only stakes placed after the grant did. Call after the refund
+    is posted (lock order). A bonus already converted stays converted."""
+    bonus = open_bonus_for_update(uow.session, player_id)
+    if bonus is None or bonus.status != "active" or bonus.granted_at is None:
+        return
+    if staked_at >= bonus.granted_at:
+        bonus.wagered_minor = max(0, bonus.wagered_minor - amount)
+
+
+def stake_retaken(
+    ledger: Ledger, uow: UnitOfWork, player_id: str, amount: int, staked_at: datetime, now: datetime
+) -> None:
+    """A refund undone (a settlement rollback of a void): the stake is at risk again."""
+    bonus = open_bonus_for_update(uow.session, player_id)
+    if bonus is not None and bonus.granted_at is not None and staked_at >= bonus.granted_at:
+        on_stake(ledger, uow, bonus, amount, now)
+
+
 def forfeit(
     ledger: Ledger,
     uow: UnitOfWork,

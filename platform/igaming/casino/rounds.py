@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from igaming.bonus import service as bonus_service
 from igaming.casino.events import (
     CasinoBetApplied,
     CasinoRollbackApplied,
@@ -282,6 +283,7 @@ def rollback(ctx: Context, tx_id: str, round_id: str, reference_tx_id: str) -> D
         tx_type="rollback",
     ).transaction
     amount = original.amount_minor or 0
+    bonus_service.stake_refunded(ctx.uow, ctx.player.id, amount, wallet_tx.created_at)
     rnd.stake_minor -= amount
     rnd.open_bets -= 1
     rnd.updated_at = ctx.now

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from igaming.bonus import service as bonus_service
 from igaming.bootstrap import Platform
 from igaming.sportsbook.bets import bet_event
 from igaming.sportsbook.events import BetSettled, BetVoided, SettlementRolledBack
@@ -86,6 +87,7 @@ def settle_market(
                 now=now,
                 reference=bet.stake_transaction_id,
             ).id
+            bonus_service.stake_refunded(uow, bet.player_id, bet.stake, bet.placed_at)
             bet.status = "void"
         else:
             amount = 0
@@ -151,6 +153,10 @@ def rollback_market(p: Platform, uow: UnitOfWork, market: Market, *, now: dateti
                 p, uow.session, credited, key=f"rollback:sportsbook:{bet.id}:g{gen}", now=now
             )
             tx_id, reversed_amount = tx.id, tx.amount
+            if bet.status == "void":  # the refund is undone: the stake is at risk again
+                bonus_service.stake_retaken(
+                    p.ledger, uow, bet.player_id, bet.stake, bet.placed_at, now
+                )
         uow.session.add(
             Settlement(
                 bet_id=bet.id,
