@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,6 +16,7 @@ from igaming.cashier.states import decide_deposit, decide_withdrawal
 from igaming.errors import NotFound, Unauthorized, ValidationFailed
 from igaming.events import CallbackReceived
 from igaming.models import Deposit, PspCallback, Withdrawal
+from igaming.partner_body import refused_fields
 from igaming.uow import UnitOfWork
 
 PAYMENT_STATUSES = (
@@ -230,16 +230,7 @@ def _record_rejected(
     p: Platform, psp: str, body: bytes, now: datetime, outcome: str, detail: str
 ) -> None:
     """Keep a refused callback (bad signature, unparseable) for investigation."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        data = {}
-    if not isinstance(data, dict):
-        data = {}
-
-    def text(key: str) -> str | None:
-        value = data.get(key)
-        return str(value)[:100] if value is not None else None
+    text = refused_fields(body, 100)
 
     # Only known values reach the event: its fields become metric labels.
     kind = text("kind") if text("kind") in ("payment", "payout") else "unknown"

@@ -5,7 +5,6 @@ duplicate."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from igaming.bootstrap import Platform
 from igaming.cashier.signing import SignatureError, verify
 from igaming.errors import DomainError
+from igaming.partner_body import refused_fields
 from igaming.sportsbook.events import FeedMessageReceived, MarketSuspended
 from igaming.sportsbook.models import FeedMessage, Fixture, Market, Selection
 from igaming.sportsbook.odds import parse_odds
@@ -399,16 +399,7 @@ APPLY = {
 
 def _record_refused(p: Platform, body: bytes, now: datetime, outcome: str, detail: str) -> None:
     """Keep a refused message (bad signature, not parseable) for investigation."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        data = {}
-    if not isinstance(data, dict):
-        data = {}
-
-    def text(key: str) -> str | None:
-        value = data.get(key)
-        return str(value)[:64] if value is not None else None
+    text = refused_fields(body, 64)
 
     # Only known values reach the event: its fields become metric labels.
     message_type = text("type") if text("type") in MESSAGE_TYPES else "unknown"

@@ -60,35 +60,24 @@ def settle_market(
     for bet in bets:
         outcome = results.get(bet.selection_id, "lost")
         tx_id: str | None = None
-        if outcome == "won":
-            amount = bet.potential_payout
+        if outcome in ("won", "void"):
+            # A win pays the payout; a void refunds the stake. Both are credits to cash.
+            won = outcome == "won"
+            amount = bet.potential_payout if won else bet.stake
             tx_id = credit(
                 p,
                 uow.session,
-                tx_type="win",
-                key=f"win:sportsbook:{bet.id}:g{gen}",
+                tx_type="win" if won else "reversal",
+                key=f"{'win' if won else 'void'}:sportsbook:{bet.id}:g{gen}",
                 player_id=bet.player_id,
                 amount=amount,
                 currency=bet.currency,
                 now=now,
                 reference=bet.stake_transaction_id,
             ).id
-            bet.status = "settled_won"
-        elif outcome == "void":
-            amount = bet.stake
-            tx_id = credit(
-                p,
-                uow.session,
-                tx_type="reversal",
-                key=f"void:sportsbook:{bet.id}:g{gen}",
-                player_id=bet.player_id,
-                amount=amount,
-                currency=bet.currency,
-                now=now,
-                reference=bet.stake_transaction_id,
-            ).id
-            bonus_service.stake_refunded(uow, bet.player_id, bet.stake, bet.placed_at)
-            bet.status = "void"
+            if not won:
+                bonus_service.stake_refunded(uow, bet.player_id, bet.stake, bet.placed_at)
+            bet.status = "settled_won" if won else "void"
         else:
             amount = 0
             bet.status = "settled_lost"
