@@ -5,6 +5,7 @@ arrives and is applied."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -43,10 +44,13 @@ def test_demo_walkthrough_across_processes(tmp_path):
     assert result.returncode == 0, out + result.stderr
     assert "KYC: approved" in out or "KYC: manual_review" in out or "KYC: rejected" in out
     assert "via ewallo: pending" in out
-    assert (
-        "deposit approved; balance [{'currency': 'EUR', 'cash': 2500" in out
-        or "deposit declined" in out
+    # The signed callback arrived with a final status. The PSPs decline or fail a share of
+    # payments, so any final status is right; the balance must match it.
+    final = re.search(
+        r"deposit (approved|declined|failed); balance \[\{'currency': 'EUR', 'cash': (\d+)", out
     )
+    assert final is not None, out
+    assert int(final.group(2)) == (2500 if final.group(1) == "approved" else 0), out
     assert (tmp_path / "var" / "platform.log").exists()
 
 
