@@ -1,1 +1,34 @@
-"""alert_rules."""
+"""Alert rules as code: Prometheus recording and alerting rules, promtool tests, runbooks,
+the detection table and the Alertmanager configuration, all rendered from the Python
+declarations in ``alert_rules.domains`` by ``pitwatch generate``."""
+
+from __future__ import annotations
+
+from alert_rules.config import RulesConfig, load
+from alert_rules.domains import payments
+from alert_rules.model import Alert, Domain
+
+DOMAINS: tuple[Domain, ...] = (payments.DOMAIN,)
+
+
+def all_alerts(domains: tuple[Domain, ...] = DOMAINS) -> tuple[Alert, ...]:
+    return tuple(a for d in domains for a in d.alerts)
+
+
+def artefacts(config: RulesConfig | None = None) -> dict[str, str]:
+    """Every generated file of the alerting suite: repository path -> content."""
+    from alert_rules import alertmanager, render
+
+    config = config or load()
+    out: dict[str, str] = {}
+    for domain in DOMAINS:
+        out[f"{render.RULES_DIR}/{domain.name}.yml"] = render.rule_file(domain, config)
+        out[f"{render.TESTS_DIR}/{domain.name}.yml"] = render.test_file(domain, DOMAINS, config)
+        for alert in domain.alerts:
+            out[f"{render.RUNBOOKS_DIR}/{alert.name}.md"] = render.runbook(alert, domain, config)
+    out["docs/alerts.md"] = render.detection_table(DOMAINS, config)
+    out.update(alertmanager.artefacts(DOMAINS, config))
+    return out
+
+
+__all__ = ["DOMAINS", "all_alerts", "artefacts", "load"]

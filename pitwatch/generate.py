@@ -51,18 +51,43 @@ def metrics_reference() -> str:
 
 ARTEFACTS: tuple[Artefact, ...] = (Artefact("docs/metrics.md", metrics_reference),)
 
+# Folders that hold nothing but generated files: a file there that no source renders any
+# more (a deleted alert's runbook) is stale too, and generating removes it.
+OWNED: tuple[tuple[str, str], ...] = (
+    ("alert_rules/rules", "*.yml"),
+    ("alert_rules/tests", "*.yml"),
+    ("alert_rules/runbooks", "*.md"),
+    ("alert_rules/alertmanager", "*"),
+)
+
+
+def rendered() -> dict[str, str]:
+    """Every generated file: repository path -> content."""
+    import alert_rules
+
+    out = {a.path: a.render() for a in ARTEFACTS}
+    out.update(alert_rules.artefacts())
+    return out
+
 
 def generate(root: Path = ROOT, *, check: bool = False) -> list[str]:
     """Write every artefact (or, with ``check``, only compare); returns the stale paths."""
     stale: list[str] = []
-    for artefact in ARTEFACTS:
-        target = root / artefact.path
-        content = artefact.render()
+    files = rendered()
+    for path, content in files.items():
+        target = root / path
         current = target.read_text() if target.exists() else None
         if current == content:
             continue
-        stale.append(artefact.path)
+        stale.append(path)
         if not check:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(content)
+    for folder, pattern in OWNED:
+        for orphan in sorted((root / folder).glob(pattern)):
+            path = orphan.relative_to(root).as_posix()
+            if orphan.is_file() and path not in files:
+                stale.append(path)
+                if not check:
+                    orphan.unlink()
     return stale

@@ -1,0 +1,1 @@
+"""One module per alert domain: recording rules, alerts and their promtool cases."""

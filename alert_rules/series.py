@@ -1,0 +1,132 @@
+"""Input series for promtool tests, built from traffic profiles instead of typed by hand.
+
+Every builder returns promtool's expanding notation for a series scraped once a minute
+from minute 0: ``counter((60, 10), (30, 2))`` is a counter growing 10 a minute for an hour,
+then 2 a minute for half an hour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from alert_rules.model import Series
+
+
+def _num(x: float) -> str:
+    if float(x).is_integer():
+        return str(int(x))
+    return format(x, ".12g")
+
+
+def counter(*segments: tuple[int, float], start: float = 0) -> str:
+    """A counter: ``start`` at minute 0, then each segment adds ``per_minute`` for
+    ``minutes`` samples."""
+    terms = []
+    value = start
+    first = True
+    for minutes, per_minute in segments:
+        if minutes <= 0:
+            continue
+        if first:
+            terms.append(f"{_num(value)}+{_num(per_minute)}x{minutes}")
+            value += per_minute * minutes
+            first = False
+        else:
+            value += per_minute
+            terms.append(f"{_num(value)}+{_num(per_minute)}x{minutes - 1}")
+            value += per_minute * (minutes - 1)
+    return " ".join(terms) if terms else _num(start)
+
+
+def every(minutes: int, period: int, *, offset: int = 0) -> list[float]:
+    """The per-minute increments of one event every ``period`` minutes."""
+    return [1.0 if (i - offset) % period == period - 1 else 0.0 for i in range(minutes)]
+
+
+def counter_from(increments: Iterable[float], start: float = 0) -> str:
+    """A counter from explicit per-minute increments (runs are compressed)."""
+    runs: list[tuple[int, float]] = []
+    for inc in increments:
+        if runs and runs[-1][1] == inc:
+            runs[-1] = (runs[-1][0] + 1, inc)
+        else:
+            runs.append((1, inc))
+    return counter(*runs, start=start)
+
+
+def gauge(*segments: tuple[int, float | None]) -> str:
+    """A gauge: each segment holds ``value`` for ``minutes`` samples (None: no sample).
+    The first segment includes minute 0."""
+    terms = []
+    first = True
+    for minutes, value in segments:
+        n = minutes if first else minutes - 1
+        if value is None:
+            terms.append(f"_x{n + 1}" if n + 1 > 1 else "_")
+        else:
+            terms.append(f"{_num(value)}+0x{n}")
+        first = False
+    return " ".join(terms)
+
+
+def stale_after(values: str) -> str:
+    """Mark the series stale after its last sample (the target stopped exporting it)."""
+    return values + " stale"
+
+
+def labels(metric: str, **kv: str) -> str:
+    inner = ",".join(f'{k}="{v}"' for k, v in kv.items())
+    return f"{metric}{{{inner}}}" if inner else metric
+
+
+def series(metric: str, values: str, **kv: str) -> Series:
+    return Series(labels(metric, **kv), values)
+
+
+def histogram(
+    metric: str,
+    buckets: Iterable[float],
+    segments: Iterable[tuple[int, float, float]],
+    **kv: str,
+) -> list[Series]:
+    """A histogram whose observations each minute all take one value: segments are
+    (minutes, observations per minute, observed value)."""
+    segs = list(segments)
+    out = []
+    for le in [*buckets, float("inf")]:
+        le_label = "+Inf" if le == float("inf") else _le(le)
+        per = [(m, n if v <= le else 0.0) for m, n, v in segs]
+        out.append(series(metric + "_bucket", counter(*per), **kv, le=le_label))
+    out.append(series(metric + "_count", counter(*[(m, n) for m, n, _ in segs]), **kv))
+    out.append(series(metric + "_sum", counter(*[(m, n * v) for m, n, v in segs]), **kv))
+    return out
+
+
+def _le(le: float) -> str:
+    # client_python renders bucket bounds with repr of the float: 1.0, 0.5, 300.0
+    return repr(float(le))
+
+
+def merge(*groups: Iterable[Series] | Series) -> tuple[Series, ...]:
+    out: list[Series] = []
+    for g in groups:
+        if isinstance(g, Series):
+            out.append(g)
+        else:
+            out.extend(g)
+    return tuple(out)
+
+
+def with_labels(base: Mapping[str, str], **more: str) -> dict[str, str]:
+    return {**base, **more}
+
+
+def quantile_in_bucket(buckets: Iterable[float], value: float, q: float) -> float:
+    """What histogram_quantile(q) returns when every observation took ``value``: linear
+    interpolation inside the bucket that holds it (Prometheus' algorithm)."""
+    lower = 0.0
+    for upper in buckets:
+        if value <= upper:
+            return lower + (upper - lower) * q
+        lower = upper
+    return lower  # the +Inf bucket: the highest finite bound

@@ -1,0 +1,93 @@
+"""Metrics of the reconcilers (wallet ⟷ PSP ⟷ affiliate network).
+
+Declared ahead of the reconcilers so that the reconciliation alerts and dashboards can
+be written against them; the reconcilers' run records and break ledger feed them, exported
+through the collectors (see the reconcilers issue). Amounts are in MAJOR units of the
+currency, like every amount metric.
+"""
+
+from __future__ import annotations
+
+from collectors.catalog.base import LabelDomain, Metric
+from collectors.catalog.labels import CURRENCY, outcome
+from pitwatch.settings import DEFAULT_PSPS
+
+PAIR = outcome("wallet_psp", "wallet_affiliate", "wallet_internal", name="pair")
+BREAK_TYPE = outcome(
+    "missing_at_psp",
+    "missing_in_wallet",
+    "amount_mismatch",
+    "currency_mismatch",
+    "status_mismatch",
+    "duplicate_at_psp",
+    "duplicate_in_wallet",
+    "orphan_callback",
+    "missing_postback",
+    "phantom_conversion",
+    "duplicate_conversion",
+    "balance_mismatch",
+    "clearing_residue",
+    "other",
+    name="type",
+)
+# The PSP of a wallet ⟷ PSP break; "none" for the pairs without one.
+RECON_PSP = LabelDomain("psp", (*DEFAULT_PSPS, "none", "other"))
+RECON_SOURCE = outcome("wallet", "psp_report", "affiliate_export", name="source")
+RUN_OUTCOME = outcome("success", "failed")
+
+
+def _m(name: str, type_: str, help_: str, *labels: LabelDomain, unit: str = "") -> Metric:
+    return Metric(name, type_, help_, labels, unit=unit, source="reconciler", team="finance")  # type: ignore[arg-type]
+
+
+METRICS: tuple[Metric, ...] = (
+    _m(
+        "pitwatch_reconciliation_open_breaks",
+        "gauge",
+        "Reconciliation breaks still open, by pair, break type and PSP.",
+        PAIR,
+        BREAK_TYPE,
+        RECON_PSP,
+    ),
+    _m(
+        "pitwatch_reconciliation_break_oldest_age_seconds",
+        "gauge",
+        "Age of the oldest open break since it was first seen, by pair and type (0 when none).",
+        PAIR,
+        BREAK_TYPE,
+        unit="seconds",
+    ),
+    _m(
+        "pitwatch_reconciliation_amount_at_risk",
+        "gauge",
+        "Amount in open breaks, in MAJOR units of the currency, by currency.",
+        CURRENCY,
+    ),
+    _m(
+        "pitwatch_reconciliation_last_success_timestamp_seconds",
+        "gauge",
+        "Unix time of the last successful reconciliation run, by pair.",
+        PAIR,
+        unit="seconds",
+    ),
+    _m(
+        "pitwatch_reconciliation_run_duration_seconds",
+        "gauge",
+        "Duration of the last reconciliation run, by pair.",
+        PAIR,
+        unit="seconds",
+    ),
+    _m(
+        "pitwatch_reconciliation_rows_read",
+        "gauge",
+        "Rows read from each source by the last reconciliation run.",
+        RECON_SOURCE,
+    ),
+    _m(
+        "pitwatch_reconciliation_runs",
+        "counter",
+        "Reconciliation runs, by pair and outcome.",
+        PAIR,
+        RUN_OUTCOME,
+    ),
+)
