@@ -4,7 +4,7 @@ declarations in ``alert_rules.domains`` by ``pitwatch generate``."""
 
 from __future__ import annotations
 
-from alert_rules.config import RulesConfig, load
+from alert_rules.config import ConfigError, RulesConfig, load
 from alert_rules.domains import payments
 from alert_rules.model import Alert, Domain
 
@@ -20,6 +20,10 @@ def artefacts(config: RulesConfig | None = None) -> dict[str, str]:
     from alert_rules import alertmanager, render
 
     config = config or load()
+    known = {a.name for a in all_alerts()}
+    for o in config.overrides:
+        if o.alert not in known:
+            raise ConfigError(f"override of {o.alert}: unknown alert")
     out: dict[str, str] = {}
     for domain in DOMAINS:
         out[f"{render.RULES_DIR}/{domain.name}.yml"] = render.rule_file(domain, config)

@@ -78,10 +78,23 @@ def test_generated_files_are_up_to_date(capsys):
 def test_a_stale_generated_file_is_reported_and_regenerated(tmp_path):
     from pitwatch.generate import ARTEFACTS, generate
 
-    (tmp_path / "docs").mkdir()
+    assert len(generate(tmp_path)) > 10  # an empty tree: everything is written
+    assert generate(tmp_path, check=True) == []
     (tmp_path / ARTEFACTS[0].path).write_text("edited by hand\n")
     assert generate(tmp_path, check=True) == [ARTEFACTS[0].path]
     assert (tmp_path / ARTEFACTS[0].path).read_text() == "edited by hand\n"  # check writes nothing
     assert generate(tmp_path) == [ARTEFACTS[0].path]
     assert generate(tmp_path, check=True) == []
     assert "igaming_deposit_attempts_total" in (tmp_path / ARTEFACTS[0].path).read_text()
+
+
+def test_a_generated_file_no_source_renders_any_more_is_stale_and_removed(tmp_path):
+    from pitwatch.generate import generate
+
+    generate(tmp_path)
+    orphan = tmp_path / "alert_rules/runbooks/AlertThatWasDeleted.md"
+    orphan.write_text("# AlertThatWasDeleted\n")
+    assert generate(tmp_path, check=True) == ["alert_rules/runbooks/AlertThatWasDeleted.md"]
+    assert orphan.exists()
+    generate(tmp_path)
+    assert not orphan.exists()

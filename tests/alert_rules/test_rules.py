@@ -1,0 +1,201 @@
+"""The generated rules: promtool accepts them and their unit tests pass, every rule reads
+only metrics that exist, every alert carries what on-call needs and keeps its promises."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import yaml
+
+from alert_rules import DOMAINS, all_alerts, artefacts
+from alert_rules.checks import promise_problems, referenced_metrics, unknown_metrics
+from alert_rules.config import ConfigError, Override, RulesConfig, load
+from alert_rules.domains import payments
+from alert_rules.model import TEAMS, Case, Domain, Fires, Silent
+from alert_rules.render import RULES_DIR, TESTS_DIR, rule_file
+from dashboards.uids import DASHBOARDS
+from tests.alert_rules.tools import require
+
+ROOT = Path(__file__).resolve().parents[2]
+RULE_FILES = sorted((ROOT / RULES_DIR).glob("*.yml"))
+TEST_FILES = sorted((ROOT / TESTS_DIR).glob("*.yml"))
+
+
+def rules_of(path: Path) -> list[dict]:
+    return [r for g in yaml.safe_load(path.read_text())["groups"] for r in g["rules"]]
+
+
+def test_every_domain_has_its_committed_rule_and_test_file():
+    assert {p.stem for p in RULE_FILES} == {d.name for d in DOMAINS}
+    assert {p.stem for p in TEST_FILES} == {d.name for d in DOMAINS}
+
+
+def test_promtool_check_rules_passes_on_every_rule_file():
+    promtool = require("promtool")
+    result = subprocess.run(
+        [promtool, "check", "rules", *map(str, RULE_FILES)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("test_file", TEST_FILES, ids=lambda p: p.stem)
+def test_promtool_unit_tests_pass(test_file):
+    """Each alert fires on its incident within its promised time, stays silent on normal
+    traffic, a quiet night and a 5x surge, and resolves after recovery."""
+    promtool = require("promtool")
+    result = subprocess.run(
+        [promtool, "test", "rules", test_file.name],
+        cwd=test_file.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+def test_promtool_unit_tests_can_fail(tmp_path):
+    """The harness is not vacuous: a rule whose threshold moved fails its own tests."""
+    promtool = require("promtool")
+    loose = {"PspDown": {"min_attempts": 100_000}}
+    alerts = tuple(
+        replace(a, params={**a.params, **{k: replace(a.params[k], default=v)
+                                          for k, v in loose.get(a.name, {}).items()}})
+        for a in payments.ALERTS
+    )  # fmt: skip
+    domain = replace(payments.DOMAIN, alerts=alerts)
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "rules/payments.yml").write_text(rule_file(domain, load()))
+    (tmp_path / "tests/payments.yml").write_text(artefacts()[f"{TESTS_DIR}/payments.yml"])
+    result = subprocess.run(
+        [promtool, "test", "rules", "payments.yml"],
+        cwd=tmp_path / "tests",
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "alertname: PspDown" in result.stdout + result.stderr
+
+
+def test_every_rule_reads_only_metrics_from_the_catalog_or_recording_rules():
+    assert unknown_metrics(DOMAINS, load()) == {}
+
+
+def test_a_rule_reading_a_metric_nobody_exports_is_reported():
+    bad = replace(payments.PSP_DOWN, expr="igaming_deposit_atempts_total$sel > 0")
+    domain = replace(payments.DOMAIN, alerts=(bad,))
+    assert unknown_metrics((domain,), load()) == {"PspDown": {"igaming_deposit_atempts_total"}}
+
+
+def test_metric_names_are_read_out_of_nested_expressions():
+    expr = (
+        'histogram_quantile(0.95, sum by (le) (rate(a_bucket{x="1"}[5m]))) > on() '
+        "group_left b:rec:rate5m offset 1w unless absent(c)"
+    )
+    assert referenced_metrics(expr) == {"a_bucket", "b:rec:rate5m", "c"}
+
+
+def test_every_alert_keeps_its_promises():
+    problems = [p for d in DOMAINS for p in promise_problems(d)]
+    assert problems == []
+
+
+def test_a_broken_promise_is_reported():
+    late = Case(
+        "fires an hour late",
+        "incident",
+        (),
+        (Silent("10m"), Fires("70m", {"psp": "x"}, 1), Silent("200m")),
+        incident_start="0m",
+        recovery="100m",
+        alerts=("PspDown",),
+    )
+    domain = Domain("payments", (), (payments.PSP_DOWN,), lambda: (late,))
+    problems = promise_problems(domain)
+    assert any("later than the promised 12m" in p for p in problems)
+    assert any("no normal case" in p for p in problems)
+    assert any("no surge case" in p for p in problems)
+
+
+def test_alert_names_are_unique_camel_case():
+    names = [a.name for a in all_alerts()]
+    assert len(names) == len(set(names))
+    assert all(re.fullmatch(r"[A-Z][a-zA-Z0-9]+", n) for n in names)
+
+
+@pytest.mark.parametrize("path", RULE_FILES, ids=lambda p: p.stem)
+def test_every_alert_has_severity_team_and_the_annotations_on_call_needs(path):
+    alerts = [r for r in rules_of(path) if "alert" in r]
+    assert alerts
+    for rule in alerts:
+        assert rule["labels"]["severity"] in ("critical", "warning", "info"), rule["alert"]
+        assert rule["labels"]["team"] in TEAMS, rule["alert"]
+        ann = rule["annotations"]
+        assert set(ann) == {"summary", "description", "runbook_url", "dashboard_url"}
+        assert "{{" not in ann["summary"], "summary is a static sentence"
+        assert "$value" in ann["description"], "the description shows the value"
+        runbook = ROOT / "alert_rules/runbooks" / ann["runbook_url"].rsplit("/", 1)[1]
+        assert runbook.exists() and rule["alert"] in runbook.read_text()
+        uid = ann["dashboard_url"].split("/d/")[1].split("?")[0]
+        assert uid in {u for u, _ in DASHBOARDS.values()}
+
+
+@pytest.mark.parametrize("path", RULE_FILES, ids=lambda p: p.stem)
+def test_recording_rules_follow_level_metric_operations(path):
+    for rule in rules_of(path):
+        if "record" in rule:
+            assert re.fullmatch(r"[a-z_]+:[a-z0-9_]+:[a-z0-9_]+", rule["record"]), rule["record"]
+
+
+def test_no_rule_groups_by_a_label_that_identifies_a_person_or_payment():
+    from collectors.catalog.base import FORBIDDEN_LABELS
+
+    text = "\n".join(p.read_text() for p in RULE_FILES)
+    for label in FORBIDDEN_LABELS:
+        assert not re.search(rf"\b(by|on|without)\s*\([^)]*\b{label}\b", text), label
+
+
+# -- per-GEO / per-PSP overrides ----------------------------------------------------------
+
+
+def test_an_override_renders_its_own_branch_and_excludes_it_from_the_default():
+    config = RulesConfig(overrides=(Override("PspDown", "psp", "pixgate", {"min_attempts": 3}),))
+    text = rule_file(payments.DOMAIN, config)
+    rule = next(
+        r for r in yaml.safe_load(text)["groups"][0]["rules"] if r.get("alert") == "PspDown"
+    )
+    assert 'igaming_deposit_attempts_total{psp="pixgate"}[5m])) >= 3' in rule["expr"]
+    assert 'igaming_deposit_attempts_total{psp!~"pixgate"}[5m])) >= 10' in rule["expr"]
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('[[override]]\nalert = "PspDown"\nmin_attempts = 3\n', "exactly one of geo, psp"),
+        ('[[override]]\nalert = "PspDown"\npsp = "x"\n', "changes no parameter"),
+        ("[[override]\n", "override"),
+        ('[links]\ngrafana = "x"\n', "[links]"),
+    ],
+)
+def test_a_bad_overrides_file_is_refused_with_a_clear_error(tmp_path, toml, message):
+    path = tmp_path / "overrides.toml"
+    path.write_text(toml)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load(path)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (Override("NoSuchAlert", "geo", "DE", {"floor": 0.1}), "unknown alert"),
+        (Override("PspDown", "geo", "DE", {"min_attempts": 3}), "overridable by psp"),
+        (Override("PspDown", "psp", "x", {"flor": 3}), "unknown parameter"),
+    ],
+)
+def test_an_override_that_does_not_fit_an_alert_is_refused(override, message):
+    with pytest.raises(ConfigError, match=message):
+        artefacts(RulesConfig(overrides=(override,)))
