@@ -5,10 +5,28 @@ declarations in ``alert_rules.domains`` by ``pitwatch generate``."""
 from __future__ import annotations
 
 from alert_rules.config import ConfigError, RulesConfig, load
-from alert_rules.domains import payments
+from alert_rules.domains import (
+    affiliates,
+    casino,
+    kyc,
+    payments,
+    platform,
+    reconciliation,
+    sportsbook,
+    wallet,
+)
 from alert_rules.model import Alert, Domain
 
-DOMAINS: tuple[Domain, ...] = (payments.DOMAIN,)
+DOMAINS: tuple[Domain, ...] = (
+    payments.DOMAIN,
+    wallet.DOMAIN,
+    sportsbook.DOMAIN,
+    casino.DOMAIN,
+    affiliates.DOMAIN,
+    kyc.DOMAIN,
+    reconciliation.DOMAIN,
+    platform.DOMAIN,
+)
 
 
 def all_alerts(domains: tuple[Domain, ...] = DOMAINS) -> tuple[Alert, ...]:

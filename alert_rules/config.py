@@ -35,7 +35,8 @@ class Links:
 
 @dataclass(frozen=True)
 class Jobs:
-    """Prometheus job names the platform and the state exporter are scraped under."""
+    """Prometheus job names the platform and the state exporter are scraped under: the
+    Prometheus configuration (stack) and the platform rules both take them from here."""
 
     platform: str = "igaming-platform"
     state: str = "pitwatch-state"
@@ -52,7 +53,6 @@ class Override:
 @dataclass(frozen=True)
 class RulesConfig:
     links: Links = field(default_factory=Links)
-    jobs: Jobs = field(default_factory=Jobs)
     overrides: tuple[Override, ...] = ()
 
     def overrides_for(self, alert: str) -> tuple[Override, ...]:
@@ -70,9 +70,11 @@ def load(path: Path | None = DEFAULT_OVERRIDES) -> RulesConfig:
         raise ConfigError(f"{path}: {exc}") from None
     try:
         links = Links(**data.get("links", {}))
-        jobs = Jobs(**data.get("jobs", {}))
     except TypeError as exc:
-        raise ConfigError(f"{path}: [links] or [jobs]: {exc}") from None
+        raise ConfigError(f"{path}: [links]: {exc}") from None
+    unknown = set(data) - {"links", "override"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown section {sorted(unknown)} (links, override)")
     overrides = []
     for i, raw in enumerate(data.get("override", []), start=1):
         raw = dict(raw)
@@ -85,4 +87,4 @@ def load(path: Path | None = DEFAULT_OVERRIDES) -> RulesConfig:
         if not raw:
             raise ConfigError(f"{path}: override #{i} ({alert}) changes no parameter")
         overrides.append(Override(alert, label, value, raw))
-    return RulesConfig(links=links, jobs=jobs, overrides=tuple(overrides))
+    return RulesConfig(links=links, overrides=tuple(overrides))

@@ -27,8 +27,6 @@ DOMAINS = (
     "platform",
     "reconciliation",
 )
-# Labels that name the scope of an incident: Alertmanager groups by them.
-SCOPE_LABELS = ("geo", "psp", "affiliate", "campaign", "sport", "provider", "currency", "slo")
 
 
 @dataclass(frozen=True)
@@ -219,6 +217,11 @@ class Silent:
 
     at: str
     alert: str | None = None
+
+
+def silent_all(names: tuple[str, ...], *minutes: int) -> tuple[Silent, ...]:
+    """Every named alert silent at each of these minutes (normal, quiet and surge cases)."""
+    return tuple(Silent(f"{m}m", alert=name) for m in minutes for name in names)
 
 
 CaseKind = Literal["incident", "normal", "quiet_night", "surge", "guard"]

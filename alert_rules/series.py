@@ -7,20 +7,23 @@ then 2 a minute for half an hour.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from alert_rules.model import Series
+from collectors.catalog.base import Metric
 
 
 def _num(x: float) -> str:
     if float(x).is_integer():
         return str(int(x))
-    return format(x, ".12g")
+    return repr(float(x))  # exact: promtool parses it back to the same double
 
 
 def counter(*segments: tuple[int, float], start: float = 0) -> str:
     """A counter: ``start`` at minute 0, then each segment adds ``per_minute`` for
-    ``minutes`` samples."""
+    ``minutes`` samples. promtool expands ``a+bxn`` by adding ``b`` n times, so the value
+    carried into the next segment is computed the same way (a fraction such as 0.2 would
+    otherwise drift and read as a counter reset)."""
     terms = []
     value = start
     first = True
@@ -29,12 +32,14 @@ def counter(*segments: tuple[int, float], start: float = 0) -> str:
             continue
         if first:
             terms.append(f"{_num(value)}+{_num(per_minute)}x{minutes}")
-            value += per_minute * minutes
+            steps = minutes
             first = False
         else:
             value += per_minute
             terms.append(f"{_num(value)}+{_num(per_minute)}x{minutes - 1}")
-            value += per_minute * (minutes - 1)
+            steps = minutes - 1
+        for _ in range(steps):
+            value += per_minute
     return " ".join(terms) if terms else _num(start)
 
 
@@ -52,6 +57,22 @@ def counter_from(increments: Iterable[float], start: float = 0) -> str:
         else:
             runs.append((1, inc))
     return counter(*runs, start=start)
+
+
+def gauge_from(per_minute: Sequence[float]) -> str:
+    """A gauge from its value at each minute (arithmetic runs compressed)."""
+    terms, i, n = [], 0, len(per_minute)
+    while i < n:
+        j, step = i, (per_minute[i + 1] - per_minute[i]) if i + 1 < n else 0
+        while j + 1 < n and per_minute[j + 1] - per_minute[j] == step:
+            j += 1
+        if j == i:
+            terms.append(_num(per_minute[i]))
+        else:
+            sign = "+" if step >= 0 else "-"
+            terms.append(f"{_num(per_minute[i])}{sign}{_num(abs(step))}x{j - i}")
+        i = j + 1
+    return " ".join(terms)
 
 
 def gauge(*segments: tuple[int, float | None]) -> str:
@@ -99,6 +120,24 @@ def histogram(
         out.append(series(metric + "_bucket", counter(*per), **kv, le=le_label))
     out.append(series(metric + "_count", counter(*[(m, n) for m, n, _ in segs]), **kv))
     out.append(series(metric + "_sum", counter(*[(m, n * v) for m, n, v in segs]), **kv))
+    return out
+
+
+def histogram_from(
+    metric: Metric, streams: Sequence[tuple[Sequence[float], float]], **kv: str
+) -> list[Series]:
+    """A histogram from streams of per-minute observation counts, each stream observing
+    one value: [(counts per minute, value), ...]."""
+    n = len(streams[0][0])
+    out = []
+    for le in [*(metric.buckets or ()), float("inf")]:
+        incs = [sum(s[i] for s, v in streams if v <= le) for i in range(n)]
+        le_label = "+Inf" if le == float("inf") else _le(le)
+        out.append(series(metric.name + "_bucket", counter_from(incs), **kv, le=le_label))
+    count = [sum(s[i] for s, _ in streams) for i in range(n)]
+    total = [sum(s[i] * v for s, v in streams) for i in range(n)]
+    out.append(series(metric.name + "_count", counter_from(count), **kv))
+    out.append(series(metric.name + "_sum", counter_from(total), **kv))
     return out
 
 

@@ -3,7 +3,18 @@ forged, withdrawals stuck. Team payments; the head of payments reads these first
 
 from __future__ import annotations
 
-from alert_rules.model import Alert, Case, Domain, Fires, Param, Recording, Runbook, Series, Silent
+from alert_rules.model import (
+    Alert,
+    Case,
+    Domain,
+    Fires,
+    Param,
+    Recording,
+    Runbook,
+    Series,
+    Silent,
+    silent_all,
+)
 from alert_rules.series import counter, counter_from, every, gauge, histogram, merge, series
 from alert_rules.series import quantile_in_bucket as q_in
 from collectors.catalog import BY_NAME
@@ -406,16 +417,25 @@ def healthy(minutes: int, surge: tuple[int, int] | None = None) -> tuple[Series,
     )
 
 
-def silent_all(*minutes: int) -> tuple[Silent, ...]:
-    return tuple(Silent(f"{m}m", alert=name) for m in minutes for name in NAMES)
-
-
 def _drop(
     base: float, bad: float, start: int, length: int, total: int
 ) -> list[tuple[int, float, float]]:
     """20 deposits a minute: success ``base``, then ``bad`` for ``length`` minutes."""
     return [(start, 20 * base, 20 * (1 - base)), (length, 20 * bad, 20 * (1 - bad)),
             (total - start - length, 20 * base, 20 * (1 - base))]  # fmt: skip
+
+
+WEEK = 7 * DAY
+
+
+def _weekly(usual: float, last_week: float, now: float) -> list[tuple[int, float, float]]:
+    """A week and two hours of 20 deposits a minute at ``usual`` success, except 10:00 to
+    11:00 on the first day (``last_week``) and the same hour a week later (``now``)."""
+    return [(600, 20 * usual, 20 * (1 - usual)),
+            (60, 20 * last_week, 20 * (1 - last_week)),
+            (WEEK - 60, 20 * usual, 20 * (1 - usual)),
+            (60, 20 * now, 20 * (1 - now)),
+            (60, 20 * usual, 20 * (1 - usual))]  # fmt: skip
 
 
 def cases() -> tuple[Case, ...]:
@@ -426,14 +446,14 @@ def cases() -> tuple[Case, ...]:
             "busy evening, every PSP healthy",
             "normal",
             healthy(total),
-            silent_all(30, 120, t0, t0 + 60, total),
+            silent_all(NAMES, 30, 120, t0, t0 + 60, total),
             alerts=NAMES,
         ),
         Case(
             "5x deposit surge at kickoff, same success rates",
             "surge",
             healthy(total, surge=(t0, 60)),
-            silent_all(t0 + 10, t0 + 30, t0 + 60, t0 + 75),
+            silent_all(NAMES, t0 + 10, t0 + 30, t0 + 60, t0 + 75),
             alerts=NAMES,
         ),
         Case(
@@ -444,7 +464,7 @@ def cases() -> tuple[Case, ...]:
                 *[series(PENDING, gauge((total, 0)), psp="nordpay")],
                 series(STUCK, gauge((total, 0)), psp="nordpay"),
             ),
-            silent_all(60, 180, t0, total),
+            silent_all(NAMES, 60, 180, t0, total),
             alerts=NAMES,
         ),
         Case(
@@ -481,6 +501,25 @@ def cases() -> tuple[Case, ...]:
             ),
             incident_start="0m",
             recovery="60m",
+            alerts=("DepositSuccessRateDropGeo",),
+        ),
+        Case(
+            "same hour last week: DE's usual night-time dip is no incident, the same dip in GB is",
+            "incident",
+            merge(
+                # DE: 90 %, but every week 55 % from 10:00 to 11:00 (a card-heavy hour)
+                deposits("DE", "paybridge", "card", _weekly(0.9, 0.55, 0.58)),
+                # GB: 90 % all week, 58 % for that hour this week only
+                deposits("GB", "paybridge", "card", _weekly(0.9, 0.9, 0.58)),
+            ),
+            (
+                Silent(f"{WEEK + 605}m"),
+                Fires(f"{WEEK + 620}m", {"geo": "GB"}, 0.58),
+                Fires(f"{WEEK + 650}m", {"geo": "GB"}, 0.58),
+                Silent(f"{WEEK + 690}m"),
+            ),
+            incident_start=f"{WEEK + 600}m",
+            recovery=f"{WEEK + 660}m",
             alerts=("DepositSuccessRateDropGeo",),
         ),
         Case(
@@ -523,6 +562,35 @@ def cases() -> tuple[Case, ...]:
             ),
             incident_start="60m",
             recovery="90m",
+            alerts=("PspDown",),
+        ),
+        Case(
+            "paybridge's approved series disappears (platform restarted, no approval since) "
+            "while deposits keep failing: still fires",
+            "incident",
+            (
+                series(
+                    ATT, counter((130, 15)), geo="DE", psp="paybridge", method="card", brand="acme"
+                ),
+                # approvals stop at 60 and the series goes stale; they resume at 100
+                series(
+                    OUT,
+                    counter((60, 12)) + " stale _x38 732+12x30",
+                    geo="DE",
+                    psp="paybridge",
+                    method="card",
+                    brand="acme",
+                    outcome="approved",
+                ),
+            ),
+            (
+                Silent("64m"),
+                Fires("72m", {"psp": "paybridge", "geo": "DE"}, 75),
+                Fires("95m", {"psp": "paybridge", "geo": "DE"}, 75),
+                Silent("105m"),
+            ),
+            incident_start="60m",
+            recovery="100m",
             alerts=("PspDown",),
         ),
         Case(

@@ -95,7 +95,7 @@ KYC_MANUAL_REVIEW = _gauge(
 )
 KYC_MANUAL_REVIEW_OLDEST = _gauge(
     "igaming_kyc_manual_review_oldest_age_seconds",
-    "Time since registration of the oldest player waiting for a manual KYC review.",
+    "Time since the oldest KYC check waiting for a manual review was requested.",
     team="kyc",
     unit="seconds",
 )

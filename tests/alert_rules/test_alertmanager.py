@@ -17,8 +17,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from alert_rules import all_alerts, load
-from alert_rules.alertmanager import CHANNELS, CONFIG_PATH, TEMPLATE_PATH, Delivery, render_config
+from alert_rules import DOMAINS, all_alerts, load
+from alert_rules.alertmanager import (
+    CHANNELS,
+    CONFIG_PATH,
+    INHIBITIONS,
+    TEMPLATE_PATH,
+    Delivery,
+    render_config,
+)
 from alert_rules.model import Fires
 from alert_rules.render import expected_alert
 from tests.alert_rules.tools import require
@@ -82,6 +89,25 @@ def test_routing_expectations(labels, receivers):
     assert routes(require("amtool"), alertname="X", **labels) == receivers
 
 
+def test_every_inhibition_names_alerts_that_exist_and_share_the_equal_labels():
+    alerts = {a.name: a for a in all_alerts()}
+    for inhibition in INHIBITIONS:
+        source = alerts[inhibition.source]
+        targets = (
+            [
+                a
+                for a in alerts.values()
+                if a.team in inhibition.target.removeprefix("team:").split("|")
+            ]
+            if inhibition.target.startswith("team:")
+            else [alerts[inhibition.target]]
+        )
+        assert targets
+        for label in inhibition.equal:
+            assert label in source.scope
+            assert all(label in t.scope for t in targets)
+
+
 # -- a real Alertmanager ----------------------------------------------------------------------
 
 
@@ -140,7 +166,7 @@ def alertmanager(tmp_path):
         group_wait="1s",
         group_interval="1s",
     )
-    (tmp_path / "alertmanager.yml").write_text(render_config(delivery))
+    (tmp_path / "alertmanager.yml").write_text(render_config(DOMAINS, delivery))
     shutil.copy(ROOT / TEMPLATE_PATH, tmp_path / "pitwatch.tmpl")
     port = free_port()
     proc = subprocess.Popen(
@@ -231,3 +257,30 @@ def test_a_real_alertmanager_delivers_to_slack_and_pages_and_inhibits_what_a_psp
     )  # fmt: skip
     assert de_drop["status"]["state"] == "suppressed"
     assert de_drop["status"]["inhibitedBy"]
+
+
+def test_a_platform_outage_silences_the_business_alerts_it_explains_but_not_the_ledger(
+    alertmanager,
+):
+    url, receiver = alertmanager
+    alerts = [
+        alert("PlatformDown", {"job": "igaming-platform"}, 2),
+        alert("PspDown", {"psp": "paybridge", "geo": "DE"}, 75),  # payments: inhibited
+        alert("FtdPostbackGap", {"affiliate": "topcasinos", "campaign": "spring"}, 4),
+        alert("LedgerInvariantBroken", {"kind": "balance_mismatch"}, 2),  # wallet: stays on
+    ]
+    assert httpx.post(url + "/api/v2/alerts", json=alerts, timeout=5).status_code == 200
+    receiver.wait(4)  # PlatformDown and the ledger, each to Slack and the pager
+
+    titles = sorted(m["attachments"][0]["title"] for m in receiver.slack())
+    assert titles == [
+        "[FIRING:1] LedgerInvariantBroken kind=balance_mismatch",
+        "[FIRING:1] PlatformDown job=igaming-platform",
+    ]
+    channels = sorted(m["channel"] for m in receiver.slack())
+    assert channels == sorted([CHANNELS["sre"], CHANNELS["wallet"]])
+    assert len(receiver.pagerduty()) == 2
+    state = {a["labels"]["alertname"]: a["status"]["state"] for a in httpx.get(
+        url + "/api/v2/alerts", timeout=5).json()}  # fmt: skip
+    assert state["PspDown"] == state["FtdPostbackGap"] == "suppressed"
+    assert state["LedgerInvariantBroken"] == state["PlatformDown"] == "active"

@@ -1,0 +1,679 @@
+"""Sportsbook: winners waiting to be paid (settlement backlog and lag), in-play markets open
+on stale or late odds, bets refused for reasons on our side. Team sportsbook (trading)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from alert_rules.model import (
+    Alert,
+    Case,
+    Domain,
+    Fires,
+    Param,
+    Recording,
+    Runbook,
+    Series,
+    Silent,
+    silent_all,
+)
+from alert_rules.series import (
+    counter,
+    counter_from,
+    every,
+    gauge_from,
+    histogram,
+    histogram_from,
+    merge,
+    series,
+)
+from alert_rules.series import quantile_in_bucket as q_in
+from collectors.catalog import BY_NAME
+from collectors.catalog.platform import BET_REJECT_REASON
+
+PLACED = BY_NAME["igaming_bets_placed"].exposed_name
+REJECTED = BY_NAME["igaming_bets_rejected"].exposed_name
+LAG = BY_NAME["igaming_settlement_lag_seconds"]
+BACKLOG_AGE = BY_NAME["igaming_settlement_backlog_oldest_age_seconds"].name
+BACKLOG_BETS = BY_NAME["igaming_settlement_backlog_bets"].name
+STALE = BY_NAME["igaming_markets_stale_odds"].name
+FEED_DELAY = BY_NAME["igaming_odds_feed_delay_seconds"]
+BUILD = BY_NAME["igaming_build"].exposed_name
+DEPLOYED = BY_NAME["igaming_deploy_timestamp_seconds"].name
+
+REJECT_REASONS = BET_REJECT_REASON.values
+# Rejections caused by the book (prices moved, markets suspended or closed, anything the
+# platform could not classify), as opposed to the player's own state or limits
+# (insufficient_funds, stake_too_low/high, max_payout_exceeded, player_restricted,
+# self_excluded): only the former say something is wrong on our side.
+OPERATOR_REASONS = ("odds_changed", "market_suspended", "market_closed", "other")
+assert set(OPERATOR_REASONS) <= set(REJECT_REASONS), "bet rejection reasons changed"
+# Feed messages whose delay exposes the book: late prices and late bet stops.
+PRICE_MESSAGES = ("odds_change", "bet_stop")
+PRICE_SEL = f'message_type=~"{"|".join(PRICE_MESSAGES)}"'
+
+RECORDINGS = (
+    Recording(
+        "sport:igaming_bets_attempted:increase15m",
+        f"sum by (sport) (increase({PLACED}[15m]))\n+\nsum by (sport) (increase({REJECTED}[15m]))",
+    ),
+    Recording(
+        "sport:igaming_bets_rejected_operator:ratio_rate15m",
+        f'sum by (sport) (rate({REJECTED}{{reason=~"{"|".join(OPERATOR_REASONS)}"}}[15m]))\n'
+        f"/\n(\n  sum by (sport) (rate({PLACED}[15m]))\n  +\n"
+        f"  sum by (sport) (rate({REJECTED}[15m]))\n)",
+    ),
+)
+
+_BACKLOG_DIAGNOSIS = (
+    "Open the sportsbook dashboard for the sport: is the backlog one market (one fixture's "
+    "result) or every market of the sport?",
+    "List the open bets whose market has a result, oldest first: pw_bets with status "
+    "accepted joined to pw_markets with result_at set, grouped by market_id.",
+    "Find the markets' result messages in pw_feed_messages: a result that failed to apply "
+    "(settlement runs in the result's transaction in the reference platform; asynchronous "
+    "settlement jobs elsewhere), or a rollback still waiting for its corrected result.",
+    "Check the wallet: every win and void is a wallet credit, so wallet failures "
+    "(igaming_wallet_transaction_failures_total) or database lock waits stop settlement.",
+)
+_BACKLOG_MITIGATION = (
+    "Fix the cause, then re-apply the results (ask the feed to resend them, or restart the "
+    "settlement job): each bet is paid once per settlement generation (wallet key "
+    "win:sportsbook:<bet>:g<generation>), so a retry cannot pay twice.",
+    "If a market's result is disputed, leave it open on purpose and note it in the incident "
+    "channel so the alert is understood; trading decides.",
+    "Tell customer support which sport and fixtures have delayed winnings, with an estimate.",
+)
+
+BACKLOG_AGING = Alert(
+    name="SettlementBacklogAging",
+    domain="sportsbook",
+    team="sportsbook",
+    severity="warning",
+    summary="Bets on resulted markets wait too long to be settled.",
+    description=(
+        "The oldest {sport} result whose bets are still open is {value:dur} old: winners "
+        "are waiting for their money."
+    ),
+    expr=f"max by (sport) ({BACKLOG_AGE}) > $max_age_seconds",
+    for_="5m",
+    scope=("sport",),
+    dashboard="sportsbook",
+    detection="25m",
+    params={"max_age_seconds": Param(900, "age of the oldest unsettled result that fires")},
+    runbook=Runbook(
+        meaning="A market of the sport has its official result, but at least one of its bets "
+        "is still open (not settled, voided or paid) more than `max_age_seconds` after the "
+        "result (state exporter gauge `igaming_settlement_backlog_oldest_age_seconds`, 0 "
+        "when there is no backlog). It pages (SettlementBacklogAgingCritical) when the "
+        "backlog is an hour old and many bets wait.",
+        impact="Players who won wait for their winnings: they cannot withdraw or re-bet them, "
+        "they write to support and complain in public. Bets on a settled market must not "
+        "stay open.",
+        diagnosis=_BACKLOG_DIAGNOSIS,
+        mitigation=_BACKLOG_MITIGATION,
+    ),
+)
+
+BACKLOG_CRITICAL = Alert(
+    name="SettlementBacklogAgingCritical",
+    domain="sportsbook",
+    team="sportsbook",
+    severity="critical",
+    summary="Many bets on resulted markets have gone unsettled for an hour.",
+    description=(
+        "{sport} results have waited {value:dur} to be settled and many bets are still "
+        "open: winners are not being paid."
+    ),
+    expr=f"""max by (sport) ({BACKLOG_AGE}) > $max_age_seconds
+and on(sport) max by (sport) ({BACKLOG_BETS}) >= $min_bets""",
+    for_="5m",
+    scope=("sport",),
+    dashboard="sportsbook",
+    detection="70m",
+    params={
+        "max_age_seconds": Param(3600, "age of the oldest unsettled result that pages"),
+        "min_bets": Param(
+            10, "open bets on resulted markets needed to page (one stuck bet stays a warning)"
+        ),
+    },
+    runbook=Runbook(
+        meaning="The oldest result of the sport with open bets is more than "
+        "`max_age_seconds` old and at least `min_bets` bets wait on resulted markets "
+        "(`igaming_settlement_backlog_bets`): settlement of the sport has stopped, not just "
+        "one odd market. The warning SettlementBacklogAging fired 45 minutes earlier.",
+        impact="Every winner of the sport waits for money that is theirs: support queues "
+        "fill, players go public, regulators treat unpaid winnings as a complaint ground.",
+        diagnosis=_BACKLOG_DIAGNOSIS,
+        mitigation=_BACKLOG_MITIGATION,
+    ),
+)
+
+SETTLEMENT_LAG = Alert(
+    name="SettlementLagHigh",
+    domain="sportsbook",
+    team="sportsbook",
+    severity="warning",
+    summary="Bets are settled long after their official result.",
+    description=(
+        "95th percentile settlement lag (official result to wallet credit) for {sport} is "
+        "{value:dur}."
+    ),
+    expr=f"""histogram_quantile(0.95,
+  sum by (sport, le) (rate({LAG.name}_bucket[$window]))
+) > $p95_seconds
+and on(sport) sum by (sport) (increase({LAG.name}_count[$window])) >= $min_settlements""",
+    for_="10m",
+    scope=("sport",),
+    dashboard="sportsbook",
+    detection="20m",
+    params={
+        "p95_seconds": Param(
+            300,
+            "p95 lag that fires, in seconds (keep it on a bucket bound: 60, 120, 300, 600, 1800)",
+        ),
+        "window": Param("15m", "window of the percentile and of the volume guard"),
+        "min_settlements": Param(20, "settled bets needed in the window"),
+    },
+    runbook=Runbook(
+        meaning="More than 5 % of the bets settled in the sport over `window` were credited "
+        "more than `p95_seconds` after their official result (`settled_at - result_at`: "
+        "the feed's delay in sending the result plus our processing). Only bets that did "
+        "get settled count; bets still waiting show in SettlementBacklogAging.",
+        impact="Winners wait minutes for money they expect at the final whistle; slow "
+        "settlement usually turns into a backlog next.",
+        diagnosis=(
+            "Compare the odds feed delay (OddsFeedDelayed, feed delay panel) with the "
+            "settlement lag: a late feed delays results, our side is the rest.",
+            "Check the settlement backlog gauges of the sport and the wallet's transaction "
+            "failures and latency.",
+            "Look at the slowest settlements in pw_settlements (settlement_lag_seconds, by "
+            "market_id): one market or all of them?",
+        ),
+        mitigation=(
+            "If the feed delivers results late, open a ticket with the feed provider.",
+            "If our settlement is slow, scale the settlement worker and check the database "
+            "(lock waits on sb_bets, wallet transactions).",
+        ),
+    ),
+)
+
+ODDS_STALE = Alert(
+    name="OddsFeedStale",
+    domain="sportsbook",
+    team="sportsbook",
+    severity="critical",
+    summary="In-play markets accept bets on odds the feed no longer updates.",
+    description=(
+        "{value:int} in-play {sport} markets are open for betting with odds not updated "
+        "past the stale-odds threshold."
+    ),
+    expr=f"max by (sport) ({STALE}) > $max_stale",
+    for_="3m",
+    scope=("sport",),
+    dashboard="sportsbook",
+    detection="8m",
+    params={"max_stale": Param(0, "active in-play markets with stale odds tolerated")},
+    runbook=Runbook(
+        meaning="Markets of the sport are `active` (accepting bets) after kick-off, and the "
+        "platform applied no odds change to them for longer than the state exporter's "
+        "`odds_stale_seconds` (120 s by default): the feed stopped pricing them, or its "
+        "messages are refused. The gauge is read from the database by the state exporter; "
+        "if the exporter's sportsbook collector is down this alert cannot fire (see "
+        "the platform's collector alerts).",
+        impact="Players can bet in play on prices that no longer reflect the match (a goal "
+        "scored, a player injured): the book is exposed to sharp and latency bettors and "
+        "the losses are real money.",
+        diagnosis=(
+            "Look at the odds feed messages on the sportsbook dashboard: are messages "
+            "arriving (igaming_odds_feed_messages_total) and with which outcome (applied, "
+            "bad_signature, invalid, stale)?",
+            "bad_signature: the feed rotated its secret (settings.odds_feed_secret); "
+            "invalid/orphan: a protocol change or missing fixtures; nothing at all: the "
+            "feed or our endpoint is down.",
+            "List the stale markets: pw_markets with status active, starts_at in the past, "
+            "odds_updated_at oldest first.",
+        ),
+        mitigation=(
+            "Suspend the stale markets (bet stop) in the trading back office now; do not "
+            "wait for the feed.",
+            "Fix the cause (secret, endpoint, feed provider incident) and reopen markets only "
+            "once fresh odds arrive.",
+        ),
+    ),
+)
+
+FEED_DELAYED = Alert(
+    name="OddsFeedDelayed",
+    domain="sportsbook",
+    team="sportsbook",
+    severity="warning",
+    summary="Odds changes and bet stops from the feed arrive late.",
+    description=(
+        "95th percentile delay of odds-change and bet-stop messages from the odds feed is "
+        "{value:dur}."
+    ),
+    expr=f"""histogram_quantile(0.95,
+  sum by (le) (rate({FEED_DELAY.name}_bucket{{{PRICE_SEL}}}[$window]))
+) > $p95_seconds
+and on() sum(increase({FEED_DELAY.name}_count{{{PRICE_SEL}}}[$window])) >= $min_messages""",
+    for_="5m",
+    scope=(),
+    dashboard="sportsbook",
+    detection="12m",
+    params={
+        "p95_seconds": Param(
+            10, "p95 feed delay that fires, in seconds (on a bucket bound: 5, 10, 30, 60)"
+        ),
+        "window": Param("10m", "window of the percentile and of the volume guard"),
+        "min_messages": Param(50, "odds-change and bet-stop messages needed in the window"),
+    },
+    runbook=Runbook(
+        meaning="More than 5 % of the odds-change and bet-stop messages over `window` "
+        "arrived more than `p95_seconds` after the feed sent them (receive time minus the "
+        "message's sent_at). Unlike OddsFeedStale the feed still talks, but late.",
+        impact="Bet stops that arrive late let players bet after a goal or a break point; "
+        "late odds changes let them take prices the market has left behind.",
+        diagnosis=(
+            "Compare the delay by message type on the sportsbook dashboard: all types late "
+            "means the feed or the network; only some means the feed provider's queue.",
+            "Check our feed endpoint's latency and errors (platform dashboard, route "
+            "/sportsbook/feed): a slow endpoint makes the feed retry and queue.",
+            "Check the clock of the feed hosts against ours if the delay is constant.",
+        ),
+        mitigation=(
+            "Raise the in-play bet delay (or suspend in-play) for the affected sports while "
+            "the delay lasts.",
+            "Open a ticket with the feed provider with the delay figures.",
+        ),
+    ),
+)
+
+REJECTIONS = Alert(
+    name="BetRejectionRateHigh",
+    domain="sportsbook",
+    team="sportsbook",
+    severity="warning",
+    summary="Many bets are rejected for reasons on the operator's side.",
+    description=(
+        "{value:pct} of {sport} bets over the last 15 minutes were rejected for operator-side "
+        "reasons (odds changed, market suspended or closed, other)."
+    ),
+    expr="""sport:igaming_bets_rejected_operator:ratio_rate15m > $max_ratio
+and on(sport) sport:igaming_bets_attempted:increase15m >= $min_bets""",
+    for_="5m",
+    scope=("sport",),
+    dashboard="sportsbook",
+    detection="20m",
+    deploy_hint=True,
+    params={
+        "max_ratio": Param(
+            0.25, "share of operator-side rejections among placed + rejected bets that fires"
+        ),
+        "min_bets": Param(50, "bets (placed + rejected) needed in the 15 minute window"),
+    },
+    runbook=Runbook(
+        meaning="Over 15 minutes, more than `max_ratio` of the sport's bet attempts were "
+        "refused with reason odds_changed, market_suspended, market_closed or other. "
+        "Player-side refusals (insufficient_funds, stake limits, max_payout_exceeded, "
+        "player_restricted, self_excluded) do not count: they say nothing about the book.",
+        impact="Players cannot get their bets on: lost turnover by the minute, and "
+        "frustrated players move to a competitor mid-match.",
+        diagnosis=(
+            "Break the rejections down by reason on the sportsbook dashboard.",
+            "market_suspended: markets stay suspended after bet stops: check the feed "
+            "(OddsFeedStale, OddsFeedDelayed) for missing odds changes that reopen them.",
+            "odds_changed: prices move faster than the client refreshes; check the feed "
+            "delay and the odds tolerance setting (sportsbook_odds_tolerance_bps).",
+            "other: an error the platform could not classify; if the description names a "
+            "deploy, compare the rise with the deploy time.",
+        ),
+        mitigation=(
+            "Roll back the deploy named in the description when the rise followed it.",
+            "Reopen markets left suspended in the trading back office once their odds are fresh.",
+            "Raise the odds tolerance temporarily if odds_changed dominates on a fast "
+            "in-play sport (a trading decision).",
+        ),
+    ),
+)
+
+ALERTS = (
+    BACKLOG_AGING,
+    BACKLOG_CRITICAL,
+    SETTLEMENT_LAG,
+    ODDS_STALE,
+    FEED_DELAYED,
+    REJECTIONS,
+)
+NAMES = tuple(a.name for a in ALERTS)
+
+# -- promtool cases ----------------------------------------------------------------------
+
+Shape = list[tuple[int, float]]  # (minutes, traffic factor)
+
+
+def shape(minutes: int, surge: tuple[int, int] | None = None) -> Shape:
+    """Traffic factors: 1 throughout, or 5 during ``surge`` (start, length)."""
+    if surge is None:
+        return [(minutes, 1.0)]
+    start, length = surge
+    return [(start, 1.0), (length, 5.0), (minutes - start - length, 1.0)]
+
+
+def backlog(sport: str, minutes: int, *spans: tuple[int, int, int]) -> list[Series]:
+    """Settlement backlog gauges: spans of (result minute, settled minute, open bets); the
+    oldest result's age grows a minute per minute until the bets are settled."""
+    age = [0.0] * (minutes + 1)
+    bets = [0.0] * (minutes + 1)
+    for start, end, n in spans:
+        for m in range(start + 1, end):
+            age[m] = max(age[m], 60.0 * (m - start))
+            bets[m] += n
+    return [
+        series(BACKLOG_AGE, gauge_from(age), sport=sport),
+        series(BACKLOG_BETS, gauge_from(bets), sport=sport),
+    ]
+
+
+def stale(sport: str, minutes: int, *spans: tuple[int, int, int]) -> Series:
+    """Stale-odds gauge: spans of (from minute, to minute exclusive, markets)."""
+    v = [0.0] * (minutes + 1)
+    for start, end, n in spans:
+        for m in range(start, end):
+            v[m] = n
+    return series(STALE, gauge_from(v), sport=sport)
+
+
+def bets(sport: str, segments: Sequence[tuple[int, float, Mapping[str, float]]]) -> list[Series]:
+    """Bets placed and rejected: segments of (minutes, placed/min, {reason: rejected/min})."""
+    for _, _, rej in segments:
+        assert set(rej) <= set(REJECT_REASONS), set(rej) - set(REJECT_REASONS)
+    out = [series(PLACED, counter(*[(m, p) for m, p, _ in segments]), sport=sport)]
+    for reason in REJECT_REASONS:
+        per = [(m, rej.get(reason, 0.0)) for m, _, rej in segments]
+        out.append(series(REJECTED, counter(*per), sport=sport, reason=reason))
+    return out
+
+
+def steady_bets(sport: str, s: Shape, placed: float, rejected: Mapping[str, float]) -> list[Series]:
+    return bets(sport, [(m, placed * f, {k: v * f for k, v in rejected.items()}) for m, f in s])
+
+
+def lag(sport: str, segments: Sequence[tuple[int, float, float]]) -> list[Series]:
+    """Settlement lag: (minutes, settlements/min, lag seconds)."""
+    return histogram(LAG.name, LAG.buckets or (), segments, sport=sport)
+
+
+def feed(message_type: str, segments: Sequence[tuple[int, float, float]]) -> list[Series]:
+    """Feed delay: (minutes, messages/min, delay seconds)."""
+    return histogram(FEED_DELAY.name, FEED_DELAY.buckets or (), segments, message_type=message_type)
+
+
+FOOTBALL_REJECTIONS = {"odds_changed": 4, "market_suspended": 2, "insufficient_funds": 6,
+                       "stake_too_high": 1}  # fmt: skip
+TENNIS_REJECTIONS = {"odds_changed": 2, "insufficient_funds": 1}
+
+
+def busy_saturday(minutes: int, surge: tuple[int, int] | None = None) -> tuple[Series, ...]:
+    """A busy Saturday: football 100 bets a minute (5.3 % refused on our side), tennis 30;
+    settlements in seconds; the feed on time; no backlog beyond a three-minute settlement
+    batch, one football market stale for two minutes. ``surge``: a 5x kickoff."""
+    s = shape(minutes, surge)
+
+    def hist_seg(per: float, value: float) -> list[tuple[int, float, float]]:
+        return [(m, per * f, value) for m, f in s]
+
+    return merge(
+        steady_bets("football", s, 100, FOOTBALL_REJECTIONS),
+        steady_bets("tennis", s, 30, TENNIS_REJECTIONS),
+        lag("football", hist_seg(20, 12)),
+        lag("tennis", hist_seg(6, 8)),
+        feed("odds_change", hist_seg(300, 0.3)),
+        feed("bet_stop", hist_seg(10, 0.4)),
+        backlog("football", minutes, (40, 43, 25)),
+        backlog("tennis", minutes),
+        stale("football", minutes, (100, 102, 1)),
+        stale("tennis", minutes),
+        series(BUILD, gauge_from([1] * (minutes + 1)), version="2026.11.2"),
+        series(DEPLOYED, gauge_from([0] * (minutes + 1))),
+    )
+
+
+def quiet_darts(minutes: int) -> tuple[Series, ...]:
+    """Darts at 4 am: five bets an hour, one refused (odds changed); four settlements an
+    hour, one of them ten minutes late; one feed message a minute, one of them 45 s late."""
+    placed = every(minutes, 12)
+    refused = every(minutes, 60, offset=30)
+    rejected = [
+        series(REJECTED, counter_from(refused if r == "odds_changed" else [0] * minutes),
+               sport="darts", reason=r)
+        for r in REJECT_REASONS
+    ]  # fmt: skip
+    late = [1.0 if i == 100 else 0.0 for i in range(minutes)]
+    slow_msg = [1.0 if i == 70 else 0.0 for i in range(minutes)]
+    return merge(
+        series(PLACED, counter_from(placed), sport="darts"),
+        rejected,
+        histogram_from(LAG, [(every(minutes, 15), 8), (late, 600)], sport="darts"),
+        histogram_from(
+            FEED_DELAY, [([1.0] * minutes, 0.3), (slow_msg, 45)], message_type="odds_change"
+        ),
+        backlog("darts", minutes, (90, 100, 1)),
+        stale("darts", minutes),
+    )
+
+
+def cases() -> tuple[Case, ...]:
+    total = 180
+    t0 = 60
+    normal_rej = {"odds_changed": 4, "market_suspended": 1, "insufficient_funds": 5}
+    return (
+        Case(
+            "busy Saturday: football and tennis, settlements in seconds, feed on time",
+            "normal",
+            busy_saturday(total),
+            silent_all(NAMES, *range(5, total + 1, 5), 42, 101),
+            alerts=NAMES,
+        ),
+        Case(
+            "5x bets, settlements and feed messages at kickoff, same ratios and delays",
+            "surge",
+            busy_saturday(total, surge=(t0, 60)),
+            silent_all(NAMES, *range(5, total + 1, 5)),
+            alerts=NAMES,
+        ),
+        Case(
+            "quiet night on darts: five bets an hour, one refused, one settlement 10 min late",
+            "quiet_night",
+            quiet_darts(total),
+            silent_all(NAMES, *range(5, total + 1, 5)),
+            alerts=NAMES,
+        ),
+        Case(
+            "football settlement stalls for 90 minutes after the afternoon results",
+            "incident",
+            merge(
+                backlog("football", total, (t0, t0 + 90, 240)),
+                backlog("tennis", total),
+            ),
+            (
+                Silent(f"{t0 + 18}m", alert="SettlementBacklogAging"),
+                Fires(
+                    f"{t0 + 25}m", {"sport": "football"}, 25 * 60, alert="SettlementBacklogAging"
+                ),
+                Silent(f"{t0 + 25}m", alert="SettlementBacklogAgingCritical"),
+                Silent(f"{t0 + 63}m", alert="SettlementBacklogAgingCritical"),
+                Fires(
+                    f"{t0 + 70}m",
+                    {"sport": "football"},
+                    70 * 60,
+                    alert="SettlementBacklogAgingCritical",
+                ),
+                Silent(f"{t0 + 92}m", alert="SettlementBacklogAging"),
+                Silent(f"{t0 + 92}m", alert="SettlementBacklogAgingCritical"),
+            ),
+            incident_start=f"{t0}m",
+            recovery=f"{t0 + 90}m",
+            alerts=("SettlementBacklogAging", "SettlementBacklogAgingCritical"),
+        ),
+        Case(
+            "one tennis bet left open for two hours: a warning, not a page",
+            "guard",
+            backlog("tennis", total, (30, 170, 1)),
+            (
+                Fires("150m", {"sport": "tennis"}, 120 * 60, alert="SettlementBacklogAging"),
+                Silent("100m", alert="SettlementBacklogAgingCritical"),
+                Silent("160m", alert="SettlementBacklogAgingCritical"),
+            ),
+            alerts=("SettlementBacklogAgingCritical",),
+        ),
+        Case(
+            "football results credited nearly 7 minutes late for an hour",
+            "incident",
+            merge(
+                lag("football", [(t0, 20, 12), (60, 20, 400), (60, 20, 12)]),
+                lag("tennis", [(total, 6, 8)]),
+            ),
+            (
+                Silent(f"{t0 + 5}m"),
+                Fires(f"{t0 + 15}m", {"sport": "football"}, q_in(LAG.buckets or (), 400, 0.95)),
+                Fires(f"{t0 + 50}m", {"sport": "football"}, q_in(LAG.buckets or (), 400, 0.95)),
+                Silent(f"{t0 + 76}m"),
+            ),
+            incident_start=f"{t0}m",
+            recovery=f"{t0 + 60}m",
+            alerts=("SettlementLagHigh",),
+        ),
+        Case(
+            "tennis results credited after 250 s: p95 291 s, under the 300 s bound",
+            "guard",
+            merge(lag("tennis", [(t0, 6, 8), (60, 20, 250), (60, 6, 8)])),
+            (Silent(f"{t0 + 15}m"), Silent(f"{t0 + 50}m")),
+            alerts=("SettlementLagHigh",),
+        ),
+        Case(
+            "the feed stops pricing four in-play football markets for half an hour",
+            "incident",
+            (
+                stale("football", total, (t0 + 2, t0 + 30, 4)),
+                stale("tennis", total),
+            ),
+            (
+                Silent(f"{t0 + 3}m"),
+                Fires(f"{t0 + 6}m", {"sport": "football"}, 4),
+                Fires(f"{t0 + 29}m", {"sport": "football"}, 4),
+                Silent(f"{t0 + 31}m"),
+            ),
+            incident_start=f"{t0}m",
+            recovery=f"{t0 + 30}m",
+            alerts=("OddsFeedStale",),
+        ),
+        Case(
+            "one tennis market goes three minutes without an odds change, then updates",
+            "guard",
+            (stale("tennis", total, (t0, t0 + 3, 1)),),
+            (Silent(f"{t0 + 2}m"), Silent(f"{t0 + 3}m"), Silent(f"{t0 + 6}m")),
+            alerts=("OddsFeedStale",),
+        ),
+        Case(
+            "odds changes and bet stops reach us 20 s late for 45 minutes",
+            "incident",
+            merge(
+                feed("odds_change", [(t0, 300, 0.3), (45, 300, 20), (75, 300, 0.3)]),
+                feed("bet_stop", [(t0, 10, 0.4), (45, 10, 20), (75, 10, 0.4)]),
+                feed("result", [(total, 5, 0.3)]),
+            ),
+            (
+                Silent(f"{t0 + 3}m"),
+                Fires(f"{t0 + 10}m", {}, q_in(FEED_DELAY.buckets or (), 20, 0.95)),
+                Silent(f"{t0 + 57}m"),
+            ),
+            incident_start=f"{t0}m",
+            recovery=f"{t0 + 45}m",
+            alerts=("OddsFeedDelayed",),
+        ),
+        Case(
+            "feed messages 8 s late: p95 9.75 s, under the 10 s bound",
+            "guard",
+            merge(feed("odds_change", [(t0, 300, 0.3), (60, 300, 8), (60, 300, 0.3)])),
+            (Silent(f"{t0 + 10}m"), Silent(f"{t0 + 40}m")),
+            alerts=("OddsFeedDelayed",),
+        ),
+        Case(
+            "deploy 2026.11.3 refuses 40% of football bets with reason other",
+            "incident",
+            merge(
+                bets(
+                    "football",
+                    [
+                        (t0, 90, normal_rej),
+                        (60, 50, {"other": 40, "odds_changed": 5, "insufficient_funds": 5}),
+                        (60, 90, normal_rej),
+                    ],
+                ),
+                steady_bets("tennis", shape(total), 30, TENNIS_REJECTIONS),
+                series(BUILD, gauge_from([1] * (total + 1)), version="2026.11.3"),
+                series(DEPLOYED, gauge_from([(t0 - 5) * 60] * (total + 1))),
+            ),
+            (
+                Silent(f"{t0 + 6}m"),
+                Fires(f"{t0 + 15}m", {"sport": "football"}, 0.45, deploy="2026.11.3"),
+                Fires(f"{t0 + 58}m", {"sport": "football"}, 0.45),  # the deploy is an hour old
+                Silent(f"{t0 + 70}m"),
+            ),
+            incident_start=f"{t0}m",
+            recovery=f"{t0 + 60}m",
+            alerts=("BetRejectionRateHigh",),
+        ),
+        Case(
+            "a third of football bets refused for players' funds and limits: not our side",
+            "guard",
+            merge(
+                bets(
+                    "football",
+                    [
+                        (t0, 90, normal_rej),
+                        (
+                            60,
+                            60,
+                            {
+                                "insufficient_funds": 30,
+                                "stake_too_high": 5,
+                                "self_excluded": 2,
+                                "odds_changed": 3,
+                            },
+                        ),
+                        (60, 90, normal_rej),
+                    ],
+                ),
+            ),
+            (Silent(f"{t0 + 15}m"), Silent(f"{t0 + 50}m")),
+            alerts=("BetRejectionRateHigh",),
+        ),
+        Case(
+            "24% of football bets refused for suspended markets, under the 25% bound",
+            "guard",
+            merge(
+                bets(
+                    "football",
+                    [
+                        (t0, 90, normal_rej),
+                        (60, 76, {"market_suspended": 20, "odds_changed": 4}),
+                        (60, 90, normal_rej),
+                    ],
+                ),
+            ),
+            (Silent(f"{t0 + 15}m"), Silent(f"{t0 + 50}m")),
+            alerts=("BetRejectionRateHigh",),
+        ),
+    )
+
+
+DOMAIN = Domain(
+    name="sportsbook",
+    recordings=RECORDINGS,
+    alerts=ALERTS,
+    cases=cases,
+    about="Sportsbook: settlement backlog and lag, stale and late odds, operator-side "
+    "bet rejections.",
+)

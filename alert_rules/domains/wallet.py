@@ -1,0 +1,472 @@
+"""Wallet: the ledger's invariants, and spikes of idempotent replays and of invalid wallet
+movements by transaction type. Team wallet; a broken ledger pages."""
+
+from __future__ import annotations
+
+from alert_rules.model import (
+    Alert,
+    Case,
+    Domain,
+    Fires,
+    Param,
+    Recording,
+    Runbook,
+    Series,
+    Silent,
+    silent_all,
+)
+from alert_rules.series import counter, counter_from, every, gauge, merge, series, stale_after
+from collectors.catalog import BY_NAME
+
+REPLAYS = BY_NAME["igaming_wallet_idempotent_replays"].exposed_name
+FAILURES = BY_NAME["igaming_wallet_transaction_failures"].exposed_name
+LEDGER_OK = BY_NAME["pitwatch_ledger_invariant_ok"].name
+VIOLATIONS = BY_NAME["pitwatch_ledger_invariant_violations"].name
+
+REPLAY_P = "tx_type:igaming_wallet_idempotent_replays"
+INVALID_P = "tx_type:igaming_wallet_transaction_failures_invalid"
+INVALID_SEL = f'{FAILURES}{{reason="invalid"}}'
+
+
+def _spike_recordings(prefix: str, selector: str) -> tuple[Recording, ...]:
+    return (
+        Recording(f"{prefix}:rate5m", f"sum by (tx_type) (rate({selector}[5m]))"),
+        # The trailing day's average rate: the baseline of the spike alerts.
+        Recording(f"{prefix}:avg_rate1d", f"avg_over_time({prefix}:rate5m[1d])"),
+    )
+
+
+def _spike_expr(prefix: str, selector: str) -> str:
+    """At least ``min_count`` events of a type in ``window`` and a rate more than ``factor``
+    times the trailing day's; without six hours of history, ``fallback_count`` events."""
+    current = f"sum by (tx_type) (increase({selector}[$window]))"
+    return f"""{current} >= $min_count
+and on(tx_type)
+(
+  sum by (tx_type) (rate({selector}[$window]))
+  > $factor * ({prefix}:avg_rate1d and on(tx_type) {prefix}:avg_rate1d offset 6h)
+  or
+  (
+    {current} >= $fallback_count
+    unless on(tx_type) {prefix}:avg_rate1d offset 6h
+  )
+)"""
+
+
+def _spike_params(min_count: int, fallback_count: int) -> dict[str, Param]:
+    return {
+        "window": Param("10m", "the short window the current count and rate are taken over"),
+        "factor": Param(
+            10,
+            "how many times the trailing day's average rate the current rate must exceed "
+            "(a 5x kickoff surge must stay below it)",
+        ),
+        "min_count": Param(min_count, "events needed in the window (a handful is not a spike)"),
+        "fallback_count": Param(
+            fallback_count,
+            "events in the window that fire while the type has less than 6 hours of history",
+        ),
+    }
+
+
+LEDGER_BROKEN = Alert(
+    name="LedgerInvariantBroken",
+    domain="wallet",
+    team="wallet",
+    severity="critical",
+    summary="The wallet ledger breaks a double-entry invariant.",
+    description=(
+        "The incremental ledger check holds {value:int} open {kind} violation(s): "
+        "balances or transactions no longer add up."
+    ),
+    expr=f"""max by (kind) ({VIOLATIONS}) > 0
+or on()
+label_replace(1 - min({LEDGER_OK}) > 0, "kind", "unknown", "", "")""",
+    for_="1m",
+    scope=("kind",),
+    dashboard="wallet",
+    detection="3m",
+    runbook=Runbook(
+        meaning="The state exporter's incremental ledger check "
+        "(`pitwatch_ledger_invariant_ok` is 0) found entries that break the wallet's "
+        "invariants, one alert per kind (`pitwatch_ledger_invariant_violations{kind}`): "
+        "`unbalanced_transaction` (a transaction's entries do not sum to zero in a "
+        "currency), `balance_mismatch` (an account's stored balance differs from the sum of "
+        "its entries: a balance written behind the ledger's back), `negative_balance` (a "
+        "player's cash below zero without a flagged chargeback or rollback). "
+        "`kind=unknown` means the flag is 0 but no per-kind count is exported: treat it as "
+        "any of them. Entries are append-only, so a violation never heals by itself: the "
+        "alert stays until a correcting entry or a fixed balance makes the check pass.",
+        impact="Money is created or lost in the books: player balances may be wrong (players "
+        "can withdraw money they do not have, or miss money they do), and every report built "
+        "on the ledger (GGR, tax, reconciliation with PSPs) is wrong from that point.",
+        diagnosis=(
+            "Find the culprits: the exporter does not name them, the full check does. Run "
+            "`igaming.wallet.invariants.check_invariants(session)` against the database (a "
+            "read-only replica is fine) and read `report.violations()`: transaction ids with "
+            "their currency, account ids with balance and sum.",
+            "unbalanced_transaction: list the transaction's entries in pw_ledger_entries; "
+            "look for a deploy or a manual SQL change at its time.",
+            "balance_mismatch: compare the account's balance with SUM(amount_minor) of its "
+            "entries; find who updated the balance (audit log, database log).",
+            "negative_balance: list the account's last transactions: a debit that raced "
+            "another, or a chargeback/rollback that was not flagged.",
+            "Several accounts at once, right after a deploy: suspect the deploy's wallet code.",
+        ),
+        mitigation=(
+            "If the wallet code is at fault, roll back the deploy; consider freezing "
+            "withdrawals of the affected accounts until the books are fixed.",
+            "Correct with a reversal or an audited adjustment (never by editing entries or "
+            "balances by hand); the alert resolves on the next scrape that finds no violation.",
+            "Tell finance: the next reconciliation will show the same accounts.",
+        ),
+    ),
+)
+
+REPLAY_SPIKE = Alert(
+    name="WalletIdempotentReplaySpike",
+    domain="wallet",
+    team="wallet",
+    severity="warning",
+    summary="Wallet requests answered from an earlier result spike for a transaction type.",
+    description=(
+        "{value:int} {tx_type} wallet requests were idempotent replays in the last 10 "
+        "minutes: far above the trailing day's rate (or, without history, above the floor)."
+    ),
+    expr=_spike_expr(REPLAY_P, REPLAYS),
+    for_="5m",
+    scope=("tx_type",),
+    dashboard="wallet",
+    detection="15m",
+    params=_spike_params(min_count=20, fallback_count=100),
+    runbook=Runbook(
+        meaning="Requests carrying an idempotency key the wallet has already seen (answered "
+        "with the first result, no money moved) of one transaction type came in at more "
+        "than `factor` times the trailing day's average rate, at least `min_count` in "
+        "`window`. While the type has less than 6 hours of history there is no baseline: "
+        "`fallback_count` in `window` fires instead.",
+        impact="Either a caller retries in a storm (timeouts between the caller and the "
+        "wallet: load and latency for everyone), or a caller reuses idempotency keys for new "
+        "movements: then genuine bets, wins or deposits are silently swallowed as replays and "
+        "players miss their money.",
+        diagnosis=(
+            "Which caller sends the type (bets and wins: sportsbook or a game provider's "
+            "seamless wallet; deposits: the cashier)? Check the casino seamless replays "
+            "(igaming_casino_seamless_replays_total) per provider.",
+            "Check the wallet's latency and timeouts on the platform dashboard: retries "
+            "follow slow answers.",
+            "Sample replayed keys in the logs: the same body each time (a retry storm) or "
+            "different amounts/players under one key (key reuse: a bug)?",
+            "Look for a deploy of the caller at the spike's start.",
+        ),
+        mitigation=(
+            "Key reuse: roll back the caller's deploy; list the swallowed movements and "
+            "replay them with fresh keys.",
+            "Retry storm: fix the slowness behind it, or ask the provider to back off.",
+        ),
+    ),
+)
+
+INVALID_SPIKE = Alert(
+    name="WalletTransactionFailureSpike",
+    domain="wallet",
+    team="wallet",
+    severity="warning",
+    summary="Invalid wallet movements spike for a transaction type.",
+    description=(
+        "{value:int} {tx_type} wallet movements were refused as invalid in the last 10 "
+        "minutes: far above the trailing day's rate (or, without history, above the floor)."
+    ),
+    expr=_spike_expr(INVALID_P, INVALID_SEL),
+    for_="5m",
+    scope=("tx_type",),
+    dashboard="wallet",
+    detection="15m",
+    params=_spike_params(min_count=20, fallback_count=100),
+    runbook=Runbook(
+        meaning="Wallet movements of one type refused with reason `invalid` (the request "
+        "failed validation: bad amount, unknown currency, unknown account, conflicting body "
+        "for a known idempotency key) came in at more than `factor` times the trailing day's "
+        "average rate, at least `min_count` in `window`; `fallback_count` while there are "
+        "less than 6 hours of history. Refusals for `insufficient_funds` are left out on "
+        "purpose: they are player behaviour (a stake above the balance), not a fault, and "
+        "they surge with every kickoff.",
+        impact="The movements did not happen: bets refused, wins or refunds not credited, "
+        "deposits not booked. Players see errors, and money owed to them may wait.",
+        diagnosis=(
+            "Look at the wallet's refusal log lines for the type: which validation fails "
+            "(currency, amount, account, idempotency conflict)?",
+            "Which caller sends the type, and did it deploy at the spike's start?",
+            "Compare with the casino seamless refusals (by provider and code) and the "
+            "sportsbook's rejected bets: is one provider or product behind it?",
+        ),
+        mitigation=(
+            "Roll back the caller's (or the wallet's) deploy that introduced the bad requests.",
+            "Wins or refunds refused: list them and credit them again once fixed.",
+        ),
+    ),
+)
+
+ALERTS = (LEDGER_BROKEN, REPLAY_SPIKE, INVALID_SPIKE)
+NAMES = tuple(a.name for a in ALERTS)
+SPIKES = (REPLAY_SPIKE.name, INVALID_SPIKE.name)
+
+# -- promtool cases ----------------------------------------------------------------------
+
+KINDS = ("unbalanced_transaction", "balance_mismatch", "negative_balance")
+
+
+def _seg(minutes: int, per: float, surge: tuple[int, int] | None) -> list[tuple[int, float]]:
+    if surge is None:
+        return [(minutes, per)]
+    start, length = surge
+    return [(start, per), (length, 5 * per), (minutes - start - length, per)]
+
+
+def ledger_ok(minutes: int) -> list[Series]:
+    return [
+        series(LEDGER_OK, gauge((minutes, 1))),
+        *[series(VIOLATIONS, gauge((minutes, 0)), kind=k) for k in KINDS],
+    ]
+
+
+def healthy(minutes: int, surge: tuple[int, int] | None = None) -> tuple[Series, ...]:
+    """A busy evening: a few replays and invalid movements a minute, many stakes above the
+    balance; the ledger check clean. ``surge``: (start, length) of a 5x kickoff."""
+    replays = {"bet": 0.5, "win": 0.2, "deposit": 0.1, "rollback": 0}
+    invalid = {"bet": 0.5, "win": 0.1, "deposit": 0.1, "rollback": 0}
+    broke = {"bet": 3, "withdrawal": 0.2}
+    return merge(
+        *[
+            series(REPLAYS, counter(*_seg(minutes, r, surge)), tx_type=t)
+            for t, r in replays.items()
+        ],
+        *[
+            series(FAILURES, counter(*_seg(minutes, r, surge)), tx_type=t, reason="invalid")
+            for t, r in invalid.items()
+        ],
+        *[
+            series(
+                FAILURES, counter(*_seg(minutes, r, surge)), tx_type=t, reason="insufficient_funds"
+            )
+            for t, r in broke.items()
+        ],
+        ledger_ok(minutes),
+    )
+
+
+def quiet(minutes: int) -> tuple[Series, ...]:
+    """A quiet night: three bet replays an hour, one invalid bet and a few stakes above the
+    balance an hour."""
+    return merge(
+        series(REPLAYS, counter_from(every(minutes, 20)), tx_type="bet"),
+        series(REPLAYS, counter((minutes, 0)), tx_type="win"),
+        series(
+            FAILURES, counter_from(every(minutes, 60, offset=31)), tx_type="bet", reason="invalid"
+        ),
+        series(
+            FAILURES,
+            counter_from(every(minutes, 15, offset=4)),
+            tx_type="bet",
+            reason="insufficient_funds",
+        ),
+        ledger_ok(minutes),
+    )
+
+
+def cases() -> tuple[Case, ...]:
+    t0 = 420  # seven hours of history: the trailing-day baseline exists
+    total = t0 + 120
+    return (
+        Case(
+            "busy evening: replays, invalid movements and broke players at their usual rate",
+            "normal",
+            healthy(total),
+            silent_all(NAMES, 30, 120, t0, t0 + 60, total),
+            alerts=NAMES,
+        ),
+        Case(
+            "5x kickoff surge of every wallet movement, same shares",
+            "surge",
+            healthy(total, surge=(t0, 60)),
+            silent_all(NAMES, t0 + 10, t0 + 30, t0 + 60, t0 + 75),
+            alerts=NAMES,
+        ),
+        Case(
+            "quiet night: three replays, one invalid bet and four broke stakes an hour",
+            "quiet_night",
+            quiet(total),
+            silent_all(NAMES, 60, 180, t0, total),
+            alerts=NAMES,
+        ),
+        # -- the ledger
+        Case(
+            "a balance written behind the ledger's back: two balance mismatches",
+            "incident",
+            merge(
+                series(LEDGER_OK, gauge((59, 1), (31, 0), (60, 1))),
+                series(VIOLATIONS, gauge((59, 0), (31, 2), (60, 0)), kind="balance_mismatch"),
+                series(VIOLATIONS, gauge((150, 0)), kind="unbalanced_transaction"),
+                series(VIOLATIONS, gauge((150, 0)), kind="negative_balance"),
+            ),
+            (
+                Silent("60m"),
+                Fires("61m", {"kind": "balance_mismatch"}, 2),
+                Fires("90m", {"kind": "balance_mismatch"}, 2),
+                Silent("92m"),
+            ),
+            incident_start="60m",
+            recovery="90m",
+            alerts=(LEDGER_BROKEN.name,),
+        ),
+        Case(
+            "a bad deploy posts one-legged transactions that overdraw players: two kinds",
+            "incident",
+            merge(
+                series(LEDGER_OK, gauge((59, 1), (61, 0), (30, 1))),
+                series(VIOLATIONS, gauge((59, 0), (61, 1), (30, 0)), kind="unbalanced_transaction"),
+                series(
+                    VIOLATIONS, gauge((59, 0), (10, 1), (51, 3), (30, 0)), kind="negative_balance"
+                ),
+                series(VIOLATIONS, gauge((150, 0)), kind="balance_mismatch"),
+            ),
+            (
+                Silent("60m"),
+                Fires("61m", {"kind": "unbalanced_transaction"}, 1),
+                Fires("61m", {"kind": "negative_balance"}, 1),
+                Fires("100m", {"kind": "unbalanced_transaction"}, 1),
+                Fires("100m", {"kind": "negative_balance"}, 3),
+                Silent("125m"),
+            ),
+            incident_start="60m",
+            recovery="120m",
+            alerts=(LEDGER_BROKEN.name,),
+        ),
+        Case(
+            "the check reports ok=0 but no per-kind count (the violations gauge is gone)",
+            "incident",
+            merge(
+                series(LEDGER_OK, gauge((59, 1), (31, 0), (60, 1))),
+                *[series(VIOLATIONS, stale_after(gauge((59, 0))), kind=k) for k in KINDS],
+            ),
+            (
+                Silent("60m"),
+                Fires("62m", {"kind": "unknown"}, 1),
+                Silent("92m"),
+            ),
+            incident_start="60m",
+            recovery="90m",
+            alerts=(LEDGER_BROKEN.name,),
+        ),
+        # -- idempotent replays
+        Case(
+            "a provider retries every bet: replays jump from 0.5 to 20 a minute",
+            "incident",
+            merge(
+                series(
+                    REPLAYS, counter((t0, 0.5), (30, 20), (total - t0 - 30, 0.5)), tx_type="bet"
+                ),
+                series(REPLAYS, counter((total, 0.2)), tx_type="win"),
+            ),
+            (
+                Silent(f"{t0 + 2}m"),
+                Fires(f"{t0 + 15}m", {"tx_type": "bet"}, 200),
+                Silent(f"{t0 + 45}m"),
+            ),
+            incident_start=f"{t0}m",
+            recovery=f"{t0 + 30}m",
+            alerts=(REPLAY_SPIKE.name,),
+        ),
+        Case(
+            "no history yet (Prometheus started an hour ago): win replays at 15 a minute",
+            "incident",
+            merge(
+                series(REPLAYS, counter((60, 0.2), (30, 15), (60, 0.2)), tx_type="win"),
+                series(REPLAYS, counter((150, 0.5)), tx_type="bet"),
+            ),
+            (
+                Silent("65m"),
+                Fires("75m", {"tx_type": "win"}, 150),
+                Silent("105m"),
+            ),
+            incident_start="60m",
+            recovery="90m",
+            alerts=(REPLAY_SPIKE.name,),
+        ),
+        Case(
+            "bet replays rise 9x (0.5 to 4.5 a minute): below the 10x factor",
+            "guard",
+            merge(
+                series(
+                    REPLAYS, counter((t0, 0.5), (60, 4.5), (total - t0 - 60, 0.5)), tx_type="bet"
+                )
+            ),
+            (Silent(f"{t0 + 15}m"), Silent(f"{t0 + 20}m"), Silent(f"{t0 + 40}m")),
+            alerts=(REPLAY_SPIKE.name,),
+        ),
+        Case(
+            "no history yet: 5 win replays a minute, below the 100-in-10-minutes floor",
+            "guard",
+            merge(series(REPLAYS, counter((60, 0.2), (60, 5)), tx_type="win")),
+            (Silent("75m"), Silent("110m")),
+            alerts=(REPLAY_SPIKE.name,),
+        ),
+        Case(
+            "rollback replays and invalid rollbacks go from none to one a minute: far above a "
+            "zero baseline, but under 20 in 10 minutes",
+            "guard",
+            merge(
+                series(REPLAYS, counter((t0, 0), (60, 1)), tx_type="rollback"),
+                series(FAILURES, counter((t0, 0), (60, 1)), tx_type="rollback", reason="invalid"),
+            ),
+            silent_all(SPIKES, t0 + 10, t0 + 30, t0 + 60),
+            alerts=SPIKES,
+        ),
+        # -- invalid movements
+        Case(
+            "a cashier deploy books deposits in an unknown currency: 12 invalid a minute",
+            "incident",
+            merge(
+                series(
+                    FAILURES,
+                    counter((t0, 0.1), (30, 12), (total - t0 - 30, 0.1)),
+                    tx_type="deposit",
+                    reason="invalid",
+                ),
+                series(FAILURES, counter((total, 0.2)), tx_type="bet", reason="invalid"),
+                series(FAILURES, counter((total, 3)), tx_type="bet", reason="insufficient_funds"),
+            ),
+            (
+                Silent(f"{t0 + 2}m"),
+                Fires(f"{t0 + 15}m", {"tx_type": "deposit"}, 120),
+                Silent(f"{t0 + 45}m"),
+            ),
+            incident_start=f"{t0}m",
+            recovery=f"{t0 + 30}m",
+            alerts=(INVALID_SPIKE.name,),
+        ),
+        Case(
+            "players stake above their balance 20x more (a promotion ends): not a fault",
+            "guard",
+            merge(
+                series(
+                    FAILURES,
+                    counter((t0, 3), (60, 60), (total - t0 - 60, 3)),
+                    tx_type="bet",
+                    reason="insufficient_funds",
+                ),
+                series(FAILURES, counter((total, 0.2)), tx_type="bet", reason="invalid"),
+            ),
+            (Silent(f"{t0 + 15}m"), Silent(f"{t0 + 40}m")),
+            alerts=(INVALID_SPIKE.name,),
+        ),
+    )
+
+
+DOMAIN = Domain(
+    name="wallet",
+    recordings=_spike_recordings(REPLAY_P, REPLAYS) + _spike_recordings(INVALID_P, INVALID_SEL),
+    alerts=ALERTS,
+    cases=cases,
+    about="Wallet: ledger invariants, idempotent replay and invalid movement spikes.",
+)
