@@ -58,15 +58,19 @@ OWNED: tuple[tuple[str, str], ...] = (
     ("alert_rules/tests", "*.yml"),
     ("alert_rules/runbooks", "*.md"),
     ("alert_rules/alertmanager", "*"),
+    ("dashboards", "*.json"),
+    ("dashboards/provisioning", "**/*.yml"),
 )
 
 
 def rendered() -> dict[str, str]:
     """Every generated file: repository path -> content."""
     import alert_rules
+    import dashboards
 
     out = {a.path: a.render() for a in ARTEFACTS}
     out.update(alert_rules.artefacts())
+    out.update(dashboards.artefacts())
     return out
 
 
