@@ -69,9 +69,13 @@ def create_exporter(
     engine = make_state_engine(database_url) if isinstance(database_url, str) else database_url
     clock = clock or SystemClock()
     config = config or StateConfig()
-    health = Health(c.name for c in COLLECTORS)
+    from reconcilers.metrics import ReconciliationCollector
+
+    # The reconcilers' break ledger and run records are state too (recon_* tables).
+    collectors = (*COLLECTORS, ReconciliationCollector)
+    health = Health(c.name for c in collectors)
     registry = CollectorRegistry()
-    for cls in COLLECTORS:
+    for cls in collectors:
         registry.register(cls(engine, clock, config, health))
     registry.register(HealthCollector(health))  # last: reports this scrape's health
     return registry, make_wsgi_app(registry)

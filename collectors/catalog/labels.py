@@ -84,7 +84,14 @@ DB_STATEMENT = LabelDomain(
 # State collectors (collectors/state): the collector families, the outbox consumers, and
 # the ledger invariants the incremental check verifies.
 COLLECTOR = outcome(
-    "payments", "affiliates", "sportsbook", "kyc", "outbox", "ledger", name="collector"
+    "payments",
+    "affiliates",
+    "sportsbook",
+    "kyc",
+    "outbox",
+    "ledger",
+    "reconciliation",
+    name="collector",
 )
 OUTBOX_CONSUMER = LabelDomain("consumer", ("affiliates", OTHER), description="outbox consumer")
 LEDGER_VIOLATION = outcome(

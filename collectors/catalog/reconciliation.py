@@ -27,6 +27,7 @@ BREAK_TYPE = outcome(
     "duplicate_conversion",
     "balance_mismatch",
     "clearing_residue",
+    "invalid_record",
     "other",
     name="type",
 )

@@ -1,0 +1,196 @@
+"""The DataFrames that pass between sources, matching and reports: their columns and
+types, in one place. Sources produce them, the matching engine consumes them, and
+``conform`` checks a frame against its schema at every hand-over.
+
+Amounts are integers in minor units (pandas ``Int64``) with the currency beside them;
+timestamps are timezone-aware UTC (``datetime64[ns, UTC]``). No floats near money.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+UTC_TS = "datetime64[ns, UTC]"
+
+# -- sources ---------------------------------------------------------------------------------
+
+# A wallet money movement the PSP should report: one row per deposit event or payout.
+# kind: settled (approved deposit), refunded, chargeback, chargeback_reversed, payout.
+WALLET_MOVEMENTS: Mapping[str, str] = {
+    "psp": "string",
+    "kind": "string",
+    "merchant_reference": "string",  # deposit_id / withdrawal_id
+    "psp_reference": "string",  # may be <NA>
+    "player_id": "string",
+    "currency": "string",
+    "amount_minor": "Int64",  # unsigned amount of the movement
+    "status": "string",  # the deposit's / withdrawal's current status
+    "occurred_at": UTC_TS,  # when the movement happened in the wallet
+}
+
+# A PSP settlement report row (docs/psp-settlement-report.md), amounts parsed to minor units.
+PSP_ROWS: Mapping[str, str] = {
+    "psp": "string",
+    "psp_reference": "string",
+    "merchant_reference": "string",  # <NA> for Fee rows
+    "type": "string",  # Settled, Refunded, Chargeback, ChargebackReversed, Payout, Fee
+    "created_at": UTC_TS,
+    "settled_at": UTC_TS,
+    "gross_currency": "string",
+    "gross_minor": "Int64",  # signed, merchant's point of view
+    "net_currency": "string",
+    "net_minor": "Int64",
+    "fee_minor": "Int64",
+    "batch_number": "Int64",
+    "source_file": "string",
+    "source_line": "Int64",
+}
+
+# An affiliate network export row (docs/affiliate-conversions-export.md).
+AFFILIATE_ROWS: Mapping[str, str] = {
+    "affiliate": "string",
+    "campaign": "string",
+    "player_ref": "string",
+    "event": "string",
+    "conversion_id": "string",
+    "amount_minor": "Int64",
+    "currency": "string",
+    "status": "string",  # approved, reversed
+    "occurred_at": UTC_TS,
+    "commission_minor": "Int64",
+    "commission_currency": "string",
+    "source_file": "string",
+    "source_line": "Int64",
+}
+
+# A platform conversion the network should have booked (pw_conversions ⟕ pw_postbacks).
+PLATFORM_CONVERSIONS: Mapping[str, str] = {
+    "affiliate": "string",
+    "campaign": "string",
+    "player_ref": "string",
+    "event": "string",  # conversion_type: ftd (also registration, deposit, revenue)
+    "conversion_id": "string",
+    "amount_minor": "Int64",
+    "currency": "string",
+    "state": "string",  # pending, approved, rejected, reversed
+    "postback_status": "string",  # pending, delivered, dead_letter, <NA> (no job)
+    "occurred_at": UTC_TS,
+}
+
+# Callbacks the platform recorded as orphans (pw_callbacks, outcome orphan): a PSP told us
+# about money for a reference the wallet does not know.
+ORPHAN_CALLBACKS: Mapping[str, str] = {
+    "psp": "string",
+    "merchant_reference": "string",
+    "psp_reference": "string",
+    "status": "string",  # as sent by the PSP
+    "currency": "string",
+    "amount_minor": "Int64",
+    "occurred_at": UTC_TS,  # the PSP's event time (received time when it sent none)
+}
+
+# Every account's stored balance beside the sum of its ledger entries (pw_balances,
+# pw_ledger_entries); house accounts' stored balance is their sum by definition.
+BALANCES: Mapping[str, str] = {
+    "account_id": "Int64",
+    "account_owner": "string",
+    "account_kind": "string",
+    "psp": "string",  # <NA> unless psp_clearing
+    "currency": "string",
+    "stored_minor": "Int64",
+    "entries_minor": "Int64",
+}
+
+# Movements on each PSP clearing account in the reconciled period, per PSP and currency.
+CLEARING: Mapping[str, str] = {
+    "psp": "string",
+    "currency": "string",
+    "movement_minor": "Int64",  # sum of the clearing account's entries in the period
+}
+
+# A row a source could not parse: kept, and reported as an invalid_record break.
+REJECTS: Mapping[str, str] = {
+    "source": "string",  # psp_report, affiliate_export
+    "source_file": "string",
+    "source_line": "Int64",
+    "reason": "string",  # what is wrong, naming the column
+    "raw": "string",  # the line as read
+}
+
+# -- matching output --------------------------------------------------------------------------
+
+PAIRS = ("wallet_psp", "wallet_affiliate", "wallet_internal")
+BREAK_TYPES = (
+    # wallet ⟷ PSP
+    "missing_at_psp",
+    "missing_in_wallet",
+    "amount_mismatch",
+    "currency_mismatch",
+    "status_mismatch",
+    "duplicate_at_psp",
+    "duplicate_in_wallet",
+    "orphan_callback",
+    # wallet ⟷ affiliate network
+    "missing_postback",
+    "phantom_conversion",
+    "duplicate_conversion",
+    # wallet internal
+    "balance_mismatch",
+    "clearing_residue",
+    # any source
+    "invalid_record",
+)
+
+# One break. ``break_key`` is deterministic (pair, type and the business keys), so that
+# re-running a day finds the same break instead of a new one.
+BREAKS: Mapping[str, str] = {
+    "break_key": "string",
+    "pair": "string",
+    "type": "string",
+    "psp": "string",  # the PSP, or "none"
+    "affiliate": "string",  # or <NA>
+    "reference": "string",  # merchant reference, conversion id, account id, file:line
+    "psp_reference": "string",
+    "currency": "string",
+    "wallet_amount_minor": "Int64",  # the wallet's side (<NA> when it has none)
+    "other_amount_minor": "Int64",  # the PSP's / network's side
+    "wallet_value": "string",  # e.g. the wallet's status or currency
+    "other_value": "string",
+    "amount_at_risk_minor": "Int64",  # unsigned, in ``currency``
+    "occurred_at": UTC_TS,  # when the movement happened (ages count from first_seen)
+    "details": "string",
+}
+
+# A break as the ledger keeps it: the break plus its life.
+LEDGER_BREAKS: Mapping[str, str] = {
+    **BREAKS,
+    "status": "string",  # open, resolved
+    "first_seen_at": UTC_TS,
+    "last_seen_at": UTC_TS,
+    "resolved_at": UTC_TS,
+    "age_seconds": "Int64",  # now (or resolved_at) - first_seen_at
+}
+
+# What a matcher also reports, per pair: rows read and matched, and in-flight movements.
+STATS_KEYS = ("rows_wallet", "rows_other", "matched", "in_flight")
+
+
+def empty(schema: Mapping[str, str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in schema.items()})
+
+
+def conform(frame: pd.DataFrame, schema: Mapping[str, str], name: str) -> pd.DataFrame:
+    """The frame with exactly the schema's columns, in order, cast to its types; a missing
+    column is a programming error and raises."""
+    missing = [c for c in schema if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{name}: missing columns {missing}")
+    out = frame.loc[:, list(schema)].copy()
+    for column, dtype in schema.items():
+        if dtype == UTC_TS:
+            out[column] = pd.to_datetime(out[column], utc=True)
+        else:
+            out[column] = out[column].astype(dtype)
+    return out.reset_index(drop=True)

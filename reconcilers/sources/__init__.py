@@ -1,0 +1,395 @@
+"""Where the reconcilers' data comes from: the wallet through the contract views
+(``wallet``), PSP settlement reports (``psp_reports``) and affiliate conversion exports
+(``affiliate_export``); each returns frames conformed to ``reconcilers.frames``.
+
+This module holds the strict CSV reading the two file sources share. A file that cannot be
+read as a whole (missing, wrong header, not UTF-8) raises SourceError. A row that cannot be
+parsed becomes a reject (REJECTS) with a reason naming the column and the line as written:
+nothing is dropped, rows + rejects = data records (= data lines, unless a quoted field
+holds a line break; source_line is the line a record starts on).
+
+Rows are checked and parsed by one DuckDB query over all-VARCHAR columns (vectorised, in
+parallel). DuckDB's CSV reader reads the file when it has one record per line, the usual
+case; any other file (blank lines, line breaks inside quotes, a wrong number of fields, bad
+quoting) is split into records by Python's csv module (RFC 4180) for the same query.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from igaming.money import CURRENCY_EXPONENTS
+from reconcilers.errors import SourceError
+
+SCAN_CHUNK_BYTES = 1 << 24
+MAX_HEADER_BYTES = 1 << 16
+SHOWN_CHARS = 60  # of a bad value, quoted in a reason
+
+
+@dataclass(frozen=True)
+class CsvSpec:
+    """A strict CSV format: its header, and SQL over its columns (VARCHAR, '' when empty)
+    that derives values, finds the first problem of a row and computes the output."""
+
+    source: str  # REJECTS.source
+    columns: tuple[str, ...]
+    derived: tuple[tuple[str, str], ...]  # (name, SQL), usable by checks and outputs
+    checks: tuple[tuple[str, str], ...]  # (SQL true when the row is bad, SQL reason)
+    outputs: tuple[tuple[str, str], ...]  # (frame column, SQL)
+    # Output columns with few values, fetched as codes into these values and decoded here:
+    # DuckDB hands strings to pandas one Python object per row, codes cost nothing.
+    coded: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+@dataclass(frozen=True)
+class Scan:
+    data_lines: int
+    has_quotes: bool
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    # Line numbers come from row order (row_number() OVER ()), which this keeps.
+    con.execute("SET preserve_insertion_order = true")
+    return con
+
+
+def read_strict_csv(
+    path: Path,
+    spec: CsvSpec,
+    *,
+    params: Mapping[str, object] | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the parsed rows with source_file and source_line, their rejects) of one file;
+    SourceError when the file cannot be read as a whole."""
+    scan = scan_file(path, spec.columns)
+    if con is None:
+        with connect() as own:
+            return read_strict_csv(path, spec, params=params, con=own)
+    structural: list[dict[str, object]] = []
+    # DuckDB would read a path with glob characters as a pattern.
+    globbed = any(c in str(path) for c in "*?[]{}")
+    checked = None if globbed else _check_fast(con, path, spec, params or {})
+    if checked is not None and len(checked) != scan.data_lines:
+        # Not one record per line (blank lines, line breaks inside quotes).
+        checked = None
+    if checked is None:
+        checked, structural = _check_slow(con, path, spec, params or {})
+    elif scan.has_quotes and checked["_reason"].notna().any():
+        checked["_raw"] = _raw_lines(path, checked["_raw"], checked["_line"])
+    bad = checked["_reason"].notna().to_numpy()
+    rows = checked[[name for name, _ in spec.outputs]]
+    rows = rows.assign(source_file=path.name, source_line=checked["_line"])
+    if bad.any():
+        rows = rows.loc[~bad]
+    for name, values in spec.coded:
+        rows[name] = decode(rows[name], values)
+    found = checked.loc[bad, ["_line", "_reason", "_raw"]]
+    found.columns = ["source_line", "reason", "raw"]
+    if structural:
+        found = pd.concat([found, pd.DataFrame(structural, columns=found.columns)])
+        found = found.sort_values("source_line", kind="stable")
+    rejects = found.assign(source=spec.source, source_file=path.name)
+    return rows.reset_index(drop=True), rejects.reset_index(drop=True)
+
+
+def decode(codes: pd.Series, values: Sequence[str]) -> pd.Series:
+    """Codes (0-based positions in ``values``, <NA> for none) back to strings."""
+    lookup = np.array([*values, None], dtype=object)
+    positions = codes.fillna(len(values)).to_numpy(dtype=np.int64)
+    return pd.Series(lookup[positions], index=codes.index, dtype="string")
+
+
+# -- the file as a whole ----------------------------------------------------------------------
+
+
+def scan_file(path: Path, columns: Sequence[str]) -> Scan:
+    """Check the header, the encoding and count the data lines, in one streaming pass."""
+    try:
+        fh = path.open("rb")
+    except FileNotFoundError:
+        raise SourceError(path, "missing") from None
+    except IsADirectoryError:
+        raise SourceError(path, "is a directory, not a file") from None
+    except OSError as exc:
+        raise SourceError(path, f"cannot be read ({exc.strerror or exc})") from None
+    with fh:
+        first = fh.readline(MAX_HEADER_BYTES + 1)
+        check_header(path, first, columns)
+        fh.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        offset = newlines = 0
+        quotes = False
+        last = b""
+        while chunk := fh.read(SCAN_CHUNK_BYTES):
+            pending = decoder.getstate()[0]
+            if pending or not chunk.isascii():  # ASCII is UTF-8: skip the decoding
+                _decode(path, decoder, chunk, offset - len(pending))
+            newlines += chunk.count(b"\n")
+            quotes = quotes or b'"' in chunk
+            offset += len(chunk)
+            last = chunk[-1:]
+        _decode(path, decoder, b"", offset - len(decoder.getstate()[0]), final=True)
+    lines = newlines + (0 if last == b"\n" else 1)
+    return Scan(data_lines=lines - 1, has_quotes=quotes)
+
+
+def _decode(path: Path, decoder: codecs.IncrementalDecoder, chunk: bytes, at: int, **kw) -> None:  # type: ignore[no-untyped-def]
+    try:
+        decoder.decode(chunk, **kw)
+    except UnicodeDecodeError as exc:
+        # exc.object is the decoder's pending bytes followed by the chunk; ``at`` is where
+        # that buffer starts in the file.
+        byte = exc.object[exc.start]
+        where = at + exc.start
+        raise SourceError(path, f"not UTF-8 (byte 0x{byte:02x} at offset {where})") from None
+
+
+def check_header(path: Path, first: bytes, columns: Sequence[str]) -> None:
+    """The first line must be exactly ``columns``, in order."""
+    expected = ",".join(columns)
+    if not first:
+        raise SourceError(path, f"is empty (expected the header {expected!r})")
+    if len(first) > MAX_HEADER_BYTES:
+        raise SourceError(path, f"first line is over {MAX_HEADER_BYTES} bytes (not a header)")
+    try:
+        text = first.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        byte = exc.object[exc.start]
+        raise SourceError(path, f"not UTF-8 (byte 0x{byte:02x} at offset {exc.start})") from None
+    text = text.removesuffix("\n").removesuffix("\r")
+    try:
+        fields = next(csv.reader([text], strict=True), [])
+    except csv.Error:
+        fields = []
+    if fields != list(columns):
+        bom = "; the file starts with a byte order mark" if text.startswith("\ufeff") else ""
+        shown = text if len(text) <= 300 else text[:300] + "..."
+        raise SourceError(path, f"header is {shown!r} (expected {expected!r}{bom})")
+
+
+# -- rows ---------------------------------------------------------------------------------------
+
+
+def _check_fast(
+    con: duckdb.DuckDBPyConnection, path: Path, spec: CsvSpec, params: Mapping[str, object]
+) -> pd.DataFrame | None:
+    """DuckDB reads the file (lines numbered by their order); None when it refuses its
+    structure (a wrong number of fields, bad quoting)."""
+    types = ", ".join(f"{sql_text(c)}: 'VARCHAR'" for c in spec.columns)
+    names = ", ".join(sql_text(c) for c in spec.columns)  # empty fields are '', not NULL
+    source = f"""(SELECT row_number() OVER () + 1 AS _line, NULL::VARCHAR AS _raw, *
+        FROM read_csv($path, columns = {{{types}}}, header = true, auto_detect = false,
+                      delim = ',', quote = '"', escape = '"', strict_mode = true,
+                      null_padding = false, encoding = 'utf-8', force_not_null = [{names}]))"""
+    try:
+        return con.execute(_query(spec, source), {**params, "path": str(path)}).df()
+    except duckdb.Error:
+        return None
+
+
+def _raw_lines(path: Path, raws: pd.Series, lines: pd.Series) -> pd.Series:
+    """The rejected lines as written (quotes and all), which joined fields are not."""
+    wanted = set(lines[raws.notna()])
+    found: dict[int, str] = {}
+    with path.open(encoding="utf-8", newline="") as fh:
+        for number, text in enumerate(fh, start=1):
+            if number in wanted:
+                found[number] = text.removesuffix("\n").removesuffix("\r")
+    return lines.map(found).where(raws.notna(), None)
+
+
+def _check_slow(
+    con: duckdb.DuckDBPyConnection, path: Path, spec: CsvSpec, params: Mapping[str, object]
+) -> tuple[pd.DataFrame, list[dict[str, object]]]:
+    """csv splits the records; those with the right number of fields go through the same
+    query, the others are rejects here."""
+    width = len(spec.columns)
+    good: list[list[str]] = []
+    lines: list[int] = []
+    raws: list[str] = []
+    structural: list[dict[str, object]] = []
+    for line, raw, fields, error in records(path):
+        if fields is not None and len(fields) == width:
+            good.append(fields)
+            lines.append(line)
+            raws.append(raw)
+            continue
+        if error is not None:
+            reason = f"not valid CSV: {error}"
+        elif not fields:
+            reason = "empty line"
+        else:
+            reason = f"has {len(fields)} fields (expected {width})"
+        structural.append({"source_line": line, "reason": reason, "raw": raw})
+    frame = pd.DataFrame(good, columns=list(spec.columns), dtype=object)
+    frame.insert(0, "_line", pd.Series(lines, dtype="int64"))
+    frame.insert(1, "_raw", pd.Series(raws, dtype=object))
+    con.register("_records", frame)
+    try:
+        checked = con.execute(_query(spec, "_records"), dict(params)).df()
+    finally:
+        con.unregister("_records")
+    return checked, structural
+
+
+def records(path: Path) -> Iterator[tuple[int, str, list[str] | None, str | None]]:
+    """(first line, raw text, fields or None, csv error or None) of each data record."""
+    consumed: list[str] = []
+    with path.open(encoding="utf-8", newline="") as fh:
+
+        def physical_lines() -> Iterator[str]:
+            for text in fh:
+                consumed.append(text)
+                yield text
+
+        reader = csv.reader(physical_lines(), strict=True)
+        next(reader, None)  # the header, checked already
+        consumed.clear()
+        while True:
+            start = reader.line_num + 1
+            try:
+                fields: list[str] | None = next(reader)
+                error = None
+            except StopIteration:
+                return
+            except csv.Error as exc:  # the reader starts afresh on the next line
+                fields, error = None, str(exc)
+            raw = "".join(consumed).removesuffix("\n").removesuffix("\r")
+            consumed.clear()
+            yield start, raw, fields, error
+
+
+def _query(spec: CsvSpec, source: str) -> str:
+    derived = "".join(f", {sql} AS {col(name)}" for name, sql in spec.derived)
+    reason = " ".join(f"WHEN {bad} THEN {why}" for bad, why in spec.checks)
+    outputs = ", ".join(f"{sql} AS {col(name)}" for name, sql in spec.outputs)
+    raw = " || ',' || ".join(col(c) for c in spec.columns)
+    # CTEs of plain SELECTs keep the file's row order (DuckDB's order preservation).
+    return f"""
+        WITH der AS (SELECT *{derived} FROM {source}),
+        chk AS (SELECT *, CASE {reason} END AS _reason FROM der)
+        SELECT {outputs}, _line, _reason,
+               CASE WHEN _reason IS NOT NULL THEN coalesce(_raw, {raw}) END AS _raw
+        FROM chk"""
+
+
+# -- SQL building blocks shared by the file formats (arguments are column names) -------------
+
+
+def col(name: str) -> str:
+    """SQL: a quoted identifier (type, status, event... are keywords)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def shown(name: str) -> str:
+    """SQL: the column's value in quotes for a reason, cut to SHOWN_CHARS."""
+    c = col(name)
+    cut = (
+        f"CASE WHEN length({c}) > {SHOWN_CHARS} THEN left({c}, {SHOWN_CHARS}) || '...' ELSE {c} END"
+    )
+    return f"'''' || {cut} || ''''"
+
+
+def is_value(name: str, problem: str) -> str:
+    """SQL: the reason "<name> is '<value>' (<problem>)"."""
+    return f"{sql_text(name + ' is ')} || {shown(name)} || {sql_text(f' ({problem})')}"
+
+
+def exponent(currency: str) -> str:
+    """SQL: the ISO 4217 exponent of a currency column, NULL for a currency not known."""
+    cases = " ".join(f"WHEN {sql_text(c)} THEN {e}" for c, e in CURRENCY_EXPONENTS.items())
+    return f"CASE {col(currency)} {cases} END"
+
+
+def required(name: str) -> tuple[str, str]:
+    return (f"{col(name)} = ''", sql_text(f"{name} is empty"))
+
+
+def one_of(name: str, values: Sequence[str]) -> tuple[str, str]:
+    allowed = ", ".join(sql_text(v) for v in values)
+    expected = ", ".join(values)
+    return (f"{col(name)} NOT IN ({allowed})", is_value(name, f"expected one of {expected}"))
+
+
+def known_currency(name: str, exponent_name: str) -> tuple[str, str]:
+    return (f"{col(exponent_name)} IS NULL", is_value(name, "not an ISO 4217 currency known here"))
+
+
+# Amounts are major units with exactly the currency's number of decimals; in minor units
+# they are the digits without the point, as igaming.money.to_minor reads them.
+DECIMAL = r"'-?[0-9]+(\.[0-9]+)?'"
+
+
+def minor(name: str) -> str:
+    """SQL: the amount in minor units (once its decimals are checked to be the exponent)."""
+    return f"try_cast(replace({col(name)}, '.', '') AS BIGINT)"
+
+
+def amount_checks(name: str, currency: str, exponent_name: str) -> list[tuple[str, str]]:
+    """Checks of an amount column in a currency column whose exponent is derived."""
+    c, e = col(name), col(exponent_name)
+    decimals = f"(CASE WHEN strpos({c}, '.') > 0 THEN length({c}) - strpos({c}, '.') ELSE 0 END)"
+    has = (
+        f"{sql_text(name + ' ')} || {shown(name)} || ' has ' || CAST({decimals} AS VARCHAR)"
+        f" || ' decimals (' || {col(currency)} || ' has ' || CAST({e} AS VARCHAR) || ')'"
+    )
+    return [
+        (f"NOT regexp_full_match({c}, {DECIMAL})", is_value(name, "not a decimal amount")),
+        (f"{decimals} <> {e}", has),
+        (f"{minor(name)} IS NULL", is_value(name, "out of range")),
+    ]
+
+
+# ISO-8601 in UTC: 2026-11-02T12:00:00.000Z (the fraction optional, Z or +00:00).
+TIMESTAMP = (
+    r"'[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    r"(\.[0-9]{1,6})?(Z|\+00:00)'"
+)
+# Roughly what a nanosecond pandas timestamp holds; outside it is no real event time.
+EARLIEST, LATEST = "TIMESTAMP '1970-01-01'", "TIMESTAMP '2262-01-01'"
+
+
+FORMATS = [
+    f"%Y-%m-%dT%H:%M:%S{fraction}{zone}" for fraction in (".%f", "") for zone in ("Z", "+00:00")
+]
+TIMESTAMP_FORMATS = "[" + ", ".join(f"'{f}'" for f in FORMATS) + "]"
+
+
+def timestamp(name: str) -> str:
+    """SQL: the timestamp (naive, UTC); NULL for an impossible one (30 February)."""
+    return f"try_strptime({col(name)}, {TIMESTAMP_FORMATS})"
+
+
+def code(name: str, values: Sequence[str]) -> str:
+    """SQL: the 0-based position of the column's value in ``values`` (see CsvSpec.coded)."""
+    cases = " ".join(f"WHEN {sql_text(v)} THEN {i}" for i, v in enumerate(values))
+    return f"CASE {col(name)} {cases} END"
+
+
+def timestamp_checks(name: str, parsed_name: str) -> list[tuple[str, str]]:
+    """Checks of a timestamp column whose parsed value is derived as ``parsed_name``."""
+    t = col(parsed_name)
+    return [
+        (
+            f"NOT regexp_full_match({col(name)}, {TIMESTAMP})",
+            is_value(name, "expected ISO-8601 UTC, YYYY-MM-DDTHH:MM:SS.sssZ"),
+        ),
+        (
+            f"{t} IS NULL OR {t} < {EARLIEST} OR {t} >= {LATEST}",
+            is_value(name, "not a possible date and time"),
+        ),
+    ]

@@ -1,0 +1,93 @@
+"""Affiliate network conversion exports (docs/affiliate-conversions-export.md), read
+strictly into AFFILIATE_ROWS and REJECTS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from igaming.money import CURRENCY_EXPONENTS
+from reconcilers.frames import AFFILIATE_ROWS, REJECTS, conform
+from reconcilers.sources import (
+    CsvSpec,
+    amount_checks,
+    code,
+    exponent,
+    known_currency,
+    minor,
+    one_of,
+    read_strict_csv,
+    required,
+    timestamp,
+    timestamp_checks,
+)
+
+COLUMNS = (
+    "affiliate",
+    "campaign",
+    "click_id",
+    "player_ref",
+    "event",
+    "conversion_id",
+    "amount",
+    "currency",
+    "status",
+    "occurred_at",
+    "received_at",
+    "commission_amount",
+    "commission_currency",
+)
+EVENTS = ("registration", "deposit", "ftd", "revenue")
+STATUSES = ("approved", "reversed")
+CURRENCIES = tuple(CURRENCY_EXPONENTS)
+
+SPEC = CsvSpec(
+    source="affiliate_export",
+    columns=COLUMNS,
+    derived=(
+        ("_occurred", timestamp("occurred_at")),
+        ("_received", timestamp("received_at")),
+        ("_exp", exponent("currency")),
+        ("_commission_exp", exponent("commission_currency")),
+    ),
+    checks=(
+        # A conversion is known by (affiliate, event, conversion_id): all three are needed.
+        required("affiliate"),
+        one_of("event", EVENTS),
+        required("conversion_id"),
+        known_currency("currency", "_exp"),
+        *amount_checks("amount", "currency", "_exp"),
+        one_of("status", STATUSES),
+        *timestamp_checks("occurred_at", "_occurred"),
+        *timestamp_checks("received_at", "_received"),
+        known_currency("commission_currency", "_commission_exp"),
+        *amount_checks("commission_amount", "commission_currency", "_commission_exp"),
+    ),
+    outputs=(
+        ("affiliate", "affiliate"),
+        ("campaign", "nullif(campaign, '')"),
+        ("player_ref", "nullif(player_ref, '')"),
+        ("event", code("event", EVENTS)),
+        ("conversion_id", "conversion_id"),
+        ("amount_minor", minor("amount")),
+        ("currency", code("currency", CURRENCIES)),
+        ("status", code("status", STATUSES)),
+        ("occurred_at", "_occurred"),
+        ("commission_minor", minor("commission_amount")),
+        ("commission_currency", code("commission_currency", CURRENCIES)),
+    ),
+    coded=(
+        ("event", EVENTS),
+        ("currency", CURRENCIES),
+        ("status", STATUSES),
+        ("commission_currency", CURRENCIES),
+    ),
+)
+
+
+def read_affiliate_export(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(AFFILIATE_ROWS, REJECTS) of one export; SourceError when the file is missing, its
+    header is not the documented one or it is not UTF-8."""
+    rows, rejects = read_strict_csv(Path(path), SPEC)
+    return conform(rows, AFFILIATE_ROWS, "AFFILIATE_ROWS"), conform(rejects, REJECTS, "REJECTS")

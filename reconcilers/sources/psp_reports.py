@@ -1,0 +1,151 @@
+"""PSP settlement reports: one CSV per PSP per UTC day in a folder
+(docs/psp-settlement-report.md), read strictly into PSP_ROWS and REJECTS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from igaming.money import CURRENCY_EXPONENTS
+from reconcilers.errors import SourceError
+from reconcilers.frames import PSP_ROWS, REJECTS, conform, empty
+from reconcilers.sources import (
+    CsvSpec,
+    amount_checks,
+    code,
+    col,
+    connect,
+    exponent,
+    is_value,
+    known_currency,
+    minor,
+    one_of,
+    read_strict_csv,
+    required,
+    shown,
+    timestamp,
+    timestamp_checks,
+)
+
+COLUMNS = (
+    "psp",
+    "psp_reference",
+    "merchant_reference",
+    "type",
+    "created_at",
+    "settled_at",
+    "gross_currency",
+    "gross_amount",
+    "net_currency",
+    "net_amount",
+    "fee_amount",
+    "exchange_rate",
+    "batch_number",
+)
+ROW_TYPES = ("Settled", "Refunded", "Chargeback", "ChargebackReversed", "Payout", "Fee")
+CURRENCIES = tuple(CURRENCY_EXPONENTS)
+
+SPEC = CsvSpec(
+    source="psp_report",
+    columns=COLUMNS,
+    derived=(
+        ("_created", timestamp("created_at")),
+        ("_settled", timestamp("settled_at")),
+        ("_gross_exp", exponent("gross_currency")),
+        ("_net_exp", exponent("net_currency")),
+    ),
+    checks=(
+        required("psp"),
+        # $psp: the PSP whose file this is (its name).
+        (
+            "psp <> $psp",
+            f"'psp is ' || {shown('psp')} || ' (expected ''' || $psp || ''', this file''s PSP)'",
+        ),
+        required("psp_reference"),
+        (
+            f"{col('merchant_reference')} = '' AND {col('type')} <> 'Fee'",
+            "'merchant_reference is empty (only Fee rows have none)'",
+        ),
+        one_of("type", ROW_TYPES),
+        *timestamp_checks("created_at", "_created"),
+        *timestamp_checks("settled_at", "_settled"),
+        known_currency("gross_currency", "_gross_exp"),
+        *amount_checks("gross_amount", "gross_currency", "_gross_exp"),
+        known_currency("net_currency", "_net_exp"),
+        *amount_checks("net_amount", "net_currency", "_net_exp"),
+        *amount_checks("fee_amount", "net_currency", "_net_exp"),
+        (
+            r"NOT regexp_full_match(exchange_rate, '[0-9]+(\.[0-9]+)?') "
+            r"OR NOT regexp_matches(exchange_rate, '[1-9]')",
+            is_value("exchange_rate", "expected a positive decimal"),
+        ),
+        (
+            "NOT regexp_full_match(batch_number, '[0-9]{1,18}')",
+            is_value("batch_number", "expected a whole number"),
+        ),
+    ),
+    outputs=(
+        ("psp_reference", "psp_reference"),
+        ("merchant_reference", "nullif(merchant_reference, '')"),
+        ("type", code("type", ROW_TYPES)),
+        ("created_at", "_created"),
+        ("settled_at", "_settled"),
+        ("gross_currency", code("gross_currency", CURRENCIES)),
+        ("gross_minor", minor("gross_amount")),
+        ("net_currency", code("net_currency", CURRENCIES)),
+        ("net_minor", minor("net_amount")),
+        ("fee_minor", minor("fee_amount")),
+        ("batch_number", "try_cast(batch_number AS BIGINT)"),
+    ),
+    coded=(("type", ROW_TYPES), ("gross_currency", CURRENCIES), ("net_currency", CURRENCIES)),
+)
+
+
+def report_name(psp: str, day: date) -> str:
+    return f"{psp}-settlement-{day.isoformat()}.csv"
+
+
+def read_psp_reports(
+    folder: Path, day: date, psps: Iterable[str], *, neighbours: bool = True
+) -> tuple[pd.DataFrame, pd.DataFrame, list[Path]]:
+    """(PSP_ROWS, REJECTS, files read) of ``day``'s report of every PSP in ``psps``, each of
+    which must exist, and with ``neighbours`` of the day before and after where they exist
+    (a movement at 23:59:59 in the wallet may settle in the next day's file)."""
+    folder = Path(folder)
+    wanted = list(dict.fromkeys(psps))
+    if wanted and not folder.is_dir():
+        raise SourceError(folder, "no such folder (expected the PSP settlement reports)")
+    required_files = [folder / report_name(psp, day) for psp in wanted]
+    missing = [path for path in required_files if not path.is_file()]
+    if missing:
+        more = f"; {len(missing) - 1} more missing" if len(missing) > 1 else ""
+        raise SourceError(missing[0], f"missing (expected one file per PSP per day{more})")
+    days = [day - timedelta(days=1), day, day + timedelta(days=1)] if neighbours else [day]
+    rows: list[pd.DataFrame] = []
+    rejects: list[pd.DataFrame] = []
+    read: list[Path] = []
+    with connect() as con:
+        for psp in wanted:
+            for when in days:
+                path = folder / report_name(psp, when)
+                if when != day and not path.is_file():
+                    continue  # a neighbour is optional (but read strictly when there)
+                found, refused = read_strict_csv(path, SPEC, params={"psp": psp}, con=con)
+                rows.append(found.assign(psp=psp))  # every row's psp was checked to be this
+                rejects.append(refused)
+                read.append(path)
+    return (
+        _concat(rows, PSP_ROWS, "PSP_ROWS"),
+        _concat(rejects, REJECTS, "REJECTS"),
+        read,
+    )
+
+
+def _concat(frames: list[pd.DataFrame], schema: Mapping[str, str], name: str) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return empty(schema)
+    return conform(frames[0] if len(frames) == 1 else pd.concat(frames), schema, name)

@@ -1,0 +1,236 @@
+"""The wallet's side of the reconciliation, read through the contract views (pw_*) only,
+so that an operator who writes the same views over their own platform gets it too.
+
+Periods are ``[start, end)`` in timezone-aware UTC. Every loader takes an Engine (it opens
+and closes a connection) or a Connection (it runs inside the caller's transaction).
+
+Which wallet time a movement has:
+- settled: the deposit's ``completed_at`` (its approval);
+- chargeback, chargeback_reversed, refunded: the ledger entry on the PSP clearing account
+  of the chargeback / reversal transaction that references the deposit. The ledger is
+  append-only and written in the same database transaction as the status change, so it
+  keeps every movement, the second chargeback of a deposit included, and when it happened.
+  pw_callbacks would not do: an event that overtook its predecessor is applied later than
+  it was received, and a deposit's status only keeps the last movement. A reversal is a
+  refund when it moves money back to the PSP (clearing entry > 0) and a chargeback
+  reversal when it takes money from it (< 0).
+- payout: the withdrawal's ``completed_at`` (the PSP confirmed it paid).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, TextClause, bindparam, text
+from sqlalchemy.exc import DBAPIError
+
+from igaming.models import UTCDateTime
+from reconcilers.errors import SourceError
+from reconcilers.frames import (
+    BALANCES,
+    CLEARING,
+    ORPHAN_CALLBACKS,
+    PLATFORM_CONVERSIONS,
+    WALLET_MOVEMENTS,
+    conform,
+)
+
+Bind = Engine | Connection
+
+
+def _timed(sql: str, *columns: str) -> TextClause:
+    """A query with period parameters and timestamp columns that read as aware UTC on
+    SQLite (naive text) and PostgreSQL alike."""
+    query = text(sql).bindparams(
+        bindparam("start", type_=UTCDateTime), bindparam("end", type_=UTCDateTime)
+    )
+    return query.columns(**{c: UTCDateTime for c in columns}) if columns else query
+
+
+MOVEMENTS = _timed(
+    """SELECT d.psp, 'settled' AS kind, d.deposit_id AS merchant_reference, d.psp_reference,
+              d.player_id, d.currency, d.amount_minor, d.status, d.completed_at AS occurred_at
+       FROM pw_deposits d
+       WHERE d.completed_at >= :start AND d.completed_at < :end
+       UNION ALL
+       SELECT d.psp,
+              CASE WHEN t.type = 'chargeback' THEN 'chargeback'
+                   WHEN e.amount_minor > 0 THEN 'refunded'
+                   ELSE 'chargeback_reversed' END,
+              d.deposit_id, d.psp_reference, d.player_id, e.currency,
+              CASE WHEN e.amount_minor < 0 THEN -e.amount_minor ELSE e.amount_minor END,
+              d.status, e.created_at
+       FROM pw_wallet_transactions t
+       JOIN pw_deposits d ON d.deposit_id = t.reference
+       JOIN pw_ledger_entries e
+         ON e.transaction_id = t.transaction_id AND e.account_kind = 'psp_clearing'
+       WHERE t.type IN ('chargeback', 'reversal')
+         AND e.created_at >= :start AND e.created_at < :end
+       UNION ALL
+       SELECT w.psp, 'payout', w.withdrawal_id, w.psp_reference, w.player_id, w.currency,
+              w.amount_minor, w.status, w.completed_at
+       FROM pw_withdrawals w
+       WHERE w.completed_at >= :start AND w.completed_at < :end
+       ORDER BY occurred_at, merchant_reference, kind""",
+    "occurred_at",
+)
+
+# One row per orphan event: a PSP that redelivers an event we answered is recorded again.
+ORPHANS = _timed(
+    """SELECT c.psp, c.merchant_reference, c.psp_reference, c.status, c.currency,
+              c.amount_minor, COALESCE(c.occurred_at, c.received_at) AS occurred_at
+       FROM pw_callbacks c
+       WHERE c.outcome = 'orphan'
+         AND c.callback_id IN (
+             SELECT MIN(o.callback_id) FROM pw_callbacks o WHERE o.outcome = 'orphan'
+             GROUP BY o.psp, COALESCE(o.event_id, CAST(o.callback_id AS VARCHAR(20))))
+         AND COALESCE(c.occurred_at, c.received_at) >= :start
+         AND COALESCE(c.occurred_at, c.received_at) < :end
+       ORDER BY occurred_at, c.callback_id""",
+    "occurred_at",
+)
+
+# The job of the conversion's own event (not its _reversal): the one the network books.
+CONVERSIONS = _timed(
+    """SELECT c.affiliate, c.campaign, c.player_ref, c.conversion_type AS event,
+              c.conversion_id, c.amount_minor, c.currency, c.state,
+              p.status AS postback_status, c.occurred_at
+       FROM pw_conversions c
+       LEFT JOIN pw_postbacks p
+         ON p.affiliate = c.affiliate AND p.event = c.conversion_type
+        AND p.conversion_id = c.conversion_id
+       WHERE c.occurred_at >= :start AND c.occurred_at < :end
+       ORDER BY c.occurred_at, c.conversion_id""",
+    "occurred_at",
+)
+
+# CASTs: PostgreSQL sums bigints into numerics, which would come back as Decimals.
+ACCOUNT_BALANCES = text(
+    """SELECT b.account_id, b.account_owner, b.account_kind,
+              CASE WHEN b.account_kind = 'psp_clearing' THEN NULLIF(b.psp, '') END AS psp,
+              b.currency, CAST(b.balance_minor AS BIGINT) AS stored_minor,
+              COALESCE(s.total, 0) AS entries_minor
+       FROM pw_balances b
+       LEFT JOIN (SELECT account_id, CAST(SUM(amount_minor) AS BIGINT) AS total
+                  FROM pw_ledger_entries GROUP BY account_id) s
+         ON s.account_id = b.account_id
+       ORDER BY b.account_id"""
+)
+
+CLEARING_MOVEMENTS = _timed(
+    """SELECT e.psp, e.currency, CAST(SUM(e.amount_minor) AS BIGINT) AS movement_minor
+       FROM pw_ledger_entries e
+       WHERE e.account_kind = 'psp_clearing'
+         AND e.created_at >= :start AND e.created_at < :end
+       GROUP BY e.psp, e.currency
+       ORDER BY e.psp, e.currency"""
+)
+
+
+def load_wallet_movements(
+    engine_or_connection: Bind, start: datetime, end: datetime
+) -> pd.DataFrame:
+    """WALLET_MOVEMENTS: every movement the PSPs should report whose wallet time is in the
+    period: approvals, chargebacks, their reversals, refunds and completed payouts."""
+    return _load(
+        engine_or_connection,
+        "pw_deposits, pw_wallet_transactions, pw_ledger_entries, pw_withdrawals",
+        MOVEMENTS,
+        _period(start, end),
+        WALLET_MOVEMENTS,
+        "WALLET_MOVEMENTS",
+    )
+
+
+def load_orphan_callbacks(
+    engine_or_connection: Bind, start: datetime, end: datetime
+) -> pd.DataFrame:
+    """ORPHAN_CALLBACKS: callbacks for references the wallet does not know (of that PSP),
+    one per event, by the PSP's event time (received time when it sent none)."""
+    return _load(
+        engine_or_connection,
+        "pw_callbacks",
+        ORPHANS,
+        _period(start, end),
+        ORPHAN_CALLBACKS,
+        "ORPHAN_CALLBACKS",
+    )
+
+
+def load_platform_conversions(
+    engine_or_connection: Bind, start: datetime, end: datetime
+) -> pd.DataFrame:
+    """PLATFORM_CONVERSIONS: the conversions that occurred in the period, each with the
+    status of its postback job (<NA> when none was queued)."""
+    return _load(
+        engine_or_connection,
+        "pw_conversions, pw_postbacks",
+        CONVERSIONS,
+        _period(start, end),
+        PLATFORM_CONVERSIONS,
+        "PLATFORM_CONVERSIONS",
+    )
+
+
+def load_balances(engine_or_connection: Bind) -> pd.DataFrame:
+    """BALANCES: every account's stored balance beside the sum of its ledger entries."""
+    return _load(
+        engine_or_connection,
+        "pw_balances, pw_ledger_entries",
+        ACCOUNT_BALANCES,
+        {},
+        BALANCES,
+        "BALANCES",
+    )
+
+
+def load_clearing(engine_or_connection: Bind, start: datetime, end: datetime) -> pd.DataFrame:
+    """CLEARING: the sum of the PSP clearing accounts' entries in the period, per PSP and
+    currency (only those that moved)."""
+    return _load(
+        engine_or_connection,
+        "pw_ledger_entries",
+        CLEARING_MOVEMENTS,
+        _period(start, end),
+        CLEARING,
+        "CLEARING",
+    )
+
+
+def _period(start: datetime, end: datetime) -> dict[str, datetime]:
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("the period needs timezone-aware datetimes")
+    if end <= start:
+        raise ValueError(f"empty period [{start.isoformat()}, {end.isoformat()})")
+    return {"start": start, "end": end}
+
+
+@contextmanager
+def _connected(engine_or_connection: Bind) -> Iterator[Connection]:
+    if isinstance(engine_or_connection, Engine):
+        with engine_or_connection.connect() as conn:
+            yield conn
+    else:
+        yield engine_or_connection
+
+
+def _load(
+    engine_or_connection: Bind,
+    views: str,
+    query: TextClause,
+    params: Mapping[str, object],
+    schema: Mapping[str, str],
+    name: str,
+) -> pd.DataFrame:
+    try:
+        with _connected(engine_or_connection) as conn:
+            result = conn.execute(query, dict(params))
+            columns = list(result.keys())
+            rows = result.all()
+    except DBAPIError as exc:
+        detail = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise SourceError(views, f"cannot be read ({detail})") from exc
+    return conform(pd.DataFrame.from_records(rows, columns=columns), schema, name)
