@@ -117,7 +117,8 @@ def test_open_breaks_ages_and_amounts_at_risk_in_major_units(engine):
     assert registry.get_sample_value(
         OPEN, {**psp_pair, "type": "missing_in_wallet", "psp": "nordpay"}
     ) == 2  # fmt: skip
-    assert registry.get_sample_value(OPEN, {**psp_pair, "type": "invalid_record", "psp": "paybridge"}) == 1
+    invalid = {**psp_pair, "type": "invalid_record", "psp": "paybridge"}
+    assert registry.get_sample_value(OPEN, invalid) == 1
     assert registry.get_sample_value(
         OPEN, {"pair": "wallet_affiliate", "type": "missing_postback", "psp": "none"}
     ) == 1  # fmt: skip
