@@ -6,6 +6,9 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
 
 from pitwatch.settings import (
     AFFILIATE_SIM_PORT,
@@ -118,6 +121,58 @@ def cmd_collect_serve(args: argparse.Namespace) -> None:
     serve(args.host, args.port, get_settings().database_url)
 
 
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def cmd_reconcile_run(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from igaming.db import make_engine
+    from igaming.migrate import upgrade_engine
+    from reconcilers.errors import SourceError
+    from reconcilers.run import reconcile_day
+    from reconcilers.schedule import options_for
+
+    settings = get_settings()
+    if args.psp_reports:
+        settings = settings.model_copy(update={"recon_psp_reports_dir": Path(args.psp_reports)})
+    if args.out:
+        settings = settings.model_copy(update={"recon_out_dir": Path(args.out)})
+    options = options_for(settings, args.date, "manual")
+    if args.affiliate_export:
+        export = Path(args.affiliate_export)
+        if not export.is_file():
+            raise CliError(f"pitwatch: {export}: no such affiliate export")
+        options = replace(options, affiliate_export=export)
+    options = replace(options, progress=lambda msg: print(msg, file=sys.stderr, flush=True))
+    engine = make_engine(settings.database_url, pool_size=2)
+    try:
+        upgrade_engine(engine)
+        result = reconcile_day(engine, args.date, options, datetime.now(UTC))
+    except SourceError as exc:
+        print(f"pitwatch: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    s = result.summary
+    print(
+        f"reconciled {args.date}: {s.new_breaks} new, {s.resolved_breaks} resolved, "
+        f"{s.open_breaks} open breaks; report {result.html}"
+    )
+    return 0
+
+
+def cmd_reconcile_schedule(args: argparse.Namespace) -> int:
+    from reconcilers.schedule import serve
+
+    serve()
+    return 0
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     from alert_rules.config import ConfigError
     from pitwatch.generate import generate, rendered
@@ -212,6 +267,21 @@ def build_parser() -> argparse.ArgumentParser:
     cserve.add_argument("--host", default="127.0.0.1")
     cserve.add_argument("--port", type=int, default=COLLECT_PORT)
     cserve.set_defaults(func=cmd_collect_serve)
+
+    rec = sub.add_parser("reconcile", help="wallet ⟷ PSP ⟷ affiliate network reconciliation")
+    rsub = rec.add_subparsers(dest="reconcile_command", required=True, parser_class=_Parser)
+    rrun = rsub.add_parser(
+        "run", help="reconcile one UTC day: breaks into the ledger, CSV/HTML reports, Slack"
+    )
+    rrun.add_argument("--date", type=_day, required=True, help="the UTC day, YYYY-MM-DD")
+    rrun.add_argument("--psp-reports", help="folder of PSP settlement reports (settings)")
+    rrun.add_argument("--affiliate-export", help="affiliate network conversions export CSV")
+    rrun.add_argument("--out", help="folder for the reports (settings: recon_out_dir)")
+    rrun.set_defaults(func=cmd_reconcile_run)
+    rsched = rsub.add_parser(
+        "schedule", help="run the daily and hourly reconciliations (APScheduler, foreground)"
+    )
+    rsched.set_defaults(func=cmd_reconcile_schedule)
 
     sim = sub.add_parser("sim", help="simulators of the platform's outside world")
     ssub = sim.add_subparsers(dest="sim_command", required=True, parser_class=_Parser)

@@ -52,6 +52,20 @@ class Settings(BaseSettings):
     psp_timeout_seconds: float = 5.0
     kyc_timeout_seconds: float = 3.0
     version: str = "0.1.0"
+    # Reconcilers (reconcilers/, docs/reconciliation.md)
+    recon_psp_reports_dir: Path = Path("var/psp-settlement")
+    # {date} is the reconciled day; a missing file skips the wallet ⟷ affiliate pair.
+    recon_affiliate_export: str | None = "var/affiliate-exports/conversions-{date}.csv"
+    recon_out_dir: Path = Path("var/reconciliation")
+    recon_psps: list[str] = Field(default_factory=lambda: list(DEFAULT_PSPS))
+    recon_settlement_window_hours: float = 48.0
+    recon_postback_grace_hours: float = 6.0
+    recon_slack_token: str | None = None
+    recon_slack_channel: str = "#finance-recon"
+    recon_slack_base_url: str = "https://slack.com/api/"
+    recon_daily_at: str = "06:00"  # local time of recon_timezone
+    recon_timezone: str = "UTC"
+    recon_intraday_minutes: int = 60
 
     @model_validator(mode="after")
     def _no_placeholder_secrets_outside_development(self) -> Settings:

@@ -189,8 +189,11 @@ def conform(frame: pd.DataFrame, schema: Mapping[str, str], name: str) -> pd.Dat
         raise ValueError(f"{name}: missing columns {missing}")
     out = frame.loc[:, list(schema)].copy()
     for column, dtype in schema.items():
-        if dtype == UTC_TS:
-            out[column] = pd.to_datetime(out[column], utc=True)
-        else:
-            out[column] = out[column].astype(dtype)
+        try:
+            if dtype == UTC_TS:
+                out[column] = pd.to_datetime(out[column], utc=True)
+            else:
+                out[column] = out[column].astype(dtype)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name}: column {column} is not {dtype}: {exc}") from exc
     return out.reset_index(drop=True)

@@ -262,7 +262,8 @@ def open_breaks(breaks: pd.DataFrame, now: datetime) -> pd.DataFrame:
     and an ``age_bucket`` column."""
     frame = conform(breaks, LEDGER_BREAKS, "breaks")
     frame = frame[frame["status"] == "open"].copy()
-    computed = (pd.Timestamp(now) - frame["first_seen_at"]).dt.total_seconds().astype("Int64")
+    elapsed = (pd.Timestamp(now) - frame["first_seen_at"]).dt.total_seconds()
+    computed = elapsed.floordiv(1).astype("Int64")  # whole seconds; fractions would not cast
     frame["age_seconds"] = frame["age_seconds"].fillna(computed).fillna(0).clip(lower=0)
     frame["age_bucket"] = [age_bucket(a) for a in frame["age_seconds"]]
     return frame.reset_index(drop=True)

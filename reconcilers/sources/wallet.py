@@ -217,6 +217,9 @@ def _connected(engine_or_connection: Bind) -> Iterator[Connection]:
         yield engine_or_connection
 
 
+_CHUNK = 250_000
+
+
 def _load(
     engine_or_connection: Bind,
     views: str,
@@ -225,12 +228,24 @@ def _load(
     schema: Mapping[str, str],
     name: str,
 ) -> pd.DataFrame:
+    # Streamed in chunks, each turned into a frame from plain tuples: pandas probes a
+    # SQLAlchemy Row for a dtype (an exception per row), and holding every Row of 10M
+    # movements at once costs gigabytes.
+    parts: list[pd.DataFrame] = []
     try:
         with _connected(engine_or_connection) as conn:
-            result = conn.execute(query, dict(params))
+            result = conn.execution_options(stream_results=True, yield_per=_CHUNK).execute(
+                query, dict(params)
+            )
             columns = list(result.keys())
-            rows = result.all()
+            for chunk in result.partitions(_CHUNK):
+                rows = [tuple(row) for row in chunk]
+                parts.append(
+                    conform(pd.DataFrame.from_records(rows, columns=columns), schema, name)
+                )
     except DBAPIError as exc:
         detail = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
         raise SourceError(views, f"cannot be read ({detail})") from exc
-    return conform(pd.DataFrame.from_records(rows, columns=columns), schema, name)
+    if not parts:
+        return conform(pd.DataFrame(columns=columns), schema, name)
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)

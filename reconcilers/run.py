@@ -1,0 +1,260 @@
+"""One reconciliation run: read the sources, match, keep the breaks, write the reports,
+tell Slack. The CLI and the scheduler both call ``reconcile_day``."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from reconcilers import frames
+from reconcilers.errors import SourceError
+from reconcilers.summary import RunSummary
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class SlackTarget:
+    token: str
+    channel: str
+    base_url: str = "https://slack.com/api/"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    psp_reports_dir: Path
+    out_dir: Path
+    psps: Sequence[str]
+    affiliate_export: Path | None = None
+    settlement_window: timedelta = timedelta(hours=48)
+    postback_grace: timedelta = timedelta(hours=6)
+    slack: SlackTarget | None = None
+    kind: str = "manual"  # manual, daily, intraday
+    progress: Progress = field(default=lambda _msg: None)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    summary: RunSummary
+    csv: Path | None
+    html: Path | None
+    rejects: Path | None
+
+
+def day_period(day: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, clock_time(0), tzinfo=UTC)
+    return start, start + timedelta(days=1)
+
+
+def reconcile_day(engine: Engine, day: date, options: RunOptions, now: datetime) -> RunResult:
+    """Reconcile ``day`` (UTC): every pair whose sources are there. A source that is
+    missing or malformed fails the run (recorded, then raised as SourceError); a bad row
+    becomes an invalid_record break."""
+    from reconcilers import ledger
+
+    started = time.monotonic()
+
+    def clock() -> datetime:  # the run's time: ``now`` plus the wall time spent so far
+        return now + timedelta(seconds=time.monotonic() - started)
+
+    start, end = day_period(day)
+    pairs = ["wallet_psp", "wallet_internal"]
+    if options.affiliate_export is not None:
+        pairs.append("wallet_affiliate")
+    with engine.begin() as conn:
+        run_id = ledger.start_run(
+            conn, kind=options.kind, period_start=start, period_end=end, pairs=pairs, now=now
+        )
+    try:
+        found = _match(engine, day, options, now)
+    except Exception as exc:
+        message = str(exc) if isinstance(exc, SourceError) else f"{type(exc).__name__}: {exc}"
+        with engine.begin() as conn:
+            ledger.finish_run(
+                conn,
+                run_id,
+                outcome="failed",
+                now=clock(),
+                rows={},
+                matched=0,
+                in_flight=0,
+                error=message,
+            )
+        raise
+    options.progress(f"matched: {found.matched} rows, {found.in_flight} in flight")
+    with engine.begin() as conn:
+        change = {}
+        for pair in pairs:
+            pair_breaks = found.breaks[found.breaks["pair"] == pair]
+            # "none": breaks of the pair that name no PSP (a rejected row without one)
+            psps = [*options.psps, "none"] if pair == "wallet_psp" else None
+            change[pair] = ledger.apply_breaks(
+                conn, pair_breaks, run_id=run_id, scope_day=day, pairs=[pair], psps=psps, now=now
+            )
+        finished = clock()
+        ledger.finish_run(
+            conn,
+            run_id,
+            outcome="success",
+            now=finished,
+            rows=found.rows,
+            matched=found.matched,
+            in_flight=found.in_flight,
+        )
+        open_breaks = ledger.ledger_breaks(conn, status="open", now=now)
+    summary = summarise(run_id, start, end, now, finished, found, change, open_breaks)
+    options.progress(
+        f"breaks: {summary.new_breaks} new, {summary.resolved_breaks} resolved, "
+        f"{summary.open_breaks} open"
+    )
+    csv, html, rejects = _write_reports(options.out_dir, day, summary, open_breaks, found.rejects)
+    options.progress(f"reports: {csv} {html}")
+    if options.slack is not None:
+        _tell_slack(options.slack, summary, open_breaks, csv)
+    return RunResult(summary, csv, html, rejects)
+
+
+@dataclass
+class _Found:
+    breaks: pd.DataFrame
+    rejects: pd.DataFrame
+    rows: dict[str, int]
+    matched: int
+    in_flight: int
+    matched_by_pair: dict[str, int]
+    in_flight_by_pair: dict[str, int]
+
+
+def _match(engine: Engine, day: date, options: RunOptions, now: datetime) -> _Found:
+    from reconcilers.match import affiliate, internal, psp, rejects
+    from reconcilers.sources import affiliate_export, psp_reports, wallet
+
+    start, end = day_period(day)
+    options.progress(f"reading PSP settlement reports from {options.psp_reports_dir}")
+    psp_rows, rejected, files = psp_reports.read_psp_reports(
+        options.psp_reports_dir, day, options.psps
+    )
+    options.progress(f"  {len(files)} files, {len(psp_rows)} rows, {len(rejected)} rejected")
+    # Movements of the day's neighbours too: a deposit approved at 23:59:59 settles in the
+    # next day's file, one settled just after midnight was approved the day before.
+    with engine.connect() as conn:
+        movements = wallet.load_wallet_movements(
+            conn, start - timedelta(days=1), end + timedelta(days=1)
+        )
+        orphans = wallet.load_orphan_callbacks(conn, start, end)
+        balances = wallet.load_balances(conn)
+        clearing = wallet.load_clearing(conn, start, end)
+        conversions = (
+            wallet.load_platform_conversions(conn, start, end)
+            if options.affiliate_export is not None
+            else None
+        )
+    options.progress(f"  wallet: {len(movements)} movements, {len(balances)} accounts")
+    results = {
+        "wallet_psp": psp.match_wallet_psp(
+            movements,
+            psp_rows,
+            orphans,
+            day=day,
+            now=now,
+            settlement_window=options.settlement_window,
+        ),
+        "wallet_internal": internal.check_wallet_internal(balances, clearing, psp_rows, day=day),
+    }
+    rows = {"wallet": len(movements), "psp_report": len(psp_rows) + len(rejected)}
+    all_rejects = [rejected]
+    if options.affiliate_export is not None and conversions is not None:
+        options.progress(f"reading the affiliate export {options.affiliate_export}")
+        network, net_rejected = affiliate_export.read_affiliate_export(options.affiliate_export)
+        results["wallet_affiliate"] = affiliate.match_wallet_affiliate(
+            conversions, network, day=day, now=now, grace=options.postback_grace
+        )
+        rows["affiliate_export"] = len(network) + len(net_rejected)
+        all_rejects.append(net_rejected)
+    rejects_frame = pd.concat(all_rejects, ignore_index=True)
+    breaks = pd.concat(
+        [r.breaks for r in results.values()] + [rejects.rejects_to_breaks(rejects_frame)],
+        ignore_index=True,
+    )
+    return _Found(
+        breaks=frames.conform(breaks, frames.BREAKS, "breaks"),
+        rejects=rejects_frame,
+        rows=rows,
+        matched=sum(r.stats.get("matched", 0) for r in results.values()),
+        in_flight=sum(r.stats.get("in_flight", 0) for r in results.values()),
+        matched_by_pair={p: r.stats.get("matched", 0) for p, r in results.items()},
+        in_flight_by_pair={p: r.stats.get("in_flight", 0) for p, r in results.items()},
+    )
+
+
+def summarise(
+    run_id: int,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    finished: datetime,
+    found: _Found,
+    change: dict,
+    open_breaks: pd.DataFrame,
+) -> RunSummary:
+    at_risk = (
+        open_breaks.groupby("currency")["amount_at_risk_minor"].sum().astype(int).to_dict()
+        if len(open_breaks)
+        else {}
+    )
+    return RunSummary(
+        run_id=run_id,
+        period_start=start,
+        period_end=end,
+        started_at=now,
+        finished_at=finished,
+        outcome="success",
+        rows=found.rows,
+        matched=found.matched_by_pair,
+        in_flight=found.in_flight_by_pair,
+        new_breaks=sum(c.new for c in change.values()),
+        resolved_breaks=sum(c.resolved for c in change.values()),
+        open_breaks=len(open_breaks),
+        open_by_type=open_breaks["type"].value_counts().astype(int).to_dict(),
+        amount_at_risk_minor={str(k): int(v) for k, v in at_risk.items()},
+    )
+
+
+def _write_reports(
+    out_dir: Path, day: date, summary: RunSummary, open_breaks: pd.DataFrame, rejects: pd.DataFrame
+) -> tuple[Path, Path, Path | None]:
+    from reconcilers import report
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path, html_path, rejects_path = report.report_paths(out_dir, day)
+    report.write_csv(open_breaks, csv_path)
+    report.write_html(summary, open_breaks, html_path)
+    if len(rejects):
+        report.write_rejects_csv(rejects, rejects_path)
+        return csv_path, html_path, rejects_path
+    return csv_path, html_path, None
+
+
+def _tell_slack(target: SlackTarget, summary: RunSummary, breaks: pd.DataFrame, csv: Path) -> None:
+    """Post the summary; a Slack failure is logged, it does not fail the reconciliation."""
+    from slack_sdk import WebClient
+
+    from reconcilers import slack
+
+    try:
+        client = WebClient(token=target.token, base_url=target.base_url, timeout=10)
+        slack.post_summary(client, target.channel, summary, breaks, csv)
+    except Exception:
+        log.exception(
+            "reconciliation run %s: the Slack summary could not be posted", summary.run_id
+        )

@@ -1,0 +1,134 @@
+"""``pitwatch reconcile schedule``: a daily full run of yesterday at a set local time and an
+hourly intraday run of today (the in-flight window), from APScheduler.
+
+Jobs live in a persistent SQLAlchemy job store (table ``recon_scheduler_jobs`` in the
+database of the settings), so a restart keeps their next run times; one executor thread
+means one run at a time; a run missed while the scheduler was down is run once when it
+comes back (coalesce) if it is at most ``MISFIRE_GRACE`` late, else skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from pitwatch.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+JOB_TABLE = "recon_scheduler_jobs"
+MISFIRE_GRACE = timedelta(hours=6)
+DAILY_JOB = "reconcile-daily"
+INTRADAY_JOB = "reconcile-intraday"
+_one_at_a_time = threading.Lock()
+
+
+def options_for(settings: Settings, day: date, kind: str):  # type: ignore[no-untyped-def]
+    """Run options from the settings for ``day``."""
+    from reconcilers.run import RunOptions, SlackTarget
+
+    export = None
+    if settings.recon_affiliate_export:
+        path = Path(settings.recon_affiliate_export.format(date=day.isoformat()))
+        export = path if path.exists() else None
+    slack = (
+        SlackTarget(
+            settings.recon_slack_token, settings.recon_slack_channel, settings.recon_slack_base_url
+        )
+        if settings.recon_slack_token
+        else None
+    )
+    return RunOptions(
+        psp_reports_dir=Path(settings.recon_psp_reports_dir),
+        out_dir=Path(settings.recon_out_dir),
+        psps=tuple(settings.recon_psps),
+        affiliate_export=export,
+        settlement_window=timedelta(hours=settings.recon_settlement_window_hours),
+        postback_grace=timedelta(hours=settings.recon_postback_grace_hours),
+        slack=slack,
+        kind=kind,
+        progress=lambda msg: log.info("%s", msg),
+    )
+
+
+def _run(day: date, kind: str) -> None:
+    from igaming.db import make_engine
+    from reconcilers.errors import SourceError
+    from reconcilers.run import reconcile_day
+
+    settings = get_settings()
+    with _one_at_a_time:
+        engine = make_engine(settings.database_url, pool_size=2)
+        try:
+            reconcile_day(engine, day, options_for(settings, day, kind), datetime.now(UTC))
+        except SourceError as exc:  # recorded as a failed run; the alert on staleness follows
+            log.error("reconciliation of %s (%s) failed: %s", day, kind, exc)
+        finally:
+            engine.dispose()
+
+
+def run_daily() -> None:
+    """Reconcile yesterday (UTC), now that every PSP's report for it is in."""
+    _run(datetime.now(UTC).date() - timedelta(days=1), "daily")
+
+
+def run_intraday() -> None:
+    """Reconcile today so far: what is still in flight, what already broke."""
+    _run(datetime.now(UTC).date(), "intraday")
+
+
+def configure(scheduler: BaseScheduler, settings: Settings) -> None:
+    """Add (or replace) the two jobs on a scheduler whose job store is persistent."""
+    hour, minute = (int(x) for x in settings.recon_daily_at.split(":"))
+    tz = ZoneInfo(settings.recon_timezone)
+    scheduler.add_job(
+        "reconcilers.schedule:run_daily",
+        CronTrigger(hour=hour, minute=minute, timezone=tz),
+        id=DAILY_JOB,
+        name="daily reconciliation of yesterday",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        "reconcilers.schedule:run_intraday",
+        IntervalTrigger(minutes=settings.recon_intraday_minutes, timezone=tz),
+        id=INTRADAY_JOB,
+        name="intraday reconciliation of today",
+        replace_existing=True,
+    )
+
+
+def scheduler_for(
+    settings: Settings, cls: type[BaseScheduler] = BlockingScheduler
+) -> BaseScheduler:
+    return cls(
+        jobstores={"default": SQLAlchemyJobStore(url=settings.database_url, tablename=JOB_TABLE)},
+        executors={"default": ThreadPoolExecutor(max_workers=1)},
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": int(MISFIRE_GRACE.total_seconds()),
+        },
+        timezone=ZoneInfo(settings.recon_timezone),
+    )
+
+
+def serve(settings: Settings | None = None) -> None:
+    """Run the scheduler in the foreground until interrupted."""
+    settings = settings or get_settings()
+    scheduler = scheduler_for(settings)
+    configure(scheduler, settings)
+    for job in scheduler.get_jobs():
+        log.info("%s: next run %s", job.name, job.next_run_time)
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        scheduler.start()

@@ -1,0 +1,155 @@
+"""A reconciliation of real traffic: the platform and the PSP simulator exchange deposits
+and callbacks over the real protocol, the simulator writes its settlement reports, and
+``reconcile_day`` must find exactly the faults the simulator injected — and nothing on a
+clean day."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from igaming.cashier import deposits
+from pitwatch.settings import DEFAULT_PSPS
+from reconcilers import ledger
+from reconcilers.run import RunOptions, SlackTarget, reconcile_day
+from tests.conftest import register_player
+from tests.psp_world import psp_world
+from tests.reconcilers.fake_slack import TOKEN, running_fake_slack
+
+# Where the simulator routes: DE cards → paybridge, SE e-wallets → ewallo.
+PLAYERS = (("DE", "EUR", "card"), ("SE", "SEK", "ewallet"))
+
+
+@pytest.fixture
+def world(engine, tmp_path):  # type: ignore[no-untyped-def]
+    with psp_world(engine, tmp_path / "psp") as w:
+        yield w
+
+
+def deliver(world) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(3):
+        world.clock.advance(5)
+        asyncio.run(world.psp_app.state.dispatcher.deliver_due())
+
+
+def traffic(world, n: int = 4) -> list:  # type: ignore[no-untyped-def]
+    """``n`` deposits per player kind, all approved and credited."""
+    made = []
+    for geo, currency, method in PLAYERS:
+        player = register_player(world.platform, country=geo, currency=currency)
+        for i in range(n):
+            made.append(
+                deposits.request_deposit(
+                    world.platform,
+                    player.id,
+                    amount=1_000 + 137 * i,
+                    currency=currency,
+                    method=method,
+                    idempotency_key=f"{geo}-{i}",
+                )
+            )
+    deliver(world)
+    return made
+
+
+def settlement(world, out: Path) -> list[dict]:  # type: ignore[no-untyped-def]
+    r = world.psp_client.post(
+        "/admin/settlement-reports",
+        json={"date": world.clock.now().date().isoformat(), "out_dir": str(out)},
+    )
+    assert r.status_code == 200, r.text
+    return [d for report in r.json()["reports"] for d in report["discrepancies"]]
+
+
+def options(tmp_path: Path, **kw) -> RunOptions:  # type: ignore[no-untyped-def]
+    return RunOptions(
+        psp_reports_dir=tmp_path / "reports",
+        out_dir=tmp_path / "out",
+        psps=DEFAULT_PSPS,
+        **kw,
+    )
+
+
+def test_a_clean_day_reconciles_without_a_single_break(world, engine, tmp_path):
+    made = traffic(world)
+    assert settlement(world, tmp_path / "reports") == []
+    day = world.clock.now().date()
+
+    result = reconcile_day(engine, day, options(tmp_path), world.clock.now() + timedelta(days=3))
+
+    s = result.summary
+    assert s.outcome == "success"
+    assert s.open_breaks == 0 and s.new_breaks == 0
+    assert s.matched["wallet_psp"] == len(made)
+    assert s.rows["wallet"] == len(made)
+    assert result.csv.exists() and result.html.exists() and result.rejects is None
+
+
+def test_injected_faults_show_up_as_exactly_the_expected_breaks(world, engine, tmp_path):
+    traffic(world)
+    # A lost callback: the PSP approves and settles, the wallet never hears of it.
+    world.psp_client.patch("/admin/psps/paybridge", json={"loss_rate": 1.0})
+    player = register_player(world.platform, country="DE", currency="EUR")
+    lost = deposits.request_deposit(
+        world.platform, player.id, amount=5_000, currency="EUR", method="card",
+        idempotency_key="lost",
+    )  # fmt: skip
+    deliver(world)
+    world.psp_client.patch("/admin/psps/paybridge", json={"loss_rate": 0.0})
+    # Duplicated callbacks are the wallet's business (idempotent): no break.
+    world.psp_client.patch("/admin/psps/ewallo", json={"duplicate_rate": 1.0})
+    traffic(world, n=2)
+    # ewallo's report disagrees with its own transactions, row by row.
+    world.psp_client.patch("/admin/psps/ewallo", json={"settlement_discrepancy_rate": 1.0})
+    discrepancies = settlement(world, tmp_path / "reports")
+    assert discrepancies, "the simulator injected nothing"
+    day = world.clock.now().date()
+
+    now = world.clock.now() + timedelta(days=3)
+    result = reconcile_day(engine, day, options(tmp_path), now)
+
+    with engine.connect() as conn:
+        found = ledger.ledger_breaks(conn, status="open", now=now)
+    psp_breaks = found[found["pair"] == "wallet_psp"]
+    got = sorted(zip(psp_breaks["type"], psp_breaks["reference"], strict=True))
+    as_break = {"amount_mismatch": "amount_mismatch", "missing_row": "missing_at_psp",
+                "extra_row": "missing_in_wallet"}  # fmt: skip
+    expected = sorted(
+        [(as_break[d["kind"]], d["merchant_reference"]) for d in discrepancies]
+        + [("missing_in_wallet", lost.id)]
+    )
+    assert got == expected
+    # The clearing accounts no longer net to what the PSPs settled, where the faults are.
+    internal = found[found["pair"] == "wallet_internal"]
+    assert set(internal["type"]) <= {"clearing_residue"}
+    assert set(internal["psp"]) == {"paybridge", "ewallo"}
+    assert result.summary.open_breaks == len(found)
+
+    again = reconcile_day(engine, day, options(tmp_path), now + timedelta(hours=1))
+    assert again.summary.new_breaks == 0
+    assert again.summary.open_breaks == result.summary.open_breaks
+
+
+def test_the_summary_reaches_slack_with_the_csv(world, engine, tmp_path):
+    traffic(world, n=1)
+    world.psp_client.patch("/admin/psps/paybridge", json={"loss_rate": 1.0})
+    player = register_player(world.platform, country="DE", currency="EUR")
+    deposits.request_deposit(
+        world.platform, player.id, amount=7_700, currency="EUR", method="card",
+        idempotency_key="lost",
+    )  # fmt: skip
+    deliver(world)
+    settlement(world, tmp_path / "reports")
+    day = world.clock.now().date()
+    with running_fake_slack() as slack:
+        target = SlackTarget(TOKEN, "#finance-recon", slack.url + "/api/")
+        result = reconcile_day(
+            engine, day, options(tmp_path, slack=target), world.clock.now() + timedelta(days=3)
+        )
+    [message] = slack.messages
+    text = str(message["blocks"])
+    assert "missing_in_wallet" in text or "Missing in wallet" in text
+    assert list(slack.uploads.values()) == [result.csv.read_bytes()]
