@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench-wallet bench-collect clean
+.PHONY: demo test lint format bench-wallet bench-collect bench-recon clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ bench-wallet: $(STAMP)
 bench-collect: $(STAMP)
 	$(BIN)/python benchmarks/bench_collect_overhead.py
 	$(BIN)/python benchmarks/bench_collect_scrape.py
+
+bench-recon: $(STAMP)
+	$(BIN)/python benchmarks/bench_recon.py
 
 clean:
 	rm -rf $(VENV) var/*.db
