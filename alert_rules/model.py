@@ -10,7 +10,7 @@ from these declarations (``alert_rules.render``).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from string import Template
 from typing import Literal
@@ -222,6 +222,13 @@ class Silent:
 def silent_all(names: tuple[str, ...], *minutes: int) -> tuple[Silent, ...]:
     """Every named alert silent at each of these minutes (normal, quiet and surge cases)."""
     return tuple(Silent(f"{m}m", alert=name) for m in minutes for name in names)
+
+
+def silence(
+    name: str, kind: CaseKind, series: tuple[Series, ...], names: tuple[str, ...], at: Iterable[int]
+) -> Case:
+    """A normal, quiet-night or surge case: every named alert silent at these minutes."""
+    return Case(name, kind, series, silent_all(names, *at), alerts=names)
 
 
 CaseKind = Literal["incident", "normal", "quiet_night", "surge", "guard"]

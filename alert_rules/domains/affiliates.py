@@ -5,7 +5,17 @@ conversion is a commission paid for nothing."""
 
 from __future__ import annotations
 
-from alert_rules.model import Alert, Case, Domain, Fires, Param, Runbook, Series, Silent, silent_all
+from alert_rules.model import (
+    Alert,
+    Case,
+    Domain,
+    Fires,
+    Param,
+    Runbook,
+    Series,
+    Silent,
+    silence,
+)
 from alert_rules.series import counter, counter_from, every, gauge, merge, series, stale_after
 from collectors.catalog import BY_NAME
 
@@ -449,26 +459,26 @@ def cases() -> tuple[Case, ...]:
         for o, r in (("delivered", 5), ("failed", 0.1), ("dead_lettered", 0))
     ]
     return (
-        Case(
+        silence(
             "busy evening, every affiliate healthy",
             "normal",
             healthy(total),
-            silent_all(NAMES, 30, 104, 120, 200, t0, 300, total),
-            alerts=NAMES,
+            NAMES,
+            at=(30, 104, 120, 200, t0, 300, total),
         ),
-        Case(
+        silence(
             "5x registrations, FTDs and postbacks at kickoff, same conversion and failure rates",
             "surge",
             healthy(total, surge=(t0, 60)),
-            silent_all(NAMES, t0 + 10, t0 + 30, t0 + 60, t0 + 75, total),
-            alerts=NAMES,
+            NAMES,
+            at=(t0 + 10, t0 + 30, t0 + 60, t0 + 75, total),
         ),
-        Case(
+        silence(
             "quiet night: nightowl, four FTDs an hour, one FTD postback fails once",
             "quiet_night",
             quiet_affiliate(total),
-            silent_all(NAMES, 60, 75, 80, 100, 200, total),
-            alerts=NAMES,
+            NAMES,
+            at=(60, 75, 80, 100, 200, total),
         ),
         # -- FtdPostbacksStopped
         Case(

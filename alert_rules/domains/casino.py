@@ -15,7 +15,7 @@ from alert_rules.model import (
     Runbook,
     Series,
     Silent,
-    silent_all,
+    silence,
 )
 from alert_rules.series import (
     counter,
@@ -285,26 +285,26 @@ def cases() -> tuple[Case, ...]:
     t0 = 60
     spin_normal = (600, 1, 1.5)
     return (
-        Case(
+        silence(
             "busy evening: three providers, launches and rounds healthy",
             "normal",
             busy_evening(total),
-            silent_all(NAMES, *range(5, total + 1, 5)),
-            alerts=NAMES,
+            NAMES,
+            at=range(5, total + 1, 5),
         ),
-        Case(
+        silence(
             "5x launches and rounds for an hour, same failure and rollback rates",
             "surge",
             busy_evening(total, surge=(t0, 60)),
-            silent_all(NAMES, *range(5, total + 1, 5)),
-            alerts=NAMES,
+            NAMES,
+            at=range(5, total + 1, 5),
         ),
-        Case(
+        silence(
             "live tables at 4 am: four launches an hour, one fails; one round rolled back",
             "quiet_night",
             quiet_livetable(total),
-            silent_all(NAMES, *range(5, total + 1, 5)),
-            alerts=NAMES,
+            NAMES,
+            at=range(5, total + 1, 5),
         ),
         Case(
             "lucky_labs launches time out: 40% fail for half an hour",

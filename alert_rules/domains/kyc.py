@@ -3,7 +3,17 @@ SLA. Team compliance; neither pages (the platform retries, then queues for revie
 
 from __future__ import annotations
 
-from alert_rules.model import Alert, Case, Domain, Fires, Param, Runbook, Series, Silent, silent_all
+from alert_rules.model import (
+    Alert,
+    Case,
+    Domain,
+    Fires,
+    Param,
+    Runbook,
+    Series,
+    Silent,
+    silence,
+)
 from alert_rules.series import counter, counter_from, every, gauge, merge, series
 from collectors.catalog import BY_NAME
 
@@ -209,26 +219,26 @@ def _outage(t0: int, length: int, total: int, decided: float, errors: float):
 def cases() -> tuple[Case, ...]:
     t0, total = 60, 150
     return (
-        Case(
+        silence(
             "busy evening: 6 checks a minute, 1 in 40 a vendor error",
             "normal",
             healthy(300),
-            silent_all(NAMES, 30, 120, 200, 300),
-            alerts=NAMES,
+            NAMES,
+            at=(30, 120, 200, 300),
         ),
-        Case(
+        silence(
             "5x registrations at kickoff: 5x checks and vendor errors, review queue at 150",
             "surge",
             healthy(300, surge=(120, 60)),
-            silent_all(NAMES, 130, 150, 180, 200),
-            alerts=NAMES,
+            NAMES,
+            at=(130, 150, 180, 200),
         ),
-        Case(
+        silence(
             "quiet night in FI: four checks an hour, one vendor error",
             "quiet_night",
             quiet(300),
-            silent_all(NAMES, 60, 120, 240, 300),
-            alerts=NAMES,
+            NAMES,
+            at=(60, 120, 240, 300),
         ),
         # -- the vendor
         Case(

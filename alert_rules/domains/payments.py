@@ -13,7 +13,7 @@ from alert_rules.model import (
     Runbook,
     Series,
     Silent,
-    silent_all,
+    silence,
 )
 from alert_rules.series import counter, counter_from, every, gauge, histogram, merge, series
 from alert_rules.series import quantile_in_bucket as q_in
@@ -442,21 +442,21 @@ def cases() -> tuple[Case, ...]:
     t0 = 420  # seven hours of history: the trailing-day baseline exists
     total = t0 + 120
     return (
-        Case(
+        silence(
             "busy evening, every PSP healthy",
             "normal",
             healthy(total),
-            silent_all(NAMES, 30, 120, t0, t0 + 60, total),
-            alerts=NAMES,
+            NAMES,
+            at=(30, 120, t0, t0 + 60, total),
         ),
-        Case(
+        silence(
             "5x deposit surge at kickoff, same success rates",
             "surge",
             healthy(total, surge=(t0, 60)),
-            silent_all(NAMES, t0 + 10, t0 + 30, t0 + 60, t0 + 75),
-            alerts=NAMES,
+            NAMES,
+            at=(t0 + 10, t0 + 30, t0 + 60, t0 + 75),
         ),
-        Case(
+        silence(
             "quiet night in FI: four deposits an hour, one declined",
             "quiet_night",
             merge(
@@ -464,8 +464,8 @@ def cases() -> tuple[Case, ...]:
                 *[series(PENDING, gauge((total, 0)), psp="nordpay")],
                 series(STUCK, gauge((total, 0)), psp="nordpay"),
             ),
-            silent_all(NAMES, 60, 180, t0, total),
-            alerts=NAMES,
+            NAMES,
+            at=(60, 180, t0, total),
         ),
         Case(
             "bad deploy: DE approvals fall from 95% to 60% (above the floor) after 2026.11.3",

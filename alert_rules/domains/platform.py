@@ -27,7 +27,7 @@ from alert_rules.model import (
     Runbook,
     Series,
     Silent,
-    silent_all,
+    silence,
 )
 from alert_rules.series import _le as bucket_label
 from alert_rules.series import counter_from, every, gauge, merge, series
@@ -610,28 +610,28 @@ def cases() -> tuple[Case, ...]:
     # A target that leaves service discovery at minute 61 (stale marker) and is back at 81.
     vanished = "1+0x60 stale _x19 1+0x39"
     return (
-        Case(
+        silence(
             "busy evening: a few 5xx, 0.5 % slow, many 4xx on every SLO route",
             "normal",
             busy(180),
-            silent_all(NAMES, 30, 120, 180),
-            alerts=NAMES,
+            NAMES,
+            at=(30, 120, 180),
         ),
-        Case(
+        silence(
             "5x surge at kickoff, same error and latency ratios",
             "surge",
             busy(150, surge=(60, 60)),
-            silent_all(NAMES, 65, 90, 120, 135, 150),
-            alerts=NAMES,
+            NAMES,
+            at=(65, 90, 120, 135, 150),
         ),
-        Case(
+        silence(
             "quiet night: a handful of requests an hour, one deposit 5xx, one slow log-in",
             "quiet_night",
             quiet(330),
             # The 5m, 30m, 1h, 6h and 3d burn rates all exceed their tiers after the 5xx
             # (minute 200) and the slow log-in (300): only the traffic guards hold.
-            silent_all(NAMES, 60, 203, 204, 225, 260, 303, 330),
-            alerts=NAMES,
+            NAMES,
+            at=(60, 203, 204, 225, 260, 303, 330),
         ),
         Case(
             "release 2026.11.3 answers 30 % of deposits with 5xx (PSP client broken)",

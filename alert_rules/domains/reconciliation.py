@@ -3,7 +3,17 @@ reconciliation runs that stopped succeeding. Team finance; nothing here pages.""
 
 from __future__ import annotations
 
-from alert_rules.model import Alert, Case, Domain, Fires, Param, Runbook, Series, Silent, silent_all
+from alert_rules.model import (
+    Alert,
+    Case,
+    Domain,
+    Fires,
+    Param,
+    Runbook,
+    Series,
+    Silent,
+    silence,
+)
 from alert_rules.series import gauge, merge, series
 from collectors.catalog import BY_NAME
 
@@ -234,27 +244,27 @@ def books(
 
 def cases() -> tuple[Case, ...]:
     return (
-        Case(
+        silence(
             "busy day: a few young breaks clearing within the hour, 1 500 EUR at risk, the "
             "daily run on time",
             "normal",
             books(360, eur=1500, gbp=300, open_breaks=6, last_run_hours_ago=20, run_at=240),
-            silent_all(NAMES, 30, 120, 239, 240, 300, 360),
-            alerts=NAMES,
+            NAMES,
+            at=(30, 120, 239, 240, 300, 360),
         ),
-        Case(
+        silence(
             "after a 5x kickoff: 5x the young breaks and the amount at risk, same ages",
             "surge",
             books(360, eur=7500, gbp=1500, open_breaks=30, last_run_hours_ago=20, run_at=240),
-            silent_all(NAMES, 30, 120, 240, 300, 360),
-            alerts=NAMES,
+            NAMES,
+            at=(30, 120, 240, 300, 360),
         ),
-        Case(
+        silence(
             "quiet night: one small break, run 8 hours ago",
             "quiet_night",
             books(360, eur=20, gbp=0, open_breaks=1, last_run_hours_ago=8),
-            silent_all(NAMES, 60, 180, 360),
-            alerts=NAMES,
+            NAMES,
+            at=(60, 180, 360),
         ),
         # -- breaks
         Case(

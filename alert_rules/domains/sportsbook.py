@@ -15,7 +15,7 @@ from alert_rules.model import (
     Runbook,
     Series,
     Silent,
-    silent_all,
+    silence,
 )
 from alert_rules.series import (
     counter,
@@ -468,26 +468,26 @@ def cases() -> tuple[Case, ...]:
     t0 = 60
     normal_rej = {"odds_changed": 4, "market_suspended": 1, "insufficient_funds": 5}
     return (
-        Case(
+        silence(
             "busy Saturday: football and tennis, settlements in seconds, feed on time",
             "normal",
             busy_saturday(total),
-            silent_all(NAMES, *range(5, total + 1, 5), 42, 101),
-            alerts=NAMES,
+            NAMES,
+            at=(*range(5, total + 1, 5), 42, 101),
         ),
-        Case(
+        silence(
             "5x bets, settlements and feed messages at kickoff, same ratios and delays",
             "surge",
             busy_saturday(total, surge=(t0, 60)),
-            silent_all(NAMES, *range(5, total + 1, 5)),
-            alerts=NAMES,
+            NAMES,
+            at=range(5, total + 1, 5),
         ),
-        Case(
+        silence(
             "quiet night on darts: five bets an hour, one refused, one settlement 10 min late",
             "quiet_night",
             quiet_darts(total),
-            silent_all(NAMES, *range(5, total + 1, 5)),
-            alerts=NAMES,
+            NAMES,
+            at=range(5, total + 1, 5),
         ),
         Case(
             "football settlement stalls for 90 minutes after the afternoon results",

@@ -13,6 +13,7 @@ from alert_rules.model import (
     Runbook,
     Series,
     Silent,
+    silence,
     silent_all,
 )
 from alert_rules.series import counter, counter_from, every, gauge, merge, series, stale_after
@@ -278,26 +279,26 @@ def cases() -> tuple[Case, ...]:
     t0 = 420  # seven hours of history: the trailing-day baseline exists
     total = t0 + 120
     return (
-        Case(
+        silence(
             "busy evening: replays, invalid movements and broke players at their usual rate",
             "normal",
             healthy(total),
-            silent_all(NAMES, 30, 120, t0, t0 + 60, total),
-            alerts=NAMES,
+            NAMES,
+            at=(30, 120, t0, t0 + 60, total),
         ),
-        Case(
+        silence(
             "5x kickoff surge of every wallet movement, same shares",
             "surge",
             healthy(total, surge=(t0, 60)),
-            silent_all(NAMES, t0 + 10, t0 + 30, t0 + 60, t0 + 75),
-            alerts=NAMES,
+            NAMES,
+            at=(t0 + 10, t0 + 30, t0 + 60, t0 + 75),
         ),
-        Case(
+        silence(
             "quiet night: three replays, one invalid bet and four broke stakes an hour",
             "quiet_night",
             quiet(total),
-            silent_all(NAMES, 60, 180, t0, total),
-            alerts=NAMES,
+            NAMES,
+            at=(60, 180, t0, total),
         ),
         # -- the ledger
         Case(
