@@ -178,8 +178,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from pitwatch.generate import generate, rendered
 
     try:
-        count = len(rendered())
-        stale = generate(check=args.check)
+        files = rendered()
+        count = len(files)
+        stale = generate(check=args.check, files=files)
     except ConfigError as exc:  # alert_rules/overrides.toml names something that is not there
         print(f"pitwatch: {exc}", file=sys.stderr)
         return 2

@@ -74,10 +74,13 @@ def rendered() -> dict[str, str]:
     return out
 
 
-def generate(root: Path = ROOT, *, check: bool = False) -> list[str]:
-    """Write every artefact (or, with ``check``, only compare); returns the stale paths."""
+def generate(
+    root: Path = ROOT, *, check: bool = False, files: dict[str, str] | None = None
+) -> list[str]:
+    """Write every artefact (or, with ``check``, only compare); returns the stale paths.
+    ``files``: what ``rendered()`` returned, when the caller already has it."""
     stale: list[str] = []
-    files = rendered()
+    files = rendered() if files is None else files
     for path, content in files.items():
         target = root / path
         current = target.read_text() if target.exists() else None

@@ -129,10 +129,16 @@ class _Found:
     breaks: pd.DataFrame
     rejects: pd.DataFrame
     rows: dict[str, int]
-    matched: int
-    in_flight: int
     matched_by_pair: dict[str, int]
     in_flight_by_pair: dict[str, int]
+
+    @property
+    def matched(self) -> int:
+        return sum(self.matched_by_pair.values())
+
+    @property
+    def in_flight(self) -> int:
+        return sum(self.in_flight_by_pair.values())
 
 
 def _match(engine: Engine, day: date, options: RunOptions, now: datetime) -> _Found:
@@ -190,8 +196,6 @@ def _match(engine: Engine, day: date, options: RunOptions, now: datetime) -> _Fo
         breaks=frames.conform(breaks, frames.BREAKS, "breaks"),
         rejects=rejects_frame,
         rows=rows,
-        matched=sum(r.stats.get("matched", 0) for r in results.values()),
-        in_flight=sum(r.stats.get("in_flight", 0) for r in results.values()),
         matched_by_pair={p: r.stats.get("matched", 0) for p, r in results.items()},
         in_flight_by_pair={p: r.stats.get("in_flight", 0) for p, r in results.items()},
     )
