@@ -196,6 +196,95 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress_bar(start, end):  # type: ignore[no-untyped-def]
+    """A one-line progress bar on stderr: simulated time, share done, actions so far."""
+    import time as _time
+
+    began = _time.monotonic()
+    total = (end - start).total_seconds() or 1.0
+
+    def show(now, tally) -> None:  # type: ignore[no-untyped-def]
+        done = min(1.0, max(0.0, (now - start).total_seconds() / total))
+        bar = "#" * int(done * 30)
+        rate = tally.actions / max(_time.monotonic() - began, 1e-9)
+        print(
+            f"\r[{bar:<30}] {done:6.1%} {now:%a %d %b %H:%M} UTC  "
+            f"{tally.actions:>9,} actions  {rate:,.0f}/s",
+            end="\n" if done >= 1.0 else "",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return show
+
+
+def _positive(kind):  # type: ignore[no-untyped-def]
+    def parse(text: str):  # type: ignore[no-untyped-def]
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be greater than 0: {text!r}")
+        return value
+
+    return parse
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from igaming.traffic import scenario as scenarios
+
+    if args.list:
+        for name in scenarios.builtin_names():
+            s = scenarios.load(name)
+            print(f"{name:<16} {s.duration.days}d {len(s.incidents):>2} incidents  {s.description}")
+        return 0
+    if not args.scenario:
+        raise CliError("pitwatch simulate: give --scenario NAME|FILE (or --list)")
+    try:
+        scenario = scenarios.load(args.scenario)
+    except scenarios.ScenarioError as exc:
+        raise CliError(str(exc)) from None
+    if args.seed is not None:
+        scenario = scenario.model_copy(update={"seed": args.seed})
+    duration = timedelta(days=args.days) if args.days is not None else scenario.duration
+    out = Path(args.out) if args.out else Path("var/sim") / f"{scenario.name}-{scenario.seed}"
+    logging.getLogger("igaming").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    progress = _progress_bar(scenario.start, scenario.start + duration)
+    if args.live:
+        from igaming.traffic.live import run_live
+
+        result = run_live(
+            scenario,
+            args.live,
+            rate=args.rate,
+            duration=duration,
+            progress=progress,
+            out_dir=out,
+        )
+    else:
+        from igaming.traffic.run import run_accelerated
+
+        url = get_settings().database_url
+        print(f"accelerated run of {scenario.name} (seed {scenario.seed}) on {url}", flush=True)
+        result = run_accelerated(
+            scenario, url, duration=duration, scale=args.scale, progress=progress, out_dir=out
+        )
+    s = result.summary()
+    flows = s["simulator"]["flows"]
+    print(f"{s['simulator']['actions']:,} actions in {s['wall_seconds']} s "
+          f"({s['actions_per_second']}/s); {s['incidents']} incidents")  # fmt: skip
+    for flow, outcomes in flows.items():
+        line = ", ".join(f"{k} {v:,}" for k, v in sorted(outcomes.items(), key=lambda kv: -kv[1]))
+        print(f"  {flow:<14} {line}")
+    if s["ledger_invariants_ok"] is not None:
+        print(f"ledger invariants: {'hold' if s['ledger_invariants_ok'] else 'VIOLATED'}")
+    print(f"ground truth: {out / 'incidents.jsonl'}, summary: {out / 'summary.json'}")
+    return 0 if s["ledger_invariants_ok"] is not False else 1
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from pitwatch.demo import Ports, run_demo
 
@@ -283,6 +372,33 @@ def build_parser() -> argparse.ArgumentParser:
         "schedule", help="run the daily and hourly reconciliations (APScheduler, foreground)"
     )
     rsched.set_defaults(func=cmd_reconcile_schedule)
+
+    simulate = sub.add_parser(
+        "simulate",
+        help="drive the platform with scenario traffic and scripted incidents",
+        description="Drive the platform with a scenario's players and incidents: live over "
+        "HTTP in real time, or accelerated (in-process, simulated clock, the database in "
+        "PITWATCH_DATABASE_URL). Writes the incident log and a summary (ground truth).",
+    )
+    simulate.add_argument("--scenario", help="a built-in scenario's name or a YAML file")
+    simulate.add_argument("--list", action="store_true", help="list the built-in scenarios")
+    mode = simulate.add_mutually_exclusive_group()
+    mode.add_argument("--live", metavar="URL", help="drive the platform running at URL")
+    mode.add_argument(
+        "--accelerated", action="store_true", help="in-process on a simulated clock (default)"
+    )
+    simulate.add_argument(
+        "--rate", type=_positive(float), default=5.0, help="live: player actions per second"
+    )
+    simulate.add_argument(
+        "--days", type=_positive(float), help="simulated days (fractions too: 0.25 = 6 h)"
+    )
+    simulate.add_argument("--seed", type=int, help="override the scenario's seed")
+    simulate.add_argument(
+        "--scale", type=_positive(float), default=1.0, help="multiply every volume"
+    )
+    simulate.add_argument("--out", help="where the ground truth goes (var/sim/NAME-SEED)")
+    simulate.set_defaults(func=cmd_simulate)
 
     sim = sub.add_parser("sim", help="simulators of the platform's outside world")
     ssub = sim.add_subparsers(dest="sim_command", required=True, parser_class=_Parser)

@@ -1,0 +1,288 @@
+"""Accelerated mode: the platform's service layer in-process on a simulated clock.
+
+The clock jumps from one action to the next; on the way it stops every ``tick`` to let the
+outside world deliver what is due (PSP callbacks, odds feed messages, game results) and
+every ``jobs_every`` to run the platform's background jobs (outbox, postbacks, KYC retries,
+deferred settlements, bonus expiry, daily revenue). A simulated day runs in minutes and
+writes the same database a live run would.
+
+Determinism: the platform draws ids from ``uuid.uuid4`` and tokens from ``secrets``; for the
+length of a run both come from the scenario's seed, so the PSP simulator (whose outcomes are
+keyed by the deposit id) answers the same way twice. Simulated players share one password,
+hashed once: scrypt at 50 ms a player would cost a 10,000-player population eight minutes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import secrets
+import uuid
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from igaming.accounts import service as accounts
+from igaming.bootstrap import Platform
+from igaming.cashier.deposits import request_deposit
+from igaming.cashier.withdrawals import request_withdrawal
+from igaming.casino.launch import launch_game
+from igaming.clock import FakeClock
+from igaming.errors import DomainError, InsufficientFunds, UpstreamUnavailable
+from igaming.kyc.service import request_verification
+from igaming.sportsbook.bets import place_bet
+from igaming.sportsbook.catalogue import open_fixtures
+from igaming.sportsbook.odds import format_odds
+from igaming.traffic import incidents as fx
+from igaming.traffic.model import NewPlayer, Player
+from igaming.traffic.scenario import Scenario
+from igaming.traffic.world import World, build_world, default_configs, kyc_patch, network_patch
+from igaming.wallet.service import balances
+
+log = logging.getLogger(__name__)
+PASSWORD = "simulated player 1"
+
+
+@contextlib.contextmanager
+def seeded_ids(seed: int) -> Iterator[None]:
+    """uuid4 and secrets' tokens from the seed for the length of the run (see module doc)."""
+    rng = random.Random(f"ids-{seed}")
+    saved = (uuid.uuid4, secrets.token_urlsafe, secrets.token_hex, accounts.hash_password)
+    cache: dict[str, str] = {}
+
+    def uuid4() -> uuid.UUID:
+        return uuid.UUID(int=rng.getrandbits(128), version=4)
+
+    def token_urlsafe(nbytes: int | None = 32) -> str:
+        return rng.randbytes(nbytes or 32).hex()
+
+    def token_hex(nbytes: int | None = 32) -> str:
+        return rng.randbytes(nbytes or 32).hex()
+
+    def hash_once(password: str) -> str:
+        if password not in cache:
+            cache[password] = saved[3](password)
+        return cache[password]
+
+    uuid.uuid4, secrets.token_urlsafe, secrets.token_hex = uuid4, token_urlsafe, token_hex  # type: ignore[assignment]
+    accounts.hash_password = hash_once  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        uuid.uuid4, secrets.token_urlsafe, secrets.token_hex, accounts.hash_password = saved  # type: ignore[assignment]
+
+
+class AcceleratedDriver:
+    """Carries out the model's actions on the service layer, on a fake clock."""
+
+    def __init__(
+        self,
+        p: Platform,
+        scenario: Scenario,
+        *,
+        tick: timedelta = timedelta(seconds=5),
+        jobs_every: timedelta = timedelta(seconds=30),
+    ) -> None:
+        if not isinstance(p.clock, FakeClock):
+            raise TypeError("accelerated mode needs the platform on a FakeClock")
+        self.p = p
+        self.clock: FakeClock = p.clock
+        self.scenario = scenario
+        self.tick = tick
+        self.jobs_every = jobs_every
+        configs = default_configs(scenario.seed, scenario.sportsbook.fixture_interval)
+        self.world: World = build_world(p, configs)
+        self.loop = asyncio.new_event_loop()
+        self._faults: dict[str, Any] = p.faults.current.model_dump()
+        self._next_tick = self.clock.now()
+        self._next_jobs = self.clock.now()
+        self._revenue_done: date | None = None
+        self.deliveries = 0
+        for effect in fx.baseline(scenario):
+            self._apply(effect)
+
+    def close(self) -> None:
+        self.world.close()
+        self.loop.close()
+
+    # -- time --------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def advance_to(self, when: datetime) -> None:
+        """Move the clock to ``when``, stopping at every tick and job pass on the way."""
+        while True:
+            stop = min(self._next_tick, self._next_jobs)
+            if stop > when:
+                break
+            if stop > self.clock.now():
+                self.clock.set(stop)
+            if stop == self._next_tick:
+                self.deliveries += self.loop.run_until_complete(self.world.deliver())
+                self._next_tick = stop + self.tick
+            if stop == self._next_jobs:
+                self.run_jobs()
+                self._next_jobs = stop + self.jobs_every
+        if when > self.clock.now():
+            self.clock.set(when)
+
+    def run_jobs(self) -> None:
+        """One pass of the platform's background jobs, as ``platform serve`` runs them."""
+        from igaming.affiliates.dispatcher import dispatch_due
+        from igaming.affiliates.outbox_consumer import consume_all
+        from igaming.affiliates.revenue import record_daily_revenue
+        from igaming.bonus.service import expire_due
+        from igaming.kyc.service import retry_due
+        from igaming.sportsbook.feed import settle_deferred
+
+        faults = self.p.faults.current
+        consume_all(self.p)
+        if not faults.postbacks_paused:
+            dispatch_due(self.p, self.world.postback_client)
+        retry_due(self.p)
+        if not faults.settlement_paused:
+            settle_deferred(self.p)
+        expire_due(self.p)
+        yesterday = self.clock.now().date() - timedelta(days=1)
+        if self._revenue_done != yesterday:
+            record_daily_revenue(self.p, yesterday)
+            self._revenue_done = yesterday
+
+    def drain(self, seconds: float = 600) -> None:
+        """Let what is in flight land: callbacks, results, postbacks (after the last action)."""
+        self.advance_to(self.clock.now() + timedelta(seconds=seconds))
+
+    # -- players -----------------------------------------------------------------------
+
+    def click(self, affiliate: str, campaign: str, geo: str) -> str | None:
+        from igaming.affiliates.clicks import record_click
+
+        try:
+            return record_click(self.p, affiliate=affiliate, campaign=campaign, geo=geo).click_id
+        except DomainError:
+            return None
+
+    def register(self, new: NewPlayer) -> str | None:
+        reg = accounts.Registration(
+            email=f"{new.key}@players.example",
+            password=PASSWORD,
+            country=new.geo,
+            currency=new.currency,
+            date_of_birth=date.fromisoformat(new.born),
+            brand=new.brand,
+            click_id=new.click_id,
+            affiliate=new.affiliate,
+            campaign=new.campaign,
+        )
+        try:
+            return accounts.register(self.p, reg).id
+        except DomainError:
+            return None
+
+    def verify(self, player: Player) -> str | None:
+        try:
+            return request_verification(self.p, player.handle).status
+        except DomainError:
+            return None
+
+    def deposit(self, player: Player, amount: int, method: str, key: str) -> str:
+        try:
+            d = request_deposit(
+                self.p,
+                player.handle,
+                amount=amount,
+                currency=player.currency,
+                method=method,
+                idempotency_key=key,
+            )
+        except UpstreamUnavailable as exc:
+            return str(exc.extra.get("reason") or "failed")
+        except DomainError as exc:
+            return exc.type
+        return d.status
+
+    def cash(self, player: Player) -> int:
+        return sum(b.cash for b in balances(self.p, player.handle) if b.currency == player.currency)
+
+    def launch(self, player: Player, game_id: str) -> str | None:
+        try:
+            return launch_game(self.p, player.handle, game_id).session_token
+        except DomainError:
+            return None
+
+    def play_round(self, token: str, stake: int) -> str:
+        rnd = self.loop.run_until_complete(self.world.games.play_round(token, stake))
+        if rnd.bet_code == "INSUFFICIENT_FUNDS":
+            return "insufficient_funds"
+        return rnd.state
+
+    def selections(self) -> list[tuple[str, str]]:
+        with self.p.session_factory() as session:
+            views = open_fixtures(session)
+        return [
+            (sel.id, format_odds(sel.odds_milli))
+            for f in views
+            for m in f.markets
+            if m.market.status == "active"
+            for sel in m.selections
+        ]
+
+    def bet(self, player: Player, selection: tuple[str, str], stake: int, key: str) -> str:
+        try:
+            bet = place_bet(
+                self.p,
+                player.handle,
+                selection_id=selection[0],
+                stake=stake,
+                currency=player.currency,
+                odds=selection[1],
+                idempotency_key=key,
+            )
+        except InsufficientFunds:
+            return "insufficient_funds"
+        except DomainError as exc:
+            return exc.type
+        return bet.status if bet.status != "rejected" else f"rejected:{bet.reason}"
+
+    def withdraw(self, player: Player, amount: int, method: str, key: str) -> str:
+        try:
+            w = request_withdrawal(
+                self.p,
+                player.handle,
+                amount=amount,
+                currency=player.currency,
+                method=method,
+                idempotency_key=key,
+            )
+        except DomainError as exc:
+            return exc.type
+        return w.status
+
+    # -- incidents ---------------------------------------------------------------------
+
+    def incident(self, incident: Any, active: bool) -> None:
+        for effect in fx.effects(incident, active, self.scenario):
+            self._apply(effect)
+
+    def _apply(self, e: fx.Effect) -> None:
+        w = self.world
+        if e.target == "psp":
+            w.psp.patch_psp(e.name, e.change or {})
+        elif e.target == "kyc":
+            kyc_patch(w, **(e.change or {}))
+        elif e.target == "games":
+            w.games.patch_provider(e.name, e.change or {})
+        elif e.target == "odds":
+            w.odds.patch_config(e.change or {})
+        elif e.target == "network":
+            network_patch(w, e.name, e.change)
+        elif e.target == "faults":
+            from igaming.faults import Faults, apply_faults
+
+            self._faults = fx.merge_faults(self._faults, e.change or {})
+            apply_faults(self.p, Faults.model_validate(self._faults), actor="simulator")
+        else:  # pragma: no cover - Effect.target is a closed set
+            raise ValueError(e.target)

@@ -1,0 +1,121 @@
+"""One simulation run, accelerated or live, with its ground truth written at the end."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from igaming.traffic.model import Simulation, Tally
+from igaming.traffic.scenario import Scenario
+from igaming.traffic.truth import db_summary, write_incident_log
+
+Progress = Callable[[datetime, Tally], None]
+
+
+@dataclass
+class RunResult:
+    scenario: str
+    mode: str
+    seed: int
+    start: datetime
+    end: datetime
+    tally: Tally
+    incidents: list[dict[str, Any]]
+    database: dict[str, Any] = field(default_factory=dict)
+    invariants_ok: bool | None = None
+    wall_seconds: float = 0.0
+    out_dir: Path | None = None
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "mode": self.mode,
+            "seed": self.seed,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "wall_seconds": round(self.wall_seconds, 1),
+            "actions_per_second": round(self.tally.actions / self.wall_seconds, 1)
+            if self.wall_seconds
+            else None,
+            "simulator": self.tally.as_dict(),
+            "database": self.database,
+            "ledger_invariants_ok": self.invariants_ok,
+            "incidents": len(self.incidents),
+        }
+
+    def write(self, out_dir: Path) -> None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_incident_log(out_dir / "incidents.jsonl", self.incidents)
+        (out_dir / "summary.json").write_text(
+            json.dumps(self.summary(), indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
+        self.out_dir = out_dir
+
+
+def run_accelerated(
+    scenario: Scenario,
+    database_url: str,
+    *,
+    duration: timedelta | None = None,
+    scale: float = 1.0,
+    progress: Progress | None = None,
+    out_dir: Path | None = None,
+    warmup: timedelta = timedelta(hours=2),
+) -> RunResult:
+    """Run the scenario on the service layer with a simulated clock, writing the database."""
+    from igaming.bootstrap import build_platform
+    from igaming.bus import MessageBus
+    from igaming.clock import FakeClock
+    from igaming.db import make_engine
+    from igaming.migrate import upgrade_engine
+    from igaming.traffic.accelerated import AcceleratedDriver, seeded_ids
+    from igaming.wallet.invariants import check_invariants
+    from pitwatch.settings import Settings
+
+    started = time.perf_counter()
+    settings = Settings(database_url=database_url)
+    engine = make_engine(settings.database_url)
+    upgrade_engine(engine)
+    clock = FakeClock(scenario.start - warmup)
+    with seeded_ids(scenario.seed):
+        platform = build_platform(
+            settings, engine=engine, clock=clock, bus=MessageBus(), instrument=False
+        )
+        platform.start()
+        driver = AcceleratedDriver(platform, scenario)
+        try:
+            sim = Simulation(
+                scenario,
+                driver,
+                duration=duration,
+                scale=scale,
+                warmup=warmup,
+                progress=progress,
+            )
+            tally = sim.run()
+            driver.drain()
+        finally:
+            driver.close()
+    with platform.session_factory() as session:
+        report = check_invariants(session)
+    result = RunResult(
+        scenario=scenario.name,
+        mode="accelerated",
+        seed=scenario.seed,
+        start=sim.start,
+        end=sim.end,
+        tally=tally,
+        incidents=sim.incidents,
+        database=db_summary(engine, since=sim.start - warmup),
+        invariants_ok=report.ok,
+        wall_seconds=time.perf_counter() - started,
+    )
+    engine.dispose()
+    if out_dir is not None:
+        result.write(out_dir)
+    return result
