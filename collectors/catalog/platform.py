@@ -11,7 +11,7 @@ Cardinality, per metric, at most (the reason each label set is what it is):
   <= 44 x 21 x 4 = 3,696 series; 176 at start-up with the one default brand;
 * affiliate funnel: affiliate (top 50 + other) x campaign (top 50 + other) <= 2,601;
 * HTTP: route templates of the app (~60, top 200) x method x status class;
-* odds feed messages: 7 message types x 6 outcomes x 15 sports = 630, all at start-up;
+* odds feed messages: 7 message types x 7 outcomes x 15 sports = 735, all at start-up;
 * FTD rejections: affiliate (51) x campaign (51) x 6 reasons <= 15,606, created per pair
   seen (a pair's 6 reasons at once), so in practice 6 x the pairs of the funnel;
 * every other label set is a product of small fixed domains (< 300 series).
@@ -73,7 +73,9 @@ FEED_MESSAGE_TYPE = LabelDomain(
     ("fixture", "odds_change", "bet_stop", "result", "cancel", "rollback", OTHER),
     description="odds feed message type",
 )
-FEED_OUTCOME = outcome("applied", "duplicate", "stale", "orphan", "invalid", "bad_signature")
+FEED_OUTCOME = outcome(
+    "applied", "duplicate", "stale", "orphan", "invalid", "bad_signature", "deferred"
+)
 SUSPENSION_REASON = outcome("odds_change", "bet_stop", "other", name="reason")
 # igaming.casino.seamless.ACTIONS and HTTP_STATUS (the aggregator's error vocabulary).
 SEAMLESS_ACTION = outcome("balance", "bet", "win", "rollback", "other", name="action")
@@ -292,7 +294,8 @@ ODDS_FEED_MESSAGES = _m(
     "igaming_odds_feed_messages",
     "counter",
     "Odds feed messages received, by message type, outcome (applied, duplicate, stale, "
-    "orphan, invalid, bad_signature) and sport (other when the message named no known one).",
+    "orphan, invalid, bad_signature, deferred: settlement paused) and sport (other when the "
+    "message named no known one).",
     "sportsbook",
     FEED_MESSAGE_TYPE,
     FEED_OUTCOME,

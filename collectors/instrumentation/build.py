@@ -1,5 +1,8 @@
 """``igaming_build_info{version}`` and ``igaming_deploy_timestamp_seconds``.
 
+Set at start-up, and again by ``record_deploy`` when the platform reports a new version
+while running (an injected deploy marker, igaming.faults).
+
 The deploy time is the environment variable PITWATCH_DEPLOYED_AT when the deploy tooling
 sets it (Unix seconds, or an ISO 8601 time with an offset), else the time this process
 started (when this module was first imported, which is start-up for the platform).
@@ -47,3 +50,10 @@ def install_build_info(
 ) -> None:
     metrics[catalog.BUILD_INFO].info({"version": version})
     metrics[catalog.DEPLOY_TIMESTAMP].set(deploy_timestamp(environ))
+
+
+def record_deploy(metrics: PlatformMetrics, version: str, at: datetime) -> None:
+    """A deploy while running: build info moves to ``version`` (the old label set goes:
+    an Info holds one), the deploy time becomes ``at``."""
+    metrics[catalog.BUILD_INFO].info({"version": version})
+    metrics[catalog.DEPLOY_TIMESTAMP].set(at.timestamp())

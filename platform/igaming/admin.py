@@ -23,6 +23,7 @@ PERMISSIONS = {
     "adjust": ("finance", "admin"),
     "review_kyc": ("compliance", "admin"),
     "set_player_status": ("compliance", "admin"),
+    "inject_faults": ("admin",),  # incidents on purpose (igaming.faults): never a daily role
     "read": ROLES,
 }
 

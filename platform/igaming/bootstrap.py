@@ -14,6 +14,7 @@ from igaming.cashier.gateway import HttpPspGateway, PspGateway
 from igaming.cashier.routing import RoutingTable
 from igaming.clock import Clock, SystemClock
 from igaming.db import make_engine, make_session_factory
+from igaming.faults import FaultSwitch, install_db_delay
 from igaming.kyc.vendor import HttpKycVendor, KycVendor
 from igaming.uow import UnitOfWork
 from igaming.wallet.house import bootstrap_house_accounts
@@ -38,6 +39,7 @@ class Platform:
     routing: RoutingTable = field(default_factory=RoutingTable.default)
     ledger: Ledger = field(default_factory=Ledger)
     metrics: PlatformMetrics | None = None  # the platform's own /metrics (its registry)
+    faults: FaultSwitch = field(default_factory=FaultSwitch)  # injected incidents (igaming.faults)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory, self.bus)
@@ -83,6 +85,7 @@ def build_platform(
         games=games
         or HttpGameProviderGateway(settings.games_base_url, settings.games_timeout_seconds),
     )
+    install_db_delay(engine, platform.faults)
     if instrument is None:
         instrument = os.environ.get("PITWATCH_INSTRUMENTATION", "1") != "0"
     if instrument:

@@ -1,8 +1,9 @@
 """The platform's background jobs, run in one thread beside the API server.
 
-Each pass: consume the outbox into affiliate conversions, deliver due postbacks, retry
-KYC checks whose vendor was unavailable, expire bonuses; once per UTC day, record the
-previous day's revenue conversions. Every job is idempotent, so a pass that fails is
+Each pass: consume the outbox into affiliate conversions, deliver due postbacks (not while
+an injected fault pauses them), settle results deferred by a settlement pause, retry KYC
+checks whose vendor was unavailable, expire bonuses; once per UTC day, record the previous
+day's revenue conversions. Every job is idempotent, so a pass that fails is
 simply retried by the next one.
 """
 
@@ -28,6 +29,7 @@ class BackgroundJobs:
         self.stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="platform-jobs", daemon=True)
         self._revenue_done: date | None = None
+        self._postbacks_paused = False  # logged once per pause, not on every pass
 
     def start(self) -> None:
         self._thread.start()
@@ -43,10 +45,19 @@ class BackgroundJobs:
         from igaming.affiliates.revenue import record_daily_revenue
         from igaming.bonus.service import expire_due
         from igaming.kyc.service import retry_due
+        from igaming.sportsbook.feed import settle_deferred
 
-        jobs: list[tuple[str, Callable[[], object]]] = [
-            ("outbox", lambda: consume_all(self.p)),
-            ("postbacks", lambda: dispatch_due(self.p, self.client)),
+        jobs: list[tuple[str, Callable[[], object]]] = [("outbox", lambda: consume_all(self.p))]
+        paused = self.p.faults.current.postbacks_paused
+        if paused and not self._postbacks_paused:
+            log.info("postback delivery paused by an injected fault")
+        elif self._postbacks_paused and not paused:
+            log.info("postback delivery resumed")
+        self._postbacks_paused = paused
+        if not paused:
+            jobs.append(("postbacks", lambda: dispatch_due(self.p, self.client)))
+        jobs += [
+            ("settle_deferred", lambda: settle_deferred(self.p)),
             ("kyc_retry", lambda: retry_due(self.p)),
             ("bonus_expiry", lambda: expire_due(self.p)),
         ]

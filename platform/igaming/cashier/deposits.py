@@ -21,6 +21,7 @@ from igaming.events import (
     DepositRequested,
     IdempotentReplay,
 )
+from igaming.faults import deposit_fails
 from igaming.models import Deposit, Player
 from igaming.money import check_amount, check_currency
 from igaming.uow import UnitOfWork
@@ -111,6 +112,14 @@ def request_deposit(
         deposit.geo,
         f"{p.settings.platform_url}/cashier/callbacks/{psp}",
     )
+    if deposit_fails(p.faults.current, deposit.geo, deposit.id):
+        # An injected regression: the platform fails before any PSP is asked to charge.
+        _after_submit(p, deposit.id, status="failed", reason="internal_error")
+        raise UpstreamUnavailable(
+            "the deposit failed inside the platform; nothing was charged",
+            deposit_id=deposit.id,
+            reason="internal_error",
+        )
     try:
         reference = p.psp.submit(request)
     except PspTimeout:

@@ -1,7 +1,8 @@
 """Odds feed messages: verified, recorded (every one, refused ones included), applied once
 and in order. A redelivered message id is a duplicate; an odds change or bet stop older
 than the market's last applied sequence is stale; a result for a settled market is a
-duplicate."""
+duplicate. While settlement is paused (igaming.faults) a result is recorded and deferred;
+``settle_deferred`` applies the deferred ones once it resumes."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ from igaming.sportsbook.settlement import rollback_market, settle_market
 from igaming.uow import UnitOfWork
 
 # Outcomes after which a redelivery of the same message id is a duplicate.
-CLAIMING = ("applied", "stale", "duplicate")
+CLAIMING = ("applied", "stale", "duplicate", "deferred")
 # Outcomes answered 409 so that the feed redelivers later (the market the message is about
 # has not arrived yet).
 RETRYABLE = ("orphan",)
@@ -323,8 +324,48 @@ def _apply_result(p: Platform, uow: UnitOfWork, msg: Result | Cancel, now: datet
     if settled:
         # Kept as a duplicate; if a rollback older than it arrives later, it applies then.
         return "duplicate", fixture.sport, f"market already {market.status}"
+    if p.faults.current.settlement_paused:
+        # A stalled settlement worker: the result is known (the backlog shows it), the bets
+        # wait for settle_deferred.
+        market.result_at, market.updated_at = msg.result_at, now
+        return "deferred", fixture.sport, "settlement paused; bets stay open"
     n = _settle(p, uow, market, msg, now)
     return "applied", fixture.sport, f"{n} bets settled"
+
+
+def settle_deferred(p: Platform, limit: int = 500) -> int:
+    """Apply the results and cancels deferred by a settlement pause, in the order they were
+    received, one unit of work each; returns how many were handled (none while paused)."""
+    if p.faults.current.settlement_paused:
+        return 0
+    with p.session_factory() as session:
+        rows = session.execute(
+            select(FeedMessage.id, FeedMessage.market_id)
+            .where(FeedMessage.outcome == "deferred")
+            .order_by(FeedMessage.id)
+            .limit(limit)
+        ).all()
+    handled = 0
+    for row_id, market_id in rows:
+        if p.faults.current.settlement_paused:
+            break  # paused again meanwhile: the rest waits
+        now = p.clock.now()
+        with p.uow() as uow:
+            # The market's lock first, as every feed message takes it: no lock-order cycle.
+            _locked_market(uow, market_id)
+            row = uow.session.get(FeedMessage, row_id, with_for_update=True)
+            if row is None or row.outcome != "deferred":
+                continue  # handled by someone else meanwhile
+            msg = feed_message_adapter.validate_json(row.body)
+            assert isinstance(msg, Result | Cancel)
+            outcome, _sport, detail = _apply_result(p, uow, msg, now)
+            if outcome == "deferred":
+                uow.rollback()
+                break
+            row.outcome, row.detail = outcome, f"{outcome} after a settlement stall: {detail}"
+            uow.commit()
+        handled += 1
+    return handled
 
 
 def _settle(
@@ -351,12 +392,19 @@ def _apply_rollback(p: Platform, uow: UnitOfWork, msg: Rollback, now: datetime) 
         return "stale", fixture.sport, f"sequence {msg.sequence} <= {market.settle_sequence}"
     market.settle_sequence = msg.sequence
     if market.status not in ("settled", "cancelled"):
-        # It overtook the result it withdraws: that result will be stale when it comes.
+        # It overtook the result it withdraws: that result will be stale when it comes
+        # (a result deferred by a settlement pause, when it is applied).
+        market.result_at = None
         return "applied", fixture.sport, "nothing settled yet; older results withdrawn"
     n = rollback_market(p, uow, market, now=now)
     detail = f"{n} bets reopened"
     parked = _newer_result(uow, market.id, msg.sequence)
-    if parked is not None:
+    if parked is not None and p.faults.current.settlement_paused:
+        row, corrected = parked
+        row.outcome, row.detail = "deferred", f"deferred after rollback {msg.message_id}"
+        market.result_at = corrected.result_at
+        detail += f"; re-settlement by {corrected.message_id} deferred (settlement paused)"
+    elif parked is not None:
         row, corrected = parked
         _settle(p, uow, market, corrected, now)
         row.outcome, row.detail = "applied", f"applied after rollback {msg.message_id}"

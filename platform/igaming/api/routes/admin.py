@@ -1,4 +1,4 @@
-"""The back office: adjustments, KYC reviews, audit log, ledger invariants."""
+"""The back office: adjustments, KYC reviews, audit log, ledger invariants, faults."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from igaming.api.schemas import (
     PlayerStatusIn,
     TransactionOut,
 )
+from igaming.faults import Faults, apply_faults
 from igaming.wallet.invariants import check_invariants
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -62,3 +63,16 @@ def invariants(p: PlatformDep, op: OperatorDep) -> dict:
         "accounts_checked": report.accounts_checked,
         "entries_checked": report.entries_checked,
     }
+
+
+@router.get("/faults", response_model=Faults)
+def faults(p: PlatformDep, op: OperatorDep) -> Faults:
+    admin.require(op, "read")
+    return p.faults.current
+
+
+@router.put("/faults", response_model=Faults)
+def replace_faults(body: Faults, p: PlatformDep, op: OperatorDep) -> Faults:
+    """Put these faults in force (audited; a new version is recorded as a deploy)."""
+    admin.require(op, "inject_faults")
+    return apply_faults(p, body, op.name, role=op.role)
