@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench-wallet bench-collect bench-recon clean
+.PHONY: demo test lint format bench-wallet bench-collect bench-recon bench-sim clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ bench-collect: $(STAMP)
 
 bench-recon: $(STAMP)
 	$(BIN)/python benchmarks/bench_recon.py
+
+bench-sim: $(STAMP)
+	$(BIN)/python benchmarks/bench_sim.py
 
 clean:
 	rm -rf $(VENV) var/*.db

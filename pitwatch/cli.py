@@ -252,20 +252,29 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     duration = timedelta(days=args.days) if args.days is not None else scenario.duration
     out = Path(args.out) if args.out else Path("var/sim") / f"{scenario.name}-{scenario.seed}"
     logging.getLogger("igaming").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
-    progress = _progress_bar(scenario.start, scenario.start + duration)
     if args.live:
-        from igaming.traffic.live import run_live
+        from datetime import UTC, datetime
 
-        result = run_live(
-            scenario,
-            args.live,
-            rate=args.rate,
-            duration=duration,
-            progress=progress,
-            out_dir=out,
-        )
+        from igaming.traffic.live import LiveError, run_live
+
+        now = datetime.now(UTC)  # a live run starts now (after a warm-up of seconds)
+        print(f"live run of {scenario.name} (seed {scenario.seed}) on {args.live} "
+              f"at {args.rate:g} actions/s", flush=True)  # fmt: skip
+        try:
+            result = run_live(
+                scenario,
+                args.live,
+                rate=args.rate,
+                duration=duration,
+                progress=_progress_bar(now, now + duration),
+                out_dir=out,
+            )
+        except LiveError as exc:
+            raise CliError(str(exc)) from None
     else:
         from igaming.traffic.run import run_accelerated
+
+        progress = _progress_bar(scenario.start, scenario.start + duration)
 
         url = get_settings().database_url
         print(f"accelerated run of {scenario.name} (seed {scenario.seed}) on {url}", flush=True)

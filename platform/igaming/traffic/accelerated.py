@@ -37,12 +37,14 @@ from igaming.sportsbook.catalogue import open_fixtures
 from igaming.sportsbook.odds import format_odds
 from igaming.traffic import incidents as fx
 from igaming.traffic.model import NewPlayer, Player
+from igaming.traffic.partners import setup_in_process
 from igaming.traffic.scenario import Scenario
 from igaming.traffic.world import World, build_world, default_configs, kyc_patch, network_patch
 from igaming.wallet.service import balances
 
 log = logging.getLogger(__name__)
 PASSWORD = "simulated player 1"
+NETWORK_URL = "http://affiliates"  # the in-process network simulator (world.build_world)
 
 
 @contextlib.contextmanager
@@ -84,6 +86,7 @@ class AcceleratedDriver:
         *,
         tick: timedelta = timedelta(seconds=5),
         jobs_every: timedelta = timedelta(seconds=30),
+        idle_jobs_every: timedelta = timedelta(minutes=5),
     ) -> None:
         if not isinstance(p.clock, FakeClock):
             raise TypeError("accelerated mode needs the platform on a FakeClock")
@@ -92,9 +95,11 @@ class AcceleratedDriver:
         self.scenario = scenario
         self.tick = tick
         self.jobs_every = jobs_every
+        self.idle_jobs_every = idle_jobs_every
+        self._busy = True  # something happened since the last job pass
         configs = default_configs(scenario.seed, scenario.sportsbook.fixture_interval)
-        self.world: World = build_world(p, configs)
         self.loop = asyncio.new_event_loop()
+        self.world: World = build_world(p, configs, self.loop)
         self._faults: dict[str, Any] = p.faults.current.model_dump()
         self._next_tick = self.clock.now()
         self._next_jobs = self.clock.now()
@@ -102,6 +107,7 @@ class AcceleratedDriver:
         self.deliveries = 0
         for effect in fx.baseline(scenario):
             self._apply(effect)
+        setup_in_process(p, scenario, NETWORK_URL)
 
     def close(self) -> None:
         self.world.close()
@@ -121,13 +127,20 @@ class AcceleratedDriver:
             if stop > self.clock.now():
                 self.clock.set(stop)
             if stop == self._next_tick:
-                self.deliveries += self.loop.run_until_complete(self.world.deliver())
+                delivered = self.loop.run_until_complete(self.world.deliver())
+                self.deliveries += delivered
+                self._busy = self._busy or delivered > 0
                 self._next_tick = stop + self.tick
             if stop == self._next_jobs:
+                # A quiet night has nothing for the jobs to do: look less often.
                 self.run_jobs()
-                self._next_jobs = stop + self.jobs_every
+                every = self.jobs_every if self._busy else self.idle_jobs_every
+                self._busy = False
+                self._next_jobs = stop + every
         if when > self.clock.now():
             self.clock.set(when)
+        self._busy = True  # the model acts at ``when``: the jobs look again soon
+        self._next_jobs = min(self._next_jobs, self.clock.now() + self.jobs_every)
 
     def run_jobs(self) -> None:
         """One pass of the platform's background jobs, as ``platform serve`` runs them."""

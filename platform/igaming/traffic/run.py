@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
+
 from igaming.traffic.model import Simulation, Tally
 from igaming.traffic.scenario import Scenario
 from igaming.traffic.truth import db_summary, write_incident_log
@@ -59,7 +61,7 @@ class RunResult:
 
 def run_accelerated(
     scenario: Scenario,
-    database_url: str,
+    database: str | Engine,
     *,
     duration: timedelta | None = None,
     scale: float = 1.0,
@@ -67,7 +69,8 @@ def run_accelerated(
     out_dir: Path | None = None,
     warmup: timedelta = timedelta(hours=2),
 ) -> RunResult:
-    """Run the scenario on the service layer with a simulated clock, writing the database."""
+    """Run the scenario on the service layer with a simulated clock, writing the database
+    (a URL, or an engine the caller owns)."""
     from igaming.bootstrap import build_platform
     from igaming.bus import MessageBus
     from igaming.clock import FakeClock
@@ -78,8 +81,9 @@ def run_accelerated(
     from pitwatch.settings import Settings
 
     started = time.perf_counter()
-    settings = Settings(database_url=database_url)
-    engine = make_engine(settings.database_url)
+    owned = isinstance(database, str)
+    engine = make_engine(database) if isinstance(database, str) else database
+    settings = Settings(database_url=engine.url.render_as_string(hide_password=False))
     upgrade_engine(engine)
     clock = FakeClock(scenario.start - warmup)
     with seeded_ids(scenario.seed):
@@ -115,7 +119,8 @@ def run_accelerated(
         invariants_ok=report.ok,
         wall_seconds=time.perf_counter() - started,
     )
-    engine.dispose()
+    if owned:
+        engine.dispose()
     if out_dir is not None:
         result.write(out_dir)
     return result

@@ -355,6 +355,9 @@ class Deploy(_Incident):
             raise ValueError("the regression must end after the deploy")
         return self
 
+    def scope(self) -> dict[str, Any]:
+        return {"geo": self.regression.geo} if self.regression is not None else {}
+
     @property
     def until(self) -> timedelta:
         if self.end is None and self.duration is None:
@@ -502,6 +505,8 @@ def _where(loc: tuple[Any, ...]) -> str:
 def _one_line(source: str, exc: ValidationError) -> str:
     err = exc.errors()[0]
     msg = str(err["msg"]).removeprefix("Value error, ")
+    if not err["loc"]:  # a check across fields: its message names the fields itself
+        return f"scenario {source}: {msg}"
     if err["type"] == "union_tag_invalid":
         tag = err.get("ctx", {}).get("tag")
         loc = (*tuple(err["loc"]), "type")

@@ -41,6 +41,9 @@ class OddsSimConfig(BaseModel):
     retry_backoff_seconds: Annotated[float, Field(gt=0.0)] = 2.0
     # The world: how many fixtures are open at a time and how they unfold.
     open_fixtures: Annotated[int, Field(ge=0, le=1000)] = 6
+    # At most one new fixture per this many seconds (0: open them all at once), so that
+    # kick-offs spread over the day instead of arriving in waves.
+    stagger_seconds: Seconds = 0.0
     sports: dict[str, Annotated[float, Field(ge=0.0)]] = Field(
         default_factory=lambda: dict(DEFAULT_SPORTS)
     )

@@ -65,14 +65,21 @@ class FeedWorld:
         self._actions: list[_Action] = []
         self._seq = itertools.count(1)  # the feed's message sequence
         self._ids = itertools.count(1)
+        self._last_opened: datetime | None = None
 
     # -- messages -----------------------------------------------------------------------
 
     def due(self, now: datetime) -> list[dict[str, Any]]:
         """Every message the feed produces up to ``now``, in production order."""
         open_count = sum(1 for f in self.fixtures.values() if not f.finished)
-        for _ in range(max(0, self.config.open_fixtures - open_count)):
+        wanted = max(0, self.config.open_fixtures - open_count)
+        stagger = timedelta(seconds=self.config.stagger_seconds)
+        if stagger and wanted:
+            due = self._last_opened is None or now - self._last_opened >= stagger
+            wanted = 1 if due else 0
+        for _ in range(wanted):
             self._new_fixture(now)
+            self._last_opened = now
         out: list[dict[str, Any]] = []
         while self._actions and self._actions[0].at <= now:
             action = heapq.heappop(self._actions)
