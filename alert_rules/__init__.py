@@ -1,6 +1,7 @@
 """Alert rules as code: Prometheus recording and alerting rules, promtool tests, runbooks,
 the detection table and the Alertmanager configuration, all rendered from the Python
-declarations in ``alert_rules.domains`` by ``pitwatch generate``."""
+declarations in ``alert_rules.domains`` by ``pitwatch generate``; and the same rules in the
+demo profile (``alert_rules.profile``: shorter windows, ``alert_rules/demo/``)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def all_alerts(domains: tuple[Domain, ...] = DOMAINS) -> tuple[Alert, ...]:
 
 def artefacts(config: RulesConfig | None = None) -> dict[str, str]:
     """Every generated file of the alerting suite: repository path -> content."""
-    from alert_rules import alertmanager, render
+    from alert_rules import alertmanager, profile, render
 
     config = config or load()
     known = {a.name for a in all_alerts()}
@@ -46,6 +47,7 @@ def artefacts(config: RulesConfig | None = None) -> dict[str, str]:
     for domain in DOMAINS:
         out[f"{render.RULES_DIR}/{domain.name}.yml"] = render.rule_file(domain, config)
         out[f"{render.TESTS_DIR}/{domain.name}.yml"] = render.test_file(domain, DOMAINS, config)
+        out[f"{profile.DEMO_DIR}/{domain.name}.yml"] = profile.rule_file(domain, config, DOMAINS)
         for alert in domain.alerts:
             out[f"{render.RUNBOOKS_DIR}/{alert.name}.md"] = render.runbook(alert, domain, config)
     out["docs/alerts.md"] = render.detection_table(DOMAINS, config)

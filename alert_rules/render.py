@@ -146,7 +146,8 @@ def static_labels(alert: Alert, branch_labels: Mapping[str, str]) -> dict[str, s
     return {"severity": alert.severity, "team": alert.team, **alert.labels, **branch_labels}
 
 
-def rule_file(domain: Domain, config: RulesConfig) -> str:
+def rule_file(domain: Domain, config: RulesConfig, note: str = "") -> str:
+    """A domain's rule file; ``note``: comment lines heading it (the demo profile's)."""
     rules: list[dict[str, Any]] = [{"record": r.record, "expr": r.expr.strip() + "\n"}
                                    for r in domain.recordings]  # fmt: skip
     for alert in domain.alerts:
@@ -160,7 +161,7 @@ def rule_file(domain: Domain, config: RulesConfig) -> str:
             rule["labels"] = static_labels(alert, instance)
             rule["annotations"] = annotations(alert, config)
             rules.append(rule)
-    header = GENERATED + (f"# {domain.about}\n" if domain.about else "")
+    header = note + GENERATED + (f"# {domain.about}\n" if domain.about else "")
     return dump({"groups": [{"name": f"pitwatch-{domain.name}", "rules": rules}]}, header)
 
 

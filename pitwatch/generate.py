@@ -55,11 +55,14 @@ ARTEFACTS: tuple[Artefact, ...] = (Artefact("docs/metrics.md", metrics_reference
 # more (a deleted alert's runbook) is stale too, and generating removes it.
 OWNED: tuple[tuple[str, str], ...] = (
     ("alert_rules/rules", "*.yml"),
+    ("alert_rules/demo", "*.yml"),
     ("alert_rules/tests", "*.yml"),
     ("alert_rules/runbooks", "*.md"),
     ("alert_rules/alertmanager", "*"),
     ("dashboards", "*.json"),
     ("dashboards/provisioning", "**/*.yml"),
+    ("deploy/compose", "*.yml"),
+    ("deploy/compose", "*.json"),
 )
 
 
@@ -67,10 +70,12 @@ def rendered() -> dict[str, str]:
     """Every generated file: repository path -> content."""
     import alert_rules
     import dashboards
+    from pitwatch.stack import compose
 
     out = {a.path: a.render() for a in ARTEFACTS}
     out.update(alert_rules.artefacts())
     out.update(dashboards.artefacts())
+    out.update(compose.artefacts())
     return out
 
 
