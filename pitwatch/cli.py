@@ -295,10 +295,205 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from pitwatch.demo import Ports, run_demo
+    from pitwatch.demo import run_demo
 
-    ports = Ports(args.platform_port, args.psp_port, args.kyc_port)
-    return run_demo(host=args.host, ports=ports, once=args.once)
+    return run_demo(
+        ports=_stack_ports(args),
+        once=args.once,
+        run_dir=Path(args.run_dir),
+        scenario=args.scenario,
+        rate=args.rate,
+        duration=args.duration,
+        every=args.every,
+    )
+
+
+def _stack_ports(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from pitwatch.stack.config import StackConfigError, StackPorts
+
+    try:
+        ports = StackPorts().shifted(args.port_offset or 0)
+        for name in ("platform", "psp", "kyc"):  # the demo's older per-port flags
+            if getattr(args, f"{name}_port", None) is not None:
+                ports = ports.with_spec(f"{name}={getattr(args, f'{name}_port')}")
+        return ports.with_spec(args.ports or "")
+    except StackConfigError as exc:
+        raise CliError(f"pitwatch: {exc}") from None
+
+
+def _print_stack(stack) -> None:  # type: ignore[no-untyped-def]
+    from pitwatch.stack.native import urls
+
+    for what, url in urls(stack):
+        print(f"  {what:<22} {url}")
+    for note in stack.notes:
+        print(f"  note: {note}")
+
+
+def cmd_stack_up(args: argparse.Namespace) -> int:
+    import signal
+    import time
+
+    from pitwatch.stack import native
+    from pitwatch.stack.config import StackConfig, StackConfigError
+
+    try:
+        config = StackConfig(
+            run_dir=Path(args.run_dir),
+            database_url=args.database_url or get_settings().database_url,
+            scenario=args.scenario,
+            rate=args.rate,
+            traffic_days=args.days,
+            profile=args.profile,
+            ports=_stack_ports(args),
+            scrape_interval=args.scrape_interval,
+            evaluation_interval=args.scrape_interval,
+            prometheus=not args.no_prometheus,
+            alertmanager=not args.no_alertmanager,
+            ready_timeout=args.timeout,
+        )
+    except StackConfigError as exc:
+        raise CliError(f"pitwatch: {exc}") from None
+    _, note = config.rules_dir()
+    if note:
+        print(f"note: {note}", flush=True)
+    try:
+        stack = native.up(config, say=lambda msg: print(msg, flush=True))
+    except native.StackError as exc:
+        print(f"pitwatch: {exc}", file=sys.stderr)
+        return exc.code
+    print(f"stack up ({config.profile} rules); stop it with: pitwatch stack down "
+          f"--run-dir {args.run_dir}")  # fmt: skip
+    _print_stack(stack)
+    if not args.foreground:
+        return 0
+    # Foreground: Ctrl-C or SIGTERM stops everything this command started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    code = 0
+    try:
+        print("running in the foreground; Ctrl-C stops everything", flush=True)
+        while True:
+            time.sleep(1)
+            dead = [n for n, p in stack.procs.items() if p.poll() is not None]
+            if "traffic" in dead:
+                print(f"traffic ended (code {stack.procs['traffic'].returncode})", flush=True)
+                stack.procs.pop("traffic")
+                dead.remove("traffic")
+            if dead:
+                print(f"pitwatch: {', '.join(dead)} exited; stopping", file=sys.stderr)
+                code = 1
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for name, outcome in native.down(config.run_dir).items():
+            print(f"{name:<12} {outcome}", flush=True)
+    return code
+
+
+def cmd_stack_down(args: argparse.Namespace) -> int:
+    from pitwatch.stack import native
+
+    outcome = native.down(Path(args.run_dir), timeout=args.timeout)
+    if not outcome:
+        print(f"no stack recorded in {args.run_dir} ({native.STACK_FILE})")
+    for name, what in outcome.items():
+        print(f"{name:<12} {what}")
+    return 0
+
+
+def cmd_stack_status(args: argparse.Namespace) -> int:
+    import json
+
+    from pitwatch.stack import native
+
+    rows = native.status(Path(args.run_dir))
+    if args.json:
+        print(json.dumps([{"name": r.component.name, "pid": r.component.pid,
+                           "url": r.component.url, "alive": r.alive, "healthy": r.healthy}
+                          for r in rows], indent=2))  # fmt: skip
+    elif not rows:
+        print(f"no stack recorded in {args.run_dir} ({native.STACK_FILE})")
+    for r in [] if args.json else rows:
+        state = "up" if r.alive else "DOWN"
+        health = {None: "", True: "healthy", False: "NOT ANSWERING"}[r.healthy]
+        c = r.component
+        print(f"{c.name:<12} {state:<5} pid {c.pid:<8} {c.url or '':<24} {health}")
+    return 0 if rows and all(r.alive and r.healthy is not False for r in rows) else 1
+
+
+def cmd_sim_notify_serve(args: argparse.Namespace) -> None:
+    from pitwatch.stack.sinks import serve
+
+    serve(args.host, args.port, args.run_dir)
+
+
+def _ports_options(p: argparse.ArgumentParser) -> None:
+    from pitwatch.stack.config import StackPorts
+
+    defaults = ",".join(f"{n}={getattr(StackPorts(), n)}" for n in StackPorts.names())
+    p.add_argument(
+        "--ports",
+        metavar="NAME=PORT,...",
+        help=f"override ports (all on 127.0.0.1); defaults: {defaults}",
+    )
+    p.add_argument(
+        "--port-offset", type=int, default=0, metavar="N", help="add N to every default port"
+    )
+
+
+def _add_stack(sub) -> None:  # type: ignore[no-untyped-def]
+    stack = sub.add_parser(
+        "stack",
+        help="the whole stack as native processes: platform, simulators, collectors, "
+        "Prometheus, Alertmanager",
+    )
+    ssub = stack.add_subparsers(dest="stack_command", required=True, parser_class=_Parser)
+    up = ssub.add_parser(
+        "up",
+        help="start the stack (returns once every component is ready)",
+        description="Start the platform, the five simulators, the notification sink (fake "
+        "Slack and PagerDuty), the state exporter, the reconciliation scheduler and, when on "
+        "PATH, Prometheus and Alertmanager, each as its own process on 127.0.0.1 logging to "
+        "RUN_DIR/<name>.log; RUN_DIR/stack.json lists them for `pitwatch stack down`. With "
+        "--scenario, live traffic drives the platform. Exit code 2: a port in use or a bad "
+        "option (nothing started); 1: a component did not come up (everything stopped).",
+    )
+    up.add_argument("--scenario", help="live traffic: a built-in scenario's name or a YAML file")
+    up.add_argument(
+        "--rate", type=_positive(float), default=5.0, help="traffic: player actions per second"
+    )
+    up.add_argument("--days", type=_positive(float), help="traffic: run this many days (real time)")
+    up.add_argument(
+        "--profile",
+        choices=["production", "demo"],
+        default="production",
+        help="alert rules: alert_rules/rules (production) or alert_rules/demo (short windows, "
+        "5 s scrapes, short Alertmanager group waits)",
+    )
+    up.add_argument("--run-dir", default="var/stack", help="logs, configs, data (var/stack)")
+    up.add_argument("--database-url", help="overrides PITWATCH_DATABASE_URL")
+    _ports_options(up)
+    up.add_argument("--scrape-interval", help="Prometheus scrape and evaluation interval")
+    up.add_argument("--no-prometheus", action="store_true", help="do not start Prometheus")
+    up.add_argument("--no-alertmanager", action="store_true", help="do not start Alertmanager")
+    up.add_argument(
+        "--timeout", type=_positive(float), default=60.0, help="seconds per component to be ready"
+    )
+    up.add_argument("--foreground", action="store_true", help="stay; Ctrl-C stops everything")
+    up.set_defaults(func=cmd_stack_up)
+    down = ssub.add_parser("down", help="stop exactly what RUN_DIR/stack.json lists")
+    down.add_argument("--run-dir", default="var/stack")
+    down.add_argument(
+        "--timeout", type=_positive(float), default=10.0, help="seconds before SIGKILL"
+    )
+    down.set_defaults(func=cmd_stack_down)
+    st = ssub.add_parser(
+        "status", help="what runs and answers (exit 1 when something is down or not answering)"
+    )
+    st.add_argument("--run-dir", default="var/stack")
+    st.add_argument("--json", action="store_true", help="machine-readable")
+    st.set_defaults(func=cmd_stack_status)
 
 
 def _sim_server(sub, name: str, what: str, port: int, func) -> None:  # type: ignore[no-untyped-def]
@@ -319,12 +514,37 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    demo = sub.add_parser("demo", help="run the reference platform with its simulators")
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--platform-port", type=int, default=PLATFORM_PORT)
-    demo.add_argument("--psp-port", type=int, default=PSP_SIM_PORT)
-    demo.add_argument("--kyc-port", type=int, default=KYC_SIM_PORT)
-    demo.add_argument("--once", action="store_true", help="stop after the smoke walk-through")
+    demo = sub.add_parser(
+        "demo",
+        help="the whole stack with the demo rules and an incident, with a live summary",
+        description="Start the native stack (pitwatch stack up) with the demo rule profile "
+        "and a scenario whose PSP outage begins a minute in, then print every few seconds what "
+        "is injected, which alerts are pending or firing and what reached Slack. Without "
+        "Prometheus on PATH the platform, simulators and traffic still run. Ctrl-C (or "
+        "--duration) stops everything.",
+    )
+    demo.add_argument("--run-dir", default="var/stack", help="logs, configs, data (var/stack)")
+    demo.add_argument("--scenario", help="a scenario name or YAML file (default: the demo's)")
+    demo.add_argument(
+        "--rate", type=_positive(float), default=8.0, help="player actions per second"
+    )
+    demo.add_argument(
+        "--duration",
+        type=_positive(float),
+        help="stop this many seconds after the stack is up (default: never)",
+    )
+    demo.add_argument(
+        "--every", type=_positive(float), default=10.0, help="seconds between summaries"
+    )
+    _ports_options(demo)
+    demo.add_argument("--platform-port", type=int, help="same as --ports platform=N")
+    demo.add_argument("--psp-port", type=int, help="same as --ports psp=N")
+    demo.add_argument("--kyc-port", type=int, help="same as --ports kyc=N")
+    demo.add_argument(
+        "--once",
+        action="store_true",
+        help="no traffic: one player's walk-through (register, KYC, deposit), then stop",
+    )
     demo.set_defaults(func=cmd_demo)
 
     platform = sub.add_parser("platform", help="the reference iGaming platform")
@@ -419,6 +639,20 @@ def build_parser() -> argparse.ArgumentParser:
         ("affiliates", "the affiliate network", AFFILIATE_SIM_PORT, cmd_sim_affiliates_serve),
     ):
         _sim_server(ssub, name, what, port, func)
+    notify = ssub.add_parser("notify", help="Slack and PagerDuty (a local notification sink)")
+    nsub = notify.add_subparsers(dest="notify_command", required=True, parser_class=_Parser)
+    nserve = nsub.add_parser(
+        "serve",
+        help="serve fake Slack incoming webhooks (POST /slack/...) and PagerDuty Events v2 "
+        "(POST /v2/enqueue); GET /messages lists what arrived (default port 8606)",
+    )
+    nserve.add_argument("--host", default="127.0.0.1")
+    nserve.add_argument("--port", type=int, default=8606)
+    nserve.add_argument(
+        "--run-dir", default="var/stack", help="where notifications.jsonl goes (var/stack)"
+    )
+    nserve.set_defaults(func=cmd_sim_notify_serve)
+    _add_stack(sub)
     return parser
 
 

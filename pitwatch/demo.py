@@ -1,56 +1,64 @@
-"""``pitwatch demo``: the reference platform with its simulated PSPs and KYC vendor, each in
-its own process talking real HTTP, on the embedded SQLite database under var/."""
+"""``pitwatch demo``: the whole stack on one machine, an incident injected on purpose, and a
+live summary of what the suite sees.
+
+The native stack (``pitwatch.stack.native``) runs with the demo rule profile (short
+windows, 5 s scrapes) on the embedded SQLite database; live traffic plays a scenario whose
+PSP outage begins a minute in. Every few seconds the demo prints what is being injected,
+which alerts are pending or firing in Prometheus, and the last messages that reached
+"Slack" (the local notification sink). Without Prometheus on PATH the platform, the
+simulators and the traffic still run, and the demo says how to add it.
+"""
 
 from __future__ import annotations
 
-import os
+import math
 import signal
-import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
+import yaml
 
-from pitwatch.settings import KYC_SIM_PORT, PLATFORM_PORT, PSP_SIM_PORT
+from pitwatch.stack import native
+from pitwatch.stack.config import StackConfig, StackPorts
 
-
-@dataclass(frozen=True)
-class Ports:
-    platform: int = PLATFORM_PORT
-    psp: int = PSP_SIM_PORT
-    kyc: int = KYC_SIM_PORT
+DEMO_SCENARIO = "demo"  # platform/igaming/traffic/scenarios/demo.yaml, when it exists
+FALLBACK_BASE = "psp-outage-de"
+INCIDENT_START = "1m"
+INCIDENT_DURATION = "10m"
+HIDDEN_LABELS = ("alertname", "severity", "team")
 
 
 def _say(message: str) -> None:
     print(f"[demo] {message}", flush=True)
 
 
-def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    handle = log.open("ab")
-    return subprocess.Popen(
-        [sys.executable, "-m", "pitwatch.cli", *args],
-        env=env,
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+def demo_scenario(run_dir: Path) -> str:
+    """The built-in demo scenario, or one written to ``run_dir``: psp-outage-de's incident
+    (paybridge approves 5 % of DE card deposits) one minute in, for ten minutes."""
+    from igaming.traffic.scenario import SCENARIO_DIR, builtin_names, parse
+
+    if DEMO_SCENARIO in builtin_names():
+        return DEMO_SCENARIO
+    data = yaml.safe_load((SCENARIO_DIR / f"{FALLBACK_BASE}.yaml").read_text(encoding="utf-8"))
+    incident = dict(data["incidents"][0])
+    incident.update(start=INCIDENT_START, duration=INCIDENT_DURATION)
+    incident.pop("end", None)
+    data.update(
+        name="demo-psp-outage-de",
+        description="paybridge approves 5 % of card deposits in DE for 10 minutes, "
+        "starting a minute into the demo.",
+        duration="2h",
+        incidents=[incident],
     )
-
-
-def _wait_ready(url: str, proc: subprocess.Popen, name: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{name} exited with code {proc.returncode}; see its log in var/")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{name} not ready at {url} after {timeout:.0f} s")
+    parse(data, "demo")  # refuse here, not in the traffic's log
+    path = run_dir / "demo-scenario.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return str(path)
 
 
 def smoke(base: str, timeout: float = 60) -> str:
@@ -90,73 +98,161 @@ def smoke(base: str, timeout: float = 60) -> str:
         return status
 
 
-def run_demo(host: str = "127.0.0.1", ports: Ports = Ports(), once: bool = False) -> int:
-    var = Path("var")
-    var.mkdir(exist_ok=True)
-    env = os.environ | {
-        "PITWATCH_PLATFORM_URL": f"http://{host}:{ports.platform}",
-        "PITWATCH_PSP_BASE_URL": f"http://{host}:{ports.psp}",
-        "PITWATCH_KYC_BASE_URL": f"http://{host}:{ports.kyc}",
-    }
-    env.setdefault("PITWATCH_DATABASE_URL", f"sqlite:///{var / 'pitwatch.db'}")
-    _say(f"database {env['PITWATCH_DATABASE_URL']}; logs in {var}/")
-    # A SIGTERM (from a supervisor, `timeout`, CI) must stop the children too: turn it into
+# -- the live summary ------------------------------------------------------------------------
+
+
+class Timeline:
+    """The scenario's incidents on the wall clock: a live run starts after its warm-up
+    (igaming.traffic.live.run_live: 2 s + 0.25 s per existing player registered)."""
+
+    def __init__(self, scenario_ref: str, rate: float, traffic_started: datetime) -> None:
+        from igaming.traffic.scenario import load
+
+        self.scenario = load(scenario_ref)
+        existing = min(self.scenario.existing_players, math.ceil(20.0 * rate))
+        self.start = traffic_started + timedelta(seconds=2 + 0.25 * existing)
+
+    @staticmethod
+    def describe(incident: Any) -> str:
+        scope = " ".join(f"{k}={v}" for k, v in incident.scope().items())
+        params = " ".join(f"{k}={v}" for k, v in incident.parameters().items())
+        return " ".join(filter(None, (incident.type, scope, params)))
+
+    def lines(self, now: datetime) -> list[str]:
+        if now < self.start:
+            return [f"traffic warming up; the scenario starts in ~{_mmss(self.start - now)}"]
+        active, upcoming = [], []
+        for inc in self.scenario.incidents:
+            begins, ends = self.start + inc.start, self.start + inc.until
+            if begins <= now < ends:
+                active.append(f"{self.describe(inc)} (~{_mmss(ends - now)} left)")
+            elif now < begins:
+                upcoming.append((begins, f"{self.describe(inc)} in ~{_mmss(begins - now)}"))
+        out = [f"injecting: {a}" for a in active] or ["injecting: nothing (normal traffic)"]
+        if upcoming:
+            out.append(f"next: {min(upcoming)[1]}")
+        return out
+
+
+def _mmss(delta: timedelta) -> str:
+    seconds = max(0, int(delta.total_seconds()))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def _labels(labels: dict[str, str]) -> str:
+    shown = ",".join(f"{k}={v}" for k, v in sorted(labels.items()) if k not in HIDDEN_LABELS)
+    return f"{labels.get('alertname', '?')}{{{shown}}}" if shown else labels.get("alertname", "?")
+
+
+def alert_lines(prometheus_url: str | None) -> list[str]:
+    if prometheus_url is None:
+        return []
+    try:
+        alerts = native.prometheus_alerts(prometheus_url)
+    except (httpx.HTTPError, KeyError, ValueError) as exc:
+        return [f"alerts: Prometheus did not answer ({type(exc).__name__})"]
+    out = []
+    for state in ("firing", "pending"):
+        names = sorted(_labels(a["labels"]) for a in alerts if a.get("state") == state)
+        if names:
+            out.append(f"{state}: {'; '.join(names[:6])}{' …' if len(names) > 6 else ''}")
+    return out or ["alerts: none pending or firing"]
+
+
+def slack_lines(notify_url: str, last: int = 3) -> list[str]:
+    try:
+        slack = native.notifications(notify_url, "slack")
+        pages = native.notifications(notify_url, "pagerduty")
+    except (httpx.HTTPError, KeyError, ValueError) as exc:
+        return [f"slack: the sink did not answer ({type(exc).__name__})"]
+    out = [f"slack: {len(slack)} messages, pagerduty: {len(pages)} events"]
+    for m in slack[-last:]:
+        body = m["body"]
+        title = (body.get("attachments") or [{}])[0].get("title") or body.get("text", "")
+        out.append(f"  {body.get('channel', '(default channel)')} {title}")
+    return out
+
+
+def summary(stack: native.Stack, timeline: Timeline | None, began: float) -> list[str]:
+    now = datetime.now(UTC)
+    head = f"--- {_mmss(timedelta(seconds=time.monotonic() - began))} into the demo ---"
+    lines = [head, *(timeline.lines(now) if timeline else [])]
+    lines += alert_lines(stack.prometheus_url)
+    lines += slack_lines(stack.notify_url)
+    return lines
+
+
+def _where(stack: native.Stack) -> None:
+    for what, url in native.urls(stack):
+        _say(f"  {what:<22} {url}")
+
+
+# -- the demo --------------------------------------------------------------------------------
+
+
+def run_demo(
+    *,
+    ports: StackPorts | None = None,
+    once: bool = False,
+    run_dir: Path = Path("var/stack"),
+    scenario: str | None = None,
+    rate: float = 8.0,
+    duration: float | None = None,
+    every: float = 10.0,
+) -> int:
+    """Start the stack, print a summary every ``every`` seconds until Ctrl-C, SIGTERM or
+    ``duration`` seconds after the stack is up; stop everything. ``once``: no traffic, one
+    player's walk-through."""
+    # A SIGTERM (a supervisor, `timeout`, CI) must stop the children too: turn it into
     # SystemExit so that the finally block below runs.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    procs = {
-        "psp simulator": (
-            _start(
-                ["sim", "psp", "serve", "--host", host, "--port", str(ports.psp)],
-                env,
-                var / "psp-sim.log",
-            ),
-            f"http://{host}:{ports.psp}/healthz",
-        ),
-        "kyc simulator": (
-            _start(
-                ["sim", "kyc", "serve", "--host", host, "--port", str(ports.kyc)],
-                env,
-                var / "kyc-sim.log",
-            ),
-            f"http://{host}:{ports.kyc}/healthz",
-        ),
-        "platform": (
-            _start(
-                ["platform", "serve", "--host", host, "--port", str(ports.platform)],
-                env,
-                var / "platform.log",
-            ),
-            f"http://{host}:{ports.platform}/readyz",
-        ),
-    }
+    run_dir.mkdir(parents=True, exist_ok=True)
+    scenario_ref = None if once else (scenario or demo_scenario(run_dir))
+    config = StackConfig(
+        run_dir=run_dir,
+        profile="demo",
+        scenario=scenario_ref,
+        rate=rate,
+        ports=ports or StackPorts(),
+    )
+    _say(f"database {config.database_url}; logs in {run_dir}/")
+    began = time.monotonic()
     try:
-        for name, (proc, url) in procs.items():
-            _say(f"starting {name} ...")
-            _wait_ready(url, proc, name)
-            _say(f"{name} ready at {url.rsplit('/', 1)[0]}")
-        status = smoke(f"http://{host}:{ports.platform}")
-        _say(
-            f"platform API  http://{host}:{ports.platform}   docs http://{host}:{ports.platform}/docs"
-        )
-        _say(
-            f"PSP simulator http://{host}:{ports.psp}/docs   KYC simulator http://{host}:{ports.kyc}/docs"
-        )
+        try:
+            stack = native.up(config, say=_say)
+        except native.StackError as exc:
+            print(f"pitwatch: {exc}", file=sys.stderr)
+            return exc.code
+        for note in stack.notes:
+            _say(f"note: {note}")
         if once:
+            status = smoke(stack.platform_url)
+            _where(stack)
             # Declines happen (the PSPs approve ~90 %); a callback that never came is the failure.
             return 0 if status in ("approved", "declined", "failed") else 1
-        _say("running; Ctrl-C stops everything")
-        while all(proc.poll() is None for proc, _ in procs.values()):
-            time.sleep(1)
-        _say("a process exited; stopping")
-        return 1
+        _say("where to look:")
+        _where(stack)
+        if stack.prometheus_url is None:
+            _say(f"Prometheus is not on PATH: traffic runs but no alert is evaluated. Add it: "
+                 f"{native.INSTALL_HINT}, then run the demo again")  # fmt: skip
+        started = stack.traffic_started_at or datetime.now(UTC)
+        timeline = Timeline(scenario_ref, rate, started) if scenario_ref else None
+        _say(f"running; Ctrl-C stops everything (summary every {every:g} s)")
+        running = time.monotonic()  # --duration counts from here, once everything is up
+        while duration is None or time.monotonic() - running < duration:
+            for line in summary(stack, timeline, began):
+                _say(line)
+            died = [n for n, p in stack.procs.items() if n != "traffic" and p.poll() is not None]
+            if died:
+                _say(f"{', '.join(died)} exited (see {run_dir}/<name>.log); stopping")
+                return 1
+            left = None if duration is None else duration - (time.monotonic() - running)
+            wait = every if left is None else min(every, left)
+            time.sleep(max(0.0, wait))
+        return 0
     except KeyboardInterrupt:
         return 0
     finally:
-        for proc, _ in procs.values():
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc, _ in procs.values():
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        stopped = native.down(run_dir)
+        if stopped:
+            _say(f"stopped {len(stopped)} processes")

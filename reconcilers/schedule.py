@@ -128,7 +128,9 @@ def serve(settings: Settings | None = None) -> None:
     settings = settings or get_settings()
     scheduler = scheduler_for(settings)
     configure(scheduler, settings)
+    now = datetime.now(ZoneInfo(settings.recon_timezone))
     for job in scheduler.get_jobs():
-        log.info("%s: next run %s", job.name, job.next_run_time)
+        # Not started yet: a job has no next_run_time attribute until then.
+        log.info("%s: next run %s", job.name, job.trigger.get_next_fire_time(None, now))
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
         scheduler.start()
