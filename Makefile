@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
+	$(BIN)/pitwatch generate
 	$(BIN)/pitwatch demo
 
 test: $(STAMP)

@@ -31,6 +31,7 @@ JOB_TABLE = "recon_scheduler_jobs"
 MISFIRE_GRACE = timedelta(hours=6)
 DAILY_JOB = "reconcile-daily"
 INTRADAY_JOB = "reconcile-intraday"
+START_JOB = "reconcile-at-start"
 _one_at_a_time = threading.Lock()
 
 
@@ -129,6 +130,16 @@ def serve(settings: Settings | None = None) -> None:
     scheduler = scheduler_for(settings)
     configure(scheduler, settings)
     now = datetime.now(ZoneInfo(settings.recon_timezone))
+    # One intraday run right away: a scheduler that starts (or restarts) reports on today
+    # within a minute instead of after a whole interval without a successful run.
+    scheduler.add_job(
+        "reconcilers.schedule:run_intraday",
+        "date",
+        run_date=now,
+        id=START_JOB,
+        name="intraday reconciliation at start",
+        replace_existing=True,
+    )
     for job in scheduler.get_jobs():
         # Not started yet: a job has no next_run_time attribute until then.
         log.info("%s: next run %s", job.name, job.trigger.get_next_fire_time(None, now))

@@ -28,6 +28,9 @@ from pitwatch.stack.prometheus import Targets, render_prometheus
 DIR = "deploy/compose"
 PROMETHEUS_CONFIG = f"{DIR}/prometheus.yml"
 ODDS_SIM_CONFIG = f"{DIR}/odds-sim.json"
+PSP_SIM_CONFIG = f"{DIR}/psp-sim.json"
+# Where the PSP simulator drops settlement reports and the reconciler reads them (a volume).
+REPORTS_MOUNT = "/app/var/psp-settlement"
 
 # Where docker-compose.yml mounts alert_rules/rules/ in the Prometheus container.
 RULES_MOUNT = "/etc/prometheus/rules"
@@ -72,6 +75,13 @@ def prometheus_config() -> str:
     )
 
 
+def psp_sim_config() -> str:
+    """deploy/compose/psp-sim.json: the PSPs drop yesterday's and today's settlement reports
+    into the volume the reconciler reads, every five minutes."""
+    body = {"report_dir": REPORTS_MOUNT, "report_every_seconds": 300}
+    return json.dumps(body, indent=2) + "\n"
+
+
 def odds_sim_config() -> str:
     """deploy/compose/odds-sim.json: the odds feed simulator's knobs that differ from the
     defaults (the feed URL: the platform service)."""
@@ -83,4 +93,8 @@ def odds_sim_config() -> str:
 
 def artefacts() -> dict[str, str]:
     """The generated files of the compose stack: repository path -> content."""
-    return {PROMETHEUS_CONFIG: prometheus_config(), ODDS_SIM_CONFIG: odds_sim_config()}
+    return {
+        PROMETHEUS_CONFIG: prometheus_config(),
+        ODDS_SIM_CONFIG: odds_sim_config(),
+        PSP_SIM_CONFIG: psp_sim_config(),
+    }

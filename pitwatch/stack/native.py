@@ -350,6 +350,9 @@ def _env(config: StackConfig) -> dict[str, str]:
         "PITWATCH_GAMES_URL": f"http://{h}:{p.games}",
         "PITWATCH_ODDS_URL": f"http://{h}:{p.odds}",
         "PITWATCH_AFFILIATES_URL": f"http://{h}:{p.affiliates}",
+        # the reconciliation reads what the PSP simulator drops (_write_psp_config)
+        "PITWATCH_RECON_PSP_REPORTS_DIR": str(config.run_dir.resolve() / "psp-settlement"),
+        "PITWATCH_RECON_OUT_DIR": str(config.run_dir.resolve() / "reconciliation"),
         "PYTHONUNBUFFERED": "1",
     }
 
@@ -400,6 +403,17 @@ def _write_alertmanager(config: StackConfig, run_dir: Path) -> Path:
     committed = ALERT_RULES_DIR.parent / TEMPLATE_PATH
     template = committed.read_text() if committed.is_file() else TEMPLATE
     (run_dir / "pitwatch.tmpl").write_text(template, encoding="utf-8")
+    return path
+
+
+def _write_psp_config(run_dir: Path) -> Path:
+    """The PSPs drop their settlement reports where the reconciliation reads them, every
+    minute (yesterday's and today's so far), as they would on an SFTP server."""
+    path = run_dir / "psp-sim.json"
+    reports = run_dir / "psp-settlement"
+    reports.mkdir(parents=True, exist_ok=True)
+    body = {"report_dir": str(reports), "report_every_seconds": 60}
+    path.write_text(json.dumps(body) + "\n", encoding="utf-8")
     return path
 
 
@@ -480,12 +494,15 @@ def up(config: StackConfig, say: Say | None = None) -> Stack:
     def server(name: str, args: list[str], port: int, health: str) -> _Plan:
         return _Plan(name, [*args, "--host", h, "--port", str(port)], port, health)
 
-    odds_config = ["--config", str(run_dir / "odds-sim.json")]
+    configs = {
+        "odds": ["--config", str(run_dir / "odds-sim.json")],
+        "psp": ["--config", str(run_dir / "psp-sim.json")],
+    }
     early = [
         *[
             server(
                 name,
-                ["sim", name, "serve", *(odds_config if name == "odds" else [])],
+                ["sim", name, "serve", *configs.get(name, [])],
                 getattr(p, name),
                 "/healthz",
             )
@@ -529,6 +546,7 @@ def up(config: StackConfig, say: Say | None = None) -> Stack:
 
     _sqlite_dir(config.database_url)
     _write_odds_config(config, run_dir)
+    _write_psp_config(run_dir)
     if alertmanager:
         _write_alertmanager(config, run_dir)
     if prometheus:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -80,10 +80,15 @@ def create_app(
     dispatcher = CallbackDispatcher(clock, http_client)
     simulator = PspSimulator(config or PspSimConfig(), clock, dispatcher)
 
-    lifespan = background_lifespan(
-        dispatcher,
-        (lambda: dispatcher.run(dispatch_interval_seconds)) if run_dispatcher else None,
-    )
+    every = simulator.config.report_every_seconds
+
+    async def loops() -> None:
+        tasks = [dispatcher.run(dispatch_interval_seconds)]
+        if every > 0:
+            tasks.append(_drop_reports(simulator, every))
+        await asyncio.gather(*tasks)
+
+    lifespan = background_lifespan(dispatcher, loops if run_dispatcher else None)
     app = FastAPI(title="pitwatch PSP simulator", lifespan=lifespan)
     trace_app(app)
     app.state.simulator = simulator
@@ -270,6 +275,18 @@ def create_app(
         )
 
     return app
+
+
+async def _drop_reports(simulator: PspSimulator, every: float) -> None:
+    """Write yesterday's and today's settlement reports now and every ``every`` seconds."""
+    while True:
+        today = simulator.clock.now().date()
+        for day in (today - timedelta(days=1), today):
+            try:
+                await asyncio.to_thread(simulator.write_settlement_reports, day)
+            except (ReportError, OSError) as exc:
+                log.warning("settlement reports for %s not written: %s", day, exc)
+        await asyncio.sleep(every)
 
 
 def serve(host: str = "127.0.0.1", port: int = 8601, config_path: str | Path | None = None) -> None:

@@ -186,6 +186,10 @@ class PspSimConfig(BaseModel):
     psps: dict[str, PspSettings] = Field(default_factory=_default_psps)
     exchange_rates: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_EXCHANGE_RATES))
     report_dir: str = "var/psp-settlement"
+    # Drop yesterday's and today's settlement reports into report_dir every this many
+    # seconds, as PSPs drop files on an SFTP server (0: only when asked, POST
+    # /admin/settlement-reports).
+    report_every_seconds: Annotated[float, Field(ge=0.0)] = 0.0
 
     @field_validator("psps")
     @classmethod
