@@ -258,8 +258,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         from igaming.traffic.live import LiveError, run_live
 
         now = datetime.now(UTC)  # a live run starts now (after a warm-up of seconds)
-        print(f"live run of {scenario.name} (seed {scenario.seed}) on {args.live} "
-              f"at {args.rate:g} actions/s", flush=True)  # fmt: skip
+        print(
+            f"live run of {scenario.name} (seed {scenario.seed}) on {args.live} "
+            f"at {args.rate:g} actions/s",
+            flush=True,
+        )
         try:
             result = run_live(
                 scenario,
@@ -283,8 +286,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         )
     s = result.summary()
     flows = s["simulator"]["flows"]
-    print(f"{s['simulator']['actions']:,} actions in {s['wall_seconds']} s "
-          f"({s['actions_per_second']}/s); {s['incidents']} incidents")  # fmt: skip
+    print(
+        f"{s['simulator']['actions']:,} actions in {s['wall_seconds']} s "
+        f"({s['actions_per_second']}/s); {s['incidents']} incidents"
+    )
     for flow, outcomes in flows.items():
         line = ", ".join(f"{k} {v:,}" for k, v in sorted(outcomes.items(), key=lambda kv: -kv[1]))
         print(f"  {flow:<14} {line}")
@@ -362,8 +367,10 @@ def cmd_stack_up(args: argparse.Namespace) -> int:
     except native.StackError as exc:
         print(f"pitwatch: {exc}", file=sys.stderr)
         return exc.code
-    print(f"stack up ({config.profile} rules); stop it with: pitwatch stack down "
-          f"--run-dir {args.run_dir}")  # fmt: skip
+    print(
+        f"stack up ({config.profile} rules); stop it with: pitwatch stack down "
+        f"--run-dir {args.run_dir}"
+    )
     _print_stack(stack)
     if not args.foreground:
         return 0
@@ -409,9 +416,21 @@ def cmd_stack_status(args: argparse.Namespace) -> int:
 
     rows = native.status(Path(args.run_dir))
     if args.json:
-        print(json.dumps([{"name": r.component.name, "pid": r.component.pid,
-                           "url": r.component.url, "alive": r.alive, "healthy": r.healthy}
-                          for r in rows], indent=2))  # fmt: skip
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": r.component.name,
+                        "pid": r.component.pid,
+                        "url": r.component.url,
+                        "alive": r.alive,
+                        "healthy": r.healthy,
+                    }
+                    for r in rows
+                ],
+                indent=2,
+            )
+        )
     elif not rows:
         print(f"no stack recorded in {args.run_dir} ({native.STACK_FILE})")
     for r in [] if args.json else rows:

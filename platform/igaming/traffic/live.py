@@ -273,8 +273,10 @@ class LiveDriver:
         if not self.scenario.campaigns:
             return
         if not self.operator_key:
-            log.warning("live: no operator key, so the scenario's affiliates are not set up "
-                        "and FTDs queue no postbacks (PITWATCH_OPERATOR_KEY)")  # fmt: skip
+            log.warning(
+                "live: no operator key, so the scenario's affiliates are not set up "
+                "and FTDs queue no postbacks (PITWATCH_OPERATOR_KEY)"
+            )
             return
         for a in partners.affiliate_setups(self.scenario, self.sims.affiliates):
             body = {"postback_url_template": a.postback_url_template, "secret": a.secret}
@@ -463,8 +465,9 @@ class LiveDriver:
         return sum(int(b["cash"]) for b in r.json() if b.get("currency") == player.currency)
 
     def launch(self, player: Player, game_id: str) -> str | None:
-        r = self._call("casino_launch", "POST", "/casino/launch", player=player,
-                       json={"game_id": game_id})  # fmt: skip
+        r = self._call(
+            "casino_launch", "POST", "/casino/launch", player=player, json={"game_id": game_id}
+        )
         if r is None or r.status_code != 201:
             return None
         return str(r.json()["session_token"])
@@ -518,8 +521,9 @@ class LiveDriver:
 
     def withdraw(self, player: Player, amount: int, method: str, key: str) -> str:
         body = {"amount": amount, "currency": player.currency, "method": method}
-        r = self._call("withdrawal", "POST", "/cashier/withdrawals", player=player, json=body,
-                       key=key)  # fmt: skip
+        r = self._call(
+            "withdrawal", "POST", "/cashier/withdrawals", player=player, json=body, key=key
+        )
         if r is None:
             return UNREACHABLE
         if r.status_code in (200, 201):
@@ -583,8 +587,9 @@ class LiveDriver:
         original = (self._network.get("affiliates") or {}).get(affiliate) or {}
         entry = dict(original)
         entry["knobs"] = (base | knobs) if knobs else original.get("knobs")
-        self._admin("affiliate network simulator", "PUT", f"{url}/admin/affiliates/{affiliate}",
-                    entry)  # fmt: skip
+        self._admin(
+            "affiliate network simulator", "PUT", f"{url}/admin/affiliates/{affiliate}", entry
+        )
 
     def invariants_ok(self) -> bool | None:
         """The platform's ledger invariants (GET /admin/invariants), when a key is at hand."""
@@ -683,8 +688,14 @@ def run_live(
         )
         sim.deposit_check_seconds = driver.callback_wait()
         driver.tally, driver.progress = sim.tally, progress
-        log.info("live run of %s on %s: %.1f actions/s, scale %.3g, %d existing players",
-                 scenario.name, base_url, rate, scale, existing)  # fmt: skip
+        log.info(
+            "live run of %s on %s: %.1f actions/s, scale %.3g, %d existing players",
+            scenario.name,
+            base_url,
+            rate,
+            scale,
+            existing,
+        )
         tally = sim.run()
     except BaseException:  # Ctrl-C too: leave the simulators as they were found
         _wind_down(sim, driver, strict=False)

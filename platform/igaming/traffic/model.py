@@ -331,8 +331,15 @@ class Simulation:
             return
         if attempt < 3 and self.rng.random() < self.s.deposits.retry_after_decline:
             others = {m: w for m, w in player.mix.methods.items() if m != method} or {method: 1.0}
-            self.after(20 + self.rng.random() * 60, self._deposit, player, first, then_play,
-                       attempt + 1, pick(self.rng, others))  # fmt: skip
+            self.after(
+                20 + self.rng.random() * 60,
+                self._deposit,
+                player,
+                first,
+                then_play,
+                attempt + 1,
+                pick(self.rng, others),
+            )
 
     def _returning_session(self, betting_only: bool) -> None:
         if not self.active:
@@ -407,8 +414,9 @@ class Simulation:
         if cash <= 0 or amount > cash:
             return
         method = pick(self.rng, player.mix.methods)
-        self.tally.add("withdrawal", self.d.withdraw(player, amount, method, self._key("wd")),
-                       player.geo)  # fmt: skip
+        self.tally.add(
+            "withdrawal", self.d.withdraw(player, amount, method, self._key("wd")), player.geo
+        )
 
     # -- incidents ---------------------------------------------------------------------
 
