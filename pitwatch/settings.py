@@ -16,6 +16,9 @@ COLLECT_PORT = 9108
 ODDS_SIM_PORT = 8603
 GAMES_SIM_PORT = 8604
 AFFILIATE_SIM_PORT = 8605
+NOTIFY_PORT = 8606  # the stack's Slack/PagerDuty receiver
+PROMETHEUS_PORT = 9090
+ALERTMANAGER_PORT = 9093
 DEFAULT_PSPS = ("paybridge", "nordpay", "ewallo", "pixgate")
 DEFAULT_GAME_PROVIDERS = ("spinworks", "lucky_labs", "livetable")
 

@@ -16,6 +16,7 @@ import json
 
 from pitwatch.settings import (
     AFFILIATE_SIM_PORT,
+    ALERTMANAGER_PORT,
     COLLECT_PORT,
     GAMES_SIM_PORT,
     KYC_SIM_PORT,
@@ -34,7 +35,6 @@ REPORTS_MOUNT = "/app/var/psp-settlement"
 
 # Where docker-compose.yml mounts alert_rules/rules/ in the Prometheus container.
 RULES_MOUNT = "/etc/prometheus/rules"
-ALERTMANAGER_PORT = 9093
 SCRAPE_INTERVAL = "15s"
 
 # Compose service name -> the port it listens on inside the network.

@@ -10,18 +10,18 @@ from typing import Literal
 from alert_rules.alertmanager import Delivery
 from pitwatch.settings import (
     AFFILIATE_SIM_PORT,
+    ALERTMANAGER_PORT,
     COLLECT_PORT,
     GAMES_SIM_PORT,
     KYC_SIM_PORT,
+    NOTIFY_PORT,
     ODDS_SIM_PORT,
     PLATFORM_PORT,
+    PROMETHEUS_PORT,
     PSP_SIM_PORT,
     get_settings,
 )
-from pitwatch.stack.sinks import NOTIFY_PORT
 
-PROMETHEUS_PORT = 9090
-ALERTMANAGER_PORT = 9093
 ALERT_RULES_DIR = Path(__file__).resolve().parents[2] / "alert_rules"
 PROFILE_DIRS = {"production": ALERT_RULES_DIR / "rules", "demo": ALERT_RULES_DIR / "demo"}
 

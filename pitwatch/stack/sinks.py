@@ -28,9 +28,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from pitwatch.settings import NOTIFY_PORT
+
 log = logging.getLogger(__name__)
 
-NOTIFY_PORT = 8606
 MESSAGES_FILE = "notifications.jsonl"
 REJECTED_FILE = "rejected.jsonl"
 MAX_BODY = 1_000_000  # bytes; Slack's own limit is far lower

@@ -34,7 +34,7 @@ import httpx
 
 from igaming.traffic import incidents as fx
 from igaming.traffic import partners
-from igaming.traffic.model import NewPlayer, Player, Simulation, Tally
+from igaming.traffic.model import NewPlayer, Player, Simulation, Tally, kickoff_factor
 from igaming.traffic.run import Progress, RunResult
 from igaming.traffic.scenario import (
     DbSlowdown,
@@ -117,16 +117,6 @@ def _detail(r: httpx.Response) -> str:
 # -- the rate ----------------------------------------------------------------------------
 
 
-def _kickoff_factor(scenario: Scenario, when: datetime) -> float:
-    sb = scenario.sportsbook
-    for hhmm in sb.kickoffs:
-        h, m = (int(x) for x in hhmm.split(":"))
-        kickoff = when.replace(hour=h, minute=m, second=0, microsecond=0)
-        if kickoff - sb.kickoff_window <= when < kickoff + timedelta(minutes=5):
-            return sb.kickoff_factor
-    return 1.0
-
-
 def actions_per_second(scenario: Scenario, when: datetime, scale: float = 1.0) -> float:
     """The expected player actions per second of ``scenario`` at ``when``.
 
@@ -156,7 +146,7 @@ def actions_per_second(scenario: Scenario, when: datetime, scale: float = 1.0) -
         + DEPOSITS_PER_SESSION
     )
     sessions = p.daily_active * p.sessions_per_day / 86_400
-    kick_extra = sessions * sb.share * (_kickoff_factor(scenario, when) - 1)
+    kick_extra = sessions * sb.share * (kickoff_factor(scenario, when) - 1)
     journey = 1 + p.kyc_before_deposit + p.registration_to_ftd
     clicks = 0.0
     for c in scenario.campaigns:

@@ -125,6 +125,18 @@ def whole_units(amount: float, currency: str) -> int:
     return max(unit, round(amount / unit) * unit)
 
 
+def kickoff_factor(scenario: Scenario, when: datetime) -> float:
+    """The scenario's betting surge at ``when``: its kick-off factor in the window before a
+    kick-off (and five minutes after), else 1."""
+    sb = scenario.sportsbook
+    for hhmm in sb.kickoffs:
+        h, m = (int(x) for x in hhmm.split(":"))
+        kickoff = when.replace(hour=h, minute=m, second=0, microsecond=0)
+        if kickoff - sb.kickoff_window <= when < kickoff + timedelta(minutes=5):
+            return sb.kickoff_factor
+    return 1.0
+
+
 class Simulation:
     """Runs a scenario on a driver from ``start`` for ``duration``."""
 
@@ -199,15 +211,6 @@ class Simulation:
                 factor *= s.factor
         return factor
 
-    def _kickoff_factor(self, when: datetime) -> float:
-        sb = self.s.sportsbook
-        for hhmm in sb.kickoffs:
-            h, m = (int(x) for x in hhmm.split(":"))
-            kickoff = when.replace(hour=h, minute=m, second=0, microsecond=0)
-            if kickoff - sb.kickoff_window <= when < kickoff + timedelta(minutes=5):
-                return sb.kickoff_factor
-        return 1.0
-
     def _arrivals(self) -> None:
         """Schedule the next minute's arrivals, spread uniformly inside the minute."""
         now = self.d.now()
@@ -217,7 +220,7 @@ class Simulation:
         for _ in range(sessions):
             self.after(self.rng.random() * 60, self._returning_session, False)
         # Around kick-off, bettors come in numbers: extra betting-only sessions.
-        kick = self._kickoff_factor(now) * self._surge(now, "kickoff")
+        kick = kickoff_factor(self.s, now) * self._surge(now, "kickoff")
         if kick > 1:
             extra = p.daily_active * p.sessions_per_day * per_minute * self.s.sportsbook.share
             for _ in range(poisson(self.rng, extra * (kick - 1))):
