@@ -12,7 +12,6 @@ from reconcilers.frames import AFFILIATE_ROWS, REJECTS, conform
 from reconcilers.sources import (
     CsvSpec,
     amount_checks,
-    code,
     exponent,
     known_currency,
     minor,
@@ -68,20 +67,14 @@ SPEC = CsvSpec(
         ("affiliate", "affiliate"),
         ("campaign", "nullif(campaign, '')"),
         ("player_ref", "nullif(player_ref, '')"),
-        ("event", code("event", EVENTS)),
+        ("event", "event"),
         ("conversion_id", "conversion_id"),
         ("amount_minor", minor("amount")),
-        ("currency", code("currency", CURRENCIES)),
-        ("status", code("status", STATUSES)),
+        ("currency", "currency"),
+        ("status", "status"),
         ("occurred_at", "_occurred"),
         ("commission_minor", minor("commission_amount")),
-        ("commission_currency", code("commission_currency", CURRENCIES)),
-    ),
-    coded=(
-        ("event", EVENTS),
-        ("currency", CURRENCIES),
-        ("status", STATUSES),
-        ("commission_currency", CURRENCIES),
+        ("commission_currency", "commission_currency"),
     ),
 )
 

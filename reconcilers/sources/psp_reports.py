@@ -3,19 +3,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from igaming.money import CURRENCY_EXPONENTS
 from reconcilers.errors import SourceError
-from reconcilers.frames import PSP_ROWS, REJECTS, conform, empty
+from reconcilers.frames import PSP_ROWS, REJECTS, arrow_to_pandas, conform, empty
 from reconcilers.sources import (
     CsvSpec,
     amount_checks,
-    code,
     col,
     connect,
     exponent,
@@ -23,7 +23,7 @@ from reconcilers.sources import (
     known_currency,
     minor,
     one_of,
-    read_strict_csv,
+    read_strict_csv_arrow,
     required,
     shown,
     timestamp,
@@ -88,19 +88,19 @@ SPEC = CsvSpec(
         ),
     ),
     outputs=(
+        ("psp", "psp"),  # checked to be the file's PSP
         ("psp_reference", "psp_reference"),
         ("merchant_reference", "nullif(merchant_reference, '')"),
-        ("type", code("type", ROW_TYPES)),
+        ("type", "type"),
         ("created_at", "_created"),
         ("settled_at", "_settled"),
-        ("gross_currency", code("gross_currency", CURRENCIES)),
+        ("gross_currency", "gross_currency"),
         ("gross_minor", minor("gross_amount")),
-        ("net_currency", code("net_currency", CURRENCIES)),
+        ("net_currency", "net_currency"),
         ("net_minor", minor("net_amount")),
         ("fee_minor", minor("fee_amount")),
         ("batch_number", "try_cast(batch_number AS BIGINT)"),
     ),
-    coded=(("type", ROW_TYPES), ("gross_currency", CURRENCIES), ("net_currency", CURRENCIES)),
 )
 
 
@@ -124,7 +124,7 @@ def read_psp_reports(
         more = f"; {len(missing) - 1} more missing" if len(missing) > 1 else ""
         raise SourceError(missing[0], f"missing (expected one file per PSP per day{more})")
     days = [day - timedelta(days=1), day, day + timedelta(days=1)] if neighbours else [day]
-    rows: list[pd.DataFrame] = []
+    rows: list[pa.Table] = []
     rejects: list[pd.DataFrame] = []
     read: list[Path] = []
     with connect() as con:
@@ -133,19 +133,26 @@ def read_psp_reports(
                 path = folder / report_name(psp, when)
                 if when != day and not path.is_file():
                     continue  # a neighbour is optional (but read strictly when there)
-                found, refused = read_strict_csv(path, SPEC, params={"psp": psp}, con=con)
-                rows.append(found.assign(psp=psp))  # every row's psp was checked to be this
+                found, refused = read_strict_csv_arrow(path, SPEC, params={"psp": psp}, con=con)
+                rows.append(found)
                 rejects.append(refused)
                 read.append(path)
+    refused = [r for r in rejects if len(r)]
     return (
-        _concat(rows, PSP_ROWS, "PSP_ROWS"),
-        _concat(rejects, REJECTS, "REJECTS"),
+        _rows_frame(rows),
+        conform(pd.concat(refused), REJECTS, "REJECTS") if refused else empty(REJECTS),
         read,
     )
 
 
-def _concat(frames: list[pd.DataFrame], schema: Mapping[str, str], name: str) -> pd.DataFrame:
-    frames = [f for f in frames if len(f)]
-    if not frames:
-        return empty(schema)
-    return conform(frames[0] if len(frames) == 1 else pd.concat(frames), schema, name)
+def _rows_frame(tables: list[pa.Table]) -> pd.DataFrame:
+    """PSP_ROWS of the files' tables, converted to pandas once (Arrow concatenates without
+    copying; pandas would copy every column of every file)."""
+    if not tables:
+        return empty(PSP_ROWS)
+    frame = arrow_to_pandas(pa.concat_tables(tables))
+    # One category per file, sorted: ordering by the column is ordering by name.
+    frame["source_file"] = frame["source_file"].cat.reorder_categories(
+        sorted(frame["source_file"].cat.categories)
+    )
+    return conform(frame, PSP_ROWS, "PSP_ROWS")
