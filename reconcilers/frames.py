@@ -30,7 +30,6 @@ WALLET_MOVEMENTS: Mapping[str, str] = {
     "kind": "string",
     "merchant_reference": "string",  # deposit_id / withdrawal_id
     "psp_reference": "string",  # may be <NA>
-    "player_id": "string",
     "currency": "string",
     "amount_minor": "Int64",  # unsigned amount of the movement
     "status": "string",  # the deposit's / withdrawal's current status

@@ -19,23 +19,30 @@ Which wallet time a movement has:
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 
+import duckdb
 import pandas as pd
+import psycopg
 from sqlalchemy import Connection, Engine, TextClause, bindparam, text
 from sqlalchemy.exc import DBAPIError
 
 from igaming.models import UTCDateTime
 from reconcilers.errors import SourceError
 from reconcilers.frames import (
+    ARROW_OUTPUT,
     BALANCES,
     CLEARING,
     ORPHAN_CALLBACKS,
     PLATFORM_CONVERSIONS,
+    UTC_TS,
     WALLET_MOVEMENTS,
     conform,
+    from_arrow,
 )
 
 Bind = Engine | Connection
@@ -52,7 +59,7 @@ def _timed(sql: str, *columns: str) -> TextClause:
 
 MOVEMENTS = _timed(
     """SELECT d.psp, 'settled' AS kind, d.deposit_id AS merchant_reference, d.psp_reference,
-              d.player_id, d.currency, d.amount_minor, d.status, d.completed_at AS occurred_at
+              d.currency, d.amount_minor, d.status, d.completed_at AS occurred_at
        FROM pw_deposits d
        WHERE d.completed_at >= :start AND d.completed_at < :end
        UNION ALL
@@ -60,7 +67,7 @@ MOVEMENTS = _timed(
               CASE WHEN t.type = 'chargeback' THEN 'chargeback'
                    WHEN e.amount_minor > 0 THEN 'refunded'
                    ELSE 'chargeback_reversed' END,
-              d.deposit_id, d.psp_reference, d.player_id, e.currency,
+              d.deposit_id, d.psp_reference, e.currency,
               CASE WHEN e.amount_minor < 0 THEN -e.amount_minor ELSE e.amount_minor END,
               d.status, e.created_at
        FROM pw_wallet_transactions t
@@ -70,8 +77,8 @@ MOVEMENTS = _timed(
        WHERE t.type IN ('chargeback', 'reversal')
          AND e.created_at >= :start AND e.created_at < :end
        UNION ALL
-       SELECT w.psp, 'payout', w.withdrawal_id, w.psp_reference, w.player_id, w.currency,
-              w.amount_minor, w.status, w.completed_at
+       SELECT w.psp, 'payout', w.withdrawal_id, w.psp_reference, w.currency, w.amount_minor,
+              w.status, w.completed_at
        FROM pw_withdrawals w
        WHERE w.completed_at >= :start AND w.completed_at < :end
        ORDER BY occurred_at, merchant_reference, kind""",
@@ -228,24 +235,114 @@ def _load(
     schema: Mapping[str, str],
     name: str,
 ) -> pd.DataFrame:
+    try:
+        with _connected(engine_or_connection) as conn:
+            if conn.dialect.name == "postgresql":
+                return _copy_load(conn, query, params, schema, name)
+            return _fetch_load(conn, query, params, schema, name)
+    except DBAPIError as exc:
+        detail = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise SourceError(views, f"cannot be read ({detail})") from exc
+    except psycopg.Error as exc:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SourceError(views, f"cannot be read ({detail})") from exc
+
+
+def _fetch_load(
+    conn: Connection,
+    query: TextClause,
+    params: Mapping[str, object],
+    schema: Mapping[str, str],
+    name: str,
+) -> pd.DataFrame:
     # Streamed in chunks, each turned into a frame from plain tuples: pandas probes a
     # SQLAlchemy Row for a dtype (an exception per row), and holding every Row of 10M
     # movements at once costs gigabytes.
     parts: list[pd.DataFrame] = []
-    try:
-        with _connected(engine_or_connection) as conn:
-            result = conn.execution_options(stream_results=True, yield_per=_CHUNK).execute(
-                query, dict(params)
-            )
-            columns = list(result.keys())
-            for chunk in result.partitions(_CHUNK):
-                rows = [tuple(row) for row in chunk]
-                parts.append(
-                    conform(pd.DataFrame.from_records(rows, columns=columns), schema, name)
-                )
-    except DBAPIError as exc:
-        detail = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        raise SourceError(views, f"cannot be read ({detail})") from exc
+    result = conn.execution_options(stream_results=True, yield_per=_CHUNK).execute(
+        query, dict(params)
+    )
+    columns = list(result.keys())
+    for chunk in result.partitions(_CHUNK):
+        rows = [tuple(row) for row in chunk]
+        parts.append(conform(pd.DataFrame.from_records(rows, columns=columns), schema, name))
     if not parts:
         return conform(pd.DataFrame(columns=columns), schema, name)
     return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+
+# PostgreSQL settings the CSV below is written in, whatever the session's own.
+_COPY_SETTINGS = {"TimeZone": "UTC", "DateStyle": "ISO, YMD"}
+_DUCKDB_TYPES = {"string": "VARCHAR", "Int64": "BIGINT", UTC_TS: "TIMESTAMPTZ"}
+
+
+def _copy_load(
+    conn: Connection,
+    query: TextClause,
+    params: Mapping[str, object],
+    schema: Mapping[str, str],
+    name: str,
+) -> pd.DataFrame:
+    """The query's rows through ``COPY (query) TO STDOUT`` as CSV into a temporary file,
+    parsed by DuckDB into Arrow-backed columns: no Python object per row or value (the row
+    by row fetch of 10M movements took 100 s and 10 GB; this about a quarter of the time).
+
+    It runs on the caller's connection, so in its transaction and snapshot; the session's
+    TimeZone and DateStyle are set for the COPY (the CSV's timestamps are ISO in UTC) and
+    put back after it."""
+    compiled = query.compile(dialect=conn.dialect)
+    values = {}
+    for key, value in params.items():
+        process = compiled.binds[key].type.bind_processor(conn.dialect)
+        values[key] = process(value) if process else value
+    # A statement through SQLAlchemy first, so that the COPY runs in its transaction.
+    saved = conn.execute(
+        text("SELECT " + ", ".join(f"current_setting('{k}')" for k in _COPY_SETTINGS))
+    ).one()
+    _set_local(conn, dict(_COPY_SETTINGS))
+    try:
+        raw = conn.connection.driver_connection
+        assert isinstance(raw, psycopg.Connection)
+        with tempfile.TemporaryDirectory(prefix="pitwatch-copy-") as tmp:
+            path = Path(tmp) / "rows.csv"
+            with (
+                path.open("wb") as fh,
+                raw.cursor() as cur,
+                cur.copy(f"COPY ({compiled}) TO STDOUT (FORMAT csv, HEADER true)", values) as copy,
+            ):
+                for data in copy:
+                    fh.write(data)
+            return _read_copied(path, schema, name)
+    finally:
+        _set_local(conn, dict(zip(_COPY_SETTINGS, saved, strict=True)))
+
+
+def _set_local(conn: Connection, settings: Mapping[str, str]) -> None:
+    for setting, value in settings.items():
+        conn.execute(
+            text("SELECT set_config(:name, :value, true)"), {"name": setting, "value": value}
+        )
+
+
+def _read_copied(path: Path, schema: Mapping[str, str], name: str) -> pd.DataFrame:
+    """PostgreSQL's CSV (NULL unquoted and empty, an empty string quoted) as the schema's
+    frame, in the file's row order."""
+    with path.open("rb") as fh:
+        header = fh.readline().decode("utf-8").rstrip("\r\n").split(",")
+    if not header or header == [""]:
+        return conform(pd.DataFrame(columns=list(schema)), schema, name)
+    types = ", ".join(
+        f"'{column}': '{_DUCKDB_TYPES.get(schema.get(column, 'string'), 'VARCHAR')}'"
+        for column in header
+    )
+    with duckdb.connect() as con:
+        con.execute("SET TimeZone = 'UTC'")
+        for setting in ARROW_OUTPUT:
+            con.execute(setting)
+        table = con.sql(
+            f"""SELECT * FROM read_csv($path, header = true, auto_detect = false,
+                    columns = {{{types}}}, delim = ',', quote = '"', escape = '"',
+                    allow_quoted_nulls = false, strict_mode = true)""",
+            params={"path": str(path)},
+        ).to_arrow_table()
+    return from_arrow(table, schema, name)

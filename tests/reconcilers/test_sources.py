@@ -16,8 +16,10 @@ from hypothesis import strategies as st
 from sqlalchemy import text, update
 
 import reconcilers.sources as sources
+import reconcilers.sources.wallet as wallet_source
 from igaming.cashier import deposits, withdrawals
 from igaming.cashier.callbacks import handle_callback
+from igaming.models import UTCDateTime
 from igaming.money import CURRENCY_EXPONENTS, to_minor
 from igaming.sim.affiliate_network.network import Record, export_csv
 from igaming.sim.psp import PspSimConfig
@@ -682,14 +684,14 @@ def test_wallet_movements_are_every_psp_movement_at_its_wallet_time(engine):
     at = lambda s: T0 + timedelta(seconds=s)  # noqa: E731
     pa, pb, pw = (a.psp, b.psp, w.psp)
     ra, rb, rw = (a.psp_reference, b.psp_reference, w.psp_reference)
-    me, won = player.id, "chargeback_reversed"
+    won = "chargeback_reversed"
     assert records(moves) == [
-        (pa, "settled", a.id, ra, me, "EUR", 2_500, won, at(10)),
-        (pa, "chargeback", a.id, ra, me, "EUR", 2_500, won, at(20)),
-        (pa, "chargeback_reversed", a.id, ra, me, "EUR", 2_500, won, at(30)),
-        (pb, "settled", b.id, rb, me, "EUR", 1_000, "refunded", at(40)),
-        (pb, "refunded", b.id, rb, me, "EUR", 1_000, "refunded", at(50)),
-        (pw, "payout", w.id, rw, me, "EUR", 500, "completed", at(60)),
+        (pa, "settled", a.id, ra, "EUR", 2_500, won, at(10)),
+        (pa, "chargeback", a.id, ra, "EUR", 2_500, won, at(20)),
+        (pa, "chargeback_reversed", a.id, ra, "EUR", 2_500, won, at(30)),
+        (pb, "settled", b.id, rb, "EUR", 1_000, "refunded", at(40)),
+        (pb, "refunded", b.id, rb, "EUR", 1_000, "refunded", at(50)),
+        (pw, "payout", w.id, rw, "EUR", 500, "completed", at(60)),
     ]  # fmt: skip
     assert pending.id not in set(moves["merchant_reference"])
 
@@ -839,3 +841,32 @@ def test_empty_wallet_gives_empty_conformed_frames(engine):
         assert {c: str(t) for c, t in frame.dtypes.items() if c != "occurred_at"} == {
             c: t for c, t in schema.items() if c != "occurred_at"
         }
+
+
+# What COPY's CSV must carry exactly: NULL and '' apart, commas, quotes and line breaks
+# inside values, microseconds, whatever the session's time zone and date style.
+_TRICKY = text(
+    """SELECT 'pay,bridge' AS psp, 'say "hi"' AS merchant_reference, '' AS psp_reference,
+              NULL AS status, E'two\\nlines' AS currency, CAST(-9007199254740993 AS BIGINT)
+              AS amount_minor, TIMESTAMPTZ '2026-11-02 23:59:59.123456+00' AS occurred_at
+       UNION ALL
+       SELECT 'p2', 'r2', NULL, 's', 'EUR', NULL, NULL"""
+).columns(occurred_at=UTCDateTime)
+
+
+def test_every_value_survives_the_postgresql_copy_whatever_the_session_settings(engine):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the COPY path is PostgreSQL's; SQLite is read row by row")
+    with engine.connect() as conn:
+        conn.execute(text("SET TimeZone = 'Asia/Tokyo'"))
+        conn.execute(text("SET DateStyle = 'SQL, DMY'"))
+        frame = wallet_source._load(conn, "test", _TRICKY, {}, ORPHAN_CALLBACKS, "ORPHANS")
+        settings_after = conn.execute(text("SELECT current_setting('TimeZone'), "
+                                           "current_setting('DateStyle')")).one()  # fmt: skip
+    assert tuple(settings_after) == ("Asia/Tokyo", "SQL, DMY")
+    assert records(frame) == [
+        ("pay,bridge", 'say "hi"', "", None, "two\nlines", -9007199254740993,
+         pd.Timestamp("2026-11-02 23:59:59.123456", tz="UTC")),
+        ("p2", "r2", None, "s", "EUR", None, None),
+    ]  # fmt: skip
+    assert str(frame["psp"].dtype) == "string" and frame["psp"].dtype.storage == "pyarrow"
