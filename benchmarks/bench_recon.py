@@ -364,7 +364,7 @@ AFFILIATE_CSV = """
 
 # The frames the wallet loaders return, as --skip-db feeds them (same order as the queries).
 FRAME_SQL = {
-    "wallet": """SELECT psp, kind, merchant_reference, psp_reference, player_id, currency,
+    "wallet": """SELECT psp, kind, merchant_reference, psp_reference, currency,
                         amount_minor, status, occurred_at
                  FROM wallet ORDER BY occurred_at, merchant_reference, kind""",
     "orphans": """SELECT psp, merchant_reference, psp_reference, status, currency, amount_minor,
@@ -1100,7 +1100,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--workdir", type=Path, help="where the files go (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the files and the schema")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="run on the day a --keep run left in --workdir (same --scale, --seed, --breaks "
+        "and mode) instead of generating it again",
+    )
     args = parser.parse_args(argv)
+    if args.reuse and args.workdir is None:
+        parser.error("--reuse needs the --workdir of a --keep run")
     if args.scale <= 0:
         parser.error("--scale must be positive")
     if not args.skip_db and not args.database_url.startswith("postgres"):
@@ -1126,34 +1134,50 @@ def main(argv: list[str] | None = None) -> int:
     root = args.workdir or Path(tempfile.mkdtemp(prefix="bench_recon_"))
     root.mkdir(parents=True, exist_ok=True)
     layout = Layout(root)
+    kept = root / "schema.txt"  # what --reuse runs on
+    if args.reuse and not (layout.expected.is_file() and kept.is_file()):
+        print(f"bench_recon: {root} holds no day of a --keep run to reuse", file=sys.stderr)
+        return 2
     schema = None if args.skip_db else f"pwrecon_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    if args.reuse:
+        schema = kept.read_text().strip() or None
+        args.keep = True  # what is reused stays for the next run
     admin = None if args.skip_db else create_engine(normalise_url(args.database_url))
     engines: list[Engine] = []
     try:
         if admin is not None:
-            with admin.begin() as conn:
-                conn.execute(text(f"CREATE SCHEMA {schema}"))
+            if not args.reuse:
+                with admin.begin() as conn:
+                    conn.execute(text(f"CREATE SCHEMA {schema}"))
             ledger_url = args.database_url
         else:
             ledger_url = f"sqlite:///{root / 'ledger.db'}"
         ledger_engine = make_engine(ledger_url, schema=schema, pool_size=2)
         engines.append(ledger_engine)
-        say(f"migrating {'schema ' + str(schema) if schema else ledger_url}")
-        upgrade_engine(ledger_engine)
-        say(
-            f"generating {plan.movements:,} movements, {plan.conversions:,} conversions, "
-            f"{plan.breaks} planted breaks of each type in {root}"
-        )
+        if args.reuse:
+            say(f"reusing the day in {root}" + (f", schema {schema}" if schema else ""))
+            with ledger_engine.begin() as conn:  # the breaks of the earlier run
+                for table in ("recon_breaks", "recon_runs"):
+                    conn.execute(text(f"DELETE FROM {table}"))
+        else:
+            say(f"migrating {'schema ' + str(schema) if schema else ledger_url}")
+            upgrade_engine(ledger_engine)
         t0 = time.perf_counter()
-        child = mp.get_context("spawn").Process(
-            target=_generate_child,
-            args=(plan, str(root), None if args.skip_db else args.database_url, schema),
-        )
-        child.start()
-        child.join()
-        if child.exitcode != 0:
-            print(f"bench_recon: generation failed (exit {child.exitcode})", file=sys.stderr)
-            return 1
+        if not args.reuse:
+            kept.write_text(schema or "")
+            say(
+                f"generating {plan.movements:,} movements, {plan.conversions:,} conversions, "
+                f"{plan.breaks} planted breaks of each type in {root}"
+            )
+            child = mp.get_context("spawn").Process(
+                target=_generate_child,
+                args=(plan, str(root), None if args.skip_db else args.database_url, schema),
+            )
+            child.start()
+            child.join()
+            if child.exitcode != 0:
+                print(f"bench_recon: generation failed (exit {child.exitcode})", file=sys.stderr)
+                return 1
         fed: dict[str, Any] = {}
         if args.skip_db:
             fed = read_frames(layout)
