@@ -12,7 +12,7 @@ from sqlalchemy import Engine, func, select
 
 from igaming.models import Deposit, Player
 from igaming.traffic.run import run_accelerated
-from igaming.traffic.scenario import load, parse
+from igaming.traffic.scenario import parse
 from igaming.traffic.truth import read_incident_log
 from pitwatch.cli import main
 
@@ -89,19 +89,9 @@ def test_accelerated_mode_writes_the_platforms_own_tables(tmp_path: Path, engine
     assert result.invariants_ok is True
 
 
-def test_the_ledger_invariant_holds_after_a_mixed_week(tmp_path: Path):
-    """The built-in mixed week (every incident kind), a fiftieth of its traffic, on SQLite
-    (two minutes here; PostgreSQL runs the accelerated path in the test above)."""
-    week = load("mixed-week")
-    url = f"sqlite:///{tmp_path}/week.db"
-    result = run_accelerated(week, url, scale=0.02, out_dir=tmp_path, warmup=WARMUP)
-
-    assert result.invariants_ok is True
-    rows = read_incident_log(tmp_path / "incidents.jsonl")
-    assert len(rows) == len(week.incidents) and all(r["end"] for r in rows)
-    flows = result.tally.as_dict()["flows"]
-    assert flows["deposit"] and flows["bet"]["accepted"] and flows["casino_round"]
-    assert result.database["postback_jobs"].get("delivered", 0) > 0
+# The ledger invariant after the built-in mixed week is checked on the week that the
+# reconcilers' test reconciles (tests/reconcilers/test_reconcile_simulated_traffic.py):
+# one run of the week for both.
 
 
 def test_simulate_lists_the_built_in_scenarios(capsys):
