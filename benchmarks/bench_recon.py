@@ -29,7 +29,9 @@ The timed run is what ``reconcilers.run.reconcile_day`` does, step by step: read
 reports, the affiliate export and the wallet (views), match wallet ⟷ PSP and wallet ⟷
 affiliate, record the run and apply the breaks to the ledger, write the CSV and HTML
 reports. Then, over the same in-memory frames, the reference: a bare DuckDB hash join of
-the same keys (``--join-repeats`` times, median). Peak memory: VmHWM reset at the start of
+the same keys (``--join-repeats`` times, median), compared with the matching step repeated
+as often (median; the run's own, first, matching also pays for first-touch memory, and is
+shown beside it). Peak memory: VmHWM reset at the start of
 the run (``/proc/self/clear_refs``) and a sampling thread (per step). Targets (the issue):
 matching within 2x the bare join, the whole run under 90 s, exactly the planted breaks,
 peak RSS under 8 GB. A measurement: it exits 0 whatever the figures.
@@ -830,6 +832,7 @@ def run_day(
     m.frames = {
         "wallet": movements,
         "psp": psp_rows,
+        "orphans": orphans,
         "conversions": conversions,
         "network": network,
     }
@@ -837,6 +840,32 @@ def run_day(
 
 
 # -- the reference ----------------------------------------------------------------------------
+
+
+def rematch(m: Measured, repeats: int) -> float:
+    """Median seconds of the matching step (both pairs) run again on the run's frames.
+
+    The run's own matching is the first large join of the process: it also pays for the
+    memory its hash tables touch for the first time (page faults), which the bare joins,
+    run after it and repeated, do not. Matching repeated the same way compares like with
+    like; the run's time (cold) is reported beside it."""
+    from reconcilers.match.psp import match_wallet_psp
+
+    match_affiliate = affiliate_matcher()
+    f = m.frames
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        match_wallet_psp(
+            f["wallet"], f["psp"], f["orphans"], day=DAY, now=NOW,
+            settlement_window=SETTLEMENT_WINDOW,
+        )  # fmt: skip
+        if match_affiliate and "wallet_affiliate" in m.stats:
+            match_affiliate(f["conversions"], f["network"], day=DAY, now=NOW, grace=POSTBACK_GRACE)
+        times.append(time.perf_counter() - t0)
+    say(f"  matching again: {statistics.median(times):.2f} s (median of {repeats})")
+    return statistics.median(times)
+
 
 KIND_OF_TYPE = (
     "CASE type WHEN 'Settled' THEN 'settled' WHEN 'Refunded' THEN 'refunded' "
@@ -962,6 +991,7 @@ def print_results(
     mode: str,
     generation: float,
     m: Measured,
+    warm: float,
     bare: dict[str, tuple[float, float, int]],
     checks: dict[tuple[str, str], Check],
 ) -> None:
@@ -1004,6 +1034,14 @@ def print_results(
     )
     match_rate = f"{match_rows / match_s:,.0f}" if match_s else "-"
     step_rows.append(("matching (psp + affiliate)", f"{match_s:.2f}", match_rate, "-"))
+    step_rows.append(
+        (
+            f"matching again (median of {args.join_repeats})",
+            f"{warm:.2f}",
+            f"{match_rows / warm:,.0f}" if warm else "-",
+            "-",
+        )
+    )
     step_rows.append(("whole run", f"{m.whole:.2f}", f"{rows_in / m.whole:,.0f}", gib(m.hwm)))
     bare_s = sum(v[0] for v in bare.values())
     for pair, (median, best, count) in bare.items():
@@ -1032,7 +1070,8 @@ def print_results(
         print(f"  note: {note}")
     print()
 
-    ratio = match_s / bare_s if bare_s else float("inf")
+    ratio = warm / bare_s if bare_s else float("inf")
+    cold = match_s / bare_s if bare_s else float("inf")
     exact = all(not c.missing and not c.extra for c in checks.values()) and all(
         (p, t) in checks for p, t in BREAK_TYPES if p in m.stats
     )
@@ -1044,7 +1083,7 @@ def print_results(
         [
             (
                 "matching within 2× the bare join",
-                f"{ratio:.2f}× ({match_s:.1f} / {bare_s:.1f} s)",
+                f"{ratio:.2f}× ({warm:.1f} / {bare_s:.1f} s; in the run {cold:.2f}×)",
                 verdict(ratio <= TARGET_RATIO),
             ),
             ("whole run under 90 s", f"{m.whole:.1f} s", verdict(m.whole < TARGET_SECONDS)),
@@ -1206,11 +1245,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"steps done: {done or 'none'}; rows read: {m.rows}")
             print(f"peak RSS under 8 GB: FAIL ({gib(rss)} and rising when stopped)")
             return 0
-        say("the reference: bare DuckDB hash joins over the same frames")
+        say("the matching step again, and the reference: bare DuckDB hash joins")
+        warm = rematch(m, args.join_repeats)
         bare = bare_joins(m, args.join_repeats)
         assert m.breaks is not None
         checks = check_breaks(m.breaks, expected, set(m.stats))
-        print_results(args, plan, mode, generation, m, bare, checks)
+        print_results(args, plan, mode, generation, m, warm, bare, checks)
         if args.keep:
             print(f"kept: {root}" + (f", schema {schema}" if schema else ""))
         return 0
