@@ -10,9 +10,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from igaming.bonus import service as bonus_service
@@ -61,14 +62,35 @@ def refuse(
     return Decision(outcome or code.lower(), code, message, final=final, extra=extra)
 
 
+# The hot path's statements, built once (as the ledger's are): building a statement and
+# its cache key on every request was a large part of a seamless-wallet bet's cost.
+_LOCKED_ROUND = (
+    select(CasinoRound)
+    .where(
+        CasinoRound.provider == bindparam("provider"),
+        CasinoRound.provider_round_id == bindparam("round"),
+    )
+    .with_for_update()
+)
+_TOMBSTONE = select(CasinoTransaction.id).where(
+    CasinoTransaction.provider == bindparam("provider"),
+    CasinoTransaction.reference_tx_id == bindparam("tx"),
+    CasinoTransaction.kind == "rollback",
+    CasinoTransaction.answer_key.is_not(None),
+)
+
+
+@cache
+def _insert_round(dialect_name: str):  # type: ignore[no-untyped-def]
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return dialect.insert(CasinoRound).on_conflict_do_nothing(
+        index_elements=["provider", "provider_round_id"]
+    )
+
+
 def _locked_round(ctx: Context, provider_round_id: str) -> CasinoRound | None:
     return ctx.uow.session.execute(
-        select(CasinoRound)
-        .where(
-            CasinoRound.provider == ctx.provider,
-            CasinoRound.provider_round_id == provider_round_id,
-        )
-        .with_for_update()
+        _LOCKED_ROUND, {"provider": ctx.provider, "round": provider_round_id}
     ).scalar_one_or_none()
 
 
@@ -77,26 +99,27 @@ def _open_round(ctx: Context, provider_round_id: str) -> CasinoRound:
     s = ctx.uow.session
     game = s.get(CasinoGame, ctx.session.game_id)
     assert game is not None
-    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
-    s.execute(
-        dialect.insert(CasinoRound)
-        .values(
-            id=str(uuid.uuid4()),
-            provider=ctx.provider,
-            provider_round_id=provider_round_id,
-            game_id=game.id,
-            game_type=game.type,
-            player_id=ctx.player.id,
-            currency=ctx.player.currency,
-            stake_minor=0,
-            win_minor=0,
-            open_bets=0,
-            wins=0,
-            status="open",
-            started_at=ctx.now,
-            updated_at=ctx.now,
-        )
-        .on_conflict_do_nothing(index_elements=["provider", "provider_round_id"])
+    # Core on the session's connection: nothing is pending in the session before a round's
+    # first bet (only reads so far), so skipping the ORM's autoflush changes nothing.
+    conn = s.connection()
+    conn.execute(
+        _insert_round(conn.dialect.name),
+        {
+            "id": str(uuid.uuid4()),
+            "provider": ctx.provider,
+            "provider_round_id": provider_round_id,
+            "game_id": game.id,
+            "game_type": game.type,
+            "player_id": ctx.player.id,
+            "currency": ctx.player.currency,
+            "stake_minor": 0,
+            "win_minor": 0,
+            "open_bets": 0,
+            "wins": 0,
+            "status": "open",
+            "started_at": ctx.now,
+            "updated_at": ctx.now,
+        },
     )
     rnd = _locked_round(ctx, provider_round_id)
     assert rnd is not None
@@ -105,15 +128,10 @@ def _open_round(ctx: Context, provider_round_id: str) -> CasinoRound:
 
 def tombstoned(ctx: Context, provider_tx_id: str) -> bool:
     """A rollback for this id arrived before it (aggregators then refuse the late bet)."""
+    # Core: called first thing in a bet, when the session has nothing pending to flush.
+    conn = ctx.uow.session.connection()
     return (
-        ctx.uow.session.execute(
-            select(CasinoTransaction.id).where(
-                CasinoTransaction.provider == ctx.provider,
-                CasinoTransaction.reference_tx_id == provider_tx_id,
-                CasinoTransaction.kind == "rollback",
-                CasinoTransaction.answer_key.is_not(None),
-            )
-        ).first()
+        conn.execute(_TOMBSTONE, {"provider": ctx.provider, "tx": provider_tx_id}).first()
         is not None
     )
 
