@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import make_transient_to_detached
 
 from igaming.bonus import service as bonus_service
 from igaming.casino.events import (
@@ -83,8 +84,10 @@ _TOMBSTONE = select(CasinoTransaction.id).where(
 @cache
 def _insert_round(dialect_name: str):  # type: ignore[no-untyped-def]
     dialect = postgresql if dialect_name == "postgresql" else sqlite
-    return dialect.insert(CasinoRound).on_conflict_do_nothing(
-        index_elements=["provider", "provider_round_id"]
+    return (
+        dialect.insert(CasinoRound)
+        .on_conflict_do_nothing(index_elements=["provider", "provider_round_id"])
+        .returning(CasinoRound.id)
     )
 
 
@@ -102,26 +105,31 @@ def _open_round(ctx: Context, provider_round_id: str) -> CasinoRound:
     # Core on the session's connection: nothing is pending in the session before a round's
     # first bet (only reads so far), so skipping the ORM's autoflush changes nothing.
     conn = s.connection()
-    conn.execute(
-        _insert_round(conn.dialect.name),
-        {
-            "id": str(uuid.uuid4()),
-            "provider": ctx.provider,
-            "provider_round_id": provider_round_id,
-            "game_id": game.id,
-            "game_type": game.type,
-            "player_id": ctx.player.id,
-            "currency": ctx.player.currency,
-            "stake_minor": 0,
-            "win_minor": 0,
-            "open_bets": 0,
-            "wins": 0,
-            "status": "open",
-            "started_at": ctx.now,
-            "updated_at": ctx.now,
-        },
-    )
-    rnd = _locked_round(ctx, provider_round_id)
+    values = {
+        "id": str(uuid.uuid4()),
+        "provider": ctx.provider,
+        "provider_round_id": provider_round_id,
+        "game_id": game.id,
+        "game_type": game.type,
+        "player_id": ctx.player.id,
+        "currency": ctx.player.currency,
+        "stake_minor": 0,
+        "win_minor": 0,
+        "open_bets": 0,
+        "wins": 0,
+        "status": "open",
+        "started_at": ctx.now,
+        "updated_at": ctx.now,
+    }
+    if conn.execute(_insert_round(conn.dialect.name), values).first() is not None:
+        # Ours, and locked by our insert until the commit: attached to the session from
+        # the values just written (as the ledger does with its transactions) instead of
+        # read back, one statement fewer per round.
+        rnd = CasinoRound(**values, ended_at=None, result_delay_seconds=None)
+        make_transient_to_detached(rnd)
+        s.add(rnd)
+        return rnd
+    rnd = _locked_round(ctx, provider_round_id)  # a concurrent first bet created it
     assert rnd is not None
     return rnd
 
