@@ -134,16 +134,30 @@ def _apply(
 
 
 def _already_applied(uow: UnitOfWork, psp: str, event_id: str | None) -> bool:
-    return (
+    if event_id is None:
+        return (
+            uow.session.execute(
+                select(PspCallback.id).where(
+                    PspCallback.psp == psp,
+                    PspCallback.event_id.is_(None),
+                    PspCallback.outcome == "applied",
+                )
+            ).first()
+            is not None
+        )
+    # The outcome is checked here, not in SQL: with it in the WHERE clause SQLite (no
+    # statistics) searched ix_psp_callbacks_outcome_received, every applied callback ever
+    # received, on each callback, instead of the event's one or two rows by (psp, event_id).
+    outcomes = (
         uow.session.execute(
-            select(PspCallback.id).where(
-                PspCallback.psp == psp,
-                PspCallback.event_id == event_id,
-                PspCallback.outcome == "applied",
+            select(PspCallback.outcome).where(
+                PspCallback.psp == psp, PspCallback.event_id == event_id
             )
-        ).first()
-        is not None
+        )
+        .scalars()
+        .all()
     )
+    return any(outcome == "applied" for outcome in outcomes)
 
 
 def _apply_deposit(
