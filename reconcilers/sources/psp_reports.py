@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from igaming.money import CURRENCY_EXPONENTS
 from reconcilers.errors import SourceError
@@ -150,9 +151,9 @@ def _rows_frame(tables: list[pa.Table]) -> pd.DataFrame:
     copying; pandas would copy every column of every file)."""
     if not tables:
         return empty(PSP_ROWS)
-    frame = arrow_to_pandas(pa.concat_tables(tables))
-    # One category per file, sorted: ordering by the column is ordering by name.
-    frame["source_file"] = frame["source_file"].cat.reorder_categories(
-        sorted(frame["source_file"].cat.categories)
-    )
-    return conform(frame, PSP_ROWS, "PSP_ROWS")
+    table = pa.concat_tables(tables)
+    for name in (c for c, t in PSP_ROWS.items() if t == "category"):
+        at = table.schema.get_field_index(name)
+        if not pa.types.is_dictionary(table.schema.field(at).type):
+            table = table.set_column(at, name, pc.dictionary_encode(table[name]))
+    return conform(arrow_to_pandas(table), PSP_ROWS, "PSP_ROWS")
