@@ -240,11 +240,10 @@ def _load(
             if conn.dialect.name == "postgresql":
                 return _copy_load(conn, query, params, schema, name)
             return _fetch_load(conn, query, params, schema, name)
-    except DBAPIError as exc:
-        detail = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        raise SourceError(views, f"cannot be read ({detail})") from exc
-    except psycopg.Error as exc:
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    except (DBAPIError, psycopg.Error) as exc:  # through SQLAlchemy, or the COPY's own
+        orig = exc.orig if isinstance(exc, DBAPIError) else exc
+        cause = str(orig).strip() if orig is not None else ""
+        detail = cause.splitlines()[0] if cause else type(exc).__name__
         raise SourceError(views, f"cannot be read ({detail})") from exc
 
 
