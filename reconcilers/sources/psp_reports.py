@@ -151,7 +151,8 @@ def _rows_frame(tables: list[pa.Table]) -> pd.DataFrame:
     copying; pandas would copy every column of every file)."""
     if not tables:
         return empty(PSP_ROWS)
-    table = pa.concat_tables(tables)
+    # permissive: a file with no good row has typeless (null) columns
+    table = pa.concat_tables(tables, promote_options="permissive")
     for name in (c for c, t in PSP_ROWS.items() if t == "category"):
         at = table.schema.get_field_index(name)
         if not pa.types.is_dictionary(table.schema.field(at).type):

@@ -870,3 +870,36 @@ def test_every_value_survives_the_postgresql_copy_whatever_the_session_settings(
         ("p2", "r2", None, "s", "EUR", None, None),
     ]  # fmt: skip
     assert str(frame["psp"].dtype) == "string" and frame["psp"].dtype.storage == "pyarrow"
+
+
+def test_a_day_whose_files_take_every_reading_path_reads_as_one_frame(tmp_path: Path):
+    """One file read by DuckDB directly, one split by Python's csv (a blank line), one with
+    no row, one with no good row (its columns have no type): one frame, every row kept."""
+    header = ",".join(COLUMNS) + "\n"
+    row = (
+        "{psp},{ref},m-{ref},Settled,2026-11-02T10:00:00.000Z,2026-11-02T23:59:59.000Z,"
+        "EUR,10.00,EUR,9.70,-0.30,1,1001\n"
+    )
+    day = "2026-11-02"
+    (tmp_path / f"paybridge-settlement-{day}.csv").write_text(
+        header + row.format(psp="paybridge", ref="pb1"), encoding="utf-8"
+    )
+    (tmp_path / f"nordpay-settlement-{day}.csv").write_text(
+        header + "\n" + row.format(psp="nordpay", ref="np1"), encoding="utf-8"
+    )
+    (tmp_path / f"ewallo-settlement-{day}.csv").write_text(header, encoding="utf-8")
+    (tmp_path / f"pixgate-settlement-{day}.csv").write_text(header + '"cut\n', encoding="utf-8")
+
+    rows, rejects, files = read_psp_reports(
+        tmp_path, date(2026, 11, 2), ["paybridge", "nordpay", "ewallo", "pixgate"]
+    )
+
+    assert len(files) == 4
+    assert records(rows, "psp", "psp_reference", "source_file", "source_line") == [
+        ("paybridge", "pb1", f"paybridge-settlement-{day}.csv", 2),
+        ("nordpay", "np1", f"nordpay-settlement-{day}.csv", 3),
+    ]
+    assert records(rejects, "source_file", "source_line") == [
+        (f"nordpay-settlement-{day}.csv", 2),
+        (f"pixgate-settlement-{day}.csv", 2),
+    ]
