@@ -7,8 +7,7 @@ timestamps are timezone-aware UTC (``datetime64[ns, UTC]``). No floats near mone
 
 Strings are Arrow-backed (``string[pyarrow]``): a value costs its bytes and an offset, not a
 Python object (~60 bytes more each; at 10M rows of five references, gigabytes), and DuckDB
-hands query results over as Arrow (``from_arrow``) and scans such frames without
-converting them.
+hands query results over as Arrow (``from_arrow``) without a Python object per value.
 """
 
 from __future__ import annotations
