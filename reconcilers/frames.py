@@ -19,6 +19,13 @@ import pyarrow as pa
 
 UTC_TS = "datetime64[ns, UTC]"
 STRING = pd.StringDtype("pyarrow")  # what a schema's "string" means
+# The DuckDB type of each schema type (a category is read and written as text).
+DUCKDB_TYPES = {
+    "string": "VARCHAR",
+    "category": "VARCHAR",
+    "Int64": "BIGINT",
+    UTC_TS: "TIMESTAMPTZ",
+}
 
 # -- sources ---------------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from igaming.money import CURRENCY_EXPONENTS
-from reconcilers.frames import BREAKS, STATS_KEYS, UTC_TS, conform
+from reconcilers.frames import BREAKS, DUCKDB_TYPES, STATS_KEYS, UTC_TS, conform
 
 # Columns every side of ``pair_rows`` provides besides its keys and compared values: the
 # frame position and whether the row belongs to the reconciled day.
@@ -298,9 +298,6 @@ def break_select(
     }
     exprs["psp"] = f"coalesce(CAST({columns.get('psp', 'NULL')} AS VARCHAR), 'none')"
     select = ", ".join(
-        f"CAST({exprs.get(c, 'NULL')} AS {_SQL_TYPE[t]}) AS {c}" for c, t in BREAKS.items()
+        f"CAST({exprs.get(c, 'NULL')} AS {DUCKDB_TYPES[t]}) AS {c}" for c, t in BREAKS.items()
     )
     return f"SELECT {select} FROM {source} WHERE {where}"
-
-
-_SQL_TYPE = {"string": "VARCHAR", "Int64": "BIGINT", UTC_TS: "TIMESTAMPTZ"}

@@ -37,11 +37,12 @@ from reconcilers.frames import (
     ARROW_OUTPUT,
     BALANCES,
     CLEARING,
+    DUCKDB_TYPES,
     ORPHAN_CALLBACKS,
     PLATFORM_CONVERSIONS,
-    UTC_TS,
     WALLET_MOVEMENTS,
     conform,
+    empty,
     from_arrow,
 )
 
@@ -266,13 +267,12 @@ def _fetch_load(
         rows = [tuple(row) for row in chunk]
         parts.append(conform(pd.DataFrame.from_records(rows, columns=columns), schema, name))
     if not parts:
-        return conform(pd.DataFrame(columns=columns), schema, name)
+        return empty(schema)
     return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
 
 # PostgreSQL settings the CSV below is written in, whatever the session's own.
 _COPY_SETTINGS = {"TimeZone": "UTC", "DateStyle": "ISO, YMD"}
-_DUCKDB_TYPES = {"string": "VARCHAR", "Int64": "BIGINT", UTC_TS: "TIMESTAMPTZ"}
 
 
 def _copy_load(
@@ -328,10 +328,10 @@ def _read_copied(path: Path, schema: Mapping[str, str], name: str) -> pd.DataFra
     frame, in the file's row order."""
     with path.open("rb") as fh:
         header = fh.readline().decode("utf-8").rstrip("\r\n").split(",")
-    if not header or header == [""]:
-        return conform(pd.DataFrame(columns=list(schema)), schema, name)
+    if header == [""]:  # PostgreSQL writes the header even for no row: not expected
+        return empty(schema)
     types = ", ".join(
-        f"'{column}': '{_DUCKDB_TYPES.get(schema.get(column, 'string'), 'VARCHAR')}'"
+        f"'{column}': '{DUCKDB_TYPES.get(schema.get(column, 'string'), 'VARCHAR')}'"
         for column in header
     )
     with duckdb.connect() as con:
