@@ -16,6 +16,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 UTC_TS = "datetime64[ns, UTC]"
 STRING = pd.StringDtype("pyarrow")  # what a schema's "string" means
@@ -31,14 +32,15 @@ DUCKDB_TYPES = {
 
 # A wallet money movement the PSP should report: one row per deposit event or payout.
 # kind: settled (approved deposit), refunded, chargeback, chargeback_reversed, payout.
+# Columns of a few values for millions of rows are categories (one small code a row).
 WALLET_MOVEMENTS: Mapping[str, str] = {
-    "psp": "string",
-    "kind": "string",
+    "psp": "category",
+    "kind": "category",
     "merchant_reference": "string",  # deposit_id / withdrawal_id
     "psp_reference": "string",  # may be <NA>
-    "currency": "string",
+    "currency": "category",
     "amount_minor": "Int64",  # unsigned amount of the movement
-    "status": "string",  # the deposit's / withdrawal's current status
+    "status": "category",  # the deposit's / withdrawal's current status
     "occurred_at": UTC_TS,  # when the movement happened in the wallet
 }
 
@@ -231,7 +233,13 @@ def _sorted_categories(column: pd.Series) -> pd.Series:
 
 def from_arrow(table: pa.Table, schema: Mapping[str, str], name: str) -> pd.DataFrame:
     """``conform`` of an Arrow table (a DuckDB result): strings stay in their Arrow
-    buffers, integers become nullable ``Int64``, timestamps aware UTC."""
+    buffers, integers become nullable ``Int64``, timestamps aware UTC, and the schema's
+    categories are dictionary-encoded by Arrow (pandas would first make a Python string of
+    every value)."""
+    for column, dtype in schema.items():
+        at = table.schema.get_field_index(column)
+        if dtype == "category" and at >= 0 and not pa.types.is_dictionary(table.field(at).type):
+            table = table.set_column(at, column, pc.dictionary_encode(table[column]))
     return conform(arrow_to_pandas(table), schema, name)
 
 

@@ -75,6 +75,36 @@ def with_positions(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**{POSITION: np.arange(len(frame), dtype=np.int64)})
 
 
+def same_values(
+    attributes: Sequence[tuple[pd.Series, pd.Series]],
+) -> tuple[np.ndarray, np.ndarray]:
+    """One integer a row on each side, equal exactly when every attribute is: each
+    attribute is (left column, right column); a missing value equals a missing value, as
+    in ``IS NOT DISTINCT FROM``. Columns of a few values (categories) are coded in numpy
+    through their categories, so that a join compares one integer instead of several
+    strings a row."""
+    left_code = np.zeros(len(attributes[0][0]), dtype=np.int64)
+    right_code = np.zeros(len(attributes[0][1]), dtype=np.int64)
+    span = 1
+    for left, right in attributes:
+        left, right = _as_category(left), _as_category(right)
+        vocabulary = left.cat.categories.union(right.cat.categories)
+        width = len(vocabulary) + 1  # the values, then the missing value
+        span *= width
+        if span >= 2**62:
+            raise ValueError("too many attribute values to code in one integer")
+        for column, code in ((left, left_code), (right, right_code)):
+            # code -1 (missing) takes the lookup's last entry
+            lookup = np.append(vocabulary.get_indexer(column.cat.categories), width - 1)
+            code *= width
+            code += lookup[column.cat.codes.to_numpy()]
+    return left_code, right_code
+
+
+def _as_category(column: pd.Series) -> pd.Series:
+    return column if isinstance(column.dtype, pd.CategoricalDtype) else column.astype("category")
+
+
 _database: tuple[int, duckdb.DuckDBPyConnection] | None = None
 _database_lock = threading.Lock()
 

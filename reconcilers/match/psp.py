@@ -45,6 +45,7 @@ from reconcilers.match import (
     pair_residue,
     pair_rows,
     require,
+    same_values,
     with_positions,
 )
 
@@ -72,20 +73,21 @@ def _in_day(column: str) -> str:
     return f"({column} >= $d0 AND {column} < $d1)"
 
 
-# The fast join reads the frames as they are. It joins by reference alone and compares
-# the kind: a deposit with one movement a side (nearly all) is a clean pair, and every
-# movement of a deposit with more — or with a kind the other side lacks — falls through
-# to the residue together, where its status is at hand. A missing merchant reference
-# (NULL) never joins: such rows fall through too, to the psp_reference fallback.
-FAST_KEYS = ("psp", "ref")
-FAST_COMPARED = ("_kind", "_amount", "_currency")
+# The fast join joins by reference alone and compares the rest: psp, kind and currency as
+# one integer a row (``same_values``; NULL equals NULL, as the residue's psp "none" and
+# IS NOT DISTINCT FROM have it) and the amount. A deposit with one movement a side
+# (nearly all) is a clean pair, and every movement of a reference with more — or with a
+# kind, psp or value the other side lacks — falls through to the residue together, where
+# it is paired by (psp, kind, reference) with its status at hand. A missing merchant
+# reference (NULL) never joins: such rows fall through too, to the psp_reference fallback.
+FAST_KEYS = ("ref",)
+FAST_COMPARED = ("_attrs", "_amount")
 FAST_WALLET = f"""
-    SELECT _r, psp, nullif(merchant_reference, '') AS ref, kind AS _kind,
-           amount_minor AS _amount, currency AS _currency, {_in_day("occurred_at")} AS _day
+    SELECT _r, nullif(merchant_reference, '') AS ref, _attrs, amount_minor AS _amount,
+           {_in_day("occurred_at")} AS _day
     FROM w"""
 FAST_PSP = f"""
-    SELECT _r, psp, nullif(merchant_reference, '') AS ref, {KIND_SQL} AS _kind,
-           abs(gross_minor) AS _amount, gross_currency AS _currency,
+    SELECT _r, nullif(merchant_reference, '') AS ref, _attrs, abs(gross_minor) AS _amount,
            {_in_day("settled_at")} AS _day
     FROM p WHERE type IS DISTINCT FROM 'Fee'"""
 
@@ -354,6 +356,14 @@ def match_wallet_psp(
     younger than ``settlement_window`` at ``now`` is in flight, not a break."""
     w = with_positions(require(wallet, WALLET_MOVEMENTS, "wallet movements"))
     p = with_positions(require(psp, PSP_ROWS, "PSP rows"))
+    w_attrs, p_attrs = same_values(
+        [
+            (w["psp"], p["psp"]),
+            (w["kind"], _kinds(p["type"])),
+            (w["currency"], p["gross_currency"]),
+        ]
+    )
+    w, p = w.assign(_attrs=w_attrs), p.assign(_attrs=p_attrs)
     o = require(orphans, ORPHAN_CALLBACKS, "orphan callbacks")
     params = day_bounds(day)
     with connect() as con:
@@ -407,6 +417,13 @@ def match_wallet_psp(
         "in_flight": in_flight,
     }
     return MatchResult(breaks, stats)
+
+
+def _kinds(types: pd.Series) -> pd.Series:
+    """The movement kind of each report row's type (``KIND_SQL``), mapped through the
+    column's few categories rather than its rows."""
+    types = types if isinstance(types.dtype, pd.CategoricalDtype) else types.astype("category")
+    return types.map(lambda t: KIND_OF_TYPE.get(t, t.lower()), na_action="ignore")
 
 
 def _by_psp_reference(

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from igaming.money import CURRENCY_EXPONENTS
 from reconcilers.errors import SourceError
-from reconcilers.frames import PSP_ROWS, REJECTS, arrow_to_pandas, conform, empty
+from reconcilers.frames import PSP_ROWS, REJECTS, conform, empty, from_arrow
 from reconcilers.sources import (
     CsvSpec,
     amount_checks,
@@ -153,8 +152,4 @@ def _rows_frame(tables: list[pa.Table]) -> pd.DataFrame:
         return empty(PSP_ROWS)
     # permissive: a file with no good row has typeless (null) columns
     table = pa.concat_tables(tables, promote_options="permissive")
-    for name in (c for c, t in PSP_ROWS.items() if t == "category"):
-        at = table.schema.get_field_index(name)
-        if not pa.types.is_dictionary(table.schema.field(at).type):
-            table = table.set_column(at, name, pc.dictionary_encode(table[name]))
-    return conform(arrow_to_pandas(table), PSP_ROWS, "PSP_ROWS")
+    return from_arrow(table, PSP_ROWS, "PSP_ROWS")

@@ -268,7 +268,10 @@ def _fetch_load(
         parts.append(conform(pd.DataFrame.from_records(rows, columns=columns), schema, name))
     if not parts:
         return empty(schema)
-    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    if len(parts) == 1:
+        return parts[0]
+    # Each chunk's categories are its own: concatenated, they are text again.
+    return conform(pd.concat(parts, ignore_index=True), schema, name)
 
 
 # PostgreSQL settings the CSV below is written in, whatever the session's own.

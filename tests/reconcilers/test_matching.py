@@ -24,7 +24,7 @@ from reconcilers.frames import (
     conform,
     empty,
 )
-from reconcilers.match import MatchResult
+from reconcilers.match import MatchResult, same_values
 from reconcilers.match.affiliate import match_wallet_affiliate
 from reconcilers.match.internal import check_wallet_internal
 from reconcilers.match.psp import match_wallet_psp
@@ -226,6 +226,29 @@ def test_status_mismatch_a_wallet_chargeback_the_psp_never_reported_past_the_win
 
     assert brk["break_key"] == "wallet_psp|status_mismatch|paybridge|chargeback|dep-1"
     assert values(brk) == (4000, None, "chargeback", None, 4000, "EUR")
+
+
+def test_a_reference_reported_by_another_psp_is_missing_at_each() -> None:
+    # The fast join pairs by reference alone: the psp is compared, not joined on.
+    m = movement("dep-1")
+
+    result = match_psp([m], [report_row(m, psp="nordpay")])
+
+    assert sorted(result.breaks["break_key"]) == [
+        "wallet_psp|missing_at_psp|paybridge|settled|dep-1",
+        "wallet_psp|missing_in_wallet|nordpay|settled|dep-1",
+    ]
+    assert result.stats["matched"] == 0
+
+
+def test_a_psp_missing_on_both_sides_is_the_same_psp_none() -> None:
+    # As the residue keys it (psp "none"), so the fast join must agree.
+    m = movement("dep-1", psp=None)
+
+    result = match_psp([m], [report_row(m, psp=None, source_file="x.csv")])
+
+    assert result.breaks.empty
+    assert result.stats["matched"] == 1
 
 
 def test_duplicate_at_psp_the_same_settlement_reported_twice() -> None:
@@ -738,3 +761,27 @@ def test_a_reject_of_an_unknown_source_is_a_programming_error() -> None:
 
     with pytest.raises(ValueError, match="unknown source"):
         rejects_to_breaks(rejects)
+
+
+# -- the fast join's coded values --------------------------------------------------------------
+
+
+def test_same_values_codes_are_equal_exactly_when_every_attribute_is() -> None:
+    cat = lambda *v: pd.Series(v, dtype="category")  # noqa: E731
+    left = [cat("a", "a", None, "b", "a"), cat("x", "y", "x", "x", None)]
+    right = [cat("a", "b", None, "b", "a", "c"), cat("x", "y", "x", "z", None, "x")]
+
+    lcode, rcode = same_values(list(zip(left, right, strict=True)))
+
+    # row i against row i: equal, kind differs, NULL = NULL, second differs, NULL = NULL
+    assert [bool(lcode[i] == rcode[i]) for i in range(5)] == [True, False, True, False, True]
+    # every distinct pair of values has its own code, on either side
+    assert len(set(lcode)) == 5 and len(set(rcode)) == 6
+    assert rcode[5] not in set(lcode)
+
+
+def test_same_values_takes_text_columns_too() -> None:
+    lcode, rcode = same_values(
+        [(pd.Series(["EUR", "SEK"]), pd.Series(["SEK", "EUR"], dtype="category"))]
+    )
+    assert lcode[0] == rcode[1] and lcode[1] == rcode[0] and lcode[0] != lcode[1]

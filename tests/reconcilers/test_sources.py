@@ -722,6 +722,26 @@ def test_a_second_chargeback_is_a_movement_of_its_own(engine):
     assert set(moves["status"]) == {"chargeback"}
 
 
+def test_movements_read_in_chunks_are_one_frame_of_the_schemas_categories(engine, monkeypatch):
+    # Row by row (SQLite) each chunk has categories of its own; the frame must not.
+    monkeypatch.setattr(wallet_source, "_CHUNK", 2)
+    p = make_platform(engine)
+    player = register_player(p)
+    deposits = [deposit(p, player, 2_500, key) for key in "abc"]
+    for d in deposits:
+        p.clock.advance(5)
+        deliver(p, d, "approved")
+    p.clock.advance(5)
+    deliver(p, deposits[2], "chargeback")  # the second chunk's values differ from the first's
+    moves = load_wallet_movements(engine, DAY_START, DAY_END)
+    assert {c: str(t) for c, t in moves.dtypes.items() if c != "occurred_at"} == {
+        c: t for c, t in WALLET_MOVEMENTS.items() if c != "occurred_at"
+    }
+    assert list(moves["kind"]) == ["settled", "settled", "settled", "chargeback"]
+    assert list(moves["status"]) == ["approved", "approved", "chargeback", "chargeback"]
+    assert list(moves["status"].cat.categories) == ["approved", "chargeback"]
+
+
 def test_loaders_take_a_connection_as_well_as_an_engine(engine):
     p = make_platform(engine)
     d = deposit(p, register_player(p), 2_500, "a")
