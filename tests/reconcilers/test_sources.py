@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -34,7 +35,10 @@ from reconcilers.frames import (
     PLATFORM_CONVERSIONS,
     PSP_ROWS,
     REJECTS,
+    STRING,
     WALLET_MOVEMENTS,
+    arrow_to_pandas,
+    from_arrow,
 )
 from reconcilers.sources.affiliate_export import read_affiliate_export
 from reconcilers.sources.psp_reports import COLUMNS, read_psp_reports
@@ -923,3 +927,38 @@ def test_a_day_whose_files_take_every_reading_path_reads_as_one_frame(tmp_path: 
         (f"nordpay-settlement-{day}.csv", 2),
         (f"pixgate-settlement-{day}.csv", 2),
     ]
+
+
+# -- Arrow results as frames -------------------------------------------------------------------
+
+
+def test_a_frame_from_arrow_batches_keeps_none_of_the_batches_buffers():
+    # A chunk DuckDB exported keeps its whole record batch alive: the frame's strings must
+    # live in buffers of their own, not in the batches'.
+    batches = [
+        pa.record_batch({"ref": pa.array([f"dep-{b}-{i}" for i in range(3)], pa.large_string()),
+                         "n": pa.array([1, 2, None], pa.int64())})
+        for b in range(2)
+    ]  # fmt: skip
+    table = pa.Table.from_batches(batches)
+    batch_buffers = {
+        buf.address for batch in batches for col in batch.columns for buf in col.buffers() if buf
+    }
+
+    frame = arrow_to_pandas(table)
+
+    chunks = frame["ref"].array._pa_array.chunks
+    assert len(chunks) == 1
+    assert not {buf.address for buf in chunks[0].buffers() if buf} & batch_buffers
+    assert list(frame["ref"]) == [f"dep-{b}-{i}" for b in range(2) for i in range(3)]
+    assert frame["ref"].dtype == STRING
+    assert frame["n"].tolist() == [1, 2, pd.NA, 1, 2, pd.NA]
+
+
+def test_categories_of_an_arrow_result_are_dictionary_encoded_and_sorted():
+    table = pa.table({"psp": pa.array(["nordpay", "ewallo", None, "nordpay"], pa.large_string())})
+
+    frame = from_arrow(table, {"psp": "category"}, "t")
+
+    assert list(frame["psp"].cat.categories) == ["ewallo", "nordpay"]
+    assert frame["psp"].tolist()[:2] == ["nordpay", "ewallo"] and pd.isna(frame["psp"][2])
