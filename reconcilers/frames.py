@@ -67,32 +67,32 @@ PSP_ROWS: Mapping[str, str] = {
 
 # An affiliate network export row (docs/affiliate-conversions-export.md).
 AFFILIATE_ROWS: Mapping[str, str] = {
-    "affiliate": "string",
+    "affiliate": "category",
     "campaign": "string",
     "player_ref": "string",
-    "event": "string",
+    "event": "category",
     "conversion_id": "string",
     "amount_minor": "Int64",
-    "currency": "string",
-    "status": "string",  # approved, reversed
+    "currency": "category",
+    "status": "category",  # approved, reversed
     "occurred_at": UTC_TS,
     "commission_minor": "Int64",
-    "commission_currency": "string",
+    "commission_currency": "category",
     "source_file": "category",
     "source_line": "Int64",
 }
 
 # A platform conversion the network should have booked (pw_conversions ⟕ pw_postbacks).
 PLATFORM_CONVERSIONS: Mapping[str, str] = {
-    "affiliate": "string",
+    "affiliate": "category",
     "campaign": "string",
     "player_ref": "string",
-    "event": "string",  # conversion_type: ftd (also registration, deposit, revenue)
+    "event": "category",  # conversion_type: ftd (also registration, deposit, revenue)
     "conversion_id": "string",
     "amount_minor": "Int64",
-    "currency": "string",
-    "state": "string",  # pending, approved, rejected, reversed
-    "postback_status": "string",  # pending, delivered, dead_letter, <NA> (no job)
+    "currency": "category",
+    "state": "category",  # pending, approved, rejected, reversed
+    "postback_status": "category",  # pending, delivered, dead_letter, <NA> (no job)
     "occurred_at": UTC_TS,
 }
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -99,6 +99,18 @@ def same_values(
             code *= width
             code += lookup[column.cat.codes.to_numpy()]
     return left_code, right_code
+
+
+def recode(column: pd.Series, label: Callable[[str], str], missing: str | None = None) -> pd.Series:
+    """A category of ``label(value)`` for each value (``missing`` for a missing one), worked
+    out on the column's few categories, not on its rows."""
+    column = _as_category(column)
+    labels = [label(value) for value in column.cat.categories]
+    categories = sorted(set(labels) | ({missing} if missing is not None else set()))
+    at = {value: i for i, value in enumerate(categories)}
+    lookup = np.array([at[v] for v in labels] + [-1 if missing is None else at[missing]])
+    codes = lookup[column.cat.codes.to_numpy()]  # code -1 (missing) takes the last entry
+    return pd.Series(pd.Categorical.from_codes(codes, categories=categories), index=column.index)
 
 
 def _as_category(column: pd.Series) -> pd.Series:

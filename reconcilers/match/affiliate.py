@@ -29,7 +29,9 @@ from reconcilers.match import (
     fetch_breaks,
     pair_residue,
     pair_rows,
+    recode,
     require,
+    same_values,
     with_positions,
 )
 
@@ -42,17 +44,23 @@ def _in_day(column: str) -> str:
 
 
 # What the network should say of a platform conversion: approved, reversed, or nothing.
-_EXPECTED = (
-    "CASE state WHEN 'approved' THEN 'approved' WHEN 'reversed' THEN 'reversed' "
-    "ELSE 'not approved' END"
-)
+EXPECTED = ("approved", "reversed")
+NOT_APPROVED = "not approved"
+
+# The fast join joins by conversion id alone and compares the rest: affiliate, event,
+# currency and the status the network should show as one integer a row (``same_values``;
+# NULL equals NULL, as in the residue's keys) and the amount. Any difference, or an id
+# with more than one row a side, falls through to the residue, paired there by
+# (affiliate, event, conversion id).
+FAST_KEYS = ("ref",)
+FAST_COMPARED = ("_attrs", "_amount")
 FAST_PLATFORM = f"""
-    SELECT _r, affiliate, event, conversion_id AS ref, amount_minor AS _amount,
-           currency AS _currency, {_EXPECTED} AS _state, {_in_day("occurred_at")} AS _day
+    SELECT _r, conversion_id AS ref, _attrs, amount_minor AS _amount,
+           {_in_day("occurred_at")} AS _day
     FROM c"""
 FAST_NETWORK = f"""
-    SELECT _r, affiliate, event, conversion_id AS ref, amount_minor AS _amount,
-           currency AS _currency, status AS _state, {_in_day("occurred_at")} AS _day
+    SELECT _r, conversion_id AS ref, _attrs, amount_minor AS _amount,
+           {_in_day("occurred_at")} AS _day
     FROM n"""
 
 
@@ -203,6 +211,16 @@ def match_wallet_affiliate(
     not booked that is younger than ``grace`` at ``now`` is in flight, not a break."""
     c = with_positions(require(platform, PLATFORM_CONVERSIONS, "platform conversions"))
     n = with_positions(require(network, AFFILIATE_ROWS, "affiliate network rows"))
+    expected = recode(c["state"], lambda s: s if s in EXPECTED else NOT_APPROVED, NOT_APPROVED)
+    c_attrs, n_attrs = same_values(
+        [
+            (c["affiliate"], n["affiliate"]),
+            (c["event"], n["event"]),
+            (c["currency"], n["currency"]),
+            (expected, n["status"]),
+        ]
+    )
+    c, n = c.assign(_attrs=c_attrs), n.assign(_attrs=n_attrs)
     params = day_bounds(day)
     with connect() as con:
         con.register("c", c)
@@ -211,8 +229,8 @@ def match_wallet_affiliate(
             con,
             FAST_PLATFORM,
             FAST_NETWORK,
-            keys=KEYS,
-            compared=("_amount", "_currency", "_state"),
+            keys=FAST_KEYS,
+            compared=FAST_COMPARED,
             n_left=len(c),
             n_right=len(n),
             params=params,

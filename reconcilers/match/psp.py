@@ -44,6 +44,7 @@ from reconcilers.match import (
     fetch_breaks,
     pair_residue,
     pair_rows,
+    recode,
     require,
     same_values,
     with_positions,
@@ -420,10 +421,8 @@ def match_wallet_psp(
 
 
 def _kinds(types: pd.Series) -> pd.Series:
-    """The movement kind of each report row's type (``KIND_SQL``), mapped through the
-    column's few categories rather than its rows."""
-    types = types if isinstance(types.dtype, pd.CategoricalDtype) else types.astype("category")
-    return types.map(lambda t: KIND_OF_TYPE.get(t, t.lower()), na_action="ignore")
+    """The movement kind of each report row's type, as ``KIND_SQL`` has it."""
+    return recode(types, lambda t: KIND_OF_TYPE.get(t, t.lower()))
 
 
 def _by_psp_reference(

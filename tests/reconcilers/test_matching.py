@@ -24,7 +24,7 @@ from reconcilers.frames import (
     conform,
     empty,
 )
-from reconcilers.match import MatchResult, same_values
+from reconcilers.match import MatchResult, recode, same_values
 from reconcilers.match.affiliate import match_wallet_affiliate
 from reconcilers.match.internal import check_wallet_internal
 from reconcilers.match.psp import match_wallet_psp
@@ -546,6 +546,29 @@ def test_affiliate_a_clean_day_has_no_break() -> None:
     assert result.stats == {"rows_wallet": 3, "rows_other": 3, "matched": 3, "in_flight": 0}
 
 
+def test_a_conversion_booked_for_another_affiliate_is_missing_and_phantom() -> None:
+    # The fast join pairs by conversion id alone: the affiliate is compared, not joined on.
+    ftd = conversion("c-1")
+
+    result = match_aff([ftd], [booked(ftd, affiliate="aff-999")])
+
+    assert sorted(result.breaks["break_key"]) == [
+        "wallet_affiliate|missing_postback|none|aff-017|ftd|c-1",
+        "wallet_affiliate|phantom_conversion|none|aff-999|ftd|c-1",
+    ]
+    assert result.stats["matched"] == 0
+
+
+def test_a_pending_conversion_the_network_approved_is_a_status_mismatch() -> None:
+    # A state the network should not show (pending) against its "approved": no match.
+    pending = conversion("c-1", state="pending")
+
+    brk = only(match_aff([pending], [booked(pending)]))
+
+    assert brk["type"] == "status_mismatch"
+    assert (brk["wallet_value"], brk["other_value"]) == ("pending", "approved")
+
+
 def test_missing_postback_an_approved_ftd_the_network_never_booked() -> None:
     brk = only(match_aff([conversion("c-1", postback_status="delivered")], []))
 
@@ -785,3 +808,14 @@ def test_same_values_takes_text_columns_too() -> None:
         [(pd.Series(["EUR", "SEK"]), pd.Series(["SEK", "EUR"], dtype="category"))]
     )
     assert lcode[0] == rcode[1] and lcode[1] == rcode[0] and lcode[0] != lcode[1]
+
+
+def test_recode_labels_the_categories_and_fills_the_missing() -> None:
+    states = pd.Series(["approved", None, "pending", "reversed", "pending"], dtype="category")
+
+    out = recode(states, lambda s: s if s == "approved" else "other", "other")
+
+    assert out.tolist() == ["approved", "other", "other", "other", "other"]
+    assert list(out.cat.categories) == ["approved", "other"]
+    kept = recode(states, str.upper)
+    assert kept.tolist()[:1] == ["APPROVED"] and pd.isna(kept[1])

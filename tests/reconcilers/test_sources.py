@@ -69,10 +69,11 @@ SETTLED = (
 
 
 def records(frame: pd.DataFrame, *columns: str) -> list[tuple]:
-    """Rows as tuples, <NA> as None (timestamps compare equal to aware datetimes)."""
+    """Rows as tuples, a missing value (<NA>, NaT, a category's NaN) as None (timestamps
+    compare equal to aware datetimes)."""
     subset = frame.loc[:, list(columns)] if columns else frame
     return [
-        tuple(None if v is None or v is pd.NA or v is pd.NaT else v for v in row)
+        tuple(None if v is None or (pd.api.types.is_scalar(v) and pd.isna(v)) else v for v in row)
         for row in subset.astype(object).itertuples(index=False)
     ]
 
