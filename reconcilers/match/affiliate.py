@@ -69,8 +69,7 @@ def _residue_side(table: str, columns: str) -> str:
     return f"""
         SELECT _r, coalesce(affiliate, '') AS affiliate, coalesce(event, '') AS event,
                coalesce(conversion_id, '?{table}' || _r::VARCHAR) AS ref, {columns},
-               amount_minor AS _amount, currency AS _currency, NULL::VARCHAR AS _state,
-               {_in_day("occurred_at")} AS _day
+               amount_minor AS _amount, {_in_day("occurred_at")} AS _day
         FROM {table}"""
 
 

@@ -129,13 +129,13 @@ def _residue_side(table: str, columns: str, amount: str, at: str) -> str:
 
 RESIDUE_WALLET = _residue_side(
     "w0",
-    "s._r, s.psp, s.psp_reference, s.currency, s.currency AS _currency, s.status, s.occurred_at",
+    "s._r, s.psp, s.psp_reference, s.currency, s.status, s.occurred_at",
     "s.amount_minor",
     "occurred_at",
 )
 RESIDUE_PSP = _residue_side(
     "p0",
-    "s._r, s.psp, s.psp_reference, s.type, s.gross_currency, s.gross_currency AS _currency, "
+    "s._r, s.psp, s.psp_reference, s.type, s.gross_currency, "
     "s.created_at, s.settled_at, s.source_file, s.source_line",
     "s.amount",
     "settled_at",
