@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -819,3 +820,22 @@ def test_recode_labels_the_categories_and_fills_the_missing() -> None:
     assert list(out.cat.categories) == ["approved", "other"]
     kept = recode(states, str.upper)
     assert kept.tolist()[:1] == ["APPROVED"] and pd.isna(kept[1])
+
+
+def test_same_values_of_many_values_code_in_64_bits() -> None:
+    # 2,000 values a column, three columns: more codes than 32 bits hold.
+    values = [f"v{i}" for i in range(2_000)]
+    left = pd.Series(values, dtype="category")
+    right = pd.Series(values[::-1], dtype="category")
+
+    lcode, rcode = same_values([(left, right)] * 3)
+
+    assert lcode.dtype == np.int64
+    assert bool(lcode[0] == rcode[-1]) and bool(lcode[0] != rcode[0])
+    assert len(set(lcode)) == 2_000
+
+
+def test_same_values_of_too_many_values_is_refused() -> None:
+    wide = pd.Series([f"v{i}" for i in range(2_000)], dtype="category")
+    with pytest.raises(ValueError, match="too many attribute values"):
+        same_values([(wide, wide)] * 6)
