@@ -16,7 +16,7 @@ import json
 from collections import Counter
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -47,6 +47,8 @@ from reconcilers.frames import BREAKS, LEDGER_BREAKS, PAIRS, conform
 
 RUN_KINDS = ("manual", "daily", "intraday")
 OUTCOMES = ("success", "failed")  # and "running" until finish_run
+# A run still "running" this long after it started is one whose process ended first.
+ABANDONED_AFTER = timedelta(hours=6)
 SOURCES = ("wallet", "psp_report", "affiliate_export")
 STATUSES = ("open", "resolved")
 # Keys per look-up statement: under SQLite's 32 766 bound parameters and PostgreSQL's 65 535.
@@ -147,11 +149,13 @@ def start_run(
     pairs: Collection[str],
     now: datetime,
 ) -> int:
-    """Record a run as running; its run_id."""
+    """Record a run as running; its run_id. Runs still running that started more than
+    ``ABANDONED_AFTER`` ago are recorded as failed first (``abandon_stale_runs``)."""
     if kind not in RUN_KINDS:
         raise ValueError(f"run kind must be one of {RUN_KINDS}, got {kind!r}")
     if not period_start < period_end:
         raise ValueError(f"empty period {period_start} .. {period_end}")
+    abandon_stale_runs(conn, now=now)
     result = conn.execute(
         insert(recon_runs).values(
             kind=kind,
@@ -165,6 +169,37 @@ def start_run(
         )
     )
     return int(result.inserted_primary_key[0])
+
+
+def abandon_stale_runs(
+    conn: Connection, *, now: datetime, older_than: timedelta = ABANDONED_AFTER
+) -> list[int]:
+    """Record as failed the runs still "running" that started more than ``older_than``
+    before ``now``: the process running them ended (killed, a deploy, out of memory)
+    before it could record their end. A run of a day takes minutes; without this its
+    record would say running for ever. Their run_ids."""
+    r = recon_runs.c
+    stale = r.outcome == "running", r.started_at < now - older_than
+    ids = [
+        int(i) for i in conn.execute(select(r.run_id).where(*stale).order_by(r.run_id)).scalars()
+    ]
+    if ids:
+        conn.execute(
+            update(recon_runs)
+            .where(r.run_id.in_(ids))
+            .values(
+                outcome="failed",
+                finished_at=now,
+                error=f"abandoned: still running {_hours(older_than)} after it started; "
+                "the process running it ended before recording its end",
+            )
+        )
+    return ids
+
+
+def _hours(span: timedelta) -> str:
+    hours = span.total_seconds() / 3600
+    return f"{hours:g} h"
 
 
 def finish_run(

@@ -258,6 +258,23 @@ def test_a_failed_run_records_its_error_and_cannot_finish_twice(engine):
     assert record["new_breaks"] == 0 and record["rows_wallet"] is None
 
 
+def test_a_run_its_process_never_finished_is_recorded_failed_by_a_later_run(engine):
+    with engine.begin() as conn:
+        crashed = run(conn, T0)  # its process was killed: no finish_run
+        recent = run(conn, T0 + timedelta(hours=5))  # another one, still running
+    with engine.begin() as conn:
+        later = run(conn, T0 + timedelta(hours=6, seconds=1))
+        records = {r["run_id"]: r for r in last_runs(conn)}
+    assert records[crashed]["outcome"] == "failed"
+    assert records[crashed]["error"].startswith("abandoned: still running 6 h after it started")
+    assert records[crashed]["finished_at"] == T0 + timedelta(hours=6, seconds=1)
+    assert records[recent]["outcome"] == "running" and records[recent]["error"] is None
+    assert records[later]["outcome"] == "running"
+    # an abandoned run is finished: it cannot finish again
+    with engine.begin() as conn, pytest.raises(ValueError, match="already finished"):
+        finish_run(conn, crashed, outcome="success", now=T0, rows={}, matched=0, in_flight=0)
+
+
 def test_bad_run_arguments_are_refused(engine):
     with engine.begin() as conn:
         with pytest.raises(ValueError, match="kind"):
