@@ -11,11 +11,10 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import make_transient_to_detached
 
 from igaming.bonus import service as bonus_service
 from igaming.casino.events import (
@@ -25,13 +24,22 @@ from igaming.casino.events import (
     RoundCancelled,
     RoundCompleted,
 )
-from igaming.casino.models import CasinoGame, CasinoRound, CasinoSession, CasinoTransaction
-from igaming.models import Player, WalletTransaction
+from igaming.casino.models import CasinoRound, CasinoTransaction
+from igaming.models import WalletTransaction
 from igaming.uow import UnitOfWork
 from igaming.wallet.service import post_product_move, post_stake
 
 if TYPE_CHECKING:
     from igaming.bootstrap import Platform
+
+
+class Caller(NamedTuple):
+    """Whose request it is: read with the session, under the player's row lock."""
+
+    player_id: str
+    currency: str  # the player's
+    game_id: str  # the session's game
+    game_type: str
 
 
 @dataclass
@@ -40,9 +48,27 @@ class Context:
     uow: UnitOfWork
     provider: str
     now: datetime
-    session: CasinoSession
-    player: Player
+    caller: Caller
     cash_balance: int
+
+
+_ROUND_COLUMNS = tuple(c.name for c in CasinoRound.__table__.c)
+
+
+class Round:
+    """A casino round's row, read and written in Core on the request's connection (the
+    ORM's identity map, attribute events and flush were a large share of a request's
+    cost); ``save`` writes what a decision changed."""
+
+    __slots__ = _ROUND_COLUMNS
+
+    def __init__(self, **values: Any) -> None:
+        for name in _ROUND_COLUMNS:
+            setattr(self, name, values[name])
+
+    def save(self, ctx: Context) -> None:
+        values = {f"new_{name}": getattr(self, name) for name in _SAVED}
+        ctx.uow.session.connection().execute(_SAVE_ROUND, {"round_id": self.id, **values})
 
 
 @dataclass
@@ -52,7 +78,7 @@ class Decision:
     message: str = ""
     final: bool = True
     platform_tx_id: str | None = None
-    round: CasinoRound | None = None
+    round: Round | None = None
     amount: int | None = None  # what a rollback gave back
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -66,7 +92,7 @@ def refuse(
 # The hot path's statements, built once (as the ledger's are): building a statement and
 # its cache key on every request was a large part of a seamless-wallet bet's cost.
 _LOCKED_ROUND = (
-    select(CasinoRound)
+    select(*CasinoRound.__table__.c)
     .where(
         CasinoRound.provider == bindparam("provider"),
         CasinoRound.provider_round_id == bindparam("round"),
@@ -78,6 +104,27 @@ _TOMBSTONE = select(CasinoTransaction.id).where(
     CasinoTransaction.reference_tx_id == bindparam("tx"),
     CasinoTransaction.kind == "rollback",
     CasinoTransaction.answer_key.is_not(None),
+)
+# What a decision changes in a round (the rest is fixed when the round opens).
+_SAVED = (
+    "stake_minor",
+    "win_minor",
+    "open_bets",
+    "wins",
+    "status",
+    "ended_at",
+    "result_delay_seconds",
+    "updated_at",
+)
+_rounds = CasinoRound.__table__
+_SAVE_ROUND = (
+    update(_rounds)
+    .where(_rounds.c.id == bindparam("round_id"))
+    .values({name: bindparam(f"new_{name}") for name in _SAVED})
+)
+# The first, final answer for a transaction id (CasinoTransaction's row, as Core).
+ANSWER = select(*CasinoTransaction.__table__.c).where(
+    CasinoTransaction.answer_key == bindparam("key")
 )
 
 
@@ -91,47 +138,42 @@ def _insert_round(dialect_name: str):  # type: ignore[no-untyped-def]
     )
 
 
-def _locked_round(ctx: Context, provider_round_id: str) -> CasinoRound | None:
-    return ctx.uow.session.execute(
-        _LOCKED_ROUND, {"provider": ctx.provider, "round": provider_round_id}
-    ).scalar_one_or_none()
+def _locked_round(ctx: Context, provider_round_id: str) -> Round | None:
+    row = (
+        ctx.uow.session.connection()
+        .execute(_LOCKED_ROUND, {"provider": ctx.provider, "round": provider_round_id})
+        .first()
+    )
+    return None if row is None else Round(**row._mapping)
 
 
-def _open_round(ctx: Context, provider_round_id: str) -> CasinoRound:
-    """The round, created at its first bet; concurrent first bets create it once."""
-    s = ctx.uow.session
-    game = s.get(CasinoGame, ctx.session.game_id)
-    assert game is not None
-    # Core on the session's connection: nothing is pending in the session before a round's
-    # first bet (only reads so far), so skipping the ORM's autoflush changes nothing.
-    conn = s.connection()
+def _open_round(ctx: Context, provider_round_id: str, stake: int) -> tuple[Round, bool]:
+    """The round, created at its first bet with that bet's stake (the caller's unit of
+    work rolls back if the bet then fails); concurrent first bets create it once. True
+    if this call created it."""
     values = {
         "id": str(uuid.uuid4()),
         "provider": ctx.provider,
         "provider_round_id": provider_round_id,
-        "game_id": game.id,
-        "game_type": game.type,
-        "player_id": ctx.player.id,
-        "currency": ctx.player.currency,
-        "stake_minor": 0,
+        "game_id": ctx.caller.game_id,
+        "game_type": ctx.caller.game_type,
+        "player_id": ctx.caller.player_id,
+        "currency": ctx.caller.currency,
+        "stake_minor": stake,
         "win_minor": 0,
-        "open_bets": 0,
+        "open_bets": 1,
         "wins": 0,
         "status": "open",
         "started_at": ctx.now,
         "updated_at": ctx.now,
     }
+    conn = ctx.uow.session.connection()
     if conn.execute(_insert_round(conn.dialect.name), values).first() is not None:
-        # Ours, and locked by our insert until the commit: attached to the session from
-        # the values just written (as the ledger does with its transactions) instead of
-        # read back, one statement fewer per round.
-        rnd = CasinoRound(**values, ended_at=None, result_delay_seconds=None)
-        make_transient_to_detached(rnd)
-        s.add(rnd)
-        return rnd
+        # Ours, and locked by our insert until the commit: nothing to read back.
+        return Round(**values, ended_at=None, result_delay_seconds=None), True
     rnd = _locked_round(ctx, provider_round_id)  # a concurrent first bet created it
     assert rnd is not None
-    return rnd
+    return rnd, False
 
 
 def tombstoned(ctx: Context, provider_tx_id: str) -> bool:
@@ -144,17 +186,17 @@ def tombstoned(ctx: Context, provider_tx_id: str) -> bool:
     )
 
 
-def _move(ctx: Context, tx_type: str, key: str, amount: int, rnd: CasinoRound, to_player: bool):  # type: ignore[no-untyped-def]
+def _move(ctx: Context, tx_type: str, key: str, amount: int, rnd: Round, to_player: bool):  # type: ignore[no-untyped-def]
     move = dict(
         product="casino",
         idempotency_key=f"{tx_type}:casino:{ctx.provider}:{key}",
-        player_id=ctx.player.id,
+        player_id=ctx.caller.player_id,
         amount=amount,
         currency=rnd.currency,
         now=ctx.now,
         # The round belongs to the request: the same provider id for another round is a
         # DUPLICATE_TRANSACTION (IdempotencyConflict).
-        request={"player": ctx.player.id, "amount": amount, "round": rnd.provider_round_id},
+        request={"player": ctx.caller.player_id, "amount": amount, "round": rnd.provider_round_id},
         details={"provider": ctx.provider, "round_id": rnd.id},
         reference=rnd.id,
     )
@@ -165,7 +207,7 @@ def _move(ctx: Context, tx_type: str, key: str, amount: int, rnd: CasinoRound, t
     return started.transaction
 
 
-def _money_event(cls, ctx: Context, rnd: CasinoRound, amount: int, tx_id: str | None, **kw):  # type: ignore[no-untyped-def]
+def _money_event(cls, ctx: Context, rnd: Round, amount: int, tx_id: str | None, **kw):  # type: ignore[no-untyped-def]
     return cls(
         occurred_at=ctx.now,
         provider=ctx.provider,
@@ -179,7 +221,7 @@ def _money_event(cls, ctx: Context, rnd: CasinoRound, amount: int, tx_id: str | 
     )
 
 
-def _end(ctx: Context, rnd: CasinoRound, status: str) -> None:
+def _end(ctx: Context, rnd: Round, status: str) -> None:
     rnd.status, rnd.ended_at, rnd.updated_at = status, ctx.now, ctx.now
     rnd.result_delay_seconds = max(0.0, (ctx.now - rnd.started_at).total_seconds())
     cls = RoundCompleted if status == "completed" else RoundCancelled
@@ -205,11 +247,12 @@ def bet(ctx: Context, tx_id: str, round_id: str, amount: int, currency: str) -> 
             final=True,
             outcome="tombstoned",
         )
-    if currency != ctx.player.currency:
-        return refuse("INVALID_REQUEST", f"this player plays in {ctx.player.currency}", final=False)
+    caller = ctx.caller
+    if currency != caller.currency:
+        return refuse("INVALID_REQUEST", f"this player plays in {caller.currency}", final=False)
     rnd = _locked_round(ctx, round_id)
     if rnd is not None:
-        if rnd.player_id != ctx.player.id or rnd.game_id != ctx.session.game_id:
+        if rnd.player_id != caller.player_id or rnd.game_id != caller.game_id:
             return refuse("INVALID_REQUEST", f"round {round_id} is another game's", final=False)
         if rnd.status != "open":
             return refuse("ROUND_CLOSED", f"round {round_id} is {rnd.status}", final=True)
@@ -220,16 +263,19 @@ def bet(ctx: Context, tx_id: str, round_id: str, amount: int, currency: str) -> 
             "balance too low for this bet",
             final=True,
             balance=ctx.cash_balance,
-            currency=ctx.player.currency,
+            currency=caller.currency,
         )
+    opened = False
     if rnd is None:
-        rnd = _open_round(ctx, round_id)
-        if rnd.player_id != ctx.player.id:  # another player's bet opened it meanwhile
+        rnd, opened = _open_round(ctx, round_id, amount)
+        if rnd.player_id != caller.player_id:  # another player's bet opened it meanwhile
             return refuse("INVALID_REQUEST", f"round {round_id} is another game's", final=False)
     tx = _move(ctx, "bet", tx_id, amount, rnd, to_player=False)
-    rnd.stake_minor += amount
-    rnd.open_bets += 1
-    rnd.updated_at = ctx.now
+    if not opened:  # a round we opened holds this stake already
+        rnd.stake_minor += amount
+        rnd.open_bets += 1
+        rnd.updated_at = ctx.now
+        rnd.save(ctx)
     ctx.uow.emit(_money_event(CasinoBetApplied, ctx, rnd, amount, tx.id))
     return Decision("applied", platform_tx_id=tx.id, round=rnd)
 
@@ -241,7 +287,7 @@ def win(
     if rnd is None:
         # The bet may still be on its way (out-of-order delivery): the provider retries.
         return refuse("TRANSACTION_NOT_FOUND", f"no bet in round {round_id}", final=False)
-    if rnd.player_id != ctx.player.id:
+    if rnd.player_id != ctx.caller.player_id:
         return refuse("INVALID_REQUEST", f"round {round_id} belongs to another player", final=False)
     if currency != rnd.currency:
         return refuse(
@@ -260,16 +306,15 @@ def win(
     )
     if round_closed:
         _end(ctx, rnd, "completed")
+    rnd.save(ctx)
     return Decision("applied", platform_tx_id=platform_tx_id, round=rnd)
 
 
 def rollback(ctx: Context, tx_id: str, round_id: str, reference_tx_id: str) -> Decision:
     s = ctx.uow.session
-    original = s.execute(
-        select(CasinoTransaction).where(
-            CasinoTransaction.answer_key == answer_key(ctx.provider, reference_tx_id)
-        )
-    ).scalar_one_or_none()
+    original = (
+        s.connection().execute(ANSWER, {"key": answer_key(ctx.provider, reference_tx_id)}).first()
+    )
     if original is None:
         # Recorded as final: it is the tombstone that refuses the bet if it arrives later.
         return refuse(
@@ -277,7 +322,7 @@ def rollback(ctx: Context, tx_id: str, round_id: str, reference_tx_id: str) -> D
         )
     if original.kind != "bet":
         return refuse("INVALID_REQUEST", "only bets can be rolled back", final=False)
-    if original.player_id != ctx.player.id or original.provider_round_id != round_id:
+    if original.player_id != ctx.caller.player_id or original.provider_round_id != round_id:
         return refuse(
             "INVALID_REQUEST", f"{reference_tx_id} is not a bet of this round", final=False
         )
@@ -309,13 +354,14 @@ def rollback(ctx: Context, tx_id: str, round_id: str, reference_tx_id: str) -> D
         tx_type="rollback",
     ).transaction
     amount = original.amount_minor or 0
-    bonus_service.stake_refunded(ctx.uow, ctx.player.id, amount, wallet_tx.created_at)
+    bonus_service.stake_refunded(ctx.uow, ctx.caller.player_id, amount, wallet_tx.created_at)
     rnd.stake_minor -= amount
     rnd.open_bets -= 1
     rnd.updated_at = ctx.now
     ctx.uow.emit(_money_event(CasinoRollbackApplied, ctx, rnd, amount, reversal.id))
     if rnd.open_bets == 0:
         _end(ctx, rnd, "cancelled")
+    rnd.save(ctx)
     return Decision("applied", platform_tx_id=reversal.id, round=rnd, amount=amount)
 
 

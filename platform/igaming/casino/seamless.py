@@ -18,14 +18,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from igaming.cashier.signing import SignatureError, verify
 from igaming.casino import rounds
 from igaming.casino.events import SeamlessRequestRefused, SeamlessRequestReplayed
 from igaming.casino.launch import token_hash
-from igaming.casino.models import CasinoSession, CasinoTransaction
+from igaming.casino.models import CasinoGame, CasinoSession, CasinoTransaction
 from igaming.errors import IdempotencyConflict, InsufficientFunds
 from igaming.models import Account, Player
 from igaming.money import MAX_AMOUNT_MINOR
@@ -167,15 +167,31 @@ _CASH = (
 )
 
 
-# Built once, as _CASH below (these are on every request).
-_SESSION_BY_TOKEN = select(CasinoSession).where(CasinoSession.token_hash == bindparam("h"))
-_ANSWER = select(CasinoTransaction).where(CasinoTransaction.answer_key == bindparam("key"))
+# Built once, as _CASH above, and run as Core (these are on every request): the session,
+# its game's type and its player's currency in one statement that also takes the player's
+# row lock (FOR UPDATE OF players; SQLite's writers are serialised by BEGIN IMMEDIATE).
+_SESSION_BY_TOKEN = (
+    select(
+        CasinoSession.provider,
+        CasinoSession.status,
+        CasinoSession.expires_at,
+        CasinoSession.player_id,
+        CasinoSession.game_id,
+        CasinoGame.type.label("game_type"),
+        Player.currency,
+    )
+    .join(Player, Player.id == CasinoSession.player_id)
+    .join(CasinoGame, CasinoGame.id == CasinoSession.game_id)
+    .where(CasinoSession.token_hash == bindparam("h"))
+    .with_for_update(of=Player)
+)
+_INSERT_LOG = insert(CasinoTransaction)
 
 
-def _cash(session: Any, player: Player) -> int:
+def _cash(session: Any, caller: rounds.Caller) -> int:
     return (
         session.connection()
-        .execute(_CASH, {"owner": player.id, "currency": player.currency})
+        .execute(_CASH, {"owner": caller.player_id, "currency": caller.currency})
         .scalar_one()
     )
 
@@ -189,9 +205,11 @@ def _fingerprint(action: str, player_id: str, req: _Body) -> str:
 def _apply(p: Platform, provider: str, action: str, req: _Body, now: datetime) -> Answer:
     with p.uow() as uow:
         s = uow.session
-        session = s.execute(
-            _SESSION_BY_TOKEN, {"h": token_hash(req.session_token)}
-        ).scalar_one_or_none()
+        # The player's row lock serialises all of this player's wallet requests, so a
+        # rollback and its bet (or two retries) are decided one after the other.
+        session = (
+            s.connection().execute(_SESSION_BY_TOKEN, {"h": token_hash(req.session_token)}).first()
+        )
         # Results and rollbacks of a round must be accepted after the session expired.
         money_out = action in ("win", "rollback")
         if (
@@ -204,10 +222,9 @@ def _apply(p: Platform, provider: str, action: str, req: _Body, now: datetime) -
             uow.emit(_refused_event(provider, action, now, answer))
             uow.commit()
             return answer
-        # The player's row lock serialises all of this player's wallet requests, so a
-        # rollback and its bet (or two retries) are decided one after the other.
-        player = s.get(Player, session.player_id, with_for_update=True)
-        assert player is not None
+        player = rounds.Caller(
+            session.player_id, session.currency, session.game_id, session.game_type
+        )
         if action == "balance":
             balance = _cash(s, player)
             uow.commit()
@@ -215,11 +232,12 @@ def _apply(p: Platform, provider: str, action: str, req: _Body, now: datetime) -
 
         tx_id: str = req.transaction_id  # type: ignore[attr-defined]
         key = rounds.answer_key(provider, tx_id)
-        fingerprint = _fingerprint(action, player.id, req)
-        first = s.execute(_ANSWER, {"key": key}).scalar_one_or_none()
+        fingerprint = _fingerprint(action, player.player_id, req)
+        first = s.connection().execute(rounds.ANSWER, {"key": key}).first()
         if first is not None:
             if first.fingerprint == fingerprint and first.kind == action:
-                _log(uow, provider, action, req, player, now, "replayed", fingerprint, first)
+                row = _log(provider, action, req, player, now, "replayed", fingerprint, first)
+                _keep(uow, row)
                 uow.emit(SeamlessRequestReplayed(occurred_at=now, provider=provider, action=action))
                 uow.commit()
                 return Answer(first.http_status, first.response)
@@ -227,22 +245,24 @@ def _apply(p: Platform, provider: str, action: str, req: _Body, now: datetime) -
                 "DUPLICATE_TRANSACTION",
                 f"transaction {tx_id} was already used for another request",
             )
-            _log(
+            _keep(
                 uow,
-                provider,
-                action,
-                req,
-                player,
-                now,
-                "duplicate_transaction",
-                fingerprint,
-                answer=answer,
+                _log(
+                    provider,
+                    action,
+                    req,
+                    player,
+                    now,
+                    "duplicate_transaction",
+                    fingerprint,
+                    answer=answer,
+                ),
             )
             uow.emit(_refused_event(provider, action, now, answer))
             uow.commit()
             return answer
 
-        ctx = rounds.Context(p, uow, provider, now, session, player, _cash(s, player))
+        ctx = rounds.Context(p, uow, provider, now, player, _cash(s, player))
         decision = _decide(ctx, action, req)
         if decision.code is None:
             answer = ok(_cash(s, player), player.currency, decision.platform_tx_id)
@@ -250,7 +270,6 @@ def _apply(p: Platform, provider: str, action: str, req: _Body, now: datetime) -
             answer = error(decision.code, decision.message, **decision.extra)
             uow.emit(_refused_event(provider, action, now, answer))
         row = _log(
-            uow,
             provider,
             action,
             req,
@@ -263,8 +282,9 @@ def _apply(p: Platform, provider: str, action: str, req: _Body, now: datetime) -
         )
         if decision.code is None and decision.platform_tx_id is None:
             # A zero win moves no money; the provider still gets an id to reconcile by.
-            answer.body["transaction_id"] = row.id
-            row.response = dict(answer.body)
+            answer.body["transaction_id"] = row["id"]
+            row["response"] = dict(answer.body)
+        _keep(uow, row)
         uow.commit()
         return answer
 
@@ -280,20 +300,20 @@ def _decide(ctx: rounds.Context, action: str, req: Any) -> rounds.Decision:
 
 
 def _log(
-    uow: Any,
     provider: str,
     action: str,
     req: Any,
-    player: Player,
+    player: rounds.Caller,
     now: datetime,
     outcome: str,
     fingerprint: str,
-    first: CasinoTransaction | None = None,
+    first: Row[Any] | None = None,
     *,
     answer: Answer | None = None,
     decision: rounds.Decision | None = None,
-) -> CasinoTransaction:
-    """Keep the request; the row of a final decision is the answer for its id."""
+) -> dict[str, Any]:
+    """The request's log row (CasinoTransaction's columns); the row of a final decision
+    is the answer for its id."""
     if first is not None:
         answer = Answer(first.http_status, first.response)
     assert answer is not None
@@ -302,27 +322,29 @@ def _log(
     if action == "rollback":
         amount = decision.amount if decision is not None else first.amount_minor if first else None
     rnd = decision.round if decision is not None else None
-    row = CasinoTransaction(
-        id=str(uuid.uuid4()),
-        answer_key=rounds.answer_key(provider, req.transaction_id) if final else None,
-        provider=provider,
-        provider_tx_id=req.transaction_id,
-        kind=action,
-        outcome=outcome,
-        fingerprint=fingerprint,
-        player_id=player.id,
-        round_id=rnd.id if rnd is not None else (first.round_id if first else None),
-        provider_round_id=req.round_id,
-        reference_tx_id=getattr(req, "reference_transaction_id", None),
-        amount_minor=amount,
-        currency=getattr(req, "currency", None) or player.currency,
-        platform_tx_id=decision.platform_tx_id if decision else None,
-        http_status=answer.status_code,
-        response=dict(answer.body),
-        created_at=now,
-    )
-    # No flush here: the commit that follows writes it (the id is ours, not the
-    # database's), and a zero win's answer, completed by the caller, in one INSERT. A
-    # clash on answer_key still surfaces as IntegrityError from _apply, as handle expects.
-    uow.session.add(row)
-    return row
+    return {
+        "id": str(uuid.uuid4()),
+        "answer_key": rounds.answer_key(provider, req.transaction_id) if final else None,
+        "provider": provider,
+        "provider_tx_id": req.transaction_id,
+        "kind": action,
+        "outcome": outcome,
+        "fingerprint": fingerprint,
+        "player_id": player.player_id,
+        "round_id": rnd.id if rnd is not None else (first.round_id if first else None),
+        "provider_round_id": req.round_id,
+        "reference_tx_id": getattr(req, "reference_transaction_id", None),
+        "amount_minor": amount,
+        "currency": getattr(req, "currency", None) or player.currency,
+        "platform_tx_id": decision.platform_tx_id if decision else None,
+        "http_status": answer.status_code,
+        "response": dict(answer.body),
+        "created_at": now,
+    }
+
+
+def _keep(uow: Any, row: dict[str, Any]) -> None:
+    """Write the request's log row: a Core insert built once, on the unit of work's
+    connection (the ORM's add and flush were a large share of a request's cost). A clash
+    on answer_key raises IntegrityError here, inside _apply, as handle expects."""
+    uow.session.connection().execute(_INSERT_LOG, row)

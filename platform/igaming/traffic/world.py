@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -43,6 +44,31 @@ def _json(status: int, body: Any) -> httpx.Response:
     return httpx.Response(status, json=body)
 
 
+def answer(p: Platform, path: str, body: bytes, headers: Any) -> tuple[int, Any]:
+    """The platform's answer (status, JSON body) to a partner's request, with the routes'
+    semantics; ``headers`` is anything with a case-insensitive ``get`` of the signature."""
+    parts = path.strip("/").split("/")
+    try:
+        if parts[:2] == ["cashier", "callbacks"] and len(parts) == 3:
+            signature = headers.get(SIGNATURE_HEADER)
+            result = handle_callback(p, parts[2], body, signature)
+            return 200, {"outcome": result.outcome, "status": result.status}
+        if parts[:2] == ["casino", "seamless"] and len(parts) == 4:
+            signature = headers.get(seamless.SIGNATURE_HEADER)
+            reply = seamless.handle(p, parts[2], parts[3], body, signature)
+            return reply.status_code, reply.body
+        if parts == ["sportsbook", "feed"]:
+            signature = headers.get(FEED_SIGNATURE_HEADER)
+            try:
+                r = feed.handle_feed_message(p, body, signature)
+            except feed.FeedRefused as exc:
+                return exc.status, {"outcome": exc.outcome, "detail": exc.detail}
+            return 200, {"outcome": r.outcome, "message_id": r.message_id, "detail": r.detail}
+    except DomainError as exc:
+        return exc.status, {"type": exc.type, "title": exc.title, "detail": exc.detail}
+    return 404, {"title": "Not found", "detail": path}
+
+
 class PlatformTransport(httpx.AsyncBaseTransport):
     """The platform's partner endpoints, answered in-process with the routes' semantics."""
 
@@ -51,28 +77,44 @@ class PlatformTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
-        parts = request.url.path.strip("/").split("/")
-        try:
-            if parts[:2] == ["cashier", "callbacks"] and len(parts) == 3:
-                signature = request.headers.get(SIGNATURE_HEADER)
-                result = handle_callback(self.p, parts[2], body, signature)
-                return _json(200, {"outcome": result.outcome, "status": result.status})
-            if parts[:2] == ["casino", "seamless"] and len(parts) == 4:
-                signature = request.headers.get("X-Signature")
-                answer = seamless.handle(self.p, parts[2], parts[3], body, signature)
-                return _json(answer.status_code, answer.body)
-            if parts == ["sportsbook", "feed"]:
-                signature = request.headers.get(FEED_SIGNATURE_HEADER)
-                try:
-                    r = feed.handle_feed_message(self.p, body, signature)
-                except feed.FeedRefused as exc:
-                    return _json(exc.status, {"outcome": exc.outcome, "detail": exc.detail})
-                return _json(
-                    200, {"outcome": r.outcome, "message_id": r.message_id, "detail": r.detail}
-                )
-        except DomainError as exc:
-            return _json(exc.status, {"type": exc.type, "title": exc.title, "detail": exc.detail})
-        return _json(404, {"title": "Not found", "detail": request.url.path})
+        return _json(*answer(self.p, request.url.path, body, request.headers))
+
+
+class _Headers(dict[str, str]):
+    """A request's headers, looked up case-insensitively (as httpx.Headers)."""
+
+    def __init__(self, headers: dict[str, str]) -> None:
+        super().__init__((k.lower(), v) for k, v in headers.items())
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return super().get(key.lower(), default)
+
+
+@dataclass(frozen=True)
+class _Response:
+    status_code: int
+    content: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+class WalletClient:
+    """What the game providers post to the seamless wallet (a casino round is two such
+    requests, the hot path of a simulated day): the same signed bytes and signature, handed
+    to the same handler as ``PlatformTransport``, the answer through JSON as on the wire,
+    without building an httpx request and response for each (they cost a sixth of a
+    request). In-process only: nothing here times out or fails to connect."""
+
+    def __init__(self, p: Platform) -> None:
+        self.p = p
+
+    async def post(
+        self, url: str, *, content: bytes, headers: dict[str, str], timeout: float | None = None
+    ) -> _Response:
+        path = "/" + url.split("://", 1)[-1].split("/", 1)[-1] if "://" in url else url
+        status, body = answer(self.p, path.split("?", 1)[0], content, _Headers(headers))
+        return _Response(status, json.dumps(body).encode())
 
 
 class InlineAsgiTransport(httpx.BaseTransport):
@@ -177,7 +219,7 @@ def build_world(p: Platform, configs: WorldConfigs, loop: asyncio.AbstractEventL
     stack = contextlib.ExitStack()
     inbound = httpx.AsyncClient(transport=PlatformTransport(p), base_url="http://platform")
     psp_app = create_psp_app(configs.psp, p.clock, inbound, run_dispatcher=False)
-    games_app = create_games_app(configs.games, p.clock, inbound, run_loop=False)
+    games_app = create_games_app(configs.games, p.clock, WalletClient(p), run_loop=False)  # type: ignore[arg-type]
     kyc_app = create_kyc_app(configs.kyc)
     network_app = create_network_app(configs.network, p.clock)
 
