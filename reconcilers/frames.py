@@ -252,7 +252,7 @@ def from_arrow(table: pa.Table, schema: Mapping[str, str], name: str) -> pd.Data
 def arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
     """An Arrow table as a frame of this module's types: strings zero-copy when they are
     ``large_string`` (what ``STRING`` holds; see ``ARROW_OUTPUT``), any other string type is
-    cast. Memory the conversion freed goes back to the system.
+    cast.
 
     A string column of several chunks is first copied into one buffer of its own: a chunk
     DuckDB exported keeps its whole record batch alive, every column of it, so a frame
@@ -264,10 +264,7 @@ def arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
         if _pandas_type_of(field.type) is STRING and table.column(at).num_chunks > 1
     ]
     table = _map_columns(table, strings, lambda column: column.combine_chunks())
-    frame = table.to_pandas(types_mapper=_pandas_type_of)
-    del table
-    release_memory()
-    return frame
+    return table.to_pandas(types_mapper=_pandas_type_of)
 
 
 def _map_columns(
@@ -286,7 +283,9 @@ def _map_columns(
 
 def release_memory() -> None:
     """Give freed memory back to the system: Arrow's pool, and the C heap (glibc keeps
-    what a large conversion freed, so the process's RSS would stay at its peak)."""
+    what a large conversion freed, so the process's RSS would stay at its peak). For a
+    source to call once its read is over and what it read from is gone: called while the
+    Arrow result is still referenced, it frees nothing."""
     pa.default_memory_pool().release_unused()
     if _malloc_trim is not None:
         _malloc_trim(0)

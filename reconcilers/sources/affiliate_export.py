@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from igaming.money import CURRENCY_EXPONENTS
-from reconcilers.frames import AFFILIATE_ROWS, REJECTS, conform
+from reconcilers.frames import AFFILIATE_ROWS, REJECTS, conform, release_memory
 from reconcilers.sources import (
     CsvSpec,
     amount_checks,
@@ -83,4 +83,5 @@ def read_affiliate_export(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(AFFILIATE_ROWS, REJECTS) of one export; SourceError when the file is missing, its
     header is not the documented one or it is not UTF-8."""
     rows, rejects = read_strict_csv(Path(path), SPEC)
+    release_memory()  # what the CSV's Arrow result held
     return conform(rows, AFFILIATE_ROWS, "AFFILIATE_ROWS"), conform(rejects, REJECTS, "REJECTS")

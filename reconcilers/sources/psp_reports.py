@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from igaming.money import CURRENCY_EXPONENTS
 from reconcilers.errors import SourceError
-from reconcilers.frames import PSP_ROWS, REJECTS, conform, empty, from_arrow
+from reconcilers.frames import PSP_ROWS, REJECTS, conform, empty, from_arrow, release_memory
 from reconcilers.sources import (
     CsvSpec,
     amount_checks,
@@ -137,9 +137,12 @@ def read_psp_reports(
                 rows.append(found)
                 rejects.append(refused)
                 read.append(path)
+    frame = _rows_frame(rows)
+    del rows  # the files' Arrow results: what they held goes back to the system
+    release_memory()
     refused = [r for r in rejects if len(r)]
     return (
-        _rows_frame(rows),
+        frame,
         conform(pd.concat(refused), REJECTS, "REJECTS") if refused else empty(REJECTS),
         read,
     )

@@ -44,6 +44,7 @@ from reconcilers.frames import (
     conform,
     empty,
     from_arrow,
+    release_memory,
 )
 
 Bind = Engine | Connection
@@ -239,7 +240,9 @@ def _load(
     try:
         with _connected(engine_or_connection) as conn:
             if conn.dialect.name == "postgresql":
-                return _copy_load(conn, query, params, schema, name)
+                frame = _copy_load(conn, query, params, schema, name)
+                release_memory()  # the COPY's Arrow result is gone
+                return frame
             return _fetch_load(conn, query, params, schema, name)
     except (DBAPIError, psycopg.Error) as exc:  # through SQLAlchemy, or the COPY's own
         orig = exc.orig if isinstance(exc, DBAPIError) else exc
