@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from igaming.bus import MessageBus
 from igaming.events import Event
+from igaming.fastsql import execute
 from igaming.models import OutboxEvent
 
 # Core on the session's connection, built once: the ORM's bulk-insert path (statement
@@ -46,7 +47,8 @@ class UnitOfWork:
     def commit(self) -> None:
         events, self._events = self._events, []
         if events:
-            self.session.connection().execute(
+            execute(
+                self.session.connection(),
                 _INSERT_OUTBOX,
                 [
                     {

@@ -25,6 +25,7 @@ from igaming.casino.events import (
     RoundCompleted,
 )
 from igaming.casino.models import CasinoRound, CasinoTransaction
+from igaming.fastsql import execute
 from igaming.models import WalletTransaction
 from igaming.uow import UnitOfWork
 from igaming.wallet.service import post_product_move, post_stake
@@ -68,7 +69,7 @@ class Round:
 
     def save(self, ctx: Context) -> None:
         values = {f"new_{name}": getattr(self, name) for name in _SAVED}
-        ctx.uow.session.connection().execute(_SAVE_ROUND, {"round_id": self.id, **values})
+        execute(ctx.uow.session.connection(), _SAVE_ROUND, {"round_id": self.id, **values})
 
 
 @dataclass
@@ -139,12 +140,10 @@ def _insert_round(dialect_name: str):  # type: ignore[no-untyped-def]
 
 
 def _locked_round(ctx: Context, provider_round_id: str) -> Round | None:
-    row = (
-        ctx.uow.session.connection()
-        .execute(_LOCKED_ROUND, {"provider": ctx.provider, "round": provider_round_id})
-        .first()
-    )
-    return None if row is None else Round(**row._mapping)
+    conn = ctx.uow.session.connection()
+    params = {"provider": ctx.provider, "round": provider_round_id}
+    row = execute(conn, _LOCKED_ROUND, params).first()
+    return None if row is None else Round(**row._asdict())
 
 
 def _open_round(ctx: Context, provider_round_id: str, stake: int) -> tuple[Round, bool]:
@@ -168,7 +167,7 @@ def _open_round(ctx: Context, provider_round_id: str, stake: int) -> tuple[Round
         "updated_at": ctx.now,
     }
     conn = ctx.uow.session.connection()
-    if conn.execute(_insert_round(conn.dialect.name), values).first() is not None:
+    if execute(conn, _insert_round(conn.dialect.name), values).first() is not None:
         # Ours, and locked by our insert until the commit: nothing to read back.
         return Round(**values, ended_at=None, result_delay_seconds=None), True
     rnd = _locked_round(ctx, provider_round_id)  # a concurrent first bet created it
@@ -181,7 +180,7 @@ def tombstoned(ctx: Context, provider_tx_id: str) -> bool:
     # Core: called first thing in a bet, when the session has nothing pending to flush.
     conn = ctx.uow.session.connection()
     return (
-        conn.execute(_TOMBSTONE, {"provider": ctx.provider, "tx": provider_tx_id}).first()
+        execute(conn, _TOMBSTONE, {"provider": ctx.provider, "tx": provider_tx_id}).first()
         is not None
     )
 
@@ -312,9 +311,8 @@ def win(
 
 def rollback(ctx: Context, tx_id: str, round_id: str, reference_tx_id: str) -> Decision:
     s = ctx.uow.session
-    original = (
-        s.connection().execute(ANSWER, {"key": answer_key(ctx.provider, reference_tx_id)}).first()
-    )
+    key = answer_key(ctx.provider, reference_tx_id)
+    original = execute(s.connection(), ANSWER, {"key": key}).first()
     if original is None:
         # Recorded as final: it is the tombstone that refuses the bet if it arrives later.
         return refuse(

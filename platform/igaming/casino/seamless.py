@@ -27,6 +27,7 @@ from igaming.casino.events import SeamlessRequestRefused, SeamlessRequestReplaye
 from igaming.casino.launch import token_hash
 from igaming.casino.models import CasinoGame, CasinoSession, CasinoTransaction
 from igaming.errors import IdempotencyConflict, InsufficientFunds
+from igaming.fastsql import execute
 from igaming.models import Account, Player
 from igaming.money import MAX_AMOUNT_MINOR
 
@@ -189,11 +190,8 @@ _INSERT_LOG = insert(CasinoTransaction)
 
 
 def _cash(session: Any, caller: rounds.Caller) -> int:
-    return (
-        session.connection()
-        .execute(_CASH, {"owner": caller.player_id, "currency": caller.currency})
-        .scalar_one()
-    )
+    params = {"owner": caller.player_id, "currency": caller.currency}
+    return execute(session.connection(), _CASH, params).scalar_one()
 
 
 def _fingerprint(action: str, player_id: str, req: _Body) -> str:
@@ -207,9 +205,8 @@ def _apply(p: Platform, provider: str, action: str, req: _Body, now: datetime) -
         s = uow.session
         # The player's row lock serialises all of this player's wallet requests, so a
         # rollback and its bet (or two retries) are decided one after the other.
-        session = (
-            s.connection().execute(_SESSION_BY_TOKEN, {"h": token_hash(req.session_token)}).first()
-        )
+        conn = s.connection()
+        session = execute(conn, _SESSION_BY_TOKEN, {"h": token_hash(req.session_token)}).first()
         # Results and rollbacks of a round must be accepted after the session expired.
         money_out = action in ("win", "rollback")
         if (
@@ -233,7 +230,7 @@ def _apply(p: Platform, provider: str, action: str, req: _Body, now: datetime) -
         tx_id: str = req.transaction_id  # type: ignore[attr-defined]
         key = rounds.answer_key(provider, tx_id)
         fingerprint = _fingerprint(action, player.player_id, req)
-        first = s.connection().execute(rounds.ANSWER, {"key": key}).first()
+        first = execute(conn, rounds.ANSWER, {"key": key}).first()
         if first is not None:
             if first.fingerprint == fingerprint and first.kind == action:
                 row = _log(provider, action, req, player, now, "replayed", fingerprint, first)
@@ -347,4 +344,4 @@ def _keep(uow: Any, row: dict[str, Any]) -> None:
     """Write the request's log row: a Core insert built once, on the unit of work's
     connection (the ORM's add and flush were a large share of a request's cost). A clash
     on answer_key raises IntegrityError here, inside _apply, as handle expects."""
-    uow.session.connection().execute(_INSERT_LOG, row)
+    execute(uow.session.connection(), _INSERT_LOG, row)

@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from igaming.errors import IdempotencyConflict, InsufficientFunds, NotFound, ValidationFailed
+from igaming.fastsql import execute
 from igaming.models import Account, LedgerEntry, WalletTransaction
 from igaming.wallet.accounts import HOUSE, AccountRef, account_ids, ensure_accounts
 
@@ -140,7 +141,7 @@ class Ledger:
         # Core on the session's connection, with statements built once (building and
         # caching a statement per call, and the ORM's per-statement work, were most of a
         # posting's cost); the row is attached to the session without another query.
-        inserted = conn.execute(_insert_transaction(conn.dialect.name), values).first()
+        inserted = execute(conn, _insert_transaction(conn.dialect.name), values).first()
         if inserted is not None:
             tx = WalletTransaction(**values)
             make_transient_to_detached(tx)
@@ -189,7 +190,8 @@ class Ledger:
         negative: list[AccountRef] = []
         conn = session.connection()
         for ref in sorted(deltas):
-            row = conn.execute(
+            row = execute(
+                conn,
                 _MOVE_BALANCE,
                 {"o": ref.owner, "k": ref.kind, "c": ref.currency, "p": ref.psp, "d": deltas[ref]},
             ).one_or_none()
@@ -204,7 +206,8 @@ class Ledger:
                         currency=ref.currency,
                     )
                 negative.append(ref)
-        conn.execute(
+        execute(
+            conn,
             _INSERT_ENTRY,
             [
                 {

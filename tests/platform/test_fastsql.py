@@ -1,0 +1,151 @@
+"""fastsql.execute writes and reads what Connection.execute does, on both backends."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine, bindparam, event, insert, select, update
+from sqlalchemy.exc import IntegrityError, InvalidRequestError, NoResultFound
+
+from igaming import fastsql
+from igaming.casino.models import CasinoTransaction
+from igaming.models import Account, OutboxEvent
+
+WHEN = datetime(2026, 11, 6, 12, 30, 15, 123456, tzinfo=UTC)
+
+_INSERT_TX = insert(CasinoTransaction)
+_TX_BY_KEY = select(CasinoTransaction).where(CasinoTransaction.answer_key == bindparam("key"))
+_CASH = select(Account.balance).where(
+    Account.owner == bindparam("owner"), Account.kind == "cash", Account.currency == "EUR"
+)
+_MOVE = (
+    update(Account)
+    .where(Account.owner == bindparam("o"), Account.kind == "cash")
+    .values(balance=Account.balance + bindparam("d"))
+    .returning(Account.id, Account.balance)
+)
+_INSERT_EVENTS = insert(OutboxEvent)
+_INSERT_ACCOUNT = insert(Account)
+
+
+def tx_row(n: int, **extra: object) -> dict[str, object]:
+    return {
+        "id": f"tx-{n}",
+        "answer_key": f"spin:{n}",
+        "provider": "spin",
+        "provider_tx_id": str(n),
+        "kind": "bet",
+        "outcome": "applied",
+        "fingerprint": "f" * 64,
+        "player_id": "p1",
+        "round_id": None,
+        "provider_round_id": "r1",
+        "reference_tx_id": None,
+        "amount_minor": 250,
+        "currency": "EUR",
+        "platform_tx_id": None,
+        "http_status": 200,
+        "response": {"status": "OK", "balance": 750, "nested": [1, "two"]},
+        "created_at": WHEN,
+    } | extra
+
+
+def account(owner: str, balance: int) -> dict[str, object]:
+    return {
+        "owner": owner,
+        "kind": "cash",
+        "currency": "EUR",
+        "psp": "",
+        "balance": balance,
+        "created_at": WHEN,
+    }
+
+
+def test_rows_written_and_read_are_those_of_connection_execute(engine: Engine) -> None:
+    with engine.begin() as conn:
+        fastsql.execute(conn, _INSERT_TX, tx_row(1))
+        conn.execute(_INSERT_TX, tx_row(2))
+    with engine.connect() as conn:
+        for key in ("spin:1", "spin:2"):
+            fast = fastsql.execute(conn, _TX_BY_KEY, {"key": key}).one()
+            core = conn.execute(_TX_BY_KEY, {"key": key}).one()
+            assert tuple(fast) == tuple(core)
+            assert fast._fields == tuple(core._fields)
+        fast = fastsql.execute(conn, _TX_BY_KEY, {"key": "spin:1"}).one()
+    # Types went through their processors both ways: aware datetime, JSON back as a dict.
+    assert fast.created_at == WHEN and fast.created_at.tzinfo is not None
+    assert fast.response == {"status": "OK", "balance": 750, "nested": [1, "two"]}
+    assert fast.amount_minor == 250 and fast.round_id is None
+
+
+def test_literal_values_in_the_statement_and_update_returning(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(_INSERT_ACCOUNT, [account("p1", 1000), account("p2", 5)])
+        moved = fastsql.execute(conn, _MOVE, {"o": "p1", "d": -300}).one()
+        assert moved.balance == 700
+        assert fastsql.execute(conn, _CASH, {"owner": "p1"}).scalar_one() == 700
+        assert fastsql.execute(conn, _CASH, {"owner": "p2"}).scalar_one() == 5
+        assert fastsql.execute(conn, _MOVE, {"o": "nobody", "d": 1}).one_or_none() is None
+        with pytest.raises(NoResultFound):
+            fastsql.execute(conn, _CASH, {"owner": "nobody"}).scalar_one()
+    with engine.connect() as conn:
+        assert conn.execute(_CASH, {"owner": "p1"}).scalar_one() == 700
+
+
+def test_many_rows_in_one_call(engine: Engine) -> None:
+    events = [
+        {"event_id": f"e{i}", "event_type": "t", "payload": {"i": i}, "occurred_at": WHEN}
+        for i in range(3)
+    ]
+    with engine.begin() as conn:
+        fastsql.execute(conn, _INSERT_EVENTS, events)
+        fastsql.execute(conn, _INSERT_EVENTS, [])
+    with engine.connect() as conn:
+        got = conn.execute(select(OutboxEvent.event_id, OutboxEvent.payload)).all()
+    assert sorted((r.event_id, r.payload["i"]) for r in got) == [("e0", 0), ("e1", 1), ("e2", 2)]
+
+
+def test_a_driver_error_is_sqlalchemys_and_the_transaction_rolls_back(engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.begin()
+        fastsql.execute(conn, _INSERT_TX, tx_row(1))
+        with pytest.raises(IntegrityError):
+            fastsql.execute(conn, _INSERT_TX, tx_row(2, answer_key="spin:1"))
+        conn.rollback()
+    with engine.connect() as conn:
+        assert conn.execute(select(CasinoTransaction.id)).all() == []
+
+
+def test_a_missing_parameter_is_an_error_not_a_null(engine: Engine) -> None:
+    with engine.connect() as conn, pytest.raises(InvalidRequestError, match="owner"):
+        fastsql.execute(conn, _CASH, {})
+
+
+def test_statements_with_expanding_parameters_are_refused(engine: Engine) -> None:
+    stmt = select(Account.id).where(Account.owner.in_(bindparam("owners", expanding=True)))
+    with engine.connect() as conn, pytest.raises(ValueError, match="plain statements"):
+        fastsql.execute(conn, stmt, {"owners": ["a", "b"]})
+
+
+def test_cursor_listeners_still_run(engine: Engine) -> None:
+    seen: list[tuple[str, str]] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: seen.append(("before", a[2])))
+    event.listen(engine, "after_cursor_execute", lambda *a: seen.append(("after", a[2])))
+    with engine.connect() as conn:
+        fastsql.execute(conn, _CASH, {"owner": "p1"})
+    assert [w for w, _ in seen] == ["before", "after"]
+    assert all(sql.startswith("SELECT accounts.balance") for _, sql in seen)
+
+
+def test_an_instrumented_engine_is_served_by_connection_execute(engine: Engine) -> None:
+    failures: list[str] = []
+    event.listen(engine, "handle_error", lambda ctx: failures.append(ctx.statement))
+    with engine.connect() as conn:
+        conn.begin()
+        result = fastsql.execute(conn, _INSERT_TX, tx_row(1))
+        assert not isinstance(result, fastsql.Result)
+        with pytest.raises(IntegrityError):
+            fastsql.execute(conn, _INSERT_TX, tx_row(2, answer_key="spin:1"))
+    # The failed statement reached the listener (the metrics time failures too).
+    assert len(failures) == 1 and failures[0].startswith("INSERT INTO casino_transactions")
