@@ -20,15 +20,23 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, *, pool_size: int = 20, schema: str | None = None) -> Engine:
-    """An engine for ``url``; ``schema`` sets PostgreSQL's search_path (test isolation)."""
+def make_engine(
+    url: str, *, pool_size: int = 20, schema: str | None = None, durable: bool = True
+) -> Engine:
+    """An engine for ``url``; ``schema`` sets PostgreSQL's search_path (test isolation).
+
+    ``durable=False`` is for a batch whose database can be written again from its inputs
+    (an accelerated simulation, reproducible from its seed): SQLite then does not sync to
+    disk (``PRAGMA synchronous=OFF``). A crash of the process loses nothing committed (the
+    WAL is written before each commit returns); a crash of the machine may. PostgreSQL is
+    left as it is (``synchronous_commit=off`` measured no faster there)."""
     url = normalise_url(url)
     if is_sqlite(url):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-        _sqlite_serialised_writes(engine)
+        _sqlite_serialised_writes(engine, synchronous="NORMAL" if durable else "OFF")
         return engine
     connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
     return create_engine(
@@ -36,7 +44,7 @@ def make_engine(url: str, *, pool_size: int = 20, schema: str | None = None) -> 
     )
 
 
-def _sqlite_serialised_writes(engine: Engine) -> None:
+def _sqlite_serialised_writes(engine: Engine, synchronous: str) -> None:
     # pysqlite opens transactions lazily and as DEFERRED, so two writers can both read and
     # then fail to upgrade their lock. BEGIN IMMEDIATE takes the write lock up front:
     # SQLite writers queue (busy_timeout) instead of failing or losing updates.
@@ -45,7 +53,7 @@ def _sqlite_serialised_writes(engine: Engine) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA synchronous={synchronous}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()

@@ -39,7 +39,7 @@ class _Context:
 
 
 class _Plan:
-    __slots__ = ("binds", "fixed", "names", "required", "results", "row", "sql", "stmt")
+    __slots__ = ("constants", "positional", "results", "row", "slots", "sql", "stmt")
 
     def __init__(self, stmt: ClauseElement, conn: Connection, keys: Sequence[str] | None):
         dialect = conn.dialect
@@ -51,27 +51,38 @@ class _Plan:
             raise ValueError("fastsql needs every column with a Python default given")
         self.stmt = stmt  # the plan is keyed by the statement's id: keep it alive
         self.sql: str = compiled.string
-        # Values the statement carries itself (``Account.kind == "cash"``).
-        self.fixed = {
-            compiled.bind_names[b]: b.effective_value
-            for b in compiled.binds.values()
-            if not b.required
-        }
-        self.required = frozenset(compiled.bind_names[b] for b in compiled.binds.values()) - set(
-            self.fixed
-        )
-        # qmark/format drivers take a tuple in compile order; pyformat ones a dict.
-        self.names: tuple[str, ...] | None = (
-            tuple(compiled.positiontup) if compiled.positional else None
-        )
         processors = compiled._bind_processors
-        self.binds = tuple(processors.items())
-        columns = compiled._result_columns
-        self.results: tuple[Any, ...] | None = None
+        # Values the statement carries itself (``Account.kind == "cash"``), processed once.
+        self.constants: dict[str, Any] = {}
+        for b in compiled.binds.values():
+            if not b.required:
+                name = compiled.bind_names[b]
+                process = processors.get(name)
+                value = b.effective_value
+                self.constants[name] = value if process is None else process(value)
+        # qmark/format drivers take a tuple in compile order, a slot a position (a name
+        # bound twice, twice; a constant is a slot without a name); pyformat ones a dict:
+        # the constants and a slot for each other name.
+        self.positional: bool = compiled.positional
+        names = (
+            list(compiled.positiontup)
+            if self.positional
+            else [n for n in dict.fromkeys(compiled.bind_names.values()) if n not in self.constants]
+        )
+        self.slots: tuple[tuple[str | None, Any, Any], ...] = tuple(
+            (None, None, self.constants[n]) if n in self.constants else (n, processors.get(n), None)
+            for n in names
+        )
+        self.results: tuple[tuple[int, Any], ...] = ()
         self.row: Any = None
+        columns = compiled._result_columns
         if columns:
-            self.results = tuple(c[3]._cached_result_processor(dialect, None) for c in columns)
             self.row = namedtuple("Row", [c[0] for c in columns], rename=True)  # type: ignore[misc]
+            self.results = tuple(
+                (i, p)
+                for i, c in enumerate(columns)
+                if (p := c[3]._cached_result_processor(dialect, None)) is not None
+            )
 
 
 class Result:
@@ -150,25 +161,37 @@ def execute(
             conn.dispatch.after_cursor_execute(conn, cursor, plan.sql, payload, context, many)
         if plan.row is None or cursor.description is None:
             return Result([])
-        make, procs = plan.row._make, plan.results
-        return Result(
-            [
-                make([v if p is None else p(v) for v, p in zip(raw, procs, strict=True)])  # type: ignore[arg-type]
-                for raw in cursor.fetchall()
-            ]
-        )
+        make, processors = plan.row._make, plan.results
+        if not processors:
+            return Result([make(raw) for raw in cursor.fetchall()])
+        rows = []
+        for raw in cursor.fetchall():
+            values = list(raw)
+            for i, process in processors:
+                values[i] = process(values[i])
+            rows.append(make(values))
+        return Result(rows)
     finally:
         cursor.close()
 
 
 def _bind(plan: _Plan, row: Mapping[str, Any]) -> Any:
-    values = {**plan.fixed, **row} if plan.fixed else dict(row)
-    if not plan.required <= values.keys():
-        missing = ", ".join(sorted(plan.required - values.keys()))
-        raise exc.InvalidRequestError(f"a value is required for bind parameter(s) {missing}")
-    for name, process in plan.binds:
-        if name in values:
-            values[name] = process(values[name])
-    if plan.names is None:
+    try:
+        if plan.positional:
+            out: list[Any] = []
+            for name, process, constant in plan.slots:
+                if name is None:
+                    out.append(constant)
+                else:
+                    value = row[name]
+                    out.append(value if process is None else process(value))
+            return tuple(out)
+        values = dict(plan.constants)
+        for name, process, _ in plan.slots:
+            value = row[name]  # type: ignore[index]
+            values[name] = value if process is None else process(value)  # type: ignore[index]
         return values
-    return tuple(values[n] for n in plan.names)
+    except KeyError as missing:
+        raise exc.InvalidRequestError(
+            f"a value is required for bind parameter {missing.args[0]!r}"
+        ) from None
