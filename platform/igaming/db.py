@@ -7,6 +7,8 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import sessionmaker
 
+from igaming.fastsql import execute_driver_sql
+
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
@@ -60,7 +62,9 @@ def _sqlite_serialised_writes(engine: Engine, synchronous: str) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # type: ignore[no-untyped-def]
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # On the driver's cursor, listeners included: exec_driver_sql's execution context
+        # was a thirtieth of a simulated day (every unit of work begins here).
+        execute_driver_sql(conn, "BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker:

@@ -16,7 +16,8 @@ What stays the same:
   ``Connection.execute`` itself;
 - a driver error is raised as SQLAlchemy's wrapper (``IntegrityError``, ...), as callers
   expect;
-- the statement runs in the connection's transaction.
+- the statement runs in the connection's transaction (begun if it was not, as
+  ``Connection.execute`` does).
 
 Only plain statements qualify: no expanding IN, no literal-execute parameters.
 """
@@ -142,23 +143,11 @@ def execute(
     if plan is None:
         plan = _PLANS[plan_key] = _Plan(stmt, conn, keys)
     prepared = [_bind(plan, row) for row in rows_in]
+    if not conn.in_transaction():
+        conn.begin()  # as Connection.execute begins one on first use ("autobegin")
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        payload: Any = prepared if many else prepared[0]
-        context = _Context() if conn._has_events or conn.engine._has_events else None
-        if context is not None:
-            conn.dispatch.before_cursor_execute(conn, cursor, plan.sql, payload, context, many)
-        try:
-            if many:
-                cursor.executemany(plan.sql, payload)
-            else:
-                cursor.execute(plan.sql, payload)
-        except conn.dialect.loaded_dbapi.Error as e:
-            raise exc.DBAPIError.instance(
-                plan.sql, payload, e, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
-            ) from e
-        if context is not None:
-            conn.dispatch.after_cursor_execute(conn, cursor, plan.sql, payload, context, many)
+        _run(conn, cursor, plan.sql, prepared if many else prepared[0], many)
         if plan.row is None or cursor.description is None:
             return Result([])
         make, processors = plan.row._make, plan.results
@@ -173,6 +162,39 @@ def execute(
         return Result(rows)
     finally:
         cursor.close()
+
+
+def execute_driver_sql(conn: Connection, sql: str) -> None:
+    """A statement without parameters or rows (SQLite's ``BEGIN IMMEDIATE``), as
+    ``conn.exec_driver_sql(sql)`` runs it, on the driver's cursor. It does not begin a
+    transaction: it may be the statement that begins one."""
+    if conn.dialect.dispatch.handle_error:
+        conn.exec_driver_sql(sql)
+        return
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        _run(conn, cursor, sql, (), False)
+    finally:
+        cursor.close()
+
+
+def _run(conn: Connection, cursor: Any, sql: str, payload: Any, many: bool) -> None:
+    """The statement on the cursor between the cursor-execute listeners; a driver error
+    raised as SQLAlchemy's wrapper (IntegrityError, OperationalError, ...)."""
+    context = _Context() if conn._has_events or conn.engine._has_events else None
+    if context is not None:
+        conn.dispatch.before_cursor_execute(conn, cursor, sql, payload, context, many)
+    try:
+        if many:
+            cursor.executemany(sql, payload)
+        else:
+            cursor.execute(sql, payload)
+    except conn.dialect.loaded_dbapi.Error as e:
+        raise exc.DBAPIError.instance(
+            sql, payload, e, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
+        ) from e
+    if context is not None:
+        conn.dispatch.after_cursor_execute(conn, cursor, sql, payload, context, many)
 
 
 def _bind(plan: _Plan, row: Mapping[str, Any]) -> Any:

@@ -133,6 +133,10 @@ def test_cursor_listeners_still_run(engine: Engine) -> None:
     event.listen(engine, "before_cursor_execute", lambda *a: seen.append(("before", a[2])))
     event.listen(engine, "after_cursor_execute", lambda *a: seen.append(("after", a[2])))
     with engine.connect() as conn:
+        conn.begin()
+        if engine.dialect.name == "sqlite":  # its BEGIN IMMEDIATE (fastsql) is seen too
+            assert seen == [("before", "BEGIN IMMEDIATE"), ("after", "BEGIN IMMEDIATE")]
+        seen.clear()
         fastsql.execute(conn, _CASH, {"owner": "p1"})
     assert [w for w, _ in seen] == ["before", "after"]
     assert all(sql.startswith("SELECT accounts.balance") for _, sql in seen)
@@ -149,3 +153,15 @@ def test_an_instrumented_engine_is_served_by_connection_execute(engine: Engine) 
             fastsql.execute(conn, _INSERT_TX, tx_row(2, answer_key="spin:1"))
     # The failed statement reached the listener (the metrics time failures too).
     assert len(failures) == 1 and failures[0].startswith("INSERT INTO casino_transactions")
+
+
+def test_a_connection_without_a_transaction_begins_one_as_connection_execute_does(
+    engine: Engine,
+) -> None:
+    with engine.connect() as conn:
+        assert not conn.in_transaction()
+        fastsql.execute(conn, _INSERT_ACCOUNT, account("p1", 10))
+        assert conn.in_transaction()
+        conn.rollback()  # the insert was inside that transaction: nothing stays
+    with engine.connect() as conn:
+        assert conn.execute(_CASH, {"owner": "p1"}).first() is None

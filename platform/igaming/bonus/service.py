@@ -16,13 +16,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from igaming.bonus.events import BonusConverted, BonusEvent, BonusForfeited, BonusGranted
 from igaming.bonus.models import BonusOffer, PlayerBonus
 from igaming.errors import Conflict, NotFound
+from igaming.fastsql import execute
 from igaming.models import Deposit, Player
 from igaming.uow import UnitOfWork
 from igaming.wallet.accounts import house_account, player_account
@@ -61,9 +62,14 @@ def seed_offers(session: Session) -> None:
     )
 
 
+# The statuses spelled out (an IN of a list is expanded per execution; fastsql runs
+# plain statements).
 _OPEN_BONUS = (
     select(PlayerBonus.id)
-    .where(PlayerBonus.player_id == bindparam("player_id"), PlayerBonus.status.in_(OPEN))
+    .where(
+        PlayerBonus.player_id == bindparam("player_id"),
+        or_(*(PlayerBonus.status == status for status in OPEN)),
+    )
     .with_for_update()
 )
 
@@ -72,7 +78,7 @@ def open_bonus_for_update(session: Session, player_id: str) -> PlayerBonus | Non
     """The player's claimed or active bonus, locked (after their cash account: lock order)."""
     # Every stake asks; almost always there is none, so ask in Core (cheap) and load the
     # ORM object only when a bonus exists (its row is locked by then).
-    found = session.connection().execute(_OPEN_BONUS, {"player_id": player_id}).first()
+    found = execute(session.connection(), _OPEN_BONUS, {"player_id": player_id}).first()
     return None if found is None else session.get(PlayerBonus, found.id)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from collectors.tracing import annotate, traced
 from igaming.bootstrap import Platform
@@ -15,6 +15,7 @@ from igaming.cashier.signing import SIGNATURE_HEADER, SignatureError, verify
 from igaming.cashier.states import decide_deposit, decide_withdrawal
 from igaming.errors import NotFound, Unauthorized, ValidationFailed
 from igaming.events import CallbackReceived
+from igaming.fastsql import execute
 from igaming.models import Deposit, PspCallback, Withdrawal
 from igaming.partner_body import refused_fields
 from igaming.uow import UnitOfWork
@@ -108,6 +109,22 @@ def handle_callback(p: Platform, psp: str, body: bytes, signature: str | None) -
     return CallbackResult(outcome, status)
 
 
+# Asked on every callback, almost always to find the event new and nothing parked: built
+# once and run by fastsql (the ORM's select, with its autoflush, cost several times the
+# statement); parked rows are loaded as objects only when there are some.
+_OUTCOMES = select(PspCallback.outcome).where(
+    PspCallback.psp == bindparam("psp"), PspCallback.event_id == bindparam("event_id")
+)
+_PARKED = (
+    select(PspCallback.id)
+    .where(
+        PspCallback.psp == bindparam("psp"),
+        PspCallback.merchant_reference == bindparam("ref"),
+        PspCallback.detail == bindparam("detail"),
+    )
+    .order_by(PspCallback.id)
+)
+
 # A callback whose predecessor has not arrived yet (a chargeback before its approval) is
 # recorded out_of_order with this detail and applied as soon as the predecessor is.
 PARKED = "parked: waits for the event it follows"
@@ -148,16 +165,9 @@ def _already_applied(uow: UnitOfWork, psp: str, event_id: str | None) -> bool:
     # The outcome is checked here, not in SQL: with it in the WHERE clause SQLite (no
     # statistics) searched ix_psp_callbacks_outcome_received, every applied callback ever
     # received, on each callback, instead of the event's one or two rows by (psp, event_id).
-    outcomes = (
-        uow.session.execute(
-            select(PspCallback.outcome).where(
-                PspCallback.psp == psp, PspCallback.event_id == event_id
-            )
-        )
-        .scalars()
-        .all()
-    )
-    return any(outcome == "applied" for outcome in outcomes)
+    uow.session.flush()  # what this unit of work recorded counts (as the ORM's autoflush)
+    rows = execute(uow.session.connection(), _OUTCOMES, {"psp": psp, "event_id": event_id})
+    return any(row.outcome == "applied" for row in rows.all())
 
 
 def _apply_deposit(
@@ -202,20 +212,12 @@ def _replay_parked(p: Platform, uow: UnitOfWork, d: Deposit, now: datetime) -> N
     progressed = True
     while progressed:
         progressed = False
-        parked = (
-            uow.session.execute(
-                select(PspCallback)
-                .where(
-                    PspCallback.psp == d.psp,
-                    PspCallback.merchant_reference == d.id,
-                    PspCallback.detail == PARKED,
-                )
-                .order_by(PspCallback.id)
-            )
-            .scalars()
-            .all()
-        )
+        uow.session.flush()  # as the ORM's autoflush did before this query
+        params = {"psp": d.psp, "ref": d.id, "detail": PARKED}
+        ids = [row.id for row in execute(uow.session.connection(), _PARKED, params).all()]
+        parked = [uow.session.get(PspCallback, i) for i in ids]
         for cb in parked:
+            assert cb is not None
             assert cb.status is not None and cb.event_id is not None
             decision = decide_deposit(d.status, cb.status)
             if decision.action == "park":

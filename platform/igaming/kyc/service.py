@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from igaming.bootstrap import Platform
 from igaming.errors import Conflict, NotFound, ValidationFailed
 from igaming.events import KycOutcome
+from igaming.fastsql import execute
 from igaming.kyc.vendor import KycVendorUnavailable
 from igaming.models import KycCheck, Player
 from igaming.uow import UnitOfWork
@@ -69,12 +70,18 @@ def retry_due(p: Platform) -> int:
     return len(due)
 
 
+# What the vendor is asked about, read in one statement on a connection (no ORM session).
+_SUBJECT = (
+    select(Player.country, Player.date_of_birth)
+    .join(KycCheck, KycCheck.player_id == Player.id)
+    .where(KycCheck.id == bindparam("check"))
+)
+
+
 def _attempt(p: Platform, check_id: str) -> KycCheck:
-    with p.session_factory() as session:
-        check = session.get(KycCheck, check_id)
-        player = session.get(Player, check.player_id) if check else None
-        assert check is not None and player is not None
-        country, dob = player.country, player.date_of_birth.isoformat()
+    with p.engine.connect() as conn:
+        subject = execute(conn, _SUBJECT, {"check": check_id}).one()
+    country, dob = subject.country, subject.date_of_birth.isoformat()
     error: str | None = None
     try:
         decision = p.kyc.check(check_id, country, dob)
