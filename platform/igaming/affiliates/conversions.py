@@ -10,8 +10,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from igaming.affiliates import postbacks
@@ -19,6 +20,7 @@ from igaming.affiliates.deals import find_deal
 from igaming.affiliates.events import ConversionCreated, FtdQualified, FtdRejected, FtdReversed
 from igaming.affiliates.models import Attribution, Click, Conversion
 from igaming.bootstrap import Platform
+from igaming.fastsql import execute
 from igaming.models import Player
 from igaming.uow import UnitOfWork
 
@@ -105,10 +107,36 @@ def new_conversion(
     return conv
 
 
+# Most players are organic: every registration, deposit and KYC event asks whether the
+# player is attributed. These probes (fastsql, after a flush: what the ORM's autoflush
+# did) answer that; the ORM loads objects only for an attributed player.
+_REGISTERED = (
+    select(Player.click_id, Player.affiliate, Attribution.player_id.label("attributed"))
+    .outerjoin(Attribution, Attribution.player_id == Player.id)
+    .where(Player.id == bindparam("player"))
+)
+_ATTRIBUTED = select(Attribution.player_id).where(Attribution.player_id == bindparam("player"))
+_PENDING_FTD = select(Conversion.id).where(
+    Conversion.player_id == bindparam("player"),
+    Conversion.type == "ftd",
+    Conversion.state == "pending",
+)
+
+
+def _probe(uow: UnitOfWork, stmt: Any, player_id: str) -> Any:
+    uow.session.flush()
+    return execute(uow.session.connection(), stmt, {"player": player_id}).first()
+
+
 def on_registered(
     p: Platform, uow: UnitOfWork, player_id: str, at: datetime, now: datetime
 ) -> None:
     """Attribute a new player to its click (or, flagged, to its registration fields)."""
+    seen = _probe(uow, _REGISTERED, player_id)
+    if seen is None or seen.attributed is not None:
+        return
+    if not seen.click_id and not seen.affiliate:
+        return  # organic player
     s = uow.session
     player = s.get(Player, player_id)
     if player is None or s.get(Attribution, player_id) is not None:
@@ -153,10 +181,11 @@ def on_registered(
 
 def on_deposit_approved(uow: UnitOfWork, payload: dict, at: datetime, now: datetime) -> None:
     """A deposit conversion for every approved deposit, and the FTD for the first one."""
+    if _probe(uow, _ATTRIBUTED, payload["player_id"]) is None:
+        return
     s = uow.session
     a = s.get(Attribution, payload["player_id"])
-    if a is None:
-        return
+    assert a is not None
     fields = {
         "deposit_id": payload["deposit_id"],
         "geo": payload["geo"],
@@ -193,6 +222,8 @@ def on_deposit_approved(uow: UnitOfWork, payload: dict, at: datetime, now: datet
 
 def on_kyc_outcome(uow: UnitOfWork, player_id: str, now: datetime) -> None:
     """A KYC decision may qualify (or reject) an FTD that waited for it."""
+    if _probe(uow, _PENDING_FTD, player_id) is None:
+        return
     pending = uow.session.execute(
         select(Conversion).where(
             Conversion.player_id == player_id,

@@ -90,24 +90,28 @@ def consume_batch(p: Platform, *, batch_size: int = 200, consumer: str = CONSUME
             .limit(batch_size)
         ).all()
         moved = 0
+        # Kept in locals and written once: set on the row after each event, every handler's
+        # query autoflushed an UPDATE of the cursor (one a row, a fifth of the statements of
+        # a simulated warm-up). Same transaction, same final row.
+        last_id, held_since = cursor.last_id, cursor.held_since
         for row in rows:
-            if row.id != cursor.last_id + 1:
-                if cursor.held_since is None:
-                    cursor.held_since = now
-                if now - cursor.held_since < GAP_GRACE:
+            if row.id != last_id + 1:
+                if held_since is None:
+                    held_since = now
+                if now - held_since < GAP_GRACE:
                     break
                 log.warning(
                     "outbox consumer %s: ids %d..%d never appeared, stepping over",
                     consumer,
-                    cursor.last_id + 1,
+                    last_id + 1,
                     row.id - 1,
                 )
             handler = HANDLERS.get(row.event_type)
             if handler is not None:
                 handler(p, uow, row.payload, row.occurred_at, now)
-            cursor.last_id, cursor.held_since = row.id, None
+            last_id, held_since = row.id, None
             moved += 1
-        cursor.updated_at = now
+        cursor.last_id, cursor.held_since, cursor.updated_at = last_id, held_since, now
         uow.commit()
     return moved
 
