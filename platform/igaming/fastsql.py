@@ -10,12 +10,12 @@ driver's cursor, so the rows written and read are the ones ``Connection.execute`
 write and read.
 
 What stays the same:
-- the ``before_cursor_execute`` / ``after_cursor_execute`` listeners still run (the
-  database slow-down fault); an engine with ``handle_error`` listeners (the platform's
-  statement-duration metrics, which also time failed statements) is served by
-  ``Connection.execute`` itself;
-- a driver error is raised as SQLAlchemy's wrapper (``IntegrityError``, ...), as callers
-  expect;
+- the ``before_cursor_execute`` / ``after_cursor_execute`` listeners run with an
+  execution context they can keep state on (the platform's statement-duration metrics,
+  the database slow-down fault);
+- a driver error goes through the connection's own error handling: raised as
+  SQLAlchemy's wrapper (``IntegrityError``, ...), ``handle_error`` listeners called (the
+  metrics time failed statements too), a lost connection invalidated;
 - the statement runs in the connection's transaction (begun if it was not, as
   ``Connection.execute`` does).
 
@@ -34,13 +34,21 @@ from sqlalchemy.sql import ClauseElement
 
 
 class _Context:
-    """What a cursor-execute listener may read or set on the execution context."""
+    """The execution context the listeners get: they may keep attributes on it (the
+    metrics' start time); the connection's error handling reads ``executemany`` and calls
+    ``handle_dbapi_exception``."""
 
-    __slots__ = ("__dict__",)
+    __slots__ = ("__dict__", "executemany")
+
+    def __init__(self, executemany: bool) -> None:
+        self.executemany = executemany
+
+    def handle_dbapi_exception(self, e: BaseException) -> None:
+        """Nothing to clean up: the cursor is closed by ``execute``."""
 
 
 class _Plan:
-    __slots__ = ("constants", "positional", "results", "row", "slots", "sql", "stmt")
+    __slots__ = ("columns", "constants", "positional", "results", "row", "slots", "sql", "stmt")
 
     def __init__(self, stmt: ClauseElement, conn: Connection, keys: Sequence[str] | None):
         dialect = conn.dialect
@@ -74,16 +82,22 @@ class _Plan:
             (None, None, self.constants[n]) if n in self.constants else (n, processors.get(n), None)
             for n in names
         )
-        self.results: tuple[tuple[int, Any], ...] = ()
+        self.columns = compiled._result_columns
         self.row: Any = None
-        columns = compiled._result_columns
-        if columns:
-            self.row = namedtuple("Row", [c[0] for c in columns], rename=True)  # type: ignore[misc]
+        if self.columns:
+            self.row = namedtuple("Row", [c[0] for c in self.columns], rename=True)  # type: ignore[misc]
+        # Result processors can depend on the driver's type of each column (psycopg's
+        # numeric OIDs): found from the cursor's description at the first result.
+        self.results: tuple[tuple[int, Any], ...] | None = None
+
+    def processors(self, dialect: Any, description: Sequence[Any]) -> tuple[tuple[int, Any], ...]:
+        if self.results is None:
             self.results = tuple(
                 (i, p)
-                for i, c in enumerate(columns)
-                if (p := c[3]._cached_result_processor(dialect, None)) is not None
+                for i, (c, d) in enumerate(zip(self.columns, description, strict=True))
+                if (p := c[3]._cached_result_processor(dialect, d[1])) is not None
             )
+        return self.results
 
 
 class Result:
@@ -126,11 +140,9 @@ def execute(
     stmt: ClauseElement,
     params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
 ) -> Any:
-    """``conn.execute(stmt, params)`` for a statement built once (module level): returns a
-    ``Result`` (or the CursorResult where the engine is instrumented; both offer all,
-    first, one, one_or_none, scalar and scalar_one, and rows with attribute access)."""
-    if conn.dialect.dispatch.handle_error:
-        return conn.execute(stmt, params)
+    """``conn.execute(stmt, params)`` for a statement built once (module level): a
+    ``Result`` (all, first, one, one_or_none, scalar, scalar_one; rows are named tuples,
+    with attribute access and ``_asdict``)."""
     many = isinstance(params, Sequence)
     rows_in: Sequence[Mapping[str, Any]] = (
         params if many else [params or {}]  # type: ignore[list-item]
@@ -150,7 +162,7 @@ def execute(
         _run(conn, cursor, plan.sql, prepared if many else prepared[0], many)
         if plan.row is None or cursor.description is None:
             return Result([])
-        make, processors = plan.row._make, plan.results
+        make, processors = plan.row._make, plan.processors(conn.dialect, cursor.description)
         if not processors:
             return Result([make(raw) for raw in cursor.fetchall()])
         rows = []
@@ -168,9 +180,6 @@ def execute_driver_sql(conn: Connection, sql: str) -> None:
     """A statement without parameters or rows (SQLite's ``BEGIN IMMEDIATE``), as
     ``conn.exec_driver_sql(sql)`` runs it, on the driver's cursor. It does not begin a
     transaction: it may be the statement that begins one."""
-    if conn.dialect.dispatch.handle_error:
-        conn.exec_driver_sql(sql)
-        return
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         _run(conn, cursor, sql, (), False)
@@ -181,19 +190,19 @@ def execute_driver_sql(conn: Connection, sql: str) -> None:
 def _run(conn: Connection, cursor: Any, sql: str, payload: Any, many: bool) -> None:
     """The statement on the cursor between the cursor-execute listeners; a driver error
     raised as SQLAlchemy's wrapper (IntegrityError, OperationalError, ...)."""
-    context = _Context() if conn._has_events or conn.engine._has_events else None
-    if context is not None:
+    events = conn._has_events or conn.engine._has_events
+    context = _Context(many)
+    if events:
         conn.dispatch.before_cursor_execute(conn, cursor, sql, payload, context, many)
     try:
         if many:
             cursor.executemany(sql, payload)
         else:
             cursor.execute(sql, payload)
-    except conn.dialect.loaded_dbapi.Error as e:
-        raise exc.DBAPIError.instance(
-            sql, payload, e, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
-        ) from e
-    if context is not None:
+    except Exception as e:
+        # What Connection.execute does with a failure (wrap, handle_error, invalidate).
+        conn._handle_dbapi_exception(e, sql, payload, cursor, context)  # type: ignore[arg-type]
+    if events:
         conn.dispatch.after_cursor_execute(conn, cursor, sql, payload, context, many)
 
 

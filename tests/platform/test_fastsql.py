@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import Engine, bindparam, event, insert, select, update
 from sqlalchemy.exc import IntegrityError, InvalidRequestError, NoResultFound
 
 from igaming import fastsql
-from igaming.casino.models import CasinoTransaction
-from igaming.models import Account, OutboxEvent
+from igaming.casino.models import CasinoRound, CasinoTransaction
+from igaming.models import Account, OutboxEvent, Player
 
 WHEN = datetime(2026, 11, 6, 12, 30, 15, 123456, tzinfo=UTC)
 
+PLAYER = {
+    "id": "p1",
+    "email": "p1@example.com",
+    "password_hash": "x",
+    "country": "DE",
+    "currency": "EUR",
+    "date_of_birth": date(1990, 1, 1),
+    "brand": "pitwatch",
+    "status": "active",
+    "kyc_status": "none",
+    "created_at": WHEN,
+}
 _INSERT_TX = insert(CasinoTransaction)
 _TX_BY_KEY = select(CasinoTransaction).where(CasinoTransaction.answer_key == bindparam("key"))
 _CASH = select(Account.balance).where(
@@ -142,17 +154,27 @@ def test_cursor_listeners_still_run(engine: Engine) -> None:
     assert all(sql.startswith("SELECT accounts.balance") for _, sql in seen)
 
 
-def test_an_instrumented_engine_is_served_by_connection_execute(engine: Engine) -> None:
-    failures: list[str] = []
-    event.listen(engine, "handle_error", lambda ctx: failures.append(ctx.statement))
+def test_a_failure_reaches_handle_error_with_the_listeners_context(engine: Engine) -> None:
+    # As the platform's metrics do: the start time kept on the context by the "before"
+    # listener is read back by handle_error, so a failed statement is timed too.
+    def before(conn, cursor, statement, params, context, many):  # type: ignore[no-untyped-def]
+        context.started = statement
+
+    failures: list[tuple[str, str]] = []
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(
+        engine,
+        "handle_error",
+        lambda ctx: failures.append((ctx.statement, ctx.execution_context.started)),
+    )
     with engine.connect() as conn:
         conn.begin()
-        result = fastsql.execute(conn, _INSERT_TX, tx_row(1))
-        assert not isinstance(result, fastsql.Result)
+        fastsql.execute(conn, _INSERT_TX, tx_row(1))
         with pytest.raises(IntegrityError):
             fastsql.execute(conn, _INSERT_TX, tx_row(2, answer_key="spin:1"))
-    # The failed statement reached the listener (the metrics time failures too).
-    assert len(failures) == 1 and failures[0].startswith("INSERT INTO casino_transactions")
+    assert len(failures) == 1
+    statement, started = failures[0]
+    assert statement.startswith("INSERT INTO casino_transactions") and started == statement
 
 
 def test_a_connection_without_a_transaction_begins_one_as_connection_execute_does(
@@ -165,3 +187,37 @@ def test_a_connection_without_a_transaction_begins_one_as_connection_execute_doe
         conn.rollback()  # the insert was inside that transaction: nothing stays
     with engine.connect() as conn:
         assert conn.execute(_CASH, {"owner": "p1"}).first() is None
+
+
+def test_result_types_the_driver_decides_float_and_nulls(engine: Engine) -> None:
+    # psycopg's result processor for a float column depends on the column's type OID,
+    # known only from the cursor: a plan that ignored it failed on PostgreSQL.
+    rounds = CasinoRound.__table__
+    every = select(*rounds.c).where(rounds.c.id == bindparam("id"))
+    row = {
+        "id": "r1",
+        "provider": "spin",
+        "provider_round_id": "pr1",
+        "game_id": "g1",
+        "game_type": "slot",
+        "player_id": "p1",
+        "currency": "EUR",
+        "stake_minor": 100,
+        "win_minor": 0,
+        "open_bets": 1,
+        "wins": 0,
+        "status": "open",
+        "started_at": WHEN,
+        "ended_at": None,
+        "result_delay_seconds": 2.5,
+        "updated_at": WHEN,
+    }
+    with engine.begin() as conn:
+        conn.execute(insert(Player.__table__), PLAYER)
+        fastsql.execute(conn, insert(rounds), row)
+    with engine.connect() as conn:
+        for _ in range(2):  # the first result finds the processors, the second reuses them
+            fast = fastsql.execute(conn, every, {"id": "r1"}).one()
+            assert tuple(fast) == tuple(conn.execute(every, {"id": "r1"}).one())
+    assert fast.result_delay_seconds == 2.5 and fast.ended_at is None
+    assert fast.started_at == WHEN
