@@ -2,8 +2,9 @@
 
 ``Connection.execute`` does per call what a statement built once at import does not need
 again: its cache key, an execution context, parameter processing through the compiled
-object, a result with its metadata. On the hot paths (a seamless-wallet request runs a
-dozen statements) that was about half of the request's cost. ``execute`` compiles a
+object, a result with its metadata: 12.8 µs a one-row INSERT or primary-key SELECT on
+SQLite against 1.1 µs on the cursor (measured), and a seamless-wallet request runs a dozen
+statements, a simulated day millions. ``execute`` compiles a
 statement once per dialect (and, for an INSERT, per set of columns given), keeps its SQL
 text, parameter order and the types' bind and result processors, and runs it on the
 driver's cursor, so the rows written and read are the ones ``Connection.execute`` would
@@ -19,7 +20,9 @@ What stays the same:
 - the statement runs in the connection's transaction (begun if it was not, as
   ``Connection.execute`` does).
 
-Only plain statements qualify: no expanding IN, no literal-execute parameters.
+Only plain statements qualify: no expanding IN, no literal-execute parameters, every
+column with a Python-side default given. And only statements built once: plans are kept
+for the life of the process, so more than ``MAX_PLANS`` of them is refused as a bug.
 """
 
 from __future__ import annotations
@@ -133,6 +136,7 @@ class Result:
 
 
 _PLANS: dict[tuple[int, str, tuple[str, ...] | None], _Plan] = {}
+MAX_PLANS = 1000  # the platform uses a few dozen
 
 
 def execute(
@@ -153,6 +157,11 @@ def execute(
     plan_key = (id(stmt), conn.dialect.name, keys)
     plan = _PLANS.get(plan_key)
     if plan is None:
+        if len(_PLANS) >= MAX_PLANS:
+            raise RuntimeError(
+                f"fastsql holds {len(_PLANS)} plans: it is for statements built once "
+                "(module level), not per call"
+            )
         plan = _PLANS[plan_key] = _Plan(stmt, conn, keys)
     prepared = [_bind(plan, row) for row in rows_in]
     if not conn.in_transaction():
@@ -199,8 +208,9 @@ def _run(conn: Connection, cursor: Any, sql: str, payload: Any, many: bool) -> N
             cursor.executemany(sql, payload)
         else:
             cursor.execute(sql, payload)
-    except Exception as e:
-        # What Connection.execute does with a failure (wrap, handle_error, invalidate).
+    except BaseException as e:
+        # What Connection.execute does with a failure (wrap, handle_error, invalidate; an
+        # interrupt mid-statement invalidates the connection).
         conn._handle_dbapi_exception(e, sql, payload, cursor, context)  # type: ignore[arg-type]
     if events:
         conn.dispatch.after_cursor_execute(conn, cursor, sql, payload, context, many)

@@ -221,3 +221,15 @@ def test_result_types_the_driver_decides_float_and_nulls(engine: Engine) -> None
             assert tuple(fast) == tuple(conn.execute(every, {"id": "r1"}).one())
     assert fast.result_delay_seconds == 2.5 and fast.ended_at is None
     assert fast.started_at == WHEN
+
+
+def test_statements_built_per_call_are_refused_before_they_fill_memory(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fastsql, "_PLANS", {})
+    monkeypatch.setattr(fastsql, "MAX_PLANS", 3)
+    with engine.connect() as conn:
+        for _ in range(3):
+            fastsql.execute(conn, select(Account.id).where(Account.owner == "x"))
+        with pytest.raises(RuntimeError, match="built once"):
+            fastsql.execute(conn, select(Account.id).where(Account.owner == "x"))
