@@ -135,7 +135,9 @@ class Result:
         return self._rows[0][0] if self._rows else None
 
 
-_PLANS: dict[tuple[int, str, tuple[str, ...] | None], _Plan] = {}
+# Keyed by the statement, the dialect and its driver (the SQL and its parameter style are
+# the driver's: psycopg's pyformat, sqlite3's qmark), and an INSERT's columns.
+_PLANS: dict[tuple[int, str, str, tuple[str, ...] | None], _Plan] = {}
 MAX_PLANS = 1000  # the platform uses a few dozen
 
 
@@ -154,7 +156,8 @@ def execute(
     if many and not rows_in:
         return Result([])
     keys = tuple(rows_in[0]) if stmt.is_insert else None  # type: ignore[attr-defined]
-    plan_key = (id(stmt), conn.dialect.name, keys)
+    dialect = conn.dialect
+    plan_key = (id(stmt), dialect.name, dialect.driver, keys)
     plan = _PLANS.get(plan_key)
     if plan is None:
         if len(_PLANS) >= MAX_PLANS:
