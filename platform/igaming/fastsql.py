@@ -33,6 +33,7 @@ from typing import Any
 
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
 
 
@@ -131,9 +132,6 @@ class Result:
     def scalar_one(self) -> Any:
         return self.one()[0]
 
-    def scalar(self) -> Any:
-        return self._rows[0][0] if self._rows else None
-
 
 # Keyed by the statement, the dialect and its driver (the SQL and its parameter style are
 # the driver's: psycopg's pyformat, sqlite3's qmark), and an INSERT's columns.
@@ -147,8 +145,8 @@ def execute(
     params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
 ) -> Any:
     """``conn.execute(stmt, params)`` for a statement built once (module level): a
-    ``Result`` (all, first, one, one_or_none, scalar, scalar_one; rows are named tuples,
-    with attribute access and ``_asdict``)."""
+    ``Result`` (all, first, one, one_or_none, scalar_one; rows are named tuples, with
+    attribute access and ``_asdict``)."""
     many = isinstance(params, Sequence)
     rows_in: Sequence[Mapping[str, Any]] = (
         params if many else [params or {}]  # type: ignore[list-item]
@@ -186,6 +184,13 @@ def execute(
         return Result(rows)
     finally:
         cursor.close()
+
+
+def query(session: Session, stmt: ClauseElement, params: Mapping[str, Any]) -> Result:
+    """``execute`` on the session's connection after a flush, as an ORM query would
+    autoflush: what the session holds unwritten counts. For a read where there may be."""
+    session.flush()
+    return execute(session.connection(), stmt, params)  # type: ignore[no-any-return]
 
 
 def execute_driver_sql(conn: Connection, sql: str) -> None:

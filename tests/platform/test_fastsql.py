@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import Engine, bindparam, event, insert, select, update
 from sqlalchemy.exc import IntegrityError, InvalidRequestError, NoResultFound
+from sqlalchemy.orm import Session
 
 from igaming import fastsql
 from igaming.casino.models import CasinoRound, CasinoTransaction
@@ -233,3 +234,10 @@ def test_statements_built_per_call_are_refused_before_they_fill_memory(
             fastsql.execute(conn, select(Account.id).where(Account.owner == "x"))
         with pytest.raises(RuntimeError, match="built once"):
             fastsql.execute(conn, select(Account.id).where(Account.owner == "x"))
+
+
+def test_query_sees_what_the_session_holds_unwritten(engine: Engine) -> None:
+    with Session(engine) as session:
+        session.add(Account(**account("p1", 42)))  # pending: not yet flushed
+        assert fastsql.query(session, _CASH, {"owner": "p1"}).scalar_one() == 42
+        session.rollback()

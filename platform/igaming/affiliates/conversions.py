@@ -20,7 +20,7 @@ from igaming.affiliates.deals import find_deal
 from igaming.affiliates.events import ConversionCreated, FtdQualified, FtdRejected, FtdReversed
 from igaming.affiliates.models import Attribution, Click, Conversion
 from igaming.bootstrap import Platform
-from igaming.fastsql import execute
+from igaming.fastsql import query
 from igaming.models import Player
 from igaming.uow import UnitOfWork
 
@@ -108,8 +108,8 @@ def new_conversion(
 
 
 # Most players are organic: every registration, deposit and KYC event asks whether the
-# player is attributed. These probes (fastsql, after a flush: what the ORM's autoflush
-# did) answer that; the ORM loads objects only for an attributed player.
+# player is attributed. These probes (fastsql.query: a flush, as the ORM's autoflush, then
+# the statement) answer that; the ORM loads objects only for an attributed player.
 _REGISTERED = (
     select(Player.click_id, Player.affiliate, Attribution.player_id.label("attributed"))
     .outerjoin(Attribution, Attribution.player_id == Player.id)
@@ -124,8 +124,7 @@ _PENDING_FTD = select(Conversion.id).where(
 
 
 def _probe(uow: UnitOfWork, stmt: Any, player_id: str) -> Any:
-    uow.session.flush()
-    return execute(uow.session.connection(), stmt, {"player": player_id}).first()
+    return query(uow.session, stmt, {"player": player_id}).first()
 
 
 def on_registered(

@@ -15,7 +15,7 @@ from igaming.cashier.signing import SIGNATURE_HEADER, SignatureError, verify
 from igaming.cashier.states import decide_deposit, decide_withdrawal
 from igaming.errors import NotFound, Unauthorized, ValidationFailed
 from igaming.events import CallbackReceived
-from igaming.fastsql import execute
+from igaming.fastsql import query
 from igaming.models import Deposit, PspCallback, Withdrawal
 from igaming.partner_body import refused_fields
 from igaming.uow import UnitOfWork
@@ -110,8 +110,8 @@ def handle_callback(p: Platform, psp: str, body: bytes, signature: str | None) -
 
 
 # Asked on every callback, almost always to find the event new and nothing parked: built
-# once and run by fastsql (the ORM's select, with its autoflush, cost several times the
-# statement); parked rows are loaded as objects only when there are some.
+# once and run by fastsql.query (flush, then the statement: the ORM's select cost several
+# times the statement); parked rows are loaded as objects only when there are some.
 _OUTCOMES = select(PspCallback.outcome).where(
     PspCallback.psp == bindparam("psp"), PspCallback.event_id == bindparam("event_id")
 )
@@ -165,8 +165,7 @@ def _already_applied(uow: UnitOfWork, psp: str, event_id: str | None) -> bool:
     # The outcome is checked here, not in SQL: with it in the WHERE clause SQLite (no
     # statistics) searched ix_psp_callbacks_outcome_received, every applied callback ever
     # received, on each callback, instead of the event's one or two rows by (psp, event_id).
-    uow.session.flush()  # what this unit of work recorded counts (as the ORM's autoflush)
-    rows = execute(uow.session.connection(), _OUTCOMES, {"psp": psp, "event_id": event_id})
+    rows = query(uow.session, _OUTCOMES, {"psp": psp, "event_id": event_id})
     return any(row.outcome == "applied" for row in rows.all())
 
 
@@ -212,9 +211,8 @@ def _replay_parked(p: Platform, uow: UnitOfWork, d: Deposit, now: datetime) -> N
     progressed = True
     while progressed:
         progressed = False
-        uow.session.flush()  # as the ORM's autoflush did before this query
         params = {"psp": d.psp, "ref": d.id, "detail": PARKED}
-        ids = [row.id for row in execute(uow.session.connection(), _PARKED, params).all()]
+        ids = [row.id for row in query(uow.session, _PARKED, params).all()]
         parked = [uow.session.get(PspCallback, i) for i in ids]
         for cb in parked:
             assert cb is not None
