@@ -58,9 +58,10 @@ OPERATOR_KEY_ENV = "PITWATCH_OPERATOR_KEY"
 # Incidents played through the platform's PUT /admin/faults: they need an operator key.
 FAULT_INCIDENTS = (Deploy, SettlementStall, PostbackDispatcherStall, DbSlowdown)
 UNREACHABLE = "unreachable"
-# Deposits a returning session makes, on average (a redeposit when cash runs low, a retry
-# after a decline): a rough figure for the rate estimate, not a model parameter.
-DEPOSITS_PER_SESSION = 0.2
+# Deposits a returning session makes, on average (a redeposit when cash runs low or a stake
+# is refused for want of it, a retry after a decline): a rough figure for the rate estimate,
+# not a model parameter (a baseline day measured 0.28).
+DEPOSITS_PER_SESSION = 0.3
 MODEL_DEPOSIT_CHECK_SECONDS = 45.0  # when the model looks at a deposit's outcome
 
 
@@ -125,7 +126,7 @@ def actions_per_second(scenario: Scenario, when: datetime, scale: float = 1.0) -
         a = 1                                          # the session: a launch or a deposit
             + casino.share * (rounds_per_session + 0.5)  # rounds: 1 + int(Exp(mean))
             + sportsbook.share * (bets_per_session + 0.5)
-            + withdrawals.per_session + 0.2              # the 0.2: redeposits and retries
+            + withdrawals.per_session + 0.3              # the 0.3: redeposits and retries
 
     Sessions per second are ``daily_active * sessions_per_day * curve(when) / 86400`` with
     ``curve`` the scenario's hour-of-day times day-of-week factor; around a kick-off, betting

@@ -25,6 +25,9 @@ from igaming.traffic.scenario import Campaign, GeoMix, Scenario, TrafficSurge
 
 GAME_IDS = tuple(g.id for g in DEFAULT_CATALOGUE)
 MINUTE = timedelta(minutes=1)
+# What the drivers answer when a stake is refused for want of cash (a casino round's bet,
+# or a sportsbook bet the platform records as rejected).
+BROKE = frozenset({"insufficient_funds", "rejected:insufficient_funds"})
 
 
 @dataclass
@@ -385,7 +388,9 @@ class Simulation:
         stake = self._stake(player, self.s.casino.stake_share)
         outcome = self.d.play_round(token, stake)
         self.tally.add("casino_round", outcome, player.geo)
-        if left > 1 and outcome != "insufficient_funds":
+        if outcome in BROKE:
+            self._broke(player)
+        elif left > 1:
             gap = self.s.casino.seconds_between_rounds * (0.5 + self.rng.random())
             self.after(gap, self._round, player, token, left - 1)
 
@@ -404,8 +409,16 @@ class Simulation:
         stake = self._stake(player, self.s.sportsbook.stake_share)
         outcome = self.d.bet(player, selection, stake, self._key("bet"))
         self.tally.add("bet", outcome, player.geo)
-        if left > 1 and outcome != "insufficient_funds":
+        if outcome in BROKE:
+            self._broke(player)
+        elif left > 1:
             self.after(20 + self.rng.random() * 90, self._bet, player, left - 1)
+
+    def _broke(self, player: Player) -> None:
+        """A stake refused for want of cash ends what the player was doing; some deposit
+        again at once and play on (the repeat deposits of an operator's day)."""
+        if self.rng.random() < self.s.deposits.redeposit_when_broke:
+            self._deposit(player, first=False, then_play=True)
 
     def _withdraw(self, player: Player) -> None:
         if player.kyc != "approved":

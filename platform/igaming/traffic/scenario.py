@@ -163,6 +163,7 @@ class Deposits(_Strict):
     approval: dict[str, Rate] = Field(default_factory=lambda: dict(DEFAULT_APPROVAL))
     retry_after_decline: Rate = 0.5  # a declined player tries again (another method)
     redeposit_below: Rate = 0.2  # redeposit when cash is under this share of a deposit
+    redeposit_when_broke: Rate = 0.6  # a stake refused for want of cash: deposit, play on
     callback_delay_seconds: Annotated[float, Field(ge=0.0)] | None = None  # PSPs' own
 
     @field_validator("approval")
