@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench-wallet bench-collect bench-recon bench-sim clean
+.PHONY: demo test lint format bench-wallet bench-collect bench-recon bench-sim bench-floor clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ bench-recon: $(STAMP)
 
 bench-sim: $(STAMP)
 	$(BIN)/python benchmarks/bench_sim.py
+
+bench-floor: $(STAMP)
+	$(BIN)/python benchmarks/bench_wallet_floor.py
 
 clean:
 	rm -rf $(VENV) var/*.db

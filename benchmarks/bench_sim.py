@@ -83,6 +83,7 @@ def progress_printer(start: datetime, end: datetime, marks: dict[str, float]):  
     def show(now: datetime, tally: Tally) -> None:
         if now >= start and "day_began" not in marks:
             marks["day_began"], marks["warmup_actions"] = time.perf_counter(), tally.actions
+            marks["warmup_deposits"] = count(tally.as_dict()["flows"], "deposit")
         done = max(0.0, (now - start).total_seconds() / total)
         rate = tally.actions / max(time.monotonic() - began, 1e-9)
         print(
@@ -138,6 +139,7 @@ def run(backend: str, players: int, days: float, seed: int) -> dict[str, Any]:
         "actions": actions,
         "actions_per_second": round(day_actions / day, 1),
         "deposits": count(flows, "deposit"),
+        "warmup_deposits": int(marks["warmup_deposits"]),
         "bets": count(flows, "bet"),
         "casino_rounds": count(flows, "casino_round"),
         "registrations": count(flows, "registration"),
@@ -166,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['backend']:>8}: {r['wall_seconds']:>8.1f} s wall (warm-up {r['warmup_seconds']} s "
             f"for {r['warmup_actions']:,} actions), {r['actions']:,} actions; the day "
             f"{r['day_seconds']} s at {r['actions_per_second']:,.0f} actions/s: "
-            f"{r['deposits']:,} deposits, {r['bets']:,} bets, "
+            f"{r['deposits']:,} deposits ({r['warmup_deposits']:,} in the warm-up), "
+            f"{r['bets']:,} bets, "
             f"{r['casino_rounds']:,} rounds; a full day "
             f"{r['full_day_seconds_at_this_rate']:,.0f} s "
             f"(target < {TARGET_SECONDS:.0f} s: {'met' if r['target_met'] else 'NOT met'}); "
