@@ -204,9 +204,18 @@ def _progress_bar(start, end):  # type: ignore[no-untyped-def]
     total = (end - start).total_seconds() or 1.0
 
     def show(now, tally) -> None:  # type: ignore[no-untyped-def]
+        rate = tally.actions / max(_time.monotonic() - began, 1e-9)
+        if now < start:  # the warm-up: the existing players join before the start
+            print(
+                f"\r[{'warm-up: existing players':<30}] {'':6} {now:%a %d %b %H:%M} UTC  "
+                f"{tally.actions:>9,} actions  {rate:,.0f}/s",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
+            return
         done = min(1.0, max(0.0, (now - start).total_seconds() / total))
         bar = "#" * int(done * 30)
-        rate = tally.actions / max(_time.monotonic() - began, 1e-9)
         print(
             f"\r[{bar:<30}] {done:6.1%} {now:%a %d %b %H:%M} UTC  "
             f"{tally.actions:>9,} actions  {rate:,.0f}/s",

@@ -1,10 +1,11 @@
-"""The traffic model's player behaviour, on a driver that answers from a script (no
-platform): what a player does when a stake is refused for want of cash."""
+"""The traffic model on a driver that answers from a script (no platform): what a player
+does when a stake is refused for want of cash, and the progress it reports."""
 
 from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -134,3 +135,24 @@ def test_half_the_refused_players_deposit_again_at_a_rate_of_one_half():
     refused = tally.as_dict()["flows"]["bet"]["rejected:insufficient_funds"]
     assert refused == driver.calls["bet"]
     assert 0.35 < redeposits / refused < 0.65
+
+
+def test_progress_is_shown_through_the_warm_up_and_the_run():
+    calls: list[tuple[datetime, int]] = []
+    driver = ScriptedDriver("insufficient_funds")
+    sim = Simulation(
+        _scenario(casino=True, redeposit_when_broke=0.0),
+        driver,
+        duration=timedelta(hours=1),
+        progress=lambda now, tally: calls.append((now, tally.actions)),
+    )
+    tally = sim.run()
+    warmup = [now for now, _ in calls if now < START]
+    # The warm-up (two simulated hours, 20 existing players) reports every 5 minutes at
+    # most, the run every 15, the end once; actions only grow.
+    assert len(warmup) >= 10
+    assert all(b - a >= timedelta(minutes=5) for a, b in pairwise(warmup))
+    run = [now for now, _ in calls if now >= START]
+    assert run[0] < START + timedelta(minutes=1) and run[-1] == START + timedelta(hours=1)
+    assert [n for _, n in calls] == sorted(n for _, n in calls)
+    assert calls[-1][1] == tally.actions

@@ -143,6 +143,8 @@ def test_simulate_runs_a_fraction_of_a_day_and_prints_a_summary(tmp_path, monkey
     printed = capsys.readouterr()
     assert "ledger invariants: hold" in printed.out
     assert "100.0%" in printed.err  # the progress bar reached the end
+    # ... after showing the warm-up, where the 40 existing players join before the start
+    assert "[warm-up: existing players" in printed.err.split("100.0%")[0]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["end"] == "2026-11-06T18:28:48+00:00"  # 0.02 d = 28 min 48 s
     assert (out / "incidents.jsonl").read_text().count("\n") == 1  # only the first began

@@ -25,6 +25,7 @@ from igaming.traffic.scenario import Campaign, GeoMix, Scenario, TrafficSurge
 
 GAME_IDS = tuple(g.id for g in DEFAULT_CATALOGUE)
 MINUTE = timedelta(minutes=1)
+WARMUP_REPORT, RUN_REPORT = timedelta(minutes=5), timedelta(minutes=15)  # progress, simulated
 # What the drivers answer when a stake is refused for want of cash (a casino round's bet,
 # or a sportsbook bet the platform records as rejected).
 BROKE = frozenset({"insufficient_funds", "rejected:insufficient_funds"})
@@ -188,14 +189,17 @@ class Simulation:
             if begin < self.end:
                 self.at(begin, self._incident, inc, True)
                 self.at(min(until, self.end), self._incident, inc, False)
-        next_report = self.start
+        # Progress from the warm-up on (it can take minutes of its own): every 5 simulated
+        # minutes of the warm-up, every 15 of the run.
+        next_report = self.start - self.warmup
         while self._heap and self._heap[0][0] < self.end:
             when, _, fn, args = heapq.heappop(self._heap)
             self.d.advance_to(when)
             fn(*args)
             if self.progress is not None and when >= next_report:
                 self.progress(when, self.tally)
-                next_report = when + timedelta(minutes=15)
+                step = WARMUP_REPORT if when < self.start else RUN_REPORT
+                next_report = min(when + step, self.start) if when < self.start else when + step
         self.d.advance_to(self.end)
         if self.progress is not None:
             self.progress(self.end, self.tally)
