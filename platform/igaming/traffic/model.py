@@ -198,8 +198,10 @@ class Simulation:
             fn(*args)
             if self.progress is not None and when >= next_report:
                 self.progress(when, self.tally)
-                step = WARMUP_REPORT if when < self.start else RUN_REPORT
-                next_report = min(when + step, self.start) if when < self.start else when + step
+                if when < self.start:
+                    next_report = min(when + WARMUP_REPORT, self.start)
+                else:
+                    next_report = when + RUN_REPORT
         self.d.advance_to(self.end)
         if self.progress is not None:
             self.progress(self.end, self.tally)
