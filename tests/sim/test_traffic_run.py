@@ -8,12 +8,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, create_engine, func, select
 
 from igaming.models import Deposit, Player
 from igaming.traffic.run import run_accelerated
 from igaming.traffic.scenario import parse
-from igaming.traffic.truth import read_incident_log
+from igaming.traffic.truth import db_dump, read_incident_log
 from pitwatch.cli import main
 
 SMALL = {
@@ -55,6 +55,16 @@ def test_one_seed_gives_one_run_and_another_seed_another(tmp_path: Path):
     assert first.tally.as_dict() == second.tally.as_dict()
     assert first.database["deposits"] and first.database["bets"]
     assert first.database != other.database
+    # Not only the counts: every row of every table (but the unseeded columns) is the same.
+    dumps = {}
+    for name in ("a", "b", "c"):
+        engine = create_engine(f"sqlite:///{tmp_path}/{name}.db")
+        dumps[name] = db_dump(engine)
+        engine.dispose()
+    assert len(dumps["a"]["ledger_entries"]) > 300 and dumps["a"]["outbox"]
+    for table, rows in dumps["a"].items():
+        assert rows == dumps["b"][table], table
+    assert dumps["a"]["ledger_entries"] != dumps["c"]["ledger_entries"]
 
 
 def test_a_run_writes_its_incident_log_and_summary(tmp_path: Path):

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, MetaData, func, select
 
 from igaming.affiliates.models import Click, Conversion, PostbackAttempt, PostbackJob
 from igaming.casino.models import CasinoRound
@@ -102,6 +102,31 @@ def db_summary(engine: Engine, since: datetime | None = None) -> dict[str, Any]:
             "postback_jobs": {str(k): int(v) for k, v in sorted(postbacks.items())},
             "postback_attempts": int(attempts),
         }
+
+
+# Columns two runs of one seed write differently by design: the password hash's salt (scrypt
+# draws it from the OS; the simulator hashes its one password once a run) and a postback's
+# latency (the wall-clock time of an HTTP call).
+UNSEEDED: dict[str, frozenset[str]] = {
+    "players": frozenset({"password_hash"}),
+    "postback_attempts": frozenset({"latency_ms"}),
+}
+
+
+def db_dump(engine: Engine) -> dict[str, list[tuple[str, ...]]]:
+    """Every table's rows as text, sorted, without the ``UNSEEDED`` columns: two runs of one
+    seed and scenario must hold the same, row for row (a check on determinism, and on a
+    change meant to leave what the platform writes as it was)."""
+    tables = MetaData()
+    tables.reflect(engine)
+    out: dict[str, list[tuple[str, ...]]] = {}
+    with engine.connect() as conn:
+        for table in tables.sorted_tables:
+            skip = UNSEEDED.get(table.name, frozenset())
+            columns = [c for c in table.c if c.name not in skip]
+            rows = conn.execute(select(*columns)).all()
+            out[table.name] = sorted(tuple(repr(v) for v in row) for row in rows)
+    return out
 
 
 def write_incident_log(path: Path, incidents: list[dict[str, Any]]) -> None:
