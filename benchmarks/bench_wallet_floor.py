@@ -121,7 +121,7 @@ def replay(recorder: Recorder) -> tuple[float, int]:
     return spent, marked
 
 
-def _progress(scenario: Any) -> Any:
+def _progress() -> Any:
     def show(now: datetime, tally: Any) -> None:
         print(f"\r  {now:%a %H:%M} simulated, {tally.actions:,} actions", end="", file=sys.stderr)
 
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             print(f"running {args.players:,} players, {args.days:g} day(s)", file=sys.stderr)
             run_accelerated(
-                scenario, engine, duration=timedelta(days=args.days), progress=_progress(scenario)
+                scenario, engine, duration=timedelta(days=args.days), progress=_progress()
             )
             print(file=sys.stderr)
         finally:
