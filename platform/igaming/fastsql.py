@@ -172,7 +172,7 @@ def execute(
         _run(conn, cursor, plan.sql, prepared if many else prepared[0], many)
         if plan.row is None or cursor.description is None:
             return Result([])
-        make, processors = plan.row._make, plan.processors(conn.dialect, cursor.description)
+        make, processors = plan.row._make, plan.processors(dialect, cursor.description)
         if not processors:
             return Result([make(raw) for raw in cursor.fetchall()])
         rows = []

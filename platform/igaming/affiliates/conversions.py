@@ -138,8 +138,7 @@ def on_registered(
         return  # organic player
     s = uow.session
     player = s.get(Player, player_id)
-    if player is None or s.get(Attribution, player_id) is not None:
-        return
+    assert player is not None  # the probe found it unattributed, in this transaction
     click = s.get(Click, player.click_id, with_for_update=True) if player.click_id else None
     if click is not None:
         affiliate, campaign, source, reason = click.affiliate, click.campaign, "click", None
