@@ -40,7 +40,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 from igaming.db import make_engine, normalise_url
-from igaming.traffic.model import Tally
+from igaming.traffic.model import WARMUP, Tally
 from igaming.traffic.run import run_accelerated
 from igaming.traffic.scenario import load
 
@@ -84,10 +84,13 @@ def progress_printer(start: datetime, end: datetime, marks: dict[str, float]):  
         if now >= start and "day_began" not in marks:
             marks["day_began"], marks["warmup_actions"] = time.perf_counter(), tally.actions
             marks["warmup_deposits"] = count(tally.as_dict()["flows"], "deposit")
-        done = max(0.0, (now - start).total_seconds() / total)
         rate = tally.actions / max(time.monotonic() - began, 1e-9)
+        if now < start:
+            what = f"warm-up {(now - (start - WARMUP)) / WARMUP:6.1%}"
+        else:
+            what = f"{(now - start).total_seconds() / total:6.1%} simulated"
         print(
-            f"\r  {done:6.1%} simulated  {tally.actions:>9,} actions  {rate:7,.0f}/s",
+            f"\r  {what}  {tally.actions:>9,} actions  {rate:7,.0f}/s",
             end="",
             file=sys.stderr,
             flush=True,

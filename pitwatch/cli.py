@@ -196,8 +196,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress_bar(start, end):  # type: ignore[no-untyped-def]
-    """A one-line progress bar on stderr: simulated time, share done, actions so far."""
+def _progress_bar(start, end, warmup_from=None):  # type: ignore[no-untyped-def]
+    """A one-line progress bar on stderr: simulated time, share done, actions so far; from
+    ``warmup_from`` to ``start`` (the existing players joining) the warm-up's share."""
     import time as _time
 
     began = _time.monotonic()
@@ -206,8 +207,13 @@ def _progress_bar(start, end):  # type: ignore[no-untyped-def]
     def show(now, tally) -> None:  # type: ignore[no-untyped-def]
         rate = tally.actions / max(_time.monotonic() - began, 1e-9)
         if now < start:  # the warm-up: the existing players join before the start
+            share = ""
+            if warmup_from is not None and warmup_from < start:
+                # Truncated: a report just before the start is not "100.0%" yet.
+                done = int(1000 * (now - warmup_from) / (start - warmup_from)) / 1000
+                share = f"{max(0.0, done):6.1%}"
             print(
-                f"\r[{'warm-up: existing players':<30}] {'':6} {now:%a %d %b %H:%M} UTC  "
+                f"\r[{'warm-up: existing players':<30}] {share:6} {now:%a %d %b %H:%M} UTC  "
                 f"{tally.actions:>9,} actions  {rate:,.0f}/s",
                 end="",
                 file=sys.stderr,
@@ -284,9 +290,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         except LiveError as exc:
             raise CliError(str(exc)) from None
     else:
+        from igaming.traffic.model import WARMUP
         from igaming.traffic.run import run_accelerated
 
-        progress = _progress_bar(scenario.start, scenario.start + duration)
+        progress = _progress_bar(
+            scenario.start, scenario.start + duration, warmup_from=scenario.start - WARMUP
+        )
 
         url = get_settings().database_url
         print(f"accelerated run of {scenario.name} (seed {scenario.seed}) on {url}", flush=True)

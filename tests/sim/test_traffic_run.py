@@ -4,6 +4,7 @@ and ``pitwatch simulate`` behaves as a command line should."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -154,7 +155,11 @@ def test_simulate_runs_a_fraction_of_a_day_and_prints_a_summary(tmp_path, monkey
     assert "ledger invariants: hold" in printed.out
     assert "100.0%" in printed.err  # the progress bar reached the end
     # ... after showing the warm-up, where the 40 existing players join before the start
-    assert "[warm-up: existing players" in printed.err.split("100.0%")[0]
+    warmup = printed.err.split("100.0%")[0]
+    assert "[warm-up: existing players" in warmup
+    # ... with its share: the 2-hour warm-up reported every 5 simulated minutes
+    shares = [float(x) for x in re.findall(r"existing players\s*\]\s+(\d+\.\d)%", warmup)]
+    assert len(shares) >= 20 and shares == sorted(shares) and 0 <= shares[0] < shares[-1] < 100
     summary = json.loads((out / "summary.json").read_text())
     assert summary["end"] == "2026-11-06T18:28:48+00:00"  # 0.02 d = 28 min 48 s
     assert (out / "incidents.jsonl").read_text().count("\n") == 1  # only the first began

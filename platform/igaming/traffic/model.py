@@ -25,6 +25,7 @@ from igaming.traffic.scenario import Campaign, GeoMix, Scenario, TrafficSurge
 
 GAME_IDS = tuple(g.id for g in DEFAULT_CATALOGUE)
 MINUTE = timedelta(minutes=1)
+WARMUP = timedelta(hours=2)  # the existing players join over this before the start
 WARMUP_REPORT, RUN_REPORT = timedelta(minutes=5), timedelta(minutes=15)  # progress, simulated
 # What the drivers answer when a stake is refused for want of cash (a casino round's bet,
 # or a sportsbook bet the platform records as rejected).
@@ -151,7 +152,7 @@ class Simulation:
         *,
         duration: timedelta | None = None,
         scale: float = 1.0,
-        warmup: timedelta = timedelta(hours=2),
+        warmup: timedelta = WARMUP,
         progress: Callable[[datetime, Tally], None] | None = None,
     ) -> None:
         self.s = scenario

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from igaming.traffic.model import Simulation, Tally
+from igaming.traffic.model import WARMUP, Simulation, Tally
 from igaming.traffic.scenario import Scenario
 from igaming.traffic.truth import db_summary, write_incident_log
 
@@ -67,7 +67,7 @@ def run_accelerated(
     scale: float = 1.0,
     progress: Progress | None = None,
     out_dir: Path | None = None,
-    warmup: timedelta = timedelta(hours=2),
+    warmup: timedelta = WARMUP,
 ) -> RunResult:
     """Run the scenario on the service layer with a simulated clock, writing the database
     (a URL, or an engine the caller owns)."""
