@@ -52,6 +52,7 @@ class ScriptedDriver:
         return 10 * player.mix.deposit_median  # never under redeposit_below
 
     def launch(self, player: Player, game_id: str) -> str | None:
+        self.calls["launch"] += 1
         return f"token-{player.handle}"
 
     def play_round(self, token: str, stake: int) -> str:
@@ -135,6 +136,27 @@ def test_half_the_refused_players_deposit_again_at_a_rate_of_one_half():
     refused = tally.as_dict()["flows"]["bet"]["rejected:insufficient_funds"]
     assert refused == driver.calls["bet"]
     assert 0.35 < redeposits / refused < 0.65
+
+
+def test_a_kick_off_bettor_who_tops_up_goes_on_betting_only():
+    # A casino-only operator (every ordinary session plays the casino) with no arrivals:
+    # only the kick-off bettor scheduled here plays; every bet is refused for want of cash
+    # and every refusal is followed by a deposit.
+    scenario = _scenario(casino=True, redeposit_when_broke=1.0)
+    scenario = scenario.model_copy(
+        update={"players": scenario.players.model_copy(update={"daily_active": 0, "existing": 0})}
+    )
+    driver = ScriptedDriver("rejected:insufficient_funds")
+    sim = Simulation(scenario, driver, duration=timedelta(hours=1))
+    mix = scenario.geos["DE"]
+    bettor = Player("kick-off-bettor", "DE", mix.currency, mix, kyc="approved", funded=True)
+    sim.at(START, sim._play, bettor, 10 * mix.deposit_median, True)
+
+    sim.run()
+
+    redeposits = [handle for handle, _ in driver.deposits]
+    assert driver.calls["bet"] > 3 and redeposits == ["kick-off-bettor"] * driver.calls["bet"]
+    assert driver.calls["launch"] == 0  # topped up, the bettor did not turn to the casino
 
 
 def test_progress_is_shown_through_the_warm_up_and_the_run():

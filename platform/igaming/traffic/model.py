@@ -316,14 +316,22 @@ class Simulation:
         return whole_units(median * math.exp(self.rng.gauss(0, 0.6)), player.currency)
 
     def _deposit(
-        self, player: Player, first: bool, then_play: bool, attempt: int = 1, method: str = ""
+        self,
+        player: Player,
+        first: bool,
+        then_play: bool,
+        attempt: int = 1,
+        method: str = "",
+        betting_only: bool = False,
     ) -> None:
         method = method or pick(self.rng, player.mix.methods)
         key = self._key("dep")
         status = self.d.deposit(player, self._amount(player), method, key)
         self.tally.add("deposit", status, player.geo)
         # The PSP answers by callback; look again once it has had time to.
-        self.after(45, self._after_deposit, player, first, then_play, attempt, method, status)
+        self.after(
+            45, self._after_deposit, player, first, then_play, attempt, method, status, betting_only
+        )
 
     def _after_deposit(
         self,
@@ -333,14 +341,15 @@ class Simulation:
         attempt: int,
         method: str,
         status: str,
+        betting_only: bool = False,
     ) -> None:
         cash = self.d.cash(player)
         if cash > 0:
             if not player.funded:
                 player.funded = True
                 self.active.append(player)
-            if then_play:
-                self._play(player, cash, betting_only=False)
+            if then_play:  # a kick-off bettor who topped up goes on betting only
+                self._play(player, cash, betting_only)
             return
         if attempt < 3 and self.rng.random() < self.s.deposits.retry_after_decline:
             others = {m: w for m, w in player.mix.methods.items() if m != method} or {method: 1.0}
@@ -352,6 +361,7 @@ class Simulation:
                 then_play,
                 attempt + 1,
                 pick(self.rng, others),
+                betting_only,
             )
 
     def _returning_session(self, betting_only: bool) -> None:
@@ -376,7 +386,7 @@ class Simulation:
             self.after(5, self._casino, player, rounds)
         if sports:
             bets = 1 + int(self.rng.expovariate(1 / s.sportsbook.bets_per_session))
-            self.after(10 + self.rng.random() * 60, self._bet, player, bets)
+            self.after(10 + self.rng.random() * 60, self._bet, player, bets, betting_only)
         if not betting_only and self.rng.random() < s.withdrawals.per_session:
             wait = 60 * (1 + (rounds if casino else 3))
             self.after(wait, self._withdraw, player)
@@ -407,7 +417,7 @@ class Simulation:
             self._selection_cache = (now, self.d.selections())
         return self._selection_cache[1]
 
-    def _bet(self, player: Player, left: int) -> None:
+    def _bet(self, player: Player, left: int, betting_only: bool = False) -> None:
         options = self._selections()
         if not options:
             self.tally.add("bet", "no_market", player.geo)
@@ -417,15 +427,16 @@ class Simulation:
         outcome = self.d.bet(player, selection, stake, self._key("bet"))
         self.tally.add("bet", outcome, player.geo)
         if outcome in BROKE:
-            self._broke(player)
+            self._broke(player, betting_only)
         elif left > 1:
-            self.after(20 + self.rng.random() * 90, self._bet, player, left - 1)
+            self.after(20 + self.rng.random() * 90, self._bet, player, left - 1, betting_only)
 
-    def _broke(self, player: Player) -> None:
+    def _broke(self, player: Player, betting_only: bool = False) -> None:
         """A stake refused for want of cash ends what the player was doing; some deposit
-        again at once and play on (the repeat deposits of an operator's day)."""
+        again at once and play on (the repeat deposits of an operator's day), a kick-off
+        bettor at the sportsbook only."""
         if self.rng.random() < self.s.deposits.redeposit_when_broke:
-            self._deposit(player, first=False, then_play=True)
+            self._deposit(player, first=False, then_play=True, betting_only=betting_only)
 
     def _withdraw(self, player: Player) -> None:
         if player.kyc != "approved":
