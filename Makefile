@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench-wallet bench-collect bench-recon bench-sim bench-floor clean
+.PHONY: demo test lint format bench-wallet bench-collect bench-recon bench-sim bench-floor bench-profile clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ bench-sim: $(STAMP)
 
 bench-floor: $(STAMP)
 	$(BIN)/python benchmarks/bench_wallet_floor.py
+
+bench-profile: $(STAMP)
+	@test -x $(BIN)/py-spy || $(BIN)/pip install --quiet -e '.[profile]'
+	$(BIN)/python benchmarks/profile_split.py
 
 clean:
 	rm -rf $(VENV) var/*.db
