@@ -40,7 +40,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 from igaming.db import make_engine, normalise_url
-from igaming.traffic.model import WARMUP, Tally
+from igaming.traffic.model import Tally, warmup_share
 from igaming.traffic.run import run_accelerated
 from igaming.traffic.scenario import load
 
@@ -86,7 +86,7 @@ def progress_printer(start: datetime, end: datetime, marks: dict[str, float]):  
             marks["warmup_deposits"] = count(tally.as_dict()["flows"], "deposit")
         rate = tally.actions / max(time.monotonic() - began, 1e-9)
         if now < start:
-            what = f"warm-up {(now - (start - WARMUP)) / WARMUP:6.1%}"
+            what = f"warm-up {warmup_share(now, start):6.1%}"
         else:
             what = f"{(now - start).total_seconds() / total:6.1%} simulated"
         print(

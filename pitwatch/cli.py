@@ -196,10 +196,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress_bar(start, end, warmup_from=None):  # type: ignore[no-untyped-def]
-    """A one-line progress bar on stderr: simulated time, share done, actions so far; from
-    ``warmup_from`` to ``start`` (the existing players joining) the warm-up's share."""
+def _progress_bar(start, end, warmup=False):  # type: ignore[no-untyped-def]
+    """A one-line progress bar on stderr: simulated time, share done, actions so far; with
+    ``warmup``, before ``start`` (the existing players joining) the warm-up's share."""
     import time as _time
+
+    from igaming.traffic.model import warmup_share
 
     began = _time.monotonic()
     total = (end - start).total_seconds() or 1.0
@@ -207,11 +209,7 @@ def _progress_bar(start, end, warmup_from=None):  # type: ignore[no-untyped-def]
     def show(now, tally) -> None:  # type: ignore[no-untyped-def]
         rate = tally.actions / max(_time.monotonic() - began, 1e-9)
         if now < start:  # the warm-up: the existing players join before the start
-            share = ""
-            if warmup_from is not None and warmup_from < start:
-                # Truncated: a report just before the start is not "100.0%" yet.
-                done = int(1000 * (now - warmup_from) / (start - warmup_from)) / 1000
-                share = f"{max(0.0, done):6.1%}"
+            share = f"{warmup_share(now, start):6.1%}" if warmup else ""
             print(
                 f"\r[{'warm-up: existing players':<30}] {share:6} {now:%a %d %b %H:%M} UTC  "
                 f"{tally.actions:>9,} actions  {rate:,.0f}/s",
@@ -290,12 +288,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         except LiveError as exc:
             raise CliError(str(exc)) from None
     else:
-        from igaming.traffic.model import WARMUP
         from igaming.traffic.run import run_accelerated
 
-        progress = _progress_bar(
-            scenario.start, scenario.start + duration, warmup_from=scenario.start - WARMUP
-        )
+        progress = _progress_bar(scenario.start, scenario.start + duration, warmup=True)
 
         url = get_settings().database_url
         print(f"accelerated run of {scenario.name} (seed {scenario.seed}) on {url}", flush=True)

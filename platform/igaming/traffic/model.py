@@ -142,6 +142,12 @@ def kickoff_factor(scenario: Scenario, when: datetime) -> float:
     return 1.0
 
 
+def warmup_share(now: datetime, start: datetime, warmup: timedelta = WARMUP) -> float:
+    """How far through the warm-up before ``start`` a run is, truncated to a thousandth
+    (a report just before the start does not read as done)."""
+    return max(0.0, int(1000 * (now - (start - warmup)) / warmup) / 1000)
+
+
 class Simulation:
     """Runs a scenario on a driver from ``start`` for ``duration``."""
 
