@@ -241,3 +241,17 @@ def test_an_unknown_action_over_http_answers_in_the_wallet_vocabulary(platform, 
     assert (answer.status_code, answer.json()["code"]) == (400, "INVALID_REQUEST")
     server_side = [r for r in caplog.records if not r.name.startswith("httpx")]  # the client's
     assert not [r for r in server_side if "forged" in r.getMessage()]
+
+
+def test_the_documented_signature_verifies(platform, game):
+    # What docs/casino-seamless-wallet.md tells a provider to compute, by hand.
+    import hashlib
+    import hmac
+
+    provider, _ = game
+    raw = json.dumps({"session_token": provider.token}).encode()
+    t = int(platform.clock.now().timestamp())
+    message = f"{t}.POST /casino/seamless/spinworks/balance.".encode() + raw
+    digest = hmac.new(SECRET.encode(), message, hashlib.sha256).hexdigest()
+    answer = seamless.handle(platform, "spinworks", "balance", raw, f"t={t},v1={digest}")
+    assert answer.body["status"] == "OK"
