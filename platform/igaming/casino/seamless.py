@@ -2,9 +2,9 @@
 
 Every request is signed (``X-Signature: t=<unix>,v1=<hex>``, HMAC-SHA256 over
 ``t.POST /casino/seamless/<provider>/<action>.body`` with the provider's secret, 300 s
-window; ``casino.signing``). Answers use the aggregator
-vocabulary (docs/casino-seamless-wallet.md), never a 500. A transaction id is answered
-once: a retry with the same body gets the first answer, another body with the same id is
+window; ``casino.signing``). Answers use the aggregator vocabulary
+(docs/casino-seamless-wallet.md), never a 500. A transaction id is answered once: a
+retry with the same body gets the first answer, another body with the same id is
 DUPLICATE_TRANSACTION and changes nothing.
 """
 
