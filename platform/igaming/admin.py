@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from igaming.bootstrap import Platform
+from igaming.casino.sessions import end_player_sessions
 from igaming.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from igaming.events import AdjustmentPosted, IdempotentReplay
 from igaming.kyc.service import resolve_review
@@ -177,6 +178,8 @@ def set_player_status(
         if player is None:
             raise NotFound(f"player {player_id} not found")
         before, player.status = player.status, status
+        if status != "active":  # the game sessions already open must not take stakes
+            end_player_sessions(uow.session, player_id, p.clock.now())
         audit(uow.session, p, op, f"player_{status}", player_id, reason, {"from": before})
         uow.commit()
     return player

@@ -20,8 +20,8 @@ from collectors.instrumentation.events import BusFailuresCollector
 from igaming.accounts.service import Registration, register
 from igaming.affiliates.outbox_consumer import consume_all
 from igaming.bus import MessageBus
-from igaming.cashier.signing import sign
 from igaming.casino import seamless
+from igaming.casino.signing import sign_request
 from igaming.errors import RegistrationRefused
 from igaming.events import PlayerRegistered
 from igaming.sportsbook import cashout
@@ -143,7 +143,7 @@ def test_seamless_refusals_by_provider_action_and_code_and_replays(platform):
     )
     assert forged.body["code"] == "INVALID_SIGNATURE"
     raw = json.dumps({"session_token": "x"}).encode()
-    sig = sign("whatever", int(p.clock.now().timestamp()), raw)
+    sig = sign_request("whatever", int(p.clock.now().timestamp()), "nobody", "balance", raw)
     assert seamless.handle(p, "nobody", "balance", raw, sig).body["code"] == "INVALID_SIGNATURE"
 
     refusals = c.CASINO_SEAMLESS_REFUSALS

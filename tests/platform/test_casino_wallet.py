@@ -18,11 +18,11 @@ from igaming.api.app import create_app
 from igaming.bootstrap import Platform
 from igaming.cashier import deposits
 from igaming.cashier.callbacks import handle_callback
-from igaming.cashier.signing import sign
 from igaming.casino import seamless
 from igaming.casino.catalogue import seed_catalogue
 from igaming.casino.launch import OpenedSession, OpenSession, install_gateway, launch_game
 from igaming.casino.models import CasinoRound, CasinoTransaction
+from igaming.casino.signing import sign_request
 from igaming.models import OutboxEvent, WalletTransaction
 from igaming.wallet.invariants import check_invariants
 from igaming.wallet.service import balances
@@ -79,7 +79,8 @@ class Provider:
 
     def call(self, action: str, *, secret: str | None = None, **fields: object):  # type: ignore[no-untyped-def]
         raw = json.dumps({"session_token": self.token, **fields}).encode()
-        sig = sign(secret or f"dev-secret-{self.name}", int(self.p.clock.now().timestamp()), raw)
+        secret = secret or f"dev-secret-{self.name}"
+        sig = sign_request(secret, int(self.p.clock.now().timestamp()), self.name, action, raw)
         return seamless.handle(self.p, self.name, action, raw, sig)
 
     def bet(self, tx: str, round_id: str = "r1", amount: int = 300, currency: str = "EUR"):  # type: ignore[no-untyped-def]
@@ -347,10 +348,10 @@ def test_bad_signature_is_invalid_signature_and_changes_nothing(platform, game, 
     ).encode()
     now = int(platform.clock.now().timestamp())
     header = {
-        "wrong_secret": sign("dev-secret-lucky_labs", now, raw),
-        "stale": sign("dev-secret-spinworks", now - 301, raw),
+        "wrong_secret": sign_request("dev-secret-lucky_labs", now, "spinworks", "bet", raw),
+        "stale": sign_request("dev-secret-spinworks", now - 301, "spinworks", "bet", raw),
         "missing": None,
-        "unknown_provider": sign("dev-secret-spinworks", now, raw),
+        "unknown_provider": sign_request("dev-secret-spinworks", now, "nowhere", "bet", raw),
     }[fault]
     name = "nowhere" if fault == "unknown_provider" else "spinworks"
     answer = seamless.handle(platform, name, "bet", raw, header)
@@ -400,7 +401,8 @@ def test_bad_signature_is_invalid_signature_and_changes_nothing(platform, game, 
 )
 def test_malformed_request_is_invalid_request(platform, game, body):
     _, player = game
-    sig = sign("dev-secret-spinworks", int(platform.clock.now().timestamp()), body)
+    now = int(platform.clock.now().timestamp())
+    sig = sign_request("dev-secret-spinworks", now, "spinworks", "bet", body)
     answer = seamless.handle(platform, "spinworks", "bet", body, sig)
     assert (answer.status_code, answer.body["code"]) == (400, "INVALID_REQUEST")
     assert cash(platform, player) == 10_000
@@ -499,7 +501,9 @@ def test_seamless_route_answers_in_the_wallet_vocabulary_over_http(platform, gam
     now = int(platform.clock.now().timestamp())
     url = "/casino/seamless/spinworks/bet"
     good = client.post(
-        url, content=raw, headers={"X-Signature": sign("dev-secret-spinworks", now, raw)}
+        url,
+        content=raw,
+        headers={"X-Signature": sign_request("dev-secret-spinworks", now, "spinworks", "bet", raw)},
     )
     bad = client.post(url, content=raw, headers={"X-Signature": f"t={now},v1=00"})
     assert good.status_code == 200 and good.json()["balance"] == 9_750
@@ -557,7 +561,8 @@ def test_two_players_racing_for_one_transaction_id_get_one_ok_and_one_duplicate(
 )
 def test_signed_arbitrary_bodies_get_a_4xx_or_2xx_never_an_exception(sqlite_platform, action, body):
     raw = json.dumps(body).encode()
-    sig = sign("dev-secret-spinworks", int(sqlite_platform.clock.now().timestamp()), raw)
+    now = int(sqlite_platform.clock.now().timestamp())
+    sig = sign_request("dev-secret-spinworks", now, "spinworks", action, raw)
     answer = seamless.handle(sqlite_platform, "spinworks", action, raw, sig)
     assert 200 <= answer.status_code < 500
     assert answer.body["status"] in ("OK", "ERROR")

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from igaming.accounts.passwords import hash_password, verify_password
 from igaming.bootstrap import Platform
+from igaming.casino.sessions import end_player_sessions
 from igaming.errors import (
     Conflict,
     NotFound,
@@ -159,6 +160,7 @@ def self_exclude(p: Platform, player_id: str, days: int) -> Player:
         # Self-exclusion can be extended, never shortened.
         if player.self_excluded_until is None or player.self_excluded_until < until:
             player.self_excluded_until = until
+        end_player_sessions(uow.session, player_id, now)  # open game sessions too
         uow.commit()
     return player
 

@@ -197,7 +197,10 @@ def launch_game(p: Platform, player_id: str, game_id: str) -> Launch:
         raise GameLaunchRefused(
             f"game provider {provider} refused the launch ({exc.reason})", **extra
         ) from exc
-    _settle(p, session.id, opened, failure=None, game_type=game_type)
+    if not _settle(p, session.id, opened, failure=None, game_type=game_type):
+        # The account changed during the call (end_player_sessions ended this session):
+        # the provider's session is useless, do not hand it out.
+        raise ResponsibleGamblingBlock("the account may no longer play")
     return Launch(
         session.id,
         token,
@@ -216,7 +219,8 @@ def _settle(
     *,
     failure: str | None,
     game_type: str,
-) -> None:
+) -> bool:
+    """Record the launch's outcome; False if the session was ended meanwhile."""
     now = p.clock.now()
     with p.uow() as uow:
         s = uow.session.get(CasinoSession, session_id, with_for_update=True)
@@ -237,4 +241,6 @@ def _settle(
             s.provider_session_id = opened.provider_session_id[:100]
             s.launch_url = opened.launch_url[:500]
             uow.emit(GameLaunched(**common))
+        usable = opened is not None and s.expires_at > now
         uow.commit()
+    return usable

@@ -1,9 +1,10 @@
 """The seamless-wallet API the game providers call: balance, bet, win, rollback.
 
 Every request is signed (``X-Signature: t=<unix>,v1=<hex>``, HMAC-SHA256 over
-``t.body`` with the provider's secret, 300 s window). Answers use the aggregator
-vocabulary (docs/casino-seamless-wallet.md), never a 500. A transaction id is answered
-once: a retry with the same body gets the first answer, another body with the same id is
+``t.POST /casino/seamless/<provider>/<action>.body`` with the provider's secret, 300 s
+window; ``casino.signing``). Answers use the aggregator vocabulary
+(docs/casino-seamless-wallet.md), never a 500. A transaction id is answered once: a
+retry with the same body gets the first answer, another body with the same id is
 DUPLICATE_TRANSACTION and changes nothing.
 """
 
@@ -21,11 +22,14 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Valida
 from sqlalchemy import Row, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from igaming.cashier.signing import SignatureError, verify
+from igaming.cashier.signing import SignatureError
 from igaming.casino import rounds
 from igaming.casino.events import SeamlessRequestRefused, SeamlessRequestReplayed
 from igaming.casino.launch import token_hash
 from igaming.casino.models import CasinoGame, CasinoSession, CasinoTransaction
+from igaming.casino.sessions import may_stake
+from igaming.casino.signing import SIGNATURE_HEADER as SIGNATURE_HEADER  # the callers' name
+from igaming.casino.signing import verify_request
 from igaming.errors import IdempotencyConflict, InsufficientFunds
 from igaming.fastsql import execute
 from igaming.models import Account, Player
@@ -36,7 +40,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SIGNATURE_HEADER = "X-Signature"
 ACTIONS = ("balance", "bet", "win", "rollback")
 HTTP_STATUS: dict[str, int] = {
     "INVALID_REQUEST": 400,
@@ -112,15 +115,17 @@ def handle(p: Platform, provider: str, action: str, body: bytes, signature: str 
     # Labels stay bounded: a provider or action nobody configured is "unknown".
     label = provider if secret is not None else "unknown"
     act = action if action in ACTIONS else "unknown"
+    if act == "unknown":
+        # Before the signature, which covers the action: the URL's text is the caller's,
+        # so it is neither logged nor echoed, only counted as "unknown".
+        return _refused(p, label, act, now, error("INVALID_REQUEST", "unknown action"))
     if secret is None:
         return _refused(p, label, act, now, error("INVALID_SIGNATURE", "unknown provider"))
     try:
-        verify(secret, signature, body, now.timestamp())
+        verify_request(secret, signature, provider, action, body, now.timestamp())
     except SignatureError as exc:
         log.info("seamless %s/%s: signature refused: %s", provider, action, exc)
         return _refused(p, provider, act, now, error("INVALID_SIGNATURE", str(exc)))
-    if act == "unknown":
-        return _refused(p, provider, act, now, error("INVALID_REQUEST", "unknown action"))
     try:
         req = MODELS[action].model_validate_json(body)
     except ValidationError as exc:
@@ -180,6 +185,10 @@ _SESSION_BY_TOKEN = (
         CasinoSession.game_id,
         CasinoGame.type.label("game_type"),
         Player.currency,
+        # Checked on every stake, not only at launch: an exclusion or a block applies to
+        # the sessions already open (casino.sessions).
+        Player.status.label("player_status"),
+        Player.self_excluded_until,
     )
     .join(Player, Player.id == CasinoSession.player_id)
     .join(CasinoGame, CasinoGame.id == CasinoSession.game_id)
@@ -207,13 +216,13 @@ def _apply(p: Platform, provider: str, action: str, req: _Body, now: datetime) -
         # rollback and its bet (or two retries) are decided one after the other.
         conn = s.connection()
         session = execute(conn, _SESSION_BY_TOKEN, {"h": token_hash(req.session_token)}).first()
-        # Results and rollbacks of a round must be accepted after the session expired.
-        money_out = action in ("win", "rollback")
+        # Results and rollbacks of a round must be accepted after the session expired or
+        # the player was excluded: that money is the player's. Only new stakes stop.
         if (
             session is None
             or session.provider != provider
             or session.status == "failed"
-            or (not money_out and session.expires_at <= now)
+            or (action == "balance" and not _may_stake(session, now))
         ):
             answer = error("INVALID_SESSION", "unknown or expired session")
             uow.emit(_refused_event(provider, action, now, answer))
@@ -258,6 +267,13 @@ def _apply(p: Platform, provider: str, action: str, req: _Body, now: datetime) -
             uow.emit(_refused_event(provider, action, now, answer))
             uow.commit()
             return answer
+        if action == "bet" and not _may_stake(session, now):
+            # After the answer lookup: a retry of a bet taken before the exclusion gets
+            # its first answer, not a refusal the provider would read as "nothing moved".
+            answer = error("INVALID_SESSION", "unknown or expired session")
+            uow.emit(_refused_event(provider, action, now, answer))
+            uow.commit()
+            return answer
 
         ctx = rounds.Context(p, uow, provider, now, player, _cash(s, player))
         decision = _decide(ctx, action, req)
@@ -284,6 +300,13 @@ def _apply(p: Platform, provider: str, action: str, req: _Body, now: datetime) -
         _keep(uow, row)
         uow.commit()
         return answer
+
+
+def _may_stake(session: Row[Any], now: datetime) -> bool:
+    """An unexpired session of a player who may play now (ended sessions are expired)."""
+    return session.expires_at > now and may_stake(
+        session.player_status, session.self_excluded_until, now
+    )
 
 
 def _decide(ctx: rounds.Context, action: str, req: Any) -> rounds.Decision:

@@ -56,6 +56,8 @@ def launch_game(body: LaunchIn, p: PlatformDep, player_id: PlayerDep) -> LaunchO
 @router.post("/casino/seamless/{provider}/{action}", tags=["game providers"])
 async def seamless_wallet(
     provider: str,
+    # Not a Literal of the four: an unknown action must get the aggregator's answer
+    # (INVALID_REQUEST), not FastAPI's 422; seamless.handle refuses it without logging it.
     action: str,
     request: Request,
     p: PlatformDep,

@@ -20,8 +20,7 @@ from typing import Any
 
 import httpx
 
-from igaming.cashier.signing import sign
-from igaming.casino.seamless import SIGNATURE_HEADER
+from igaming.casino.signing import SIGNATURE_HEADER, sign_request
 from igaming.clock import Clock
 from igaming.sim.games.config import GamesSimConfig, ProviderKnobs
 
@@ -361,7 +360,9 @@ class GameProviderSimulator:
         started = self.clock.now()
         headers = {
             "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign(secret, int(started.timestamp()), body),
+            SIGNATURE_HEADER: sign_request(
+                secret, int(started.timestamp()), s.provider, action, body
+            ),
         }
         try:
             response = await self.http_client.post(
