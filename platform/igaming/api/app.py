@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from igaming.api import problems
+from igaming.api import contract, problems
 from igaming.api.routes import (
     admin,
     affiliates,
@@ -28,6 +28,7 @@ def create_app(platform: Platform) -> FastAPI:
     )
     app.state.platform = platform
     problems.install(app)
+    contract.install(app)
     for module in (
         health,
         players,

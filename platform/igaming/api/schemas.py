@@ -6,10 +6,15 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from igaming.money import MAX_AMOUNT_MINOR
+from igaming.money import CURRENCY_EXPONENTS, MAX_AMOUNT_MINOR
 
 Amount = Field(gt=0, le=MAX_AMOUNT_MINOR, description="minor units (cents); JPY has none")
-Currency = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
+# The enum documents what the platform accepts; the check stays igaming.money's.
+Currency = Field(
+    pattern=r"^[A-Z]{3}$",
+    description="ISO 4217 code",
+    json_schema_extra={"enum": sorted(CURRENCY_EXPONENTS)},
+)
 Country = Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2")
 
 
