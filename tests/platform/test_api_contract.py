@@ -30,6 +30,7 @@ from igaming.api import contract
 from igaming.api.app import create_app
 from igaming.cashier.signing import sign
 from igaming.casino.launch import install_gateway
+from igaming.casino.signing import sign_request
 from igaming.db import make_engine
 from tests.conftest import make_platform
 from tests.platform.test_casino_wallet import FakeProvider
@@ -90,7 +91,8 @@ def _signed(case, app: FastAPI) -> dict[str, str]:  # type: ignore[no-untyped-de
     if path == "/casino/seamless/{provider}/{action}":
         provider = case.path_parameters.get("provider", "")
         secret = settings_.game_provider_secrets.get(provider, "dev-secret-spinworks")
-        return {"x-signature": sign(secret, now, body)}
+        action = case.path_parameters.get("action", "")
+        return {"x-signature": sign_request(secret, now, provider, action, body)}
     return {}
 
 
