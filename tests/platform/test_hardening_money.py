@@ -92,7 +92,7 @@ def convert_now(p, player) -> None:  # type: ignore[no-untyped-def]
 def test_welcome_offer_cannot_be_claimed_again_after_its_conversion(platform):
     player = active_bonus_player(platform)
     convert_now(platform, player)
-    with pytest.raises(Conflict, match="already claimed"):
+    with pytest.raises(Conflict, match="one claim per offer"):
         claim(platform, player)
     assert len(bonuses(platform, player)) == 1
 
@@ -103,7 +103,7 @@ def test_any_offer_is_claimed_once_per_player(platform):
     claim(platform, player, "RELOAD50")
     deliver(platform, deposit(platform, player, amount=4_000, key="second"), "approved")
     convert_now(platform, player)
-    with pytest.raises(Conflict, match="already claimed"):
+    with pytest.raises(Conflict, match="one claim per offer"):
         claim(platform, player, "RELOAD50")
 
 
@@ -153,11 +153,11 @@ def test_the_database_refuses_a_second_claim_of_an_offer(platform):
 def test_a_claim_that_loses_the_race_at_the_constraint_is_a_conflict(platform, monkeypatch):
     """Two claims that both passed the checks: the unique constraint refuses the second,
     and the caller gets a Conflict, not a database error."""
-    player = active_bonus_player(platform)
+    player = active_bonus_player(platform, "RELOAD50")
     convert_now(platform, player)
     monkeypatch.setattr(service, "_claimed_before", lambda *a, **k: False)
-    with pytest.raises(Conflict, match="already claimed"):
-        claim(platform, player)
+    with pytest.raises(Conflict, match="one claim per offer"):
+        claim(platform, player, "RELOAD50")
     assert len(bonuses(platform, player)) == 1
 
 
@@ -183,7 +183,7 @@ def test_claiming_twice_over_http_is_a_409_problem(platform):
         again = client.post("/bonus/claims", json={"offer_code": "WELCOME100"}, headers=headers)
         assert again.status_code == 409
         assert again.headers["content-type"].startswith("application/problem+json")
-        assert "already claimed" in again.json()["detail"]
+        assert "one claim per offer" in again.json()["detail"]
         offers = {o["code"]: o for o in client.get("/bonus/offers").json()}
         assert offers["WELCOME100"]["first_deposit_only"] is True
         assert offers["WELCOME100"]["wagering_weights_bps"]["table"] == 1_000
@@ -367,3 +367,32 @@ def test_a_deposit_refund_is_no_gaming_revenue(engine):
     assert [row[2:] for row in daily_figures(w.p, w.clock.now().date())] == [(1_000, 0, 0)]
     with w.p.session_factory() as s:
         assert check_invariants(s).ok
+
+
+def test_the_migration_gives_existing_offers_their_terms(tmp_path):
+    from sqlalchemy import text
+
+    from igaming.db import make_engine
+    from igaming.migrate import upgrade_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade_engine(engine, "0009_reconciliation")
+    with engine.begin() as conn:
+        for code in ("WELCOME100", "RELOAD50"):
+            conn.execute(
+                text("INSERT INTO bonus_offers VALUES (:code, 10000, 10000, 1000, 30, 30, true)"),
+                {"code": code},
+            )
+    upgrade_engine(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(BonusOffer.code, BonusOffer.first_deposit_only, BonusOffer.min_odds_milli)
+            .add_columns(BonusOffer.wagering_weights_bps)
+            .order_by(BonusOffer.code)
+        ).all()
+    engine.dispose()
+    weights = service.WAGERING_WEIGHTS_BPS
+    assert [tuple(r) for r in rows] == [
+        ("RELOAD50", False, 1_500, weights),
+        ("WELCOME100", True, 1_500, weights),
+    ]
