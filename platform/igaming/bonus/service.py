@@ -104,6 +104,9 @@ def open_bonus_for_update(session: Session, player_id: str) -> PlayerBonus | Non
     return None if found is None else session.get(PlayerBonus, found.id)
 
 
+_ONCE = "offer {!r} was already claimed: one claim per offer per player"
+
+
 def _claimed_before(session: Session, player_id: str, offer_code: str) -> bool:
     """A claim of this offer that used it up (any but a cancelled one)."""
     statuses = session.execute(
@@ -159,9 +162,6 @@ def claim(uow: UnitOfWork, player_id: str, offer_code: str, now: datetime) -> Pl
     except IntegrityError as exc:
         raise Conflict(_ONCE.format(offer_code)) from exc
     return bonus
-
-
-_ONCE = "offer {!r} was already claimed: one claim per offer per player"
 
 
 def _event(
