@@ -43,13 +43,14 @@ def test_qualifying_deposit_grants_the_match_capped_at_the_maximum(platform):
 
 
 def test_deposit_below_the_minimum_grants_nothing_and_the_claim_waits(platform):
+    # A reload offer: a welcome offer's claim has only the first deposit (test_hardening_money).
     player = register_player(platform)
-    claim(platform, player)
-    deliver(platform, deposit(platform, player, amount=999, key="small"), "approved")
-    assert wallet(platform, player) == (999, 0)
+    claim(platform, player, "RELOAD50")
+    deliver(platform, deposit(platform, player, amount=1_999, key="small"), "approved")
+    assert wallet(platform, player) == (1_999, 0)
     assert bonus_of(platform, player).status == "claimed"
     deliver(platform, deposit(platform, player, amount=4_000, key="big"), "approved")
-    assert wallet(platform, player) == (4_999, 4_000)
+    assert wallet(platform, player) == (5_999, 2_000)
 
 
 def test_meeting_the_wagering_converts_the_bonus_to_cash_once(platform):
@@ -65,6 +66,7 @@ def test_meeting_the_wagering_converts_the_bonus_to_cash_once(platform):
             amount=9_999,
             currency="EUR",
             idempotency_key=f"s{i}",
+            game_type="slots",  # slots count in full
         )
         from igaming.wallet.service import pay_win
 
@@ -78,7 +80,13 @@ def test_meeting_the_wagering_converts_the_bonus_to_cash_once(platform):
         )
     assert bonus_of(platform, player).status == "active"  # 99,990 wagered
     place_stake(
-        platform, player.id, product="casino", amount=10, currency="EUR", idempotency_key="last"
+        platform,
+        player.id,
+        product="casino",
+        amount=10,
+        currency="EUR",
+        idempotency_key="last",
+        game_type="slots",
     )
     assert wallet(platform, player) == (10_000 - 10 + 5_000, 0)
     b = bonus_of(platform, player)
@@ -189,7 +197,7 @@ def test_a_stake_placed_before_the_grant_never_counted_and_its_refund_takes_noth
     provider = open_game(platform, player)
     provider.bet("b1", amount=1_000)  # no bonus yet
     platform.clock.advance(60)
-    claim(platform, player)
+    claim(platform, player, "RELOAD50")  # the welcome offer is for the first deposit
     deliver(platform, deposit(platform, player, amount=5_000, key="second"), "approved")
     provider.bet("b2", round_id="r2", amount=500)
     provider.rollback("rb1", "b1")

@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from igaming.bonus import service as bonus_service
+from igaming.bonus.wagering import Wager
 from igaming.casino.events import (
     CasinoBetApplied,
     CasinoRollbackApplied,
@@ -202,7 +203,7 @@ def _move(ctx: Context, tx_type: str, key: str, amount: int, rnd: Round, to_play
     if to_player:
         started = post_product_move(ctx.p, ctx.uow.session, tx_type=tx_type, to_player=True, **move)
     else:
-        started = post_stake(ctx.p, ctx.uow, **move)
+        started = post_stake(ctx.p, ctx.uow, wager=Wager("casino", rnd.game_type), **move)
     return started.transaction
 
 
@@ -352,7 +353,13 @@ def rollback(ctx: Context, tx_id: str, round_id: str, reference_tx_id: str) -> D
         tx_type="rollback",
     ).transaction
     amount = original.amount_minor or 0
-    bonus_service.stake_refunded(ctx.uow, ctx.caller.player_id, amount, wallet_tx.created_at)
+    bonus_service.stake_refunded(
+        ctx.uow,
+        ctx.caller.player_id,
+        amount,
+        wallet_tx.created_at,
+        wager=Wager("casino", rnd.game_type),
+    )
     rnd.stake_minor -= amount
     rnd.open_bets -= 1
     rnd.updated_at = ctx.now

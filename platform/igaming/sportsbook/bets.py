@@ -127,6 +127,7 @@ def place_bet(
                 amount=stake,
                 currency=currency,
                 now=now,
+                odds_milli=bet.odds_milli,
             )
             bet.stake_transaction_id, bet.status = tx.id, "accepted"
             uow.emit(

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from igaming.bonus.wagering import Wager
 from igaming.bootstrap import Platform
 from igaming.errors import NotFound
 from igaming.models import WalletTransaction
@@ -27,11 +28,14 @@ def take_stake(
     amount: int,
     currency: str,
     now: datetime,
+    odds_milli: int,
 ) -> WalletTransaction:
-    """Debit the stake (raises InsufficientFunds); idempotent by bet id."""
+    """Debit the stake (raises InsufficientFunds); idempotent by bet id. ``odds_milli``, the
+    bet's accepted odds, decides whether it counts towards a bonus's wagering."""
     return post_stake(
         p,
         uow,
+        wager=Wager(PRODUCT, odds_milli=odds_milli),
         product=PRODUCT,
         idempotency_key=f"bet:{PRODUCT}:{bet_id}",
         player_id=player_id,

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from igaming.bonus import service as bonus_service
+from igaming.bonus.wagering import Wager
 from igaming.bootstrap import Platform
 from igaming.sportsbook.bets import bet_event
 from igaming.sportsbook.events import BetSettled, BetVoided, SettlementRolledBack
@@ -20,6 +21,11 @@ from igaming.sportsbook.postings import credit, take_back
 from igaming.uow import UnitOfWork
 
 SETTLED_STATUSES = ("settled_won", "settled_lost", "void")
+
+
+def _wager(bet: Bet) -> Wager:
+    """What the stake counted towards wagering as, to take back or count again the same."""
+    return Wager("sportsbook", odds_milli=bet.odds_milli)
 
 
 def _bets(uow: UnitOfWork, market_id: str, statuses: tuple[str, ...]) -> list[Bet]:
@@ -76,7 +82,9 @@ def settle_market(
                 reference=bet.stake_transaction_id,
             ).id
             if not won:
-                bonus_service.stake_refunded(uow, bet.player_id, bet.stake, bet.placed_at)
+                bonus_service.stake_refunded(
+                    uow, bet.player_id, bet.stake, bet.placed_at, wager=_wager(bet)
+                )
             bet.status = "settled_won" if won else "void"
         else:
             amount = 0
@@ -144,7 +152,7 @@ def rollback_market(p: Platform, uow: UnitOfWork, market: Market, *, now: dateti
             tx_id, reversed_amount = tx.id, tx.amount
             if bet.status == "void":  # the refund is undone: the stake is at risk again
                 bonus_service.stake_retaken(
-                    p.ledger, uow, bet.player_id, bet.stake, bet.placed_at, now
+                    p.ledger, uow, bet.player_id, bet.stake, bet.placed_at, now, wager=_wager(bet)
                 )
         uow.session.add(
             Settlement(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from collectors.tracing import annotate, traced
 from igaming.bonus import service as bonus_service
+from igaming.bonus.wagering import Wager
 from igaming.bootstrap import Platform
 from igaming.errors import InsufficientFunds, ValidationFailed
 from igaming.events import IdempotentReplay, WalletTransactionFailed
@@ -90,12 +91,13 @@ def post_product_move(
     return started
 
 
-def post_stake(p: Platform, uow: UnitOfWork, **kwargs: Any) -> PostResult:
-    """A cash stake inside the caller's unit of work; it counts towards bonus wagering."""
+def post_stake(p: Platform, uow: UnitOfWork, *, wager: Wager, **kwargs: Any) -> PostResult:
+    """A cash stake inside the caller's unit of work; it counts towards bonus wagering as
+    much as the offer's terms weigh ``wager`` (the game's type, the bet's odds)."""
     started = post_product_move(p, uow.session, tx_type="bet", to_player=False, **kwargs)
     if not started.replayed:  # lock order: accounts, then the bonus row (bonus.service)
         bonus = bonus_service.open_bonus_for_update(uow.session, kwargs["player_id"])
-        bonus_service.on_stake(p.ledger, uow, bonus, kwargs["amount"], kwargs["now"])
+        bonus_service.on_stake(p.ledger, uow, bonus, kwargs["amount"], kwargs["now"], wager=wager)
     return started
 
 
@@ -110,6 +112,7 @@ def _move(
     idempotency_key: str,
     to_player: bool,
     reference: str | None = None,
+    wager: Wager | None = None,
 ) -> WalletTransaction:
     check_amount(amount)
     check_currency(currency)
@@ -129,7 +132,7 @@ def _move(
                     p, uow.session, tx_type=tx_type, to_player=True, reference=reference, **move
                 )
             else:
-                started = post_stake(p, uow, **move)
+                started = post_stake(p, uow, wager=wager or Wager(product), **move)
             if started.replayed:
                 uow.emit(IdempotentReplay(occurred_at=now, tx_type=tx_type))
             uow.commit()
@@ -141,9 +144,18 @@ def _move(
 
 
 def place_stake(
-    p: Platform, player_id: str, *, product: str, amount: int, currency: str, idempotency_key: str
+    p: Platform,
+    player_id: str,
+    *,
+    product: str,
+    amount: int,
+    currency: str,
+    idempotency_key: str,
+    game_type: str | None = None,
+    odds_milli: int | None = None,
 ) -> WalletTransaction:
-    """Debit a stake from the player's cash to the product's house account."""
+    """Debit a stake from the player's cash to the product's house account. Without the
+    game's type (casino) or the bet's odds (sportsbook) it counts nothing towards a bonus."""
     return _move(
         p,
         tx_type="bet",
@@ -153,6 +165,7 @@ def place_stake(
         currency=currency,
         idempotency_key=idempotency_key,
         to_player=False,
+        wager=Wager(product, game_type, odds_milli),
     )
 
 

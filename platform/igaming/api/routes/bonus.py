@@ -24,6 +24,9 @@ class OfferOut(BaseModel):
     min_deposit_minor: int
     wagering_multiplier: int
     valid_days: int
+    first_deposit_only: bool  # a welcome offer: granted on the first approved deposit only
+    wagering_weights_bps: dict[str, int]  # by casino game type or "sportsbook"; else 0
+    min_odds_milli: int  # sportsbook stakes count from these odds × 1000
 
 
 class ClaimIn(Strict):
