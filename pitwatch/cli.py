@@ -18,6 +18,7 @@ from pitwatch.settings import (
     ODDS_SIM_PORT,
     PLATFORM_PORT,
     PSP_SIM_PORT,
+    SettingsError,
     get_settings,
 )
 
@@ -29,6 +30,18 @@ class CliError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise CliError(f"{self.prog}: {message} (see --help)")
+
+
+def _development_by_default() -> None:
+    """The demo, the native stack and simulations run the simulators with their placeholder
+    secrets: they are development unless PITWATCH_ENVIRONMENT says otherwise (the stack's
+    processes inherit it). Production commands (platform serve, reconcile, ...) get no such
+    default: without PITWATCH_ENVIRONMENT they run as production and refuse placeholders."""
+    import os
+
+    if "PITWATCH_ENVIRONMENT" not in os.environ:
+        os.environ["PITWATCH_ENVIRONMENT"] = "development"
+        get_settings.cache_clear()
 
 
 def _serve(app: object, host: str, port: int) -> None:
@@ -247,6 +260,8 @@ def _positive(kind):  # type: ignore[no-untyped-def]
 def cmd_simulate(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
+    _development_by_default()
+
     from igaming.traffic import scenario as scenarios
 
     if args.list:
@@ -315,6 +330,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from pitwatch.demo import run_demo
 
+    _development_by_default()
+
     return run_demo(
         ports=_stack_ports(args),
         once=args.once,
@@ -355,6 +372,7 @@ def cmd_stack_up(args: argparse.Namespace) -> int:
     from pitwatch.stack import native
     from pitwatch.stack.config import StackConfig, StackConfigError
 
+    _development_by_default()
     try:
         config = StackConfig(
             run_dir=Path(args.run_dir),
@@ -711,7 +729,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         # Bad input from the user (a missing or malformed config file, bad settings):
         # one line, exit code 2. Anything else is a bug and keeps its traceback.
-        if isinstance(exc, (CliError, ValidationError, FileNotFoundError, JSONDecodeError)):
+        user_errors = (CliError, SettingsError, ValidationError, FileNotFoundError, JSONDecodeError)
+        if isinstance(exc, user_errors):
             print(f"pitwatch: {str(exc).splitlines()[0]}", file=sys.stderr)
             return 2
         raise

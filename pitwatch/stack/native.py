@@ -337,24 +337,30 @@ def _sqlite_dir(url: str) -> None:
 def _env(config: StackConfig) -> dict[str, str]:
     """What every component is told: the database and where everyone else listens."""
     p, h = config.ports, config.host
-    return os.environ | {
-        "PITWATCH_DATABASE_URL": config.database_url,
-        "PITWATCH_PLATFORM_URL": f"http://{h}:{p.platform}",
-        "PITWATCH_PSP_BASE_URL": f"http://{h}:{p.psp}",
-        "PITWATCH_KYC_BASE_URL": f"http://{h}:{p.kyc}",
-        "PITWATCH_GAMES_BASE_URL": f"http://{h}:{p.games}",
-        "PITWATCH_AFFILIATE_NETWORK_URL": f"http://{h}:{p.affiliates}",
-        # the traffic simulator's view of the simulators' admin APIs (igaming.traffic.live)
-        "PITWATCH_PSP_URL": f"http://{h}:{p.psp}",
-        "PITWATCH_KYC_URL": f"http://{h}:{p.kyc}",
-        "PITWATCH_GAMES_URL": f"http://{h}:{p.games}",
-        "PITWATCH_ODDS_URL": f"http://{h}:{p.odds}",
-        "PITWATCH_AFFILIATES_URL": f"http://{h}:{p.affiliates}",
-        # the reconciliation reads what the PSP simulator drops (_write_psp_config)
-        "PITWATCH_RECON_PSP_REPORTS_DIR": str(config.run_dir.resolve() / "psp-settlement"),
-        "PITWATCH_RECON_OUT_DIR": str(config.run_dir.resolve() / "reconciliation"),
-        "PYTHONUNBUFFERED": "1",
-    }
+    # The stack runs the simulators with their placeholder secrets: development, unless the
+    # caller's environment says otherwise (then the platform refuses placeholders itself).
+    return (
+        {"PITWATCH_ENVIRONMENT": "development"}
+        | os.environ
+        | {
+            "PITWATCH_DATABASE_URL": config.database_url,
+            "PITWATCH_PLATFORM_URL": f"http://{h}:{p.platform}",
+            "PITWATCH_PSP_BASE_URL": f"http://{h}:{p.psp}",
+            "PITWATCH_KYC_BASE_URL": f"http://{h}:{p.kyc}",
+            "PITWATCH_GAMES_BASE_URL": f"http://{h}:{p.games}",
+            "PITWATCH_AFFILIATE_NETWORK_URL": f"http://{h}:{p.affiliates}",
+            # the traffic simulator's view of the simulators' admin APIs (igaming.traffic.live)
+            "PITWATCH_PSP_URL": f"http://{h}:{p.psp}",
+            "PITWATCH_KYC_URL": f"http://{h}:{p.kyc}",
+            "PITWATCH_GAMES_URL": f"http://{h}:{p.games}",
+            "PITWATCH_ODDS_URL": f"http://{h}:{p.odds}",
+            "PITWATCH_AFFILIATES_URL": f"http://{h}:{p.affiliates}",
+            # the reconciliation reads what the PSP simulator drops (_write_psp_config)
+            "PITWATCH_RECON_PSP_REPORTS_DIR": str(config.run_dir.resolve() / "psp-settlement"),
+            "PITWATCH_RECON_OUT_DIR": str(config.run_dir.resolve() / "reconciliation"),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
 
 
 def _write_prometheus(config: StackConfig, run_dir: Path, rules: Path, am: bool) -> Path:
