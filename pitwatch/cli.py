@@ -616,7 +616,10 @@ def build_parser() -> argparse.ArgumentParser:
     create = osub.add_parser("create", help="create an operator and print its API key")
     create.add_argument("--name", required=True)
     create.add_argument(
-        "--role", required=True, choices=["finance", "support", "compliance", "admin"]
+        "--role",
+        required=True,
+        choices=["finance", "support", "compliance", "admin", "faults"],
+        help="faults: injected incidents only (the traffic simulator's key; no money moves)",
     )
     create.set_defaults(func=cmd_operator_create)
 

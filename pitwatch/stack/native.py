@@ -457,10 +457,11 @@ def _check_not_running(run_dir: Path) -> None:
 
 
 def create_operator(config: StackConfig, run_dir: Path, timeout: float = 60) -> str:
-    """An admin operator for the traffic's platform faults; its key goes to secrets/."""
+    """A faults operator (no money moves) for the traffic's platform faults and its
+    scenario's affiliates; its key goes to secrets/."""
     name = f"stack-{datetime.now(UTC):%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
     done = subprocess.run(
-        _cli("platform", "operator", "create", "--name", name, "--role", "admin"),
+        _cli("platform", "operator", "create", "--name", name, "--role", "faults"),
         env=_env(config),
         capture_output=True,
         text=True,

@@ -76,3 +76,92 @@ def test_cli_refuses_to_start_with_placeholder_secrets_exit_code_2(monkeypatch, 
         get_settings.cache_clear()
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "placeholder" in err, err
+
+
+# -- item 15: fault injection only where enabled, by a role of its own -------------------------
+
+
+def _app_client(platform):  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from igaming.api.app import create_app
+
+    return TestClient(create_app(platform), raise_server_exceptions=False)
+
+
+def _problem(response, status: int) -> dict:  # type: ignore[no-untyped-def]
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    return response.json()
+
+
+def test_faults_role_injects_faults_and_moves_no_money(sqlite_platform):
+    from igaming.admin import create_operator
+    from igaming.faults import Faults
+
+    key = create_operator(sqlite_platform, "chaos", "faults")
+    with _app_client(sqlite_platform) as client:
+        h = {"X-API-Key": key}
+        r = client.put("/admin/faults", json={"db_delay_ms": 1}, headers=h)
+        assert r.status_code == 200, r.text
+        assert sqlite_platform.faults.current == Faults(db_delay_ms=1)
+        assert client.get("/admin/invariants", headers=h).json()["ok"] is True
+        body = {"player_id": "p", "amount": 100, "currency": "EUR", "reason": "a test"}
+        adjust = client.post("/admin/adjustments", json=body, headers=h | {"Idempotency-Key": "k"})
+        assert adjust.status_code == 403, adjust.text
+        assert client.get("/admin/audit-log", headers=h).status_code == 403
+
+
+def test_an_admin_may_not_inject_faults(sqlite_platform):
+    from igaming.admin import create_operator
+    from igaming.faults import Faults
+
+    key = create_operator(sqlite_platform, "ada", "admin")
+    with _app_client(sqlite_platform) as client:
+        r = client.put("/admin/faults", json={"db_delay_ms": 1}, headers={"X-API-Key": key})
+        assert "may not inject faults" in _problem(r, 403)["detail"]
+    assert sqlite_platform.faults.current == Faults()
+
+
+def test_faults_are_a_404_problem_where_they_are_not_enabled(sqlite_platform):
+    from igaming.admin import create_operator
+    from igaming.errors import NotFound
+    from igaming.faults import Faults, apply_faults
+
+    key = create_operator(sqlite_platform, "chaos", "faults")
+    sqlite_platform.settings = sqlite_platform.settings.model_copy(update={"faults_enabled": False})
+    with _app_client(sqlite_platform) as client:
+        for r in (
+            client.put("/admin/faults", json={"db_delay_ms": 5000}, headers={"X-API-Key": key}),
+            client.get("/admin/faults", headers={"X-API-Key": key}),
+            client.put("/admin/faults", json={"db_delay_ms": 5000}),  # no key: 404 all the same
+        ):
+            _problem(r, 404)
+        # The faults role stages no affiliates either outside fault-enabled environments.
+        r = client.put("/affiliates/aff1", json={}, headers={"X-API-Key": key})
+        _problem(r, 403)
+    with pytest.raises(NotFound):
+        apply_faults(sqlite_platform, Faults(db_delay_ms=5000), "someone")
+    assert sqlite_platform.faults.current == Faults()
+
+
+def test_faults_role_stages_the_simulations_affiliates_where_faults_are_enabled(sqlite_platform):
+    from igaming.admin import create_operator
+
+    key = create_operator(sqlite_platform, "chaos", "faults")
+    with _app_client(sqlite_platform) as client:
+        h = {"X-API-Key": key}
+        r = client.put("/affiliates/aff1", json={"secret": "s" * 20}, headers=h)
+        assert r.status_code == 200, r.text
+        deal = {"kind": "cpa", "currency": "EUR", "cpa_amount": 1000}
+        assert client.post("/affiliates/aff1/deals", json=deal, headers=h).status_code == 201
+        assert client.get("/affiliates/aff1/postbacks", headers=h).status_code == 403
+
+
+def test_cli_creates_faults_operators():
+    from pitwatch.cli import build_parser
+
+    args = build_parser().parse_args(
+        ["platform", "operator", "create", "--name", "x", "--role", "faults"]
+    )
+    assert args.role == "faults"

@@ -110,7 +110,7 @@ def stack(tmp_path: Path) -> Iterator[dict]:
                   60, procs)  # fmt: skip
         created = subprocess.run(
             [sys.executable, "-m", "pitwatch.cli", "platform", "operator", "create",
-             "--name", "simulator", "--role", "admin"],
+             "--name", "simulator", "--role", "faults"],
             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert created.returncode == 0, created.stderr
