@@ -16,6 +16,7 @@ from pitwatch.settings import (
     GAMES_SIM_PORT,
     KYC_SIM_PORT,
     ODDS_SIM_PORT,
+    PLATFORM_METRICS_PORT,
     PLATFORM_PORT,
     PSP_SIM_PORT,
     SettingsError,
@@ -67,13 +68,33 @@ def cmd_platform_serve(args: argparse.Namespace) -> None:
     from igaming.affiliates.dispatcher import make_client
     from igaming.worker import BackgroundJobs
 
+    metrics_server = _serve_metrics(platform, args, settings)
     jobs = BackgroundJobs(platform, make_client())
     jobs.start()
-    print(f"platform API on http://{args.host}:{args.port} (docs /docs)", flush=True)
+    docs = " (docs /docs)" if settings.docs_enabled else ""
+    print(f"platform API on http://{args.host}:{args.port}{docs}", flush=True)
     try:
         _serve(create_app(platform), args.host, args.port)
     finally:
         jobs.close()
+        if metrics_server is not None:
+            metrics_server.shutdown()
+
+
+def _serve_metrics(platform, args: argparse.Namespace, settings):  # type: ignore[no-untyped-def]
+    """The platform's /metrics on its internal listener (never the API's port)."""
+    if platform.metrics is None:
+        return None
+    from collectors.instrumentation import serve_metrics
+
+    host = args.metrics_host or settings.metrics_host
+    port = args.metrics_port if args.metrics_port is not None else settings.metrics_port
+    try:
+        server, _ = serve_metrics(platform.metrics, host, port)
+    except OSError as exc:
+        raise CliError(f"pitwatch: metrics listener on {host}:{port}: {exc.strerror}") from None
+    print(f"platform metrics on http://{host}:{server.server_port}/metrics", flush=True)
+    return server
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> None:
@@ -602,6 +623,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve = psub.add_parser("serve", help=f"serve the platform API (default port {PLATFORM_PORT})")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=PLATFORM_PORT)
+    serve.add_argument(
+        "--metrics-host",
+        help="the internal /metrics listener's address (PITWATCH_METRICS_HOST, 127.0.0.1)",
+    )
+    serve.add_argument(
+        "--metrics-port",
+        type=int,
+        help=f"its port (PITWATCH_METRICS_PORT, {PLATFORM_METRICS_PORT}; 0: a free one)",
+    )
     serve.set_defaults(func=cmd_platform_serve)
 
     db = psub.add_parser("db", help="database schema")

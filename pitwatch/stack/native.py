@@ -81,6 +81,7 @@ class Stack:
     started_at: str
     components: list[Component] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    platform_metrics_url: str | None = None  # the platform's internal /metrics listener
     # The processes when this process started them (reaped on down); not in stack.json.
     procs: dict[str, subprocess.Popen] = field(default_factory=dict, repr=False, compare=False)
 
@@ -375,7 +376,7 @@ def _write_prometheus(config: StackConfig, run_dir: Path, rules: Path, am: bool)
         shutil.copy(rule_file, copied / rule_file.name)
         files.append(str(copied / rule_file.name))
     targets = Targets(
-        platform=f"{h}:{p.platform}",
+        platform=f"{h}:{p.platform_metrics}",  # the internal listener, not the API
         state_exporter=f"{h}:{p.state}",
         alertmanager=f"{h}:{p.alertmanager}" if am else None,
         simulators={name: f"{h}:{getattr(p, name)}" for name in SIMULATORS},
@@ -518,7 +519,12 @@ def up(config: StackConfig, say: Say | None = None) -> Stack:
         server(
             "notify", ["sim", "notify", "serve", "--run-dir", str(run_dir)], p.notify, "/healthz"
         ),
-        server("platform", ["platform", "serve"], p.platform, "/readyz"),
+        server(
+            "platform",
+            ["platform", "serve", "--metrics-port", str(p.platform_metrics)],
+            p.platform,
+            "/readyz",
+        ),
     ]
     late = [
         server("state", ["collect", "serve"], p.state, "/metrics"),
@@ -543,11 +549,12 @@ def up(config: StackConfig, say: Say | None = None) -> Stack:
         late.append(_Plan("prometheus", prom_args, p.prometheus, "/-/ready"))
 
     # Every port first: a taken one is an error before anything starts.
-    for plan in [*early, *late]:
-        if plan.port is not None and not port_free(h, plan.port):
+    wanted = [(plan.name, plan.port) for plan in [*early, *late] if plan.port is not None]
+    for name, port in [*wanted, ("platform_metrics", p.platform_metrics)]:
+        if not port_free(h, port):
             raise StackError(
-                f"port {plan.port} ({plan.name}) is in use on {h}: stop what listens there "
-                f"or choose another port (--ports {plan.name}=N)",
+                f"port {port} ({name}) is in use on {h}: stop what listens there "
+                f"or choose another port (--ports {name}=N)",
                 code=2,
             )
 
@@ -567,6 +574,7 @@ def up(config: StackConfig, say: Say | None = None) -> Stack:
         rate=config.rate if config.scenario else None,
         started_at=datetime.now(UTC).isoformat(),
         notes=notes,
+        platform_metrics_url=f"http://{h}:{p.platform_metrics}",
     )
     env = _env(config)
     binaries = {"alertmanager": alertmanager, "prometheus": prometheus}
@@ -726,8 +734,9 @@ def urls(stack: Stack) -> list[tuple[str, str]]:
     """Where to look, for people: (what, URL)."""
     out = []
     if stack.platform_url:
-        out += [("platform API", f"{stack.platform_url}/docs"),
-                ("platform metrics", f"{stack.platform_url}/metrics")]  # fmt: skip
+        out.append(("platform API", f"{stack.platform_url}/docs"))
+    if stack.platform_metrics_url:
+        out.append(("platform metrics", f"{stack.platform_metrics_url}/metrics"))
     if u := stack.url("state"):
         out.append(("state exporter", f"{u}/metrics"))
     if u := stack.prometheus_url:

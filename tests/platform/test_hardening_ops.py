@@ -165,3 +165,73 @@ def test_cli_creates_faults_operators():
         ["platform", "operator", "create", "--name", "x", "--role", "faults"]
     )
     assert args.role == "faults"
+
+
+# -- item 14: /metrics on an internal listener, docs optional --------------------------------
+
+
+def test_the_player_facing_app_serves_no_metrics(sqlite_platform):
+    with _app_client(sqlite_platform) as client:
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/metrics").status_code == 404
+
+
+def test_docs_and_openapi_are_off_unless_enabled(sqlite_platform):
+    assert sqlite_platform.settings.docs_enabled is True  # test environment: on
+    with _app_client(sqlite_platform) as client:
+        assert client.get("/openapi.json").status_code == 200
+        assert client.get("/docs").status_code == 200
+    sqlite_platform.settings = sqlite_platform.settings.model_copy(update={"docs_enabled": False})
+    with _app_client(sqlite_platform) as client:
+        for path in ("/docs", "/redoc", "/openapi.json"):
+            assert client.get(path).status_code == 404, path
+
+
+def test_metrics_are_served_on_an_internal_listener_on_loopback(sqlite_platform):
+    import httpx
+
+    from collectors.catalog import platform as catalog
+    from collectors.instrumentation import serve_metrics
+
+    production = Settings(
+        environment="production",
+        psp_secrets={},
+        game_provider_secrets={},
+        odds_feed_secret=STRONG,
+        player_ref_key=STRONG,
+    )
+    assert (production.metrics_host, production.metrics_port) == ("127.0.0.1", 9600)
+    server, _ = serve_metrics(sqlite_platform.metrics, "127.0.0.1", 0)
+    try:
+        port = server.server_port
+        r = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+        assert r.status_code == 200 and catalog.DEPOSIT_ATTEMPTS.exposed_name in r.text
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_prometheus_scrapes_the_platforms_metrics_listener():
+    import yaml
+
+    from pitwatch.settings import PLATFORM_METRICS_PORT
+    from pitwatch.stack import compose
+
+    doc = yaml.safe_load(compose.prometheus_config())
+    jobs = {j["job_name"]: j["static_configs"][0]["targets"] for j in doc["scrape_configs"]}
+    assert jobs["igaming-platform"] == [f"platform:{PLATFORM_METRICS_PORT}"]
+    assert compose.SERVICES["platform"] != PLATFORM_METRICS_PORT
+
+
+def test_the_native_stack_scrapes_the_metrics_port(tmp_path):
+    import yaml
+
+    from pitwatch.stack.config import ALERT_RULES_DIR, StackConfig, StackPorts
+    from pitwatch.stack.native import _write_prometheus
+
+    config = StackConfig(run_dir=tmp_path, database_url="sqlite://", ports=StackPorts().shifted(7))
+    path = _write_prometheus(config, tmp_path, ALERT_RULES_DIR / "rules", am=False)
+    doc = yaml.safe_load(path.read_text())
+    jobs = {j["job_name"]: j["static_configs"][0]["targets"] for j in doc["scrape_configs"]}
+    assert jobs["igaming-platform"] == [f"127.0.0.1:{config.ports.platform_metrics}"]
+    assert config.ports.platform_metrics != config.ports.platform
