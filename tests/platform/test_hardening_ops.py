@@ -235,3 +235,135 @@ def test_the_native_stack_scrapes_the_metrics_port(tmp_path):
     jobs = {j["job_name"]: j["static_configs"][0]["targets"] for j in doc["scrape_configs"]}
     assert jobs["igaming-platform"] == [f"127.0.0.1:{config.ports.platform_metrics}"]
     assert config.ports.platform_metrics != config.ports.platform
+
+
+# -- item 13: postback destinations (SSRF) and what a partner's answer may show ---------------
+
+
+def _fake_dns(monkeypatch: pytest.MonkeyPatch, answers: dict[str, list[str]]) -> None:
+    import socket
+
+    def getaddrinfo(host, port, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if host not in answers:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "",
+                 (a, port or 80)) for a in answers[host]]  # fmt: skip
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8605/postback",
+        "http://localhost/postback",
+        "http://10.1.2.3/x",
+        "http://192.168.0.10/x",
+        "http://172.16.0.1/x",
+        "http://169.254.169.254/latest/meta-data/",  # cloud metadata
+        "http://100.64.0.1/x",  # shared address space
+        "http://0.0.0.0/x",
+        "http://[::1]/x",
+        "http://[::ffff:127.0.0.1]/x",
+        "http://[fe80::1]/x",
+        "http://[fd00::1]/x",
+        "http://224.0.0.1/x",
+        "http://rebind.example/x",  # one public, one private address: refused
+        "http://nowhere.example/x",  # does not resolve
+        "ftp://network.example/x",
+        "file:///etc/passwd",
+        "http://{affiliate}.example/x",  # a macro in the host
+    ],
+)
+def test_private_special_and_unresolvable_destinations_are_refused(monkeypatch, url):
+    from igaming.affiliates.postbacks import check_destination
+    from igaming.errors import ValidationFailed
+
+    _fake_dns(monkeypatch, {"localhost": ["127.0.0.1"],
+                            "rebind.example": ["93.184.216.34", "10.0.0.7"]})  # fmt: skip
+    with pytest.raises(ValidationFailed):
+        check_destination(url, allow_private=False)
+
+
+def test_public_destinations_pass_and_development_may_use_loopback(monkeypatch):
+    from igaming.affiliates.postbacks import check_destination
+    from igaming.errors import ValidationFailed
+
+    _fake_dns(monkeypatch, {"network.example": ["93.184.216.34", "2606:2800:220:1::1"]})
+    check_destination("https://network.example/pb?e={event}", allow_private=False)
+    check_destination("http://127.0.0.1:8605/postback/a?e={event}", allow_private=True)
+    with pytest.raises(ValidationFailed):  # the scheme allow-list holds everywhere
+        check_destination("gopher://127.0.0.1/x", allow_private=True)
+
+
+def test_registering_an_internal_postback_url_is_a_422_problem(sqlite_platform, monkeypatch):
+    from igaming.admin import create_operator
+
+    sqlite_platform.settings = sqlite_platform.settings.model_copy(
+        update={"postback_allow_private": False}
+    )
+    key = create_operator(sqlite_platform, "fin", "finance")
+    with _app_client(sqlite_platform) as client:
+        body = {"postback_url_template": "http://169.254.169.254/latest?e={event}"}
+        r = client.put("/affiliates/aff1", json=body, headers={"X-API-Key": key})
+        assert "private" in _problem(r, 422)["detail"]
+        assert client.get("/affiliates/aff1/postbacks", headers={"X-API-Key": key}).json() == []
+
+
+def test_delivery_re_checks_the_destination_and_sends_nothing_to_a_private_address(
+    sqlite_engine, monkeypatch
+):
+    import httpx
+
+    from igaming.affiliates.dispatcher import dispatch_due
+    from igaming.affiliates.outbox_consumer import consume_all
+    from tests.platform.test_affiliate_support import jobs, make_world, referred_player
+
+    w = make_world(sqlite_engine)  # registered while network.test was allowed
+    referred_player(w.p)
+    consume_all(w.p)
+    w.p.settings = w.p.settings.model_copy(update={"postback_allow_private": False})
+    _fake_dns(monkeypatch, {"network.test": ["10.0.0.5"]})  # DNS changed since
+    sent: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200)
+
+    [result] = dispatch_due(w.p, httpx.Client(transport=httpx.MockTransport(record)))
+    assert sent == []
+    assert (result.outcome, result.status_code) == ("failed", None)
+    assert result.error == "refused_destination"
+    [job] = jobs(w.p)
+    assert job.status == "pending" and job.last_error == "refused_destination"
+
+
+def test_a_partners_answer_body_is_never_recorded_or_shown(sqlite_engine):
+    import httpx
+
+    from igaming.admin import create_operator
+    from igaming.affiliates.dispatcher import dispatch_due
+    from igaming.affiliates.outbox_consumer import consume_all
+    from tests.platform.test_affiliate_support import AFFILIATE, make_world, referred_player
+
+    w = make_world(sqlite_engine)
+    referred_player(w.p)
+    consume_all(w.p)
+    leak = "root:x:0:0:root:/root:/bin/bash <script>alert(1)</script>"
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(500, text=leak)
+
+    [result] = dispatch_due(w.p, httpx.Client(transport=httpx.MockTransport(answer)))
+    assert (result.outcome, result.status_code) == ("failed", 500)
+    assert result.error == "HTTP 500 Internal Server Error"
+    key = create_operator(w.p, "fin", "finance")
+    with _app_client(w.p) as client:
+        shown = client.get(f"/affiliates/{AFFILIATE}/postbacks", headers={"X-API-Key": key})
+    assert shown.status_code == 200 and "root:x" not in shown.text and "script" not in shown.text
+    assert shown.json()[0]["last_error"] == "HTTP 500 Internal Server Error"
+    with w.p.session_factory() as s:
+        from sqlalchemy import text
+
+        errors = s.execute(text("SELECT error FROM pw_postback_attempts")).scalars().all()
+    assert errors == ["HTTP 500 Internal Server Error"]
