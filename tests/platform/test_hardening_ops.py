@@ -367,3 +367,96 @@ def test_a_partners_answer_body_is_never_recorded_or_shown(sqlite_engine):
 
         errors = s.execute(text("SELECT error FROM pw_postback_attempts")).scalars().all()
     assert errors == ["HTTP 500 Internal Server Error"]
+
+
+# -- item 16: the simulators' admin APIs -----------------------------------------------------
+
+
+@pytest.mark.parametrize("sim", ["psp", "kyc", "odds", "games", "affiliates", "notify"])
+def test_every_simulator_binds_loopback_by_default(sim):
+    from pitwatch.cli import build_parser
+
+    args = build_parser().parse_args(["sim", sim, "serve"])
+    assert args.host == "127.0.0.1"
+
+
+def _sim_clients():  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from igaming.sim.affiliate_network import AffiliateNetworkConfig
+    from igaming.sim.affiliate_network import create_app as network_app
+    from igaming.sim.games.app import create_app as games_app
+    from igaming.sim.games.config import GamesSimConfig
+    from igaming.sim.odds.app import create_app as odds_app
+    from igaming.sim.odds.config import OddsSimConfig
+    from igaming.sim.psp import PspSimConfig
+    from igaming.sim.psp import create_app as psp_app
+    from igaming.sim.psp.config import PspSettings
+
+    secret = "a-real-looking-secret-0123456789abcdef"
+    psp = PspSimConfig(psps={"paybridge": PspSettings(secret=secret)})
+    network = AffiliateNetworkConfig.model_validate({"affiliates": {"aff9": {"secret": secret}}})
+    games = GamesSimConfig.model_validate({"providers": {"spinworks": {"secret": secret}}})
+    odds = OddsSimConfig(secret=secret)
+    return secret, {
+        "psp": TestClient(psp_app(psp, run_dispatcher=False)),
+        "affiliates": TestClient(network_app(network)),
+        "games": TestClient(games_app(games)),
+        "odds": TestClient(odds_app(odds)),
+    }
+
+
+def test_no_simulator_shows_its_secrets():
+    secret, clients = _sim_clients()
+    for name, client in clients.items():
+        r = client.get("/admin/config")
+        assert r.status_code == 200, (name, r.text)
+        assert secret not in r.text and "dev-secret" not in r.text, name
+        assert "<redacted>" in r.text, name
+
+
+def test_a_redacted_config_put_back_keeps_the_secrets_in_force():
+    from igaming.sim.redact import REDACTED
+
+    secret, clients = _sim_clients()
+    psp = clients["psp"]
+    config = psp.get("/admin/config").json()
+    assert psp.put("/admin/config", json=config).status_code == 200
+    simulator = psp.app.state.simulator
+    assert simulator.config.secret_for("paybridge") == secret
+    assert psp.patch("/admin/psps/paybridge", json={"secret": REDACTED}).status_code == 200
+    assert simulator.config.secret_for("paybridge") == secret
+
+    network = clients["affiliates"]
+    entry = network.get("/admin/config").json()["affiliates"]["aff9"]
+    assert network.put("/admin/affiliates/aff9", json=entry).status_code == 200
+    assert network.app.state.network.config.secret_for("aff9") == secret
+
+
+@pytest.mark.parametrize("out_dir", ["/tmp/elsewhere", "../escape", "a/../../b", "..", "/"])
+def test_settlement_reports_refuse_absolute_and_parent_paths(tmp_path, out_dir):
+    from fastapi.testclient import TestClient
+
+    from igaming.sim.psp import PspSimConfig
+    from igaming.sim.psp import create_app as psp_app
+
+    base = tmp_path / "reports"
+    client = TestClient(psp_app(PspSimConfig(report_dir=str(base)), run_dispatcher=False))
+    r = client.post("/admin/settlement-reports", json={"date": "2026-11-02", "out_dir": out_dir})
+    assert "out_dir" in _problem(r, 422)["detail"]
+    assert not (tmp_path / "escape").exists() and not (tmp_path / "b").exists()
+
+
+def test_settlement_reports_go_under_the_report_folder(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from igaming.sim.psp import PspSimConfig
+    from igaming.sim.psp import create_app as psp_app
+
+    base = tmp_path / "reports"
+    client = TestClient(psp_app(PspSimConfig(report_dir=str(base)), run_dispatcher=False))
+    r = client.post("/admin/settlement-reports", json={"date": "2026-11-02", "out_dir": "day"})
+    assert r.status_code == 200, r.text
+    assert all(p.startswith(str(base.resolve() / "day")) for p in r.json()["paths"])
+    moved = client.get("/admin/config").json() | {"report_dir": "/etc"}
+    assert _problem(client.put("/admin/config", json=moved), 422)
