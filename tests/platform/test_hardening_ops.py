@@ -460,3 +460,43 @@ def test_settlement_reports_go_under_the_report_folder(tmp_path):
     assert all(p.startswith(str(base.resolve() / "day")) for p in r.json()["paths"])
     moved = client.get("/admin/config").json() | {"report_dir": "/etc"}
     assert _problem(client.put("/admin/config", json=moved), 422)
+
+
+# -- item 17: no player id in the breaks CSV shared on Slack (nor in the HTML report) -------
+
+PLAYER_ID = "3f2b9c1e-8d4a-4c6b-9e1f-2a7d5c3b8e90"
+
+
+def _balance_break_frame():  # type: ignore[no-untyped-def]
+    from reconcilers.frames import BALANCES, CLEARING, PSP_ROWS
+    from reconcilers.match.internal import check_wallet_internal
+    from tests.reconcilers.test_matching import DAY, account, frame
+
+    balances = [account(2, 1000, 900, account_owner=PLAYER_ID, account_kind="player_cash")]
+    result = check_wallet_internal(
+        frame(balances, BALANCES), frame([], CLEARING), frame([], PSP_ROWS), day=DAY
+    )
+    return result.breaks
+
+
+def test_the_break_keeps_the_player_id_for_the_operators_own_ledger():
+    [details] = _balance_break_frame()["details"].tolist()
+    assert PLAYER_ID in details  # the break ledger (the operator's database) keeps it
+
+
+def test_the_shared_csv_and_html_name_the_account_but_never_the_player(tmp_path):
+    import pandas as pd
+
+    from reconcilers.frames import LEDGER_BREAKS, conform
+    from reconcilers.report import csv_rows, render_html
+    from tests.reconcilers.test_report import ledger_break, summary
+
+    brk = _balance_break_frame().iloc[0].to_dict()
+    row = ledger_break("k", **{k: brk[k] for k in brk if k in LEDGER_BREAKS})
+    frame = conform(pd.DataFrame([row], columns=list(LEDGER_BREAKS)), LEDGER_BREAKS, "t")
+    [shared] = csv_rows(frame)
+    assert PLAYER_ID not in str(shared)
+    assert shared["reference"] == "2" and "account 2" in shared["details"]
+    assert "9.00" in shared["details"] and "10.00" in shared["details"]
+    html = render_html(summary(), frame)
+    assert "account 2" in html and PLAYER_ID not in html
