@@ -16,8 +16,10 @@ from pitwatch.settings import (
     GAMES_SIM_PORT,
     KYC_SIM_PORT,
     ODDS_SIM_PORT,
+    PLATFORM_METRICS_PORT,
     PLATFORM_PORT,
     PSP_SIM_PORT,
+    SettingsError,
     get_settings,
 )
 
@@ -29,6 +31,18 @@ class CliError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise CliError(f"{self.prog}: {message} (see --help)")
+
+
+def _development_by_default() -> None:
+    """The demo, the native stack and simulations run the simulators with their placeholder
+    secrets: they are development unless PITWATCH_ENVIRONMENT says otherwise (the stack's
+    processes inherit it). Production commands (platform serve, reconcile, ...) get no such
+    default: without PITWATCH_ENVIRONMENT they run as production and refuse placeholders."""
+    import os
+
+    if "PITWATCH_ENVIRONMENT" not in os.environ:
+        os.environ["PITWATCH_ENVIRONMENT"] = "development"
+        get_settings.cache_clear()
 
 
 def _serve(app: object, host: str, port: int) -> None:
@@ -54,13 +68,33 @@ def cmd_platform_serve(args: argparse.Namespace) -> None:
     from igaming.affiliates.dispatcher import make_client
     from igaming.worker import BackgroundJobs
 
+    metrics_server = _serve_metrics(platform, args, settings)
     jobs = BackgroundJobs(platform, make_client())
     jobs.start()
-    print(f"platform API on http://{args.host}:{args.port} (docs /docs)", flush=True)
+    docs = " (docs /docs)" if settings.docs_enabled else ""
+    print(f"platform API on http://{args.host}:{args.port}{docs}", flush=True)
     try:
         _serve(create_app(platform), args.host, args.port)
     finally:
         jobs.close()
+        if metrics_server is not None:
+            metrics_server.shutdown()
+
+
+def _serve_metrics(platform, args: argparse.Namespace, settings):  # type: ignore[no-untyped-def]
+    """The platform's /metrics on its internal listener (never the API's port)."""
+    if platform.metrics is None:
+        return None
+    from collectors.instrumentation import serve_metrics
+
+    host = args.metrics_host or settings.metrics_host
+    port = args.metrics_port if args.metrics_port is not None else settings.metrics_port
+    try:
+        server, _ = serve_metrics(platform.metrics, host, port)
+    except OSError as exc:
+        raise CliError(f"pitwatch: metrics listener on {host}:{port}: {exc.strerror}") from None
+    print(f"platform metrics on http://{host}:{server.server_port}/metrics", flush=True)
+    return server
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> None:
@@ -247,6 +281,8 @@ def _positive(kind):  # type: ignore[no-untyped-def]
 def cmd_simulate(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
+    _development_by_default()
+
     from igaming.traffic import scenario as scenarios
 
     if args.list:
@@ -315,6 +351,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from pitwatch.demo import run_demo
 
+    _development_by_default()
+
     return run_demo(
         ports=_stack_ports(args),
         once=args.once,
@@ -355,6 +393,7 @@ def cmd_stack_up(args: argparse.Namespace) -> int:
     from pitwatch.stack import native
     from pitwatch.stack.config import StackConfig, StackConfigError
 
+    _development_by_default()
     try:
         config = StackConfig(
             run_dir=Path(args.run_dir),
@@ -584,6 +623,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve = psub.add_parser("serve", help=f"serve the platform API (default port {PLATFORM_PORT})")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=PLATFORM_PORT)
+    serve.add_argument(
+        "--metrics-host",
+        help="the internal /metrics listener's address (PITWATCH_METRICS_HOST, 127.0.0.1)",
+    )
+    serve.add_argument(
+        "--metrics-port",
+        type=int,
+        help=f"its port (PITWATCH_METRICS_PORT, {PLATFORM_METRICS_PORT}; 0: a free one)",
+    )
     serve.set_defaults(func=cmd_platform_serve)
 
     db = psub.add_parser("db", help="database schema")
@@ -598,7 +646,10 @@ def build_parser() -> argparse.ArgumentParser:
     create = osub.add_parser("create", help="create an operator and print its API key")
     create.add_argument("--name", required=True)
     create.add_argument(
-        "--role", required=True, choices=["finance", "support", "compliance", "admin"]
+        "--role",
+        required=True,
+        choices=["finance", "support", "compliance", "admin", "faults"],
+        help="faults: injected incidents only (the traffic simulator's key; no money moves)",
     )
     create.set_defaults(func=cmd_operator_create)
 
@@ -711,7 +762,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         # Bad input from the user (a missing or malformed config file, bad settings):
         # one line, exit code 2. Anything else is a bug and keeps its traceback.
-        if isinstance(exc, (CliError, ValidationError, FileNotFoundError, JSONDecodeError)):
+        user_errors = (CliError, SettingsError, ValidationError, FileNotFoundError, JSONDecodeError)
+        if isinstance(exc, user_errors):
             print(f"pitwatch: {str(exc).splitlines()[0]}", file=sys.stderr)
             return 2
         raise

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DB_PATH = Path("var/pitwatch.db")
@@ -17,16 +17,26 @@ ODDS_SIM_PORT = 8603
 GAMES_SIM_PORT = 8604
 AFFILIATE_SIM_PORT = 8605
 NOTIFY_PORT = 8606  # the stack's Slack/PagerDuty receiver
+PLATFORM_METRICS_PORT = 9600  # the platform's internal /metrics listener
 PROMETHEUS_PORT = 9090
 ALERTMANAGER_PORT = 9093
 DEFAULT_PSPS = ("paybridge", "nordpay", "ewallo", "pixgate")
 DEFAULT_GAME_PROVIDERS = ("spinworks", "lucky_labs", "livetable")
+# Where placeholder secrets, the API docs, fault injection and postbacks to private
+# addresses are allowed. Anything else (including no PITWATCH_ENVIRONMENT at all) is run
+# as production: a deploy that forgets the variable fails closed.
+DEVELOPMENT_ENVIRONMENTS = ("development", "test")
+MIN_SECRET_BYTES = 32
+
+
+class SettingsError(ValueError):
+    """Settings the suite refuses to start with; the message is one line."""
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PITWATCH_", env_file=None, extra="ignore")
 
-    environment: str = Field("development", description="development | test | production")
+    environment: str = Field("production", description="development | test | production")
     database_url: str = f"sqlite:///{DEFAULT_DB_PATH}"
     platform_url: str = f"http://127.0.0.1:{PLATFORM_PORT}"
     psp_base_url: str = f"http://127.0.0.1:{PSP_SIM_PORT}"
@@ -70,23 +80,78 @@ class Settings(BaseSettings):
     recon_timezone: str = "UTC"
     recon_intraday_minutes: int = 60
 
+    # -- hardening (ops): secrets, docs, faults, postback destinations, metrics listener --
+    # None: on in development/test, off elsewhere (see _environment_defaults).
+    docs_enabled: bool | None = None  # /docs, /redoc and /openapi.json on the platform
+    faults_enabled: bool | None = None  # GET/PUT /admin/faults (igaming.faults)
+    # Postbacks to loopback/private/link-local/reserved addresses (the reference stack's
+    # affiliate network simulator is on 127.0.0.1).
+    postback_allow_private: bool | None = None
+    # The platform's /metrics: a listener of its own, never on the player-facing port.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = PLATFORM_METRICS_PORT
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment in DEVELOPMENT_ENVIRONMENTS
+
     @model_validator(mode="after")
-    def _no_placeholder_secrets_outside_development(self) -> Settings:
-        if self.environment not in ("development", "test"):
-            secrets = {f"psp {p}": v for p, v in self.psp_secrets.items()}
-            secrets |= {f"game provider {g}": v for g, v in self.game_provider_secrets.items()}
-            secrets |= {"odds feed": self.odds_feed_secret, "player_ref": self.player_ref_key}
-            placeholders = [name for name, value in secrets.items() if value.startswith("dev-")]
-            if placeholders:
-                raise ValueError(
-                    f"placeholder secrets are refused in {self.environment}: set "
-                    f"{', '.join(placeholders)} (PITWATCH_PSP_SECRETS, "
-                    "PITWATCH_GAME_PROVIDER_SECRETS, PITWATCH_ODDS_FEED_SECRET, "
-                    "PITWATCH_PLAYER_REF_KEY)"
-                )
+    def _environment_defaults(self) -> Settings:
+        for name in ("docs_enabled", "faults_enabled", "postback_allow_private"):
+            if getattr(self, name) is None:
+                setattr(self, name, self.is_development)
         return self
+
+    def _secrets(self) -> dict[str, str]:
+        secrets = {f"psp {p}": v for p, v in self.psp_secrets.items()}
+        secrets |= {f"game provider {g}": v for g, v in self.game_provider_secrets.items()}
+        return secrets | {"odds feed": self.odds_feed_secret, "player_ref": self.player_ref_key}
+
+    @model_validator(mode="after")
+    def _no_weak_secrets_outside_development(self) -> Settings:
+        if self.is_development:
+            return self
+        weak = [
+            f"{name} ({why})"
+            for name, value in self._secrets().items()
+            if (why := _weakness(value))
+        ]
+        if weak:
+            raise ValueError(
+                f"environment {self.environment!r} refuses placeholder, empty or short "
+                f"(< {MIN_SECRET_BYTES} bytes) secrets: {', '.join(weak)}; set "
+                "PITWATCH_PSP_SECRETS, PITWATCH_GAME_PROVIDER_SECRETS, "
+                "PITWATCH_ODDS_FEED_SECRET, PITWATCH_PLAYER_REF_KEY, or "
+                "PITWATCH_ENVIRONMENT=development for a local run"
+            )
+        return self
+
+
+def _weakness(value: str) -> str | None:
+    """Why a secret is unfit for production (never the value itself), or None."""
+    if not value:
+        return "empty"
+    if value.startswith("dev-"):
+        return "placeholder"
+    if len(value.encode()) < MIN_SECRET_BYTES:
+        return "short"
+    return None
+
+
+def _one_line(exc: ValidationError) -> str:
+    errors = exc.errors(include_url=False, include_input=False)
+    parts = []
+    for e in errors:
+        where = ".".join(str(x) for x in e.get("loc", ()))
+        msg = str(e.get("msg", "")).removeprefix("Value error, ")
+        parts.append(f"{where}: {msg}" if where else msg)
+    return "settings: " + "; ".join(parts).replace("\n", " ")
 
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The settings; SettingsError (one line, no secret values) when they are refused."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError(_one_line(exc)) from None

@@ -182,6 +182,23 @@ def _defuse(text: object) -> str:
     return f"'{value}" if value.startswith(_FORMULA_START) else value
 
 
+def shared_details(rec: Mapping[str, object]) -> object:
+    """A break's details as the shared reports show them (the CSV uploaded to Slack, the
+    HTML report). A balance_mismatch's ledger details name the account's owner, a player
+    id: the break ledger (the operator's own database) keeps them for investigation, the
+    reports rebuild them from the break's columns, where the account id (the reference)
+    leads an investigator back to the player without naming them to the channel."""
+    if rec["type"] != "balance_mismatch":
+        return rec["details"]
+    currency = _text(rec["currency"])
+    stored = major(rec["wallet_amount_minor"], currency) or _text(rec["wallet_amount_minor"])
+    entries = major(rec["other_amount_minor"], currency) or _text(rec["other_amount_minor"])
+    return (
+        f"account {_text(rec['reference'])}: stored balance {stored} {currency}, "
+        f"ledger entries sum to {entries} {currency}"
+    )
+
+
 def csv_rows(breaks: pd.DataFrame) -> list[dict[str, str]]:
     """The breaks as CSV records (strings), in the report's stable order."""
     rows: list[dict[str, str]] = []
@@ -210,6 +227,7 @@ def csv_rows(breaks: pd.DataFrame) -> list[dict[str, str]]:
             "other_amount_minor": _text(rec["other_amount_minor"]),
         }
         row.update({column: _defuse(rec[column]) for column in _UNTRUSTED_TEXT})
+        row["details"] = _defuse(shared_details(rec))
         rows.append({column: row[column] for column in CSV_COLUMNS})
     return rows
 
@@ -509,7 +527,7 @@ def _top_table(frame: pd.DataFrame) -> str:
                 if not _missing(risk) and not _missing(rec["currency"])
                 else "–",
                 _e(iso_utc(rec["first_seen_at"])),
-                _e(rec["details"]),
+                _e(shared_details(rec)),
             ]
         )
     headers = [

@@ -24,6 +24,9 @@ from pitwatch.settings import Settings
 from tests.fakes import FakeKyc, FakePsp
 
 PG_URL = os.environ.get("PITWATCH_TEST_DATABASE_URL")
+# Settings without PITWATCH_ENVIRONMENT are production (placeholder secrets refused): the
+# tests, and the processes they start, run as test unless a test says otherwise.
+os.environ.setdefault("PITWATCH_ENVIRONMENT", "test")
 
 
 @pytest.fixture(scope="session")

@@ -29,10 +29,12 @@ def test_production_refuses_placeholder_secrets(monkeypatch):
     monkeypatch.setenv("PITWATCH_ENVIRONMENT", "production")
     with pytest.raises(ValidationError, match="psp paybridge"):
         Settings()
-    monkeypatch.setenv("PITWATCH_PSP_SECRETS", '{"paybridge": "a-real-secret"}')
-    monkeypatch.setenv("PITWATCH_GAME_PROVIDER_SECRETS", '{"spinworks": "real"}')
-    monkeypatch.setenv("PITWATCH_ODDS_FEED_SECRET", "real-feed")
+    # Real secrets are 32 bytes at least (a short one is refused like a placeholder).
+    real = "r" * 32
+    monkeypatch.setenv("PITWATCH_PSP_SECRETS", f'{{"paybridge": "{real}"}}')
+    monkeypatch.setenv("PITWATCH_GAME_PROVIDER_SECRETS", f'{{"spinworks": "{real}"}}')
+    monkeypatch.setenv("PITWATCH_ODDS_FEED_SECRET", real)
     with pytest.raises(ValidationError, match="player_ref"):
         Settings()
-    monkeypatch.setenv("PITWATCH_PLAYER_REF_KEY", "real-key")
+    monkeypatch.setenv("PITWATCH_PLAYER_REF_KEY", real)
     assert Settings().environment == "production"

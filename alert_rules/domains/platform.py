@@ -319,8 +319,9 @@ PLATFORM_DOWN = Alert(
         "and every business alert is blind. At best the platform serves players but cannot "
         "be observed.",
         diagnosis=(
-            "Open the platform's health endpoint and /metrics (port 8600 by default) from "
-            "the Prometheus host: refused, timing out, or answering?",
+            "Open the platform's health endpoint (port 8600 by default) and its internal "
+            "/metrics listener (port 9600, PITWATCH_METRICS_PORT) from the Prometheus host: "
+            "refused, timing out, or answering?",
             "Check the process or containers (`pitwatch platform serve`): restarting, OOM "
             "killed, stuck on the database at start-up? Read the last lines of its log.",
             "If players are served (support, synthetic check) but scrapes fail, look at the "

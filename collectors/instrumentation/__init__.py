@@ -4,11 +4,22 @@ platform, fed by domain events (bus), HTTP middleware and SQLAlchemy engine even
 ``instrument_platform`` is called by ``igaming.bootstrap.build_platform`` (unless
 ``instrument=False`` or the environment has PITWATCH_INSTRUMENTATION=0, the switch the
 overhead benchmark uses); ``instrument_app`` by ``igaming.api.app.create_app``.
+
+/metrics is never on the player-facing app (deposit volumes per PSP and GEO, affiliate
+names): ``serve_metrics`` serves it on an internal listener of its own (``pitwatch
+platform serve``: settings.metrics_host/metrics_port, 127.0.0.1:9600 by default), and
+``metrics_app`` is the same endpoint as an ASGI app for in-process tests.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
+from wsgiref.simple_server import WSGIServer
+
+from prometheus_client import start_wsgi_server
+from starlette.applications import Starlette
+from starlette.routing import Route
 
 from collectors.instrumentation.build import install_build_info
 from collectors.instrumentation.db import instrument_engine
@@ -33,10 +44,30 @@ def instrument_platform(platform: Platform) -> PlatformMetrics:
 
 
 def instrument_app(app: Any, metrics: PlatformMetrics) -> None:
-    """RED middleware and /metrics on a FastAPI app whose routes are all included."""
-    app.add_route(METRICS_PATH, metrics_endpoint(metrics.registry), include_in_schema=False)
+    """RED middleware on a FastAPI app whose routes are all included (no /metrics route:
+    see ``serve_metrics``)."""
     zero_init_routes(metrics, app)
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
 
 
-__all__ = ["ENABLE_ENV", "PlatformMetrics", "instrument_app", "instrument_platform"]
+def metrics_app(metrics: PlatformMetrics) -> Starlette:
+    """/metrics alone, as an ASGI app (Prometheus text, or OpenMetrics with exemplars)."""
+    return Starlette(routes=[Route(METRICS_PATH, metrics_endpoint(metrics.registry))])
+
+
+def serve_metrics(
+    metrics: PlatformMetrics, host: str, port: int
+) -> tuple[WSGIServer, threading.Thread]:
+    """The internal metrics listener, in a daemon thread (port 0: a free one). Content
+    negotiation as ``metrics_endpoint``: OpenMetrics when the scraper asks for it."""
+    return start_wsgi_server(port, addr=host, registry=metrics.registry)
+
+
+__all__ = [
+    "ENABLE_ENV",
+    "PlatformMetrics",
+    "instrument_app",
+    "instrument_platform",
+    "metrics_app",
+    "serve_metrics",
+]

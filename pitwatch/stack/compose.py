@@ -21,6 +21,7 @@ from pitwatch.settings import (
     GAMES_SIM_PORT,
     KYC_SIM_PORT,
     ODDS_SIM_PORT,
+    PLATFORM_METRICS_PORT,
     PLATFORM_PORT,
     PSP_SIM_PORT,
 )
@@ -58,7 +59,8 @@ def _at(service: str) -> str:
 def compose_targets() -> Targets:
     """Everything Prometheus talks to, as the compose network names it."""
     return Targets(
-        platform=_at("platform"),
+        # The platform's internal metrics listener (--metrics-port), never its API port.
+        platform=f"platform:{PLATFORM_METRICS_PORT}",
         state_exporter=_at("state-exporter"),
         alertmanager=_at("alertmanager"),
         simulators={name: _at(name) for name in SIMULATORS},

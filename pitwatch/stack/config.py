@@ -16,6 +16,7 @@ from pitwatch.settings import (
     KYC_SIM_PORT,
     NOTIFY_PORT,
     ODDS_SIM_PORT,
+    PLATFORM_METRICS_PORT,
     PLATFORM_PORT,
     PROMETHEUS_PORT,
     PSP_SIM_PORT,
@@ -46,6 +47,7 @@ class StackPorts:
     state: int = COLLECT_PORT
     prometheus: int = PROMETHEUS_PORT
     alertmanager: int = ALERTMANAGER_PORT
+    platform_metrics: int = PLATFORM_METRICS_PORT  # the platform's internal /metrics
 
     @classmethod
     def names(cls) -> list[str]:

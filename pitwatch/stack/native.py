@@ -81,6 +81,7 @@ class Stack:
     started_at: str
     components: list[Component] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    platform_metrics_url: str | None = None  # the platform's internal /metrics listener
     # The processes when this process started them (reaped on down); not in stack.json.
     procs: dict[str, subprocess.Popen] = field(default_factory=dict, repr=False, compare=False)
 
@@ -337,24 +338,30 @@ def _sqlite_dir(url: str) -> None:
 def _env(config: StackConfig) -> dict[str, str]:
     """What every component is told: the database and where everyone else listens."""
     p, h = config.ports, config.host
-    return os.environ | {
-        "PITWATCH_DATABASE_URL": config.database_url,
-        "PITWATCH_PLATFORM_URL": f"http://{h}:{p.platform}",
-        "PITWATCH_PSP_BASE_URL": f"http://{h}:{p.psp}",
-        "PITWATCH_KYC_BASE_URL": f"http://{h}:{p.kyc}",
-        "PITWATCH_GAMES_BASE_URL": f"http://{h}:{p.games}",
-        "PITWATCH_AFFILIATE_NETWORK_URL": f"http://{h}:{p.affiliates}",
-        # the traffic simulator's view of the simulators' admin APIs (igaming.traffic.live)
-        "PITWATCH_PSP_URL": f"http://{h}:{p.psp}",
-        "PITWATCH_KYC_URL": f"http://{h}:{p.kyc}",
-        "PITWATCH_GAMES_URL": f"http://{h}:{p.games}",
-        "PITWATCH_ODDS_URL": f"http://{h}:{p.odds}",
-        "PITWATCH_AFFILIATES_URL": f"http://{h}:{p.affiliates}",
-        # the reconciliation reads what the PSP simulator drops (_write_psp_config)
-        "PITWATCH_RECON_PSP_REPORTS_DIR": str(config.run_dir.resolve() / "psp-settlement"),
-        "PITWATCH_RECON_OUT_DIR": str(config.run_dir.resolve() / "reconciliation"),
-        "PYTHONUNBUFFERED": "1",
-    }
+    # The stack runs the simulators with their placeholder secrets: development, unless the
+    # caller's environment says otherwise (then the platform refuses placeholders itself).
+    return (
+        {"PITWATCH_ENVIRONMENT": "development"}
+        | os.environ
+        | {
+            "PITWATCH_DATABASE_URL": config.database_url,
+            "PITWATCH_PLATFORM_URL": f"http://{h}:{p.platform}",
+            "PITWATCH_PSP_BASE_URL": f"http://{h}:{p.psp}",
+            "PITWATCH_KYC_BASE_URL": f"http://{h}:{p.kyc}",
+            "PITWATCH_GAMES_BASE_URL": f"http://{h}:{p.games}",
+            "PITWATCH_AFFILIATE_NETWORK_URL": f"http://{h}:{p.affiliates}",
+            # the traffic simulator's view of the simulators' admin APIs (igaming.traffic.live)
+            "PITWATCH_PSP_URL": f"http://{h}:{p.psp}",
+            "PITWATCH_KYC_URL": f"http://{h}:{p.kyc}",
+            "PITWATCH_GAMES_URL": f"http://{h}:{p.games}",
+            "PITWATCH_ODDS_URL": f"http://{h}:{p.odds}",
+            "PITWATCH_AFFILIATES_URL": f"http://{h}:{p.affiliates}",
+            # the reconciliation reads what the PSP simulator drops (_write_psp_config)
+            "PITWATCH_RECON_PSP_REPORTS_DIR": str(config.run_dir.resolve() / "psp-settlement"),
+            "PITWATCH_RECON_OUT_DIR": str(config.run_dir.resolve() / "reconciliation"),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
 
 
 def _write_prometheus(config: StackConfig, run_dir: Path, rules: Path, am: bool) -> Path:
@@ -369,7 +376,7 @@ def _write_prometheus(config: StackConfig, run_dir: Path, rules: Path, am: bool)
         shutil.copy(rule_file, copied / rule_file.name)
         files.append(str(copied / rule_file.name))
     targets = Targets(
-        platform=f"{h}:{p.platform}",
+        platform=f"{h}:{p.platform_metrics}",  # the internal listener, not the API
         state_exporter=f"{h}:{p.state}",
         alertmanager=f"{h}:{p.alertmanager}" if am else None,
         simulators={name: f"{h}:{getattr(p, name)}" for name in SIMULATORS},
@@ -451,10 +458,11 @@ def _check_not_running(run_dir: Path) -> None:
 
 
 def create_operator(config: StackConfig, run_dir: Path, timeout: float = 60) -> str:
-    """An admin operator for the traffic's platform faults; its key goes to secrets/."""
+    """A faults operator (no money moves) for the traffic's platform faults and its
+    scenario's affiliates; its key goes to secrets/."""
     name = f"stack-{datetime.now(UTC):%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
     done = subprocess.run(
-        _cli("platform", "operator", "create", "--name", name, "--role", "admin"),
+        _cli("platform", "operator", "create", "--name", name, "--role", "faults"),
         env=_env(config),
         capture_output=True,
         text=True,
@@ -511,7 +519,12 @@ def up(config: StackConfig, say: Say | None = None) -> Stack:
         server(
             "notify", ["sim", "notify", "serve", "--run-dir", str(run_dir)], p.notify, "/healthz"
         ),
-        server("platform", ["platform", "serve"], p.platform, "/readyz"),
+        server(
+            "platform",
+            ["platform", "serve", "--metrics-port", str(p.platform_metrics)],
+            p.platform,
+            "/readyz",
+        ),
     ]
     late = [
         server("state", ["collect", "serve"], p.state, "/metrics"),
@@ -536,11 +549,12 @@ def up(config: StackConfig, say: Say | None = None) -> Stack:
         late.append(_Plan("prometheus", prom_args, p.prometheus, "/-/ready"))
 
     # Every port first: a taken one is an error before anything starts.
-    for plan in [*early, *late]:
-        if plan.port is not None and not port_free(h, plan.port):
+    wanted = [(plan.name, plan.port) for plan in [*early, *late] if plan.port is not None]
+    for name, port in [*wanted, ("platform_metrics", p.platform_metrics)]:
+        if not port_free(h, port):
             raise StackError(
-                f"port {plan.port} ({plan.name}) is in use on {h}: stop what listens there "
-                f"or choose another port (--ports {plan.name}=N)",
+                f"port {port} ({name}) is in use on {h}: stop what listens there "
+                f"or choose another port (--ports {name}=N)",
                 code=2,
             )
 
@@ -560,6 +574,7 @@ def up(config: StackConfig, say: Say | None = None) -> Stack:
         rate=config.rate if config.scenario else None,
         started_at=datetime.now(UTC).isoformat(),
         notes=notes,
+        platform_metrics_url=f"http://{h}:{p.platform_metrics}",
     )
     env = _env(config)
     binaries = {"alertmanager": alertmanager, "prometheus": prometheus}
@@ -719,8 +734,9 @@ def urls(stack: Stack) -> list[tuple[str, str]]:
     """Where to look, for people: (what, URL)."""
     out = []
     if stack.platform_url:
-        out += [("platform API", f"{stack.platform_url}/docs"),
-                ("platform metrics", f"{stack.platform_url}/metrics")]  # fmt: skip
+        out.append(("platform API", f"{stack.platform_url}/docs"))
+    if stack.platform_metrics_url:
+        out.append(("platform metrics", f"{stack.platform_metrics_url}/metrics"))
     if u := stack.url("state"):
         out.append(("state exporter", f"{u}/metrics"))
     if u := stack.prometheus_url:

@@ -18,14 +18,23 @@ from igaming.money import check_amount
 from igaming.wallet.accounts import house_account, player_account
 from igaming.wallet.ledger import Posting
 
-ROLES = ("finance", "support", "compliance", "admin")
+# People's roles. ``faults`` is not a person's: it is the traffic simulator's (and a game
+# day's) key for injected incidents, and it moves no money and reads no player data.
+STAFF = ("finance", "support", "compliance", "admin")
+ROLES = (*STAFF, "faults")
 # Who may do what. Support reads; money moves only by finance; compliance decides KYC.
 PERMISSIONS = {
     "adjust": ("finance", "admin"),
     "review_kyc": ("compliance", "admin"),
     "set_player_status": ("compliance", "admin"),
-    "inject_faults": ("admin",),  # incidents on purpose (igaming.faults): never a daily role
-    "read": ROLES,
+    # Incidents on purpose (igaming.faults), and only where settings.faults_enabled: never
+    # an admin's daily power, so a leaked admin key cannot slow the database down.
+    "inject_faults": ("faults",),
+    "read_faults": (*STAFF, "faults"),
+    "check_invariants": (*STAFF, "faults"),
+    # A simulation's affiliates and deals (igaming.traffic.live), where faults are enabled.
+    "stage_affiliates": ("faults",),
+    "read": STAFF,
 }
 
 

@@ -88,7 +88,10 @@ def apply_faults(p: Platform, faults: Faults, actor: str, *, role: str = "system
     """Put ``faults`` in force, audited under ``actor``; a new version is recorded as a
     deploy (igaming_build_info, igaming_deploy_timestamp_seconds). Returns ``faults``."""
     from igaming.admin import OperatorIdentity, audit
+    from igaming.errors import NotFound
 
+    if not p.settings.faults_enabled:
+        raise NotFound("fault injection is not enabled here (settings.faults_enabled)")
     before = p.faults.replace(faults)
     try:
         with p.uow() as uow:

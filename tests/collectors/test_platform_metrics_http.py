@@ -13,7 +13,7 @@ from prometheus_client.openmetrics.exposition import generate_latest as generate
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from collectors.catalog import platform as c
-from collectors.instrumentation import PlatformMetrics
+from collectors.instrumentation import PlatformMetrics, metrics_app
 from collectors.instrumentation.http import HttpMetricsMiddleware, status_class
 from igaming.api.app import create_app
 from tests.collectors.test_platform_metrics import sample
@@ -42,11 +42,12 @@ def test_requests_are_counted_by_route_template_never_by_path(client, sqlite_pla
     assert sample(r, c.HTTP_REQUESTS, **unmatched) == 1
     assert sample(r, c.HTTP_REQUESTS, route="/healthz", http_method="GET", status_class="2xx") == 1
     assert sample(r, c.HTTP_IN_FLIGHT) == 0
-    exposition = client.get("/metrics").text
+    exposition = TestClient(metrics_app(sqlite_platform.metrics)).get("/metrics").text
     assert "d-2" not in exposition and "/no/such" not in exposition
 
 
-def test_metrics_endpoint_speaks_prometheus_text_and_openmetrics(client):
+def test_metrics_endpoint_speaks_prometheus_text_and_openmetrics(sqlite_platform):
+    client = TestClient(metrics_app(sqlite_platform.metrics))  # the internal listener's app
     plain = client.get("/metrics")
     assert plain.status_code == 200
     assert plain.headers["content-type"].startswith("text/plain; version=0.0.4")

@@ -213,8 +213,13 @@ def test_servers_listen_on_every_interface_of_the_network_on_the_port_they_expos
         cmd = command(services[name])
         assert flag(cmd, "--host") == "0.0.0.0", f"{name} is unreachable from the network"
         assert flag(cmd, "--port") is not None, f"{name}: no --port"
-        assert {int(flag(cmd, "--port") or 0)} == listens_on(services[name]), name
+        # The platform's second listener: its internal /metrics (--metrics-port).
+        metrics = {int(m)} if (m := flag(cmd, "--metrics-port")) else set()
+        assert {int(flag(cmd, "--port") or 0)} | metrics == listens_on(services[name]), name
         assert int(flag(cmd, "--port") or 0) == compose.SERVICES[name], name
+        if metrics:
+            assert flag(cmd, "--metrics-host") == "0.0.0.0", f"{name}: metrics unreachable"
+            assert not metrics & {t for _, _, t in published(services[name])}, name
     for name in ("prometheus", "alertmanager"):
         address = flag(command(services[name]), "--web.listen-address") or ""
         assert address.startswith("0.0.0.0:"), name

@@ -357,8 +357,8 @@ def assert_problem(response, status: int) -> dict:  # type: ignore[no-untyped-de
     return body
 
 
-def test_admin_puts_faults_in_force_audited(client, platform):
-    admin_key = create_operator(platform, "ada", "admin")
+def test_the_faults_role_puts_faults_in_force_audited(client, platform):
+    admin_key = create_operator(platform, "ada", "faults")
     support_key = create_operator(platform, "sam", "support")
     wanted = {"settlement_paused": True, "deposit_failures": {"DE": 0.25}, "version": "2026.11.3"}
 
@@ -369,16 +369,17 @@ def test_admin_puts_faults_in_force_audited(client, platform):
     seen = client.get("/admin/faults", headers={"X-API-Key": support_key})
     assert seen.json()["deposit_failures"] == {"DE": 0.25}
     log = client.get("/admin/audit-log", headers={"X-API-Key": support_key}).json()
-    assert (log[0]["operator"], log[0]["role"], log[0]["action"]) == ("ada", "admin", "faults")
+    assert (log[0]["operator"], log[0]["role"], log[0]["action"]) == ("ada", "faults", "faults")
     assert log[0]["payload"]["to"]["version"] == "2026.11.3"
     registry = platform.metrics.registry
     assert registry.get_sample_value(c.BUILD_INFO.exposed_name, {"version": "2026.11.3"}) == 1
 
 
-def test_only_admins_may_inject_faults(client, platform):
-    support_key = create_operator(platform, "sam", "support")
-    r = client.put("/admin/faults", json={"db_delay_ms": 100}, headers={"X-API-Key": support_key})
-    assert "may not inject faults" in assert_problem(r, 403)["detail"]
+def test_only_the_faults_role_may_inject_faults(client, platform):
+    for role in ("support", "admin"):
+        key = create_operator(platform, role, role)
+        r = client.put("/admin/faults", json={"db_delay_ms": 100}, headers={"X-API-Key": key})
+        assert "may not inject faults" in assert_problem(r, 403)["detail"]
     assert platform.faults.current == Faults()
 
 
@@ -386,7 +387,7 @@ def test_only_admins_may_inject_faults(client, platform):
     "bad", [{"db_delay_ms": 99_999}, {"deposit_failures": {"de": 0.5}}, {"paused": True}]
 )
 def test_a_bad_faults_body_is_a_422_problem_and_changes_nothing(client, platform, bad):
-    admin_key = create_operator(platform, "ada", "admin")
+    admin_key = create_operator(platform, "ada", "faults")
     r = client.put("/admin/faults", json=bad, headers={"X-API-Key": admin_key})
     assert assert_problem(r, 422)["errors"]
     assert platform.faults.current == Faults()

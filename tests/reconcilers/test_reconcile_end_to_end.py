@@ -56,9 +56,11 @@ def traffic(world, n: int = 4) -> list:  # type: ignore[no-untyped-def]
 
 
 def settlement(world, out: Path) -> list[dict]:  # type: ignore[no-untyped-def]
+    # Into the configured report folder: a request may only name a folder under it.
+    simulator = world.psp_app.state.simulator
+    simulator.replace_config(simulator.config.model_copy(update={"report_dir": str(out)}))
     r = world.psp_client.post(
-        "/admin/settlement-reports",
-        json={"date": world.clock.now().date().isoformat(), "out_dir": str(out)},
+        "/admin/settlement-reports", json={"date": world.clock.now().date().isoformat()}
     )
     assert r.status_code == 200, r.text
     return [d for report in r.json()["reports"] for d in report["discrepancies"]]

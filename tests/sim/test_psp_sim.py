@@ -610,10 +610,15 @@ def read_report(path: str | Path) -> list[dict[str, str]]:
         return list(reader)
 
 
+def use_report_dir(h: Harness, out_dir: Path) -> None:
+    """Reports go to the configured folder: a request may only name one under it."""
+    simulator = h.app.state.simulator
+    simulator.replace_config(simulator.config.model_copy(update={"report_dir": str(out_dir)}))
+
+
 async def write_reports(h: Harness, day: str, out_dir: Path) -> dict[str, Any]:
-    response = await h.api.post(
-        "/admin/settlement-reports", json={"date": day, "out_dir": str(out_dir)}
-    )
+    use_report_dir(h, out_dir)
+    response = await h.api.post("/admin/settlement-reports", json={"date": day})
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -784,9 +789,8 @@ def test_settlement_report_refuses_a_currency_without_a_rate(tmp_path: Path) -> 
         )
         await h.pay("dep-se", currency="SEK", geo="SE")
         h.clock.advance(60)
-        response = await h.api.post(
-            "/admin/settlement-reports", json={"date": "2026-11-02", "out_dir": str(tmp_path)}
-        )
+        use_report_dir(h, tmp_path)
+        response = await h.api.post("/admin/settlement-reports", json={"date": "2026-11-02"})
         body = assert_problem(response, 422)
         assert "SEK/EUR" in body["detail"]
 

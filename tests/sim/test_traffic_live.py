@@ -62,7 +62,8 @@ def _wait(what: str, check, timeout: float, procs: dict) -> None:  # type: ignor
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[dict]:
     """The platform and the PSP, KYC, games, odds and affiliate simulators."""
-    ports = {n: free_port() for n in ("platform", "psp", "kyc", "games", "odds", "affiliates")}
+    names = ("platform", "psp", "kyc", "games", "odds", "affiliates", "metrics")
+    ports = {n: free_port() for n in names}
     url = {n: f"http://127.0.0.1:{p}" for n, p in ports.items()}
     db = tmp_path / "live.db"
     env = os.environ | {
@@ -85,7 +86,7 @@ def stack(tmp_path: Path) -> Iterator[dict]:
         )
     )
     commands = {
-        "platform": ["platform", "serve"],
+        "platform": ["platform", "serve", "--metrics-port", str(ports["metrics"])],
         "psp": ["sim", "psp", "serve"],
         "kyc": ["sim", "kyc", "serve"],
         "games": ["sim", "games", "serve"],
@@ -110,7 +111,7 @@ def stack(tmp_path: Path) -> Iterator[dict]:
                   60, procs)  # fmt: skip
         created = subprocess.run(
             [sys.executable, "-m", "pitwatch.cli", "platform", "operator", "create",
-             "--name", "simulator", "--role", "admin"],
+             "--name", "simulator", "--role", "faults"],
             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert created.returncode == 0, created.stderr
@@ -236,7 +237,7 @@ def test_live_run_drives_the_platform_and_plays_incidents_on_the_simulators(stac
     assert "card" not in config["psps"]["paybridge"]["overrides"], config
 
     # The deploy is the platform's version now.
-    metrics = httpx.get(f"{url['platform']}/metrics", timeout=5).text
+    metrics = httpx.get(f"{url['metrics']}/metrics", timeout=5).text  # the internal listener
     assert f'igaming_build_info{{version="{VERSION}"}} 1.0' in metrics, metrics[:2000]
 
     # Ctrl-C in the middle of an incident: the incident is undone all the same.

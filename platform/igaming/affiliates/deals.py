@@ -28,7 +28,7 @@ def upsert_affiliate(
     if not affiliate or len(affiliate) > 64:
         raise ValidationFailed("an affiliate id has 1 to 64 characters")
     if postback_url_template:
-        check_template(postback_url_template)
+        check_template(postback_url_template, allow_private=bool(p.settings.postback_allow_private))
     now = p.clock.now()
     with p.uow() as uow:
         row = uow.session.get(Affiliate, affiliate, with_for_update=True)

@@ -22,8 +22,9 @@ from sqlalchemy import or_, select
 from collectors.tracing import annotate, client_span, record_status, span
 from igaming.affiliates.events import PostbackDeadLettered, PostbackDelivered, PostbackFailed
 from igaming.affiliates.models import Affiliate, PostbackAttempt, PostbackJob
-from igaming.affiliates.postbacks import SIGNATURE_HEADER, sign_url
+from igaming.affiliates.postbacks import SIGNATURE_HEADER, check_destination, sign_url
 from igaming.bootstrap import Platform
+from igaming.errors import ValidationFailed
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,8 @@ FIRST_BACKOFF_SECONDS = 30
 MAX_BACKOFF_SECONDS = 3600
 LEASE = timedelta(seconds=60)
 TIMEOUT_SECONDS = 10.0
+# What an attempt records when the destination is refused at delivery time.
+REFUSED_DESTINATION = "refused_destination"
 
 
 def backoff(attempt: int) -> timedelta:
@@ -94,8 +97,13 @@ def _claim(p: Platform, owner: str, limit: int) -> list[Claimed]:
 
 
 def _send(p: Platform, client: httpx.Client, c: Claimed) -> tuple[int | None, str | None, int]:
-    headers = {SIGNATURE_HEADER: sign_url(c.secret, int(p.clock.now().timestamp()), c.url)}
     started = time.perf_counter()
+    try:
+        # Again at each delivery, not only when the template was registered: DNS changes.
+        check_destination(c.url, allow_private=bool(p.settings.postback_allow_private))
+    except ValidationFailed:
+        return None, REFUSED_DESTINATION, int((time.perf_counter() - started) * 1000)
+    headers = {SIGNATURE_HEADER: sign_url(c.secret, int(p.clock.now().timestamp()), c.url)}
     # The URL holds click ids: it is no span attribute.
     with client_span("postback.send") as trace_context:
         headers.update(trace_context)
@@ -104,11 +112,20 @@ def _send(p: Platform, client: httpx.Client, c: Claimed) -> tuple[int | None, st
             status, error = response.status_code, None
             record_status(status)
             if not 200 <= status < 300:
-                error = response.text[:500]
+                error = _status_text(status)
         except httpx.HTTPError as exc:
-            status, error = None, f"{type(exc).__name__}: {exc}"[:500]
+            # The class only: an exception's text can carry what the far side sent.
+            status, error = None, type(exc).__name__
             annotate(**{"error.type": type(exc).__name__})
     return status, error, int((time.perf_counter() - started) * 1000)
+
+
+def _status_text(status: int) -> str:
+    """What a non-2xx answer leaves on record: its code and the standard phrase of that
+    code, never the partner's body or reason phrase (they are shown to whoever configured
+    the URL, and the URL may point wherever they like)."""
+    phrase = httpx.codes.get_reason_phrase(status)
+    return f"HTTP {status} {phrase}" if phrase else f"HTTP {status}"
 
 
 def _reason(status: int | None, error: str | None) -> str:
@@ -119,6 +136,7 @@ def _reason(status: int | None, error: str | None) -> str:
         "ConnectTimeout": "timeout",
         "ReadTimeout": "timeout",
         "ConnectError": "connect_error",
+        REFUSED_DESTINATION: REFUSED_DESTINATION,
     }.get(name, "transport_error")
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import re
+import socket
 from datetime import datetime
 from urllib.parse import quote, urlsplit
 
@@ -47,14 +49,71 @@ def player_ref(key: str, player_id: str) -> str:
     return digest[:PLAYER_REF_HEX_CHARS]
 
 
-def check_template(template: str) -> str:
-    """Refuse templates that are not http(s) URLs or use unknown macros."""
+ALLOWED_SCHEMES = ("http", "https")
+
+
+def check_template(template: str, *, allow_private: bool) -> str:
+    """Refuse templates that use unknown macros or whose destination check_destination
+    refuses (checked again at each delivery: DNS can change)."""
     unknown = set(MACRO.findall(template)) - MACROS
     if unknown:
         raise ValidationFailed(f"unknown postback macros: {', '.join(sorted(unknown))}")
-    if urlsplit(template).scheme not in ("http", "https"):
-        raise ValidationFailed("a postback URL template must be an http(s) URL")
+    check_destination(template, allow_private=allow_private)
     return template
+
+
+def check_destination(url: str, *, allow_private: bool) -> None:
+    """Refuse (ValidationFailed) a postback URL that is not http(s), has macros in its
+    host, or, unless ``allow_private`` (development/test: the network simulator is on
+    127.0.0.1), whose host does not resolve or resolves to any address that is not
+    globally routable: private, loopback, link-local (cloud metadata), shared, reserved,
+    multicast, unspecified. Every address counts: one private answer among public ones is
+    enough to reach the inside."""
+    parts = urlsplit(url)
+    if parts.scheme not in ALLOWED_SCHEMES:
+        raise ValidationFailed("a postback URL must be an http(s) URL")
+    if "{" in parts.netloc or "}" in parts.netloc:
+        raise ValidationFailed("a postback URL's host and port may not contain macros")
+    host = parts.hostname
+    if not host:
+        raise ValidationFailed("a postback URL needs a host")
+    if allow_private:
+        return
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise ValidationFailed("a postback URL's port is not a number") from None
+    for address in _addresses(host, port):
+        if not _routable(address):
+            raise ValidationFailed(
+                "a postback URL's host may not resolve to a private, loopback, link-local "
+                "or otherwise special address"
+            )
+
+
+def _addresses(host: str, port: int) -> list[str]:
+    try:
+        return [str(ipaddress.ip_address(host))]  # a literal: nothing to resolve
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        raise ValidationFailed("a postback URL's host does not resolve") from None
+    addresses = [str(info[4][0]) for info in infos]
+    if not addresses:
+        raise ValidationFailed("a postback URL's host does not resolve")
+    return addresses
+
+
+def _routable(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # without an IPv6 zone
+    if isinstance(ip, ipaddress.IPv6Address):
+        # An IPv4 address inside IPv6 (mapped, 6to4, Teredo) is judged as that address.
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None and not _routable(str(embedded)):
+            return False
+    return ip.is_global and not ip.is_multicast
 
 
 def render(template: str, values: dict[str, str]) -> str:

@@ -21,10 +21,15 @@ from igaming.bootstrap import Platform
 
 
 def create_app(platform: Platform) -> FastAPI:
+    # The API's map is no public page outside development/test (settings.docs_enabled).
+    docs = bool(platform.settings.docs_enabled)
     app = FastAPI(
         title="pitwatch reference iGaming platform",
         version=platform.settings.version,
         description="Accounts, KYC, double-entry wallet and cashier with PSP callbacks.",
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
     app.state.platform = platform
     problems.install(app)
@@ -45,6 +50,7 @@ def create_app(platform: Platform) -> FastAPI:
     if platform.metrics is not None:
         from collectors.instrumentation import instrument_app
 
+        # RED only: /metrics is on the internal listener (collectors.instrumentation).
         instrument_app(app, platform.metrics)
     from collectors.tracing import trace_app
 

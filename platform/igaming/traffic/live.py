@@ -647,7 +647,7 @@ def run_live(
     player) registers ``min(existing players, existing_per_rate * rate)`` existing players,
     then the scenario's start is the end of the warm-up and incident times count from it.
     Platform-fault incidents (deploy, settlement_stall, postback_dispatcher_stall,
-    db_slowdown) need an operator key with the admin role (``operator_key`` or
+    db_slowdown) need an operator key with the faults role (``operator_key`` or
     PITWATCH_OPERATOR_KEY). With a key, the result's ``invariants_ok`` is the platform's
     GET /admin/invariants; ``database`` stays empty (the database is the platform's).
     """
@@ -658,8 +658,8 @@ def run_live(
     if needs_key and not key:
         raise LiveError(
             f"live: scenario {scenario.name} injects platform faults ({', '.join(needs_key)}): "
-            f"give an admin operator's API key in {OPERATOR_KEY_ENV} "
-            "(pitwatch platform operator create --role admin)"
+            f"give a faults operator's API key in {OPERATOR_KEY_ENV} "
+            "(pitwatch platform operator create --role faults)"
         )
     started = time.perf_counter()
     driver = LiveDriver(base_url, scenario, sims=sims, operator_key=key)

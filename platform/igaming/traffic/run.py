@@ -84,7 +84,10 @@ def run_accelerated(
     owned = isinstance(database, str)
     # A run is written again from its seed: it need not wait for the disk (make_engine).
     engine = make_engine(database, durable=False) if isinstance(database, str) else database
-    settings = Settings(database_url=engine.url.render_as_string(hide_password=False))
+    # A simulation: the simulated partners sign with the development placeholders.
+    settings = Settings(
+        environment="development", database_url=engine.url.render_as_string(hide_password=False)
+    )
     upgrade_engine(engine)
     clock = FakeClock(scenario.start - warmup)
     with seeded_ids(scenario.seed):

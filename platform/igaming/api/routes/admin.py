@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
+from starlette.exceptions import HTTPException
 
 from igaming import admin
 from igaming.api.deps import IdempotencyKey, OperatorDep, PlatformDep
@@ -54,7 +55,7 @@ def audit_log(
 
 @router.get("/invariants")
 def invariants(p: PlatformDep, op: OperatorDep) -> dict:
-    admin.require(op, "read")
+    admin.require(op, "check_invariants")
     with p.session_factory() as session:
         report = check_invariants(session)
     return {
@@ -65,14 +66,23 @@ def invariants(p: PlatformDep, op: OperatorDep) -> dict:
     }
 
 
-@router.get("/faults", response_model=Faults)
+def _faults_enabled(p: PlatformDep) -> None:
+    # Checked before the key: where faults are off the routes answer exactly as a path that
+    # does not exist (404 problem+json), to anyone.
+    if not p.settings.faults_enabled:
+        raise HTTPException(status_code=404, detail="Not Found")
+
+
+@router.get("/faults", response_model=Faults, dependencies=[Depends(_faults_enabled)])
 def faults(p: PlatformDep, op: OperatorDep) -> Faults:
-    admin.require(op, "read")
+    admin.require(op, "read_faults")
     return p.faults.current
 
 
-@router.put("/faults", response_model=Faults)
+@router.put("/faults", response_model=Faults, dependencies=[Depends(_faults_enabled)])
 def replace_faults(body: Faults, p: PlatformDep, op: OperatorDep) -> Faults:
-    """Put these faults in force (audited; a new version is recorded as a deploy)."""
+    """Put these faults in force (audited; a new version is recorded as a deploy). Only
+    where settings.faults_enabled (development, test, demo, simulations), by the faults
+    role."""
     admin.require(op, "inject_faults")
     return apply_faults(p, body, op.name, role=op.role)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from igaming.admin import OperatorIdentity
+from igaming.admin import PERMISSIONS, OperatorIdentity
 from igaming.affiliates import clicks, commission, deals
 from igaming.affiliates.models import PostbackJob, as_dict
 from igaming.api.deps import OperatorDep, PlatformDep
@@ -23,6 +23,14 @@ MANAGERS = ("finance", "admin")
 def _require_manager(op: OperatorIdentity) -> None:
     if op.role not in MANAGERS:
         raise Forbidden(f"role {op.role} may not manage affiliates")
+
+
+def _require_stager(p: Platform, op: OperatorIdentity) -> None:
+    """Managers, or a simulation's faults operator where faults are enabled (the traffic
+    simulator sets up its scenario's affiliates and deals with no money-moving key)."""
+    staging = p.settings.faults_enabled and op.role in PERMISSIONS["stage_affiliates"]
+    if not staging:
+        _require_manager(op)
 
 
 class ClickIn(BaseModel):
@@ -75,14 +83,14 @@ def post_click(p: PlatformDep, body: ClickIn) -> ClickOut:
 
 @router.put("/affiliates/{affiliate}")
 def put_affiliate(affiliate: str, body: AffiliateIn, p: PlatformDep, op: OperatorDep) -> dict:
-    _require_manager(op)
+    _require_stager(p, op)
     row = deals.upsert_affiliate(p, affiliate, **body.model_dump())
     return {k: v for k, v in as_dict(row).items() if k != "secret"}
 
 
 @router.post("/affiliates/{affiliate}/deals", status_code=201)
 def post_deal(affiliate: str, body: DealIn, p: PlatformDep, op: OperatorDep) -> dict:
-    _require_manager(op)
+    _require_stager(p, op)
     return as_dict(deals.create_deal(p, affiliate, **body.model_dump()))
 
 

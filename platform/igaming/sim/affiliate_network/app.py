@@ -25,6 +25,7 @@ from igaming.sim.affiliate_network.config import (
     load_config,
 )
 from igaming.sim.affiliate_network.network import BadPostback, Network, export_csv, iso
+from igaming.sim.redact import keep_secrets, redact
 
 log = logging.getLogger(__name__)
 DEFAULT_PORT = 8605
@@ -87,7 +88,7 @@ def create_app(config: AffiliateNetworkConfig | None = None, clock: Clock | None
 
     @app.get("/admin/config")
     async def get_config() -> dict[str, Any]:
-        return network.config.model_dump(mode="json")
+        return redact(network.config.model_dump(mode="json"))
 
     @app.patch("/admin/knobs")
     async def patch_knobs(request: Request) -> Response:
@@ -100,13 +101,13 @@ def create_app(config: AffiliateNetworkConfig | None = None, clock: Clock | None
 
     @app.put("/admin/affiliates/{affiliate}")
     async def put_affiliate(affiliate: str, request: Request) -> Response:
+        current = network.config.affiliates.get(affiliate)
         try:
-            network.config.affiliates[affiliate] = NetworkAffiliate.model_validate(
-                await request.json()
-            )
+            body = keep_secrets(await request.json(), current.model_dump() if current else {})
+            network.config.affiliates[affiliate] = NetworkAffiliate.model_validate(body)
         except (ValidationError, ValueError) as exc:
             return _problem(422, "Invalid affiliate", str(exc))
-        return JSONResponse(network.config.affiliates[affiliate].model_dump())
+        return JSONResponse(redact(network.config.affiliates[affiliate].model_dump()))
 
     @app.get("/admin/conversions")
     async def conversions(date: date | None = None) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from igaming.clock import Clock, SystemClock
 from igaming.sim.games.config import GamesSimConfig, load_config
 from igaming.sim.games.simulator import GameProviderSimulator, SimRound, UnknownSession
 from igaming.sim.lifecycle import background_lifespan
+from igaming.sim.redact import keep_secrets, redact
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ def create_app(
 
     @app.get("/admin/config")
     async def get_config() -> dict[str, Any]:
-        return simulator.config.model_dump(mode="json")
+        return redact(simulator.config.model_dump(mode="json"))
 
     @app.patch("/admin/providers/{provider}")
     async def patch_provider(provider: str, request: Request) -> JSONResponse:
@@ -104,12 +105,13 @@ def create_app(
             return _problem(404, "Unknown provider", f"no provider named {provider!r}")
         if not isinstance(changes, dict):
             return _problem(422, "Invalid request body", "expected a JSON object")
+        current = simulator.config.providers[provider].model_dump()
         try:
-            knobs = simulator.patch_provider(provider, changes)
+            knobs = simulator.patch_provider(provider, keep_secrets(changes, current))
         except ValidationError as exc:
             return _problem(422, "Invalid knobs", str(exc.errors()[0]["msg"]))
         log.info("game provider %s knobs patched: %s", provider, sorted(changes))
-        return JSONResponse(knobs.model_dump(mode="json"))
+        return JSONResponse(redact(knobs.model_dump(mode="json")))
 
     @app.get("/admin/sessions")
     async def sessions() -> dict[str, Any]:

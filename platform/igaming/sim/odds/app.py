@@ -19,6 +19,7 @@ from igaming.sim.odds.config import DEFAULT_PORT, OddsSimConfig, load_config
 from igaming.sim.odds.dispatcher import FeedDispatcher
 from igaming.sim.odds.simulator import OddsFeedSimulator
 from igaming.sim.psp.problems import PROBLEM_MEDIA_TYPE
+from igaming.sim.redact import keep_secrets, redact
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ def create_app(
 
     @app.get("/admin/config")
     async def get_config() -> dict[str, Any]:
-        return simulator.config.model_dump(mode="json")
+        return redact(simulator.config.model_dump(mode="json"))
 
     @app.patch("/admin/config")
     async def patch_config(request: Request) -> JSONResponse:
@@ -76,12 +77,12 @@ def create_app(
         if not isinstance(changes, dict):
             return _problem(422, "Invalid request body", "expected a JSON object")
         try:
-            new = simulator.patch_config(changes)
+            new = simulator.patch_config(keep_secrets(changes, simulator.config.model_dump()))
         except ValidationError as exc:
             errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
             return _problem(422, "Invalid knobs", str(errors[0]), errors=errors)
         log.info("odds feed knobs patched: %s", sorted(changes))
-        return JSONResponse(new.model_dump(mode="json"))
+        return JSONResponse(redact(new.model_dump(mode="json")))
 
     @app.get("/admin/fixtures")
     async def fixtures() -> dict[str, Any]:

@@ -31,6 +31,7 @@ from igaming.sim.psp.simulator import (
     TransferRequest,
     UnknownPsp,
 )
+from igaming.sim.redact import PathRefused, keep_secrets, redact, under
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class SettlementReportRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     date: date
-    out_dir: str | None = None
+    out_dir: str | None = None  # relative to the configured report_dir (igaming.sim.redact)
 
 
 def _validation_problem(exc: ValidationError | RequestValidationError) -> JSONResponse:
@@ -172,19 +173,25 @@ def create_app(
 
     @app.get("/admin/config")
     async def get_config() -> dict[str, Any]:
-        return simulator.config.model_dump(mode="json")
+        return redact(simulator.config.model_dump(mode="json"))
 
     @app.put("/admin/config")
     async def put_config(request: Request) -> Response:
+        current = simulator.config
         try:
-            new = PspSimConfig.model_validate(await _json_body(request))
+            body = keep_secrets(await _json_body(request), current.model_dump(mode="json"))
+            new = PspSimConfig.model_validate(body)
         except _BadJson as exc:
             return problem(422, "Invalid request body", f"not JSON: {exc}", "invalid-body")
         except ValidationError as exc:
             return _validation_problem(exc)
+        if new.report_dir != current.report_dir:
+            # Where files are written is the start-up config's, not an HTTP caller's.
+            detail = "report_dir is set at start-up (--config), not over HTTP"
+            return problem(422, "Invalid request body", detail, "invalid-body")
         simulator.replace_config(new)
         log.info("psp simulator config replaced (%d psps)", len(new.psps))
-        return JSONResponse(new.model_dump(mode="json"))
+        return JSONResponse(redact(new.model_dump(mode="json")))
 
     @app.patch("/admin/psps/{psp}")
     async def patch_psp(psp: str, request: Request) -> Response:
@@ -193,6 +200,8 @@ def create_app(
             if not isinstance(changes, dict):
                 detail = "expected a JSON object"
                 return problem(422, "Invalid request body", detail, "invalid-body")
+            current = simulator.config.psps.get(psp)
+            changes = keep_secrets(changes, current.model_dump() if current else {})
             settings = simulator.patch_psp(psp, changes)
         except _BadJson as exc:
             return problem(422, "Invalid request body", f"not JSON: {exc}", "invalid-body")
@@ -201,7 +210,7 @@ def create_app(
         except ValidationError as exc:
             return _validation_problem(exc)
         log.info("psp %s knobs patched: %s", psp, sorted(changes))
-        return JSONResponse(settings.model_dump(mode="json"))
+        return JSONResponse(redact(settings.model_dump(mode="json")))
 
     @app.get("/admin/transactions")
     async def list_transactions(psp: str | None = None, kind: str | None = None) -> Response:
@@ -239,9 +248,11 @@ def create_app(
     async def settlement_reports(request: Request) -> Response:
         try:
             body = SettlementReportRequest.model_validate(await _json_body(request))
-            reports = simulator.write_settlement_reports(
-                body.date, Path(body.out_dir) if body.out_dir else None
-            )
+            base = simulator.config.report_dir
+            out_dir = under(base, body.out_dir) if body.out_dir else None
+            reports = simulator.write_settlement_reports(body.date, out_dir)
+        except PathRefused as exc:
+            return problem(422, "Invalid request body", str(exc), "invalid-body")
         except _BadJson as exc:
             return problem(422, "Invalid request body", f"not JSON: {exc}", "invalid-body")
         except ValidationError as exc:
