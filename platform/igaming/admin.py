@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from igaming.accounts.service import revoke_tokens
 from igaming.bootstrap import Platform
 from igaming.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from igaming.events import AdjustmentPosted, IdempotentReplay
@@ -177,7 +178,9 @@ def set_player_status(
         if player is None:
             raise NotFound(f"player {player_id} not found")
         before, player.status = player.status, status
-        audit(uow.session, p, op, f"player_{status}", player_id, reason, {"from": before})
+        revoked = revoke_tokens(uow.session, player_id)  # every change ends the sessions
+        payload = {"from": before, "tokens_revoked": revoked}
+        audit(uow.session, p, op, f"player_{status}", player_id, reason, payload)
         uow.commit()
     return player
 
