@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     login_rate_per_email_seconds: float = Field(900.0, gt=0)
     registration_rate_per_ip: int = Field(30, ge=0)
     registration_rate_per_ip_seconds: float = Field(60.0, gt=0)
+    # New KYC checks a player may open in 24 hours (retries of an unanswered one are free).
+    kyc_checks_per_day: int = Field(3, ge=1)
 
     @field_validator("password_scrypt_n")
     @classmethod

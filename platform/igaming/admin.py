@@ -12,7 +12,7 @@ from igaming.accounts.service import revoke_tokens
 from igaming.bootstrap import Platform
 from igaming.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from igaming.events import AdjustmentPosted, IdempotentReplay
-from igaming.kyc.service import resolve_review
+from igaming.kyc.service import allow_retry, resolve_review
 from igaming.models import AuditLog, KycCheck, Operator, Player, WalletTransaction
 from igaming.money import check_amount
 from igaming.wallet.accounts import house_account, player_account
@@ -159,6 +159,18 @@ def review_kyc(
         audit(uow.session, p, op, f"kyc_{status}", check.player_id, reason, {"check_id": check_id})
         uow.commit()
     return check
+
+
+def allow_kyc_retry(p: Platform, op: OperatorIdentity, player_id: str, reason: str) -> Player:
+    """Let a player whose verification was rejected open one new check."""
+    require(op, "review_kyc")
+    if len(reason.strip()) < 5:
+        raise ValidationFailed("a reason of at least 5 characters is required")
+    with p.uow() as uow:
+        player = allow_retry(uow, player_id)
+        audit(uow.session, p, op, "kyc_retry_allowed", player_id, reason, {})
+        uow.commit()
+    return player
 
 
 PLAYER_STATUSES = ("active", "blocked", "fraud", "closed")

@@ -1,5 +1,5 @@
-"""Security review, accounts: player status vs withdrawals and tokens, password hashing,
-log-in/registration rate limits, log-out."""
+"""Security review, accounts: player status vs withdrawals and tokens, KYC re-verification
+after a rejection, password hashing, log-in/registration rate limits, log-out."""
 
 from __future__ import annotations
 
@@ -18,15 +18,17 @@ from igaming.accounts import service as accounts
 from igaming.api.app import create_app
 from igaming.cashier import deposits, withdrawals
 from igaming.cashier.callbacks import handle_callback
-from igaming.errors import Forbidden, Unauthorized
+from igaming.errors import Conflict, Forbidden, RateLimited, Unauthorized
+from igaming.kyc import service as kyc
 from igaming.models import AuditLog, AuthToken, Player
 from igaming.wallet.service import balances
 from pitwatch.settings import Settings
-from tests.conftest import register_player
-from tests.fakes import callback_body, signature
+from tests.conftest import make_platform, register_player
+from tests.fakes import FakeKyc, callback_body, signature
 
 PASSWORD = "correct horse battery"
 COMPLIANCE = admin.OperatorIdentity("cleo", "compliance")
+SUPPORT = admin.OperatorIdentity("sam", "support")
 
 
 def funded_approved_player(p, amount: int = 10_000) -> Player:  # type: ignore[no-untyped-def]
@@ -170,6 +172,89 @@ def test_token_of_a_closed_player_is_refused_even_if_not_revoked(platform):
     with pytest.raises(Forbidden) as refused:
         accounts.authenticate(platform, token)
     assert refused.value.extra["reason"] == "account_closed"
+
+
+# -- item 9: KYC re-verification -----------------------------------------------------------
+
+
+def test_rejected_player_cannot_open_a_new_check_without_compliance(engine):
+    vendor = FakeKyc(script=["rejected", "approved"])
+    p = make_platform(engine, kyc=vendor)
+    player = register_player(p)
+    assert kyc.request_verification(p, player.id).status == "rejected"
+    with pytest.raises(Forbidden) as refused:
+        kyc.request_verification(p, player.id)
+    assert refused.value.extra["reason"] == "kyc_rejected"
+    assert vendor.calls == 1
+    assert accounts.get_player(p, player.id).kyc_status == "rejected"
+
+
+def test_compliance_allows_one_audited_retry(engine):
+    vendor = FakeKyc(script=["rejected", "rejected", "approved"])
+    p = make_platform(engine, kyc=vendor)
+    player = register_player(p)
+    kyc.request_verification(p, player.id)
+    admin.allow_kyc_retry(p, COMPLIANCE, player.id, "new passport scan sent by mail")
+    with p.session_factory() as s:
+        entry = s.execute(select(AuditLog).order_by(AuditLog.id.desc())).scalars().first()
+    assert (entry.action, entry.target, entry.operator) == (
+        "kyc_retry_allowed",
+        player.id,
+        "cleo",
+    )
+    assert kyc.request_verification(p, player.id).status == "rejected"
+    # The allowance was used by that check: a second rejection needs a second decision.
+    with pytest.raises(Forbidden):
+        kyc.request_verification(p, player.id)
+    admin.allow_kyc_retry(p, COMPLIANCE, player.id, "second look, utility bill attached")
+    assert kyc.request_verification(p, player.id).status == "approved"
+
+
+def test_allow_retry_needs_compliance_and_a_rejected_player(platform):
+    player = register_player(platform)
+    with pytest.raises(Forbidden):
+        admin.allow_kyc_retry(platform, SUPPORT, player.id, "player asked nicely")
+    with pytest.raises(Conflict):
+        admin.allow_kyc_retry(platform, COMPLIANCE, player.id, "nothing was rejected")
+
+
+def test_new_checks_per_player_are_limited_per_day(engine):
+    p = make_platform(engine, kyc=FakeKyc(script=["rejected"]))
+    p.settings.kyc_checks_per_day = 2
+    player = register_player(p)
+    kyc.request_verification(p, player.id)
+    p.clock.advance(3600)
+    admin.allow_kyc_retry(p, COMPLIANCE, player.id, "new passport scan sent by mail")
+    kyc.request_verification(p, player.id)
+    admin.allow_kyc_retry(p, COMPLIANCE, player.id, "third try, approved by the MLRO")
+    with pytest.raises(RateLimited) as limited:
+        kyc.request_verification(p, player.id)
+    assert limited.value.retry_after == 23 * 3600  # when the first check leaves the window
+    p.clock.advance(23 * 3600)
+    assert kyc.request_verification(p, player.id).status == "rejected"
+
+
+def test_kyc_refusals_over_http(engine):
+    p = make_platform(engine, kyc=FakeKyc(script=["rejected", "approved"]))
+    p.settings.kyc_checks_per_day = 1
+    player = register_player(p)
+    key = admin.create_operator(p, "cleo", "compliance")
+    with client_for(p) as c:
+        token = c.post("/sessions", json=login_body(player.email)).json()["token"]
+        assert c.post("/kyc/verifications", headers=bearer(token)).json()["status"] == "rejected"
+        r = c.post("/kyc/verifications", headers=bearer(token))
+        assert problem(r, 403)["reason"] == "kyc_rejected"
+        url = f"/admin/players/{player.id}/kyc/allow-retry"
+        problem(c.post(url, json={"reason": "x"}, headers={"X-API-Key": key}), 422)
+        r = c.post(url, json={"reason": "new passport scan"}, headers={"X-API-Key": key})
+        assert r.status_code == 200 and r.json()["kyc_status"] == "rejected", r.text
+        r = c.post("/kyc/verifications", headers=bearer(token))
+        assert problem(r, 429)["reason"] == "kyc_checks_per_day"
+        assert int(r.headers["Retry-After"]) == 24 * 3600
+        p.clock.advance(24 * 3600)
+        token = c.post("/sessions", json=login_body(player.email)).json()["token"]  # 12 h TTL
+        r = c.post("/kyc/verifications", headers=bearer(token))
+        assert r.status_code == 202 and r.json()["status"] == "approved"
 
 
 # -- item 12: passwords, rate limits, log-out ----------------------------------------------
