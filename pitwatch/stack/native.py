@@ -354,6 +354,12 @@ def _env(config: StackConfig) -> dict[str, str]:
         "PITWATCH_RECON_PSP_REPORTS_DIR": str(config.run_dir.resolve() / "psp-settlement"),
         "PITWATCH_RECON_OUT_DIR": str(config.run_dir.resolve() / "reconciliation"),
         "PYTHONUNBUFFERED": "1",
+        # The traffic simulator registers and logs in every player from one address, ~4 a
+        # second in its warm-up: the platform's per-IP limits sized for it (docs/accounts.md).
+        "PITWATCH_LOGIN_RATE_PER_IP": os.environ.get("PITWATCH_LOGIN_RATE_PER_IP", "600"),
+        "PITWATCH_REGISTRATION_RATE_PER_IP": os.environ.get(
+            "PITWATCH_REGISTRATION_RATE_PER_IP", "600"
+        ),
     }
 
 
