@@ -15,9 +15,11 @@ from sqlalchemy import select, update
 from igaming import admin
 from igaming.accounts import passwords
 from igaming.accounts import service as accounts
+from igaming.accounts.ratelimit import Limit, RateLimiter
 from igaming.api.app import create_app
 from igaming.cashier import deposits, withdrawals
 from igaming.cashier.callbacks import handle_callback
+from igaming.clock import FakeClock
 from igaming.errors import Conflict, Forbidden, RateLimited, Unauthorized
 from igaming.kyc import service as kyc
 from igaming.models import AuditLog, AuthToken, Player
@@ -413,3 +415,27 @@ def test_logout_revokes_only_the_presented_token(platform):
         assert c.get("/players/me", headers=bearer(second)).status_code == 200
     with platform.session_factory() as s:
         assert len(s.execute(select(AuthToken.token_hash)).all()) == 1
+
+
+def test_a_refused_attempt_counts_against_no_limit():
+    limiter = RateLimiter(FakeClock())
+    per_ip, per_email = Limit("ip", 1, 60, "tries"), Limit("email", 2, 60, "tries")
+    limiter.hit([(per_ip, "ip1"), (per_email, "e")])
+    with pytest.raises(RateLimited, match="too many tries"):
+        limiter.hit([(per_ip, "ip1"), (per_email, "e")])
+    limiter.hit([(per_ip, "ip2"), (per_email, "e")])  # the refused one did not count
+    with pytest.raises(RateLimited) as refused:
+        limiter.hit([(per_ip, "ip3"), (per_email, "e")])
+    assert refused.value.extra["reason"] == "email"
+
+
+def test_the_limiter_forgets_keys_whose_window_has_passed():
+    clock = FakeClock()
+    limiter = RateLimiter(clock)
+    limit = Limit("ip", 5, 60, "tries")
+    for i in range(5_000):
+        limiter.hit([(limit, f"198.51.{i // 256}.{i % 256}")])
+    clock.advance(61)
+    for i in range(5_000):
+        limiter.hit([(limit, f"203.0.{i // 256}.{i % 256}")])
+    assert len(limiter) < 6_000  # not 10,000: every address tried would be kept for ever

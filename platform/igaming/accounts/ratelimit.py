@@ -39,6 +39,10 @@ class RateLimiter:
         self._hits: dict[tuple[str, str], tuple[timedelta, deque[datetime]]] = {}
         self._sweep_at = _SWEEP_AT
 
+    def __len__(self) -> int:
+        """How many (limit, key) windows are held."""
+        return len(self._hits)
+
     def hit(self, checks: Sequence[tuple[Limit, str]]) -> None:
         """Count one attempt against every (limit, key), or none of them and raise
         RateLimited if any is spent (a refused attempt does not count)."""
