@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DB_PATH = Path("var/pitwatch.db")
@@ -79,6 +79,36 @@ class Settings(BaseSettings):
     recon_daily_at: str = "06:00"  # local time of recon_timezone
     recon_timezone: str = "UTC"
     recon_intraday_minutes: int = 60
+    # Accounts (docs/accounts.md). scrypt's N for new password hashes: unset, 2**15, or 2**10
+    # in the test environment only (the suite registers hundreds of players); a value below
+    # 2**15 is refused in every other environment.
+    password_scrypt_n: int | None = Field(None, validate_default=True)
+    # Log-in and registration attempts per sliding window, on the platform's clock, per
+    # client IP and per e-mail (each attempt costs a scrypt); 0 turns a limit off. A live
+    # simulation from one IP at more than ~10 actions/s needs the per-IP limits raised.
+    login_rate_per_ip: int = Field(60, ge=0)
+    login_rate_per_ip_seconds: float = Field(60.0, gt=0)
+    login_rate_per_email: int = Field(10, ge=0)
+    login_rate_per_email_seconds: float = Field(900.0, gt=0)
+    registration_rate_per_ip: int = Field(30, ge=0)
+    registration_rate_per_ip_seconds: float = Field(60.0, gt=0)
+    # New KYC checks a player may open in 24 hours (retries of an unanswered one are free).
+    kyc_checks_per_day: int = Field(3, ge=1)
+
+    @field_validator("password_scrypt_n")
+    @classmethod
+    def _scrypt_cost(cls, n: int | None, info: ValidationInfo) -> int:
+        environment = info.data.get("environment", "development")
+        if n is None:
+            return 2**10 if environment == "test" else 2**15
+        if n < 2 or n & (n - 1):
+            raise ValueError("password_scrypt_n must be a power of two")
+        if n < 2**15 and environment != "test":
+            raise ValueError(
+                f"password_scrypt_n below 2**15 is allowed in the test environment only, "
+                f"not in {environment}"
+            )
+        return n
 
     # -- hardening (ops): secrets, docs, faults, postback destinations, metrics listener --
     # None: on in development/test, off elsewhere (see _environment_defaults).

@@ -341,7 +341,14 @@ def _env(config: StackConfig) -> dict[str, str]:
     # The stack runs the simulators with their placeholder secrets: development, unless the
     # caller's environment says otherwise (then the platform refuses placeholders itself).
     return (
-        {"PITWATCH_ENVIRONMENT": "development"}
+        {
+            "PITWATCH_ENVIRONMENT": "development",
+            # The traffic simulator registers and logs in every player from one address, ~4
+            # a second in its warm-up: the platform's per-IP limits sized for it
+            # (docs/accounts.md).
+            "PITWATCH_LOGIN_RATE_PER_IP": "600",
+            "PITWATCH_REGISTRATION_RATE_PER_IP": "600",
+        }
         | os.environ
         | {
             "PITWATCH_DATABASE_URL": config.database_url,

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from igaming.accounts.service import revoke_tokens
 from igaming.bootstrap import Platform
 from igaming.casino.sessions import end_player_sessions
 from igaming.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from igaming.events import AdjustmentPosted, IdempotentReplay
-from igaming.kyc.service import resolve_review
+from igaming.kyc.service import allow_retry, resolve_review
 from igaming.models import AuditLog, KycCheck, Operator, Player, WalletTransaction
 from igaming.money import check_amount
 from igaming.wallet.accounts import house_account, player_account
@@ -170,6 +171,18 @@ def review_kyc(
     return check
 
 
+def allow_kyc_retry(p: Platform, op: OperatorIdentity, player_id: str, reason: str) -> Player:
+    """Let a player whose verification was rejected open one new check."""
+    require(op, "review_kyc")
+    if len(reason.strip()) < 5:
+        raise ValidationFailed("a reason of at least 5 characters is required")
+    with p.uow() as uow:
+        player = allow_retry(uow, player_id)
+        audit(uow.session, p, op, "kyc_retry_allowed", player_id, reason, {})
+        uow.commit()
+    return player
+
+
 PLAYER_STATUSES = ("active", "blocked", "fraud", "closed")
 
 
@@ -189,7 +202,9 @@ def set_player_status(
         before, player.status = player.status, status
         if status != "active":  # the game sessions already open must not take stakes
             end_player_sessions(uow.session, player_id, p.clock.now())
-        audit(uow.session, p, op, f"player_{status}", player_id, reason, {"from": before})
+        revoked = revoke_tokens(uow.session, player_id)  # every change ends the log-ins
+        payload = {"from": before, "tokens_revoked": revoked}
+        audit(uow.session, p, op, f"player_{status}", player_id, reason, payload)
         uow.commit()
     return player
 

@@ -56,3 +56,14 @@ class KycRequired(DomainError):
 
 class UpstreamUnavailable(DomainError):
     status, type, title = 503, "upstream-unavailable", "A provider is unavailable"
+
+
+class RateLimited(DomainError):
+    """Too many attempts; ``retry_after`` (seconds) becomes the Retry-After header."""
+
+    status, type, title = 429, "rate-limited", "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int, **extra: object) -> None:
+        super().__init__(detail, retry_after=retry_after, **extra)
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}

@@ -71,6 +71,8 @@ class Player(Base):
     brand: Mapped[str] = mapped_column(String(40), default="pitwatch")
     status: Mapped[str] = mapped_column(String(20), default="active")
     kyc_status: Mapped[str] = mapped_column(String(24), default="none")
+    # Compliance let a rejected player open one new check (igaming.admin.allow_kyc_retry).
+    kyc_retry_allowed: Mapped[bool] = mapped_column(Boolean, default=False)
     self_excluded_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     daily_deposit_limit: Mapped[int | None] = mapped_column(BigInteger)
     pending_deposit_limit: Mapped[int | None] = mapped_column(BigInteger)

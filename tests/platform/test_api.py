@@ -260,11 +260,18 @@ def test_compliance_flags_a_player_for_fraud_and_deposits_stop(client, token, pl
     assert_problem(client.put(url, json=body, headers={"X-API-Key": finance}), 403, "may not")
     r = client.put(url, json=body, headers={"X-API-Key": compliance})
     assert r.status_code == 200 and r.json()["status"] == "fraud"
+    # The flag ends the player's sessions and bars log-in, without naming the suspicion.
     deposit = {"amount": 100, "currency": "EUR", "method": "card"}
     r = client.post("/cashier/deposits", json=deposit, headers=auth(token, "k"))
-    assert_problem(r, 403, "account is fraud")
+    assert_problem(r, 401, "invalid or expired token")
+    login = {"email": PLAYER["email"], "password": PLAYER["password"]}
+    body = assert_problem(client.post("/sessions", json=login), 403, "account is restricted")
+    assert body["reason"] == "account_restricted"
     log = client.get("/admin/audit-log", headers={"X-API-Key": finance}).json()
-    assert (log[0]["action"], log[0]["payload"]) == ("player_fraud", {"from": "active"})
+    assert (log[0]["action"], log[0]["payload"]) == (
+        "player_fraud",
+        {"from": "active", "tokens_revoked": 1},
+    )
     bad = client.put(
         url, json={"status": "vip", "reason": "because"}, headers={"X-API-Key": compliance}
     )

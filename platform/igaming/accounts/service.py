@@ -8,14 +8,21 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from igaming.accounts.passwords import hash_password, verify_password
+from igaming.accounts.passwords import (
+    ScryptParams,
+    dummy_hash,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
 from igaming.bootstrap import Platform
 from igaming.casino.sessions import end_player_sessions
 from igaming.errors import (
     Conflict,
+    Forbidden,
     NotFound,
     RegistrationRefused,
     ResponsibleGamblingBlock,
@@ -32,6 +39,15 @@ TOKEN_TTL = timedelta(hours=12)
 # A raised deposit limit takes effect only after a cooling-off period (a lowered one at once),
 # as gambling regulators require.
 LIMIT_INCREASE_DELAY = timedelta(hours=24)
+# What a player whose account is not active is told, by status (docs/accounts.md). A fraud
+# flag is never named to the player: telling a suspect is "tipping off" under AML rules.
+RESTRICTIONS = {
+    "blocked": ("account_blocked", "account is blocked; contact support"),
+    "fraud": ("account_restricted", "account is restricted; contact support"),
+    "closed": ("account_closed", "account is closed"),
+}
+# Statuses that may not log in at all (a blocked player may, to read and to verify).
+NO_LOG_IN = ("fraud", "closed")
 
 
 @dataclass(frozen=True)
@@ -72,7 +88,7 @@ def register(p: Platform, reg: Registration) -> Player:
     player = Player(
         id=str(uuid.uuid4()),
         email=reg.email.lower(),
-        password_hash=hash_password(reg.password),
+        password_hash=hash_password(reg.password, password_params(p)),
         country=country,
         currency=reg.currency,
         date_of_birth=reg.date_of_birth,
@@ -106,23 +122,55 @@ def register(p: Platform, reg: Registration) -> Player:
     return player
 
 
+def password_params(p: Platform) -> ScryptParams:
+    return ScryptParams(p.settings.password_scrypt_n or 2**15)
+
+
+def restriction(status: str) -> Forbidden:
+    reason, detail = RESTRICTIONS.get(status, ("account_restricted", "account is restricted"))
+    return Forbidden(detail, reason=reason)
+
+
+def check_may_withdraw(player: Player) -> None:
+    """Only an active account pays out; a self-excluded one does (regulators require it)."""
+    if player.status != "active":
+        raise restriction(player.status)
+
+
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def login(p: Platform, email: str, password: str) -> str:
+    params = password_params(p)
+    with p.session_factory() as session:
+        found = session.execute(
+            select(Player.id, Player.password_hash, Player.status).where(
+                Player.email == email.lower()
+            )
+        ).one_or_none()
+    # scrypt runs outside any transaction, and runs for an unknown e-mail too (against a
+    # hash no password matches): the time taken must not tell which e-mails exist.
+    stored = found.password_hash if found is not None else dummy_hash(params)
+    if not verify_password(password, stored) or found is None:
+        raise Unauthorized("email or password is wrong")
+    # After the password, so that the status is no oracle for who has an account.
+    if found.status in NO_LOG_IN:
+        raise restriction(found.status)
     now = p.clock.now()
+    token = secrets.token_urlsafe(32)
     with p.uow() as uow:
-        player = uow.session.execute(
-            select(Player).where(Player.email == email.lower())
-        ).scalar_one_or_none()
-        if player is None or not verify_password(password, player.password_hash):
-            raise Unauthorized("email or password is wrong")
-        token = secrets.token_urlsafe(32)
+        if needs_rehash(stored, params):
+            # Only if unchanged meanwhile: a concurrent password change must win.
+            uow.session.execute(
+                update(Player)
+                .where(Player.id == found.id, Player.password_hash == stored)
+                .values(password_hash=hash_password(password, params))
+            )
         uow.session.add(
             AuthToken(
                 token_hash=_token_hash(token),
-                player_id=player.id,
+                player_id=found.id,
                 created_at=now,
                 expires_at=now + TOKEN_TTL,
             )
@@ -134,10 +182,35 @@ def login(p: Platform, email: str, password: str) -> str:
 def authenticate(p: Platform, token: str) -> str:
     """The player id a bearer token belongs to."""
     with p.session_factory() as session:
-        row = session.get(AuthToken, _token_hash(token))
-        if row is None or row.expires_at <= p.clock.now():
+        row = session.execute(
+            select(AuthToken.player_id, AuthToken.expires_at, Player.status)
+            .join(Player, Player.id == AuthToken.player_id)
+            .where(AuthToken.token_hash == _token_hash(token))
+        ).one_or_none()
+    if row is None or row.expires_at <= p.clock.now():
+        raise Unauthorized("invalid or expired token")
+    # Tokens are revoked on a status change; this holds if a status was written elsewhere.
+    if row.status in NO_LOG_IN:
+        raise restriction(row.status)
+    return row.player_id
+
+
+def logout(p: Platform, token: str) -> None:
+    """Revoke the presented token (whatever the account's status)."""
+    with p.uow() as uow:
+        revoked = uow.session.execute(
+            delete(AuthToken).where(
+                AuthToken.token_hash == _token_hash(token), AuthToken.expires_at > p.clock.now()
+            )
+        ).rowcount
+        if not revoked:
             raise Unauthorized("invalid or expired token")
-        return row.player_id
+        uow.commit()
+
+
+def revoke_tokens(session, player_id: str) -> int:  # type: ignore[no-untyped-def]
+    """Revoke every token of a player (in the caller's transaction); how many there were."""
+    return session.execute(delete(AuthToken).where(AuthToken.player_id == player_id)).rowcount
 
 
 def get_player(p: Platform, player_id: str) -> Player:
@@ -195,7 +268,8 @@ def apply_due_limit(player: Player, now: datetime) -> None:
 def check_may_deposit(session, player: Player, amount: int, now: datetime) -> None:  # type: ignore[no-untyped-def]
     """Responsible-gambling checks before a deposit (called under the player's row lock)."""
     if player.status != "active":
-        raise ResponsibleGamblingBlock(f"account is {player.status}")
+        refused = restriction(player.status)
+        raise ResponsibleGamblingBlock(refused.detail, **refused.extra)
     if player.self_excluded_until is not None and player.self_excluded_until > now:
         raise ResponsibleGamblingBlock(
             f"self-excluded until {player.self_excluded_until.isoformat()}", reason="self_excluded"

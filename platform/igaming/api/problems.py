@@ -43,7 +43,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         log.info("refused %s %s: %s", request.method, request.url.path, exc.detail)
-        return problem(exc.status, exc.type, exc.title, exc.detail, request.url.path, **exc.extra)
+        response = problem(
+            exc.status, exc.type, exc.title, exc.detail, request.url.path, **exc.extra
+        )
+        response.headers.update(getattr(exc, "headers", {}))  # e.g. a 429's Retry-After
+        return response
 
     @app.exception_handler(MoneyError)
     async def _money(request: Request, exc: MoneyError) -> JSONResponse:

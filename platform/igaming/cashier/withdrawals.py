@@ -1,9 +1,11 @@
-"""Withdrawals: KYC check, funds to withdrawal_pending, payout through the PSP, callback."""
+"""Withdrawals: account status and KYC checks, funds to withdrawal_pending, payout through
+the PSP, callback."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from igaming.accounts.service import check_may_withdraw
 from igaming.bonus import service as bonus_service
 from igaming.bootstrap import Platform
 from igaming.cashier.gateway import PaymentRequest, PspRejected, PspTimeout, PspUnavailable
@@ -48,7 +50,9 @@ def request_withdrawal(
         raise ValidationFailed("an Idempotency-Key of 1 to 100 characters is required")
     now = p.clock.now()
     with p.uow() as uow:
-        player = uow.session.get(Player, player_id)
+        # Locked as a deposit locks it (player before accounts): a status change committed
+        # while this runs must not let a blocked player's payout through.
+        player = uow.session.get(Player, player_id, with_for_update=True)
         if player is None:
             raise NotFound(f"player {player_id} not found")
         if currency != player.currency:
@@ -72,6 +76,7 @@ def request_withdrawal(
             uow.emit(IdempotentReplay(occurred_at=now, tx_type="withdrawal"))
             uow.commit()  # nothing to write but the event; keeps the row loaded
             return withdrawal
+        check_may_withdraw(player)
         if player.kyc_status != "approved":
             raise KycRequired("withdrawals need an approved identity verification")
         p.ledger.post(

@@ -1,14 +1,20 @@
-"""KYC: a verification request goes to the vendor; an unavailable vendor is retried."""
+"""KYC: a verification request goes to the vendor; an unavailable vendor is retried.
+
+After a rejection a player may open a new check only once compliance allows it (an
+audited back-office action, igaming.admin.allow_kyc_retry), and at most
+``kyc_checks_per_day`` new checks in 24 hours: a player must not shop for an approval.
+"""
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 
 from igaming.bootstrap import Platform
-from igaming.errors import Conflict, NotFound, ValidationFailed
+from igaming.errors import Conflict, Forbidden, NotFound, RateLimited, ValidationFailed
 from igaming.events import KycOutcome
 from igaming.fastsql import execute
 from igaming.kyc.vendor import KycVendorUnavailable
@@ -20,6 +26,7 @@ from igaming.uow import UnitOfWork
 RETRY_BACKOFF = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10))
 MAX_ATTEMPTS = len(RETRY_BACKOFF) + 1
 DECIDED = ("approved", "rejected")
+CHECKS_WINDOW = timedelta(days=1)
 
 
 def request_verification(p: Platform, player_id: str) -> KycCheck:
@@ -41,6 +48,8 @@ def request_verification(p: Platform, player_id: str) -> KycCheck:
             .first()
         )
         if check is None:
+            _check_may_open(uow, player, now, p.settings.kyc_checks_per_day)
+            player.kyc_retry_allowed = False  # a compliance allowance is good for one check
             check = KycCheck(
                 id=str(uuid.uuid4()), player_id=player_id, status="pending", requested_at=now
             )
@@ -50,6 +59,30 @@ def request_verification(p: Platform, player_id: str) -> KycCheck:
     if check.status in ("pending", "provider_unavailable"):
         return _attempt(p, check.id)
     return check
+
+
+def _check_may_open(uow: UnitOfWork, player: Player, now: datetime, per_day: int) -> None:
+    """Refuse a new check after an unlifted rejection, or over the daily allowance (called
+    under the player's row lock, so two requests cannot both pass)."""
+    if player.kyc_status == "rejected" and not player.kyc_retry_allowed:
+        raise Forbidden(
+            "identity verification was rejected; a new check needs compliance's approval "
+            "(contact support)",
+            reason="kyc_rejected",
+        )
+    recent = uow.session.execute(
+        select(func.count(), func.min(KycCheck.requested_at)).where(
+            KycCheck.player_id == player.id, KycCheck.requested_at > now - CHECKS_WINDOW
+        )
+    ).one()
+    if recent[0] >= per_day:
+        # A slot frees when the oldest check in the window leaves it.
+        wait = math.ceil((recent[1] + CHECKS_WINDOW - now).total_seconds())
+        raise RateLimited(
+            f"at most {per_day} identity checks a day; try again in {wait} s",
+            retry_after=max(1, wait),
+            reason="kyc_checks_per_day",
+        )
 
 
 def retry_due(p: Platform) -> int:
@@ -146,6 +179,17 @@ def resolve_review(p: Platform, uow: UnitOfWork, check_id: str, status: str) -> 
         raise Conflict(f"KYC check is {check.status}, not in manual review")
     _decide(uow, check, status, p.clock.now(), None)
     return check
+
+
+def allow_retry(uow: UnitOfWork, player_id: str) -> Player:
+    """Let a rejected player open one new check (caller: compliance, audited, commits)."""
+    player = uow.session.get(Player, player_id, with_for_update=True)
+    if player is None:
+        raise NotFound(f"player {player_id} not found")
+    if player.kyc_status != "rejected":
+        raise Conflict(f"identity verification is {player.kyc_status}, not rejected")
+    player.kyc_retry_allowed = True
+    return player
 
 
 def latest_check(p: Platform, player_id: str) -> KycCheck | None:

@@ -52,7 +52,7 @@ def seeded_ids(seed: int) -> Iterator[None]:
     """uuid4 and secrets' tokens from the seed for the length of the run (see module doc)."""
     rng = random.Random(f"ids-{seed}")
     saved = (uuid.uuid4, secrets.token_urlsafe, secrets.token_hex, accounts.hash_password)
-    cache: dict[str, str] = {}
+    cache: dict[tuple[str, object], str] = {}
 
     def uuid4() -> uuid.UUID:
         return uuid.UUID(int=rng.getrandbits(128), version=4)
@@ -63,10 +63,10 @@ def seeded_ids(seed: int) -> Iterator[None]:
     def token_hex(nbytes: int | None = 32) -> str:
         return rng.randbytes(nbytes or 32).hex()
 
-    def hash_once(password: str) -> str:
-        if password not in cache:
-            cache[password] = saved[3](password)
-        return cache[password]
+    def hash_once(password: str, params: Any) -> str:
+        if (password, params) not in cache:
+            cache[password, params] = saved[3](password, params)
+        return cache[password, params]
 
     uuid.uuid4, secrets.token_urlsafe, secrets.token_hex = uuid4, token_urlsafe, token_hex  # type: ignore[assignment]
     accounts.hash_password = hash_once  # type: ignore[assignment]

@@ -445,6 +445,8 @@ class Simulation:
             self._deposit(player, first=False, then_play=True, betting_only=betting_only)
 
     def _withdraw(self, player: Player) -> None:
+        if player.kyc == "rejected":
+            return  # a new check needs compliance's leave (igaming.admin.allow_kyc_retry)
         if player.kyc != "approved":
             self._verify(player)
             if player.kyc != "approved":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import Field
 from starlette.exceptions import HTTPException
 
 from igaming import admin
@@ -16,12 +17,17 @@ from igaming.api.schemas import (
     KycOut,
     PlayerOut,
     PlayerStatusIn,
+    Strict,
     TransactionOut,
 )
 from igaming.faults import Faults, apply_faults
 from igaming.wallet.invariants import check_invariants
 
 router = APIRouter(prefix="/admin", tags=["admin"])
+
+
+class KycRetryIn(Strict):
+    reason: str = Field(min_length=5, max_length=1000)
 
 
 @router.post("/adjustments", status_code=201, response_model=TransactionOut)
@@ -35,6 +41,12 @@ def adjustment(
 @router.post("/kyc/{check_id}/decision", response_model=KycOut)
 def kyc_decision(check_id: str, body: KycDecisionIn, p: PlatformDep, op: OperatorDep) -> KycOut:
     return KycOut.model_validate(admin.review_kyc(p, op, check_id, body.status, body.reason))
+
+
+@router.post("/players/{player_id}/kyc/allow-retry", response_model=PlayerOut)
+def kyc_allow_retry(player_id: str, body: KycRetryIn, p: PlatformDep, op: OperatorDep) -> PlayerOut:
+    """Compliance lets a player whose verification was rejected open one new check."""
+    return PlayerOut.model_validate(admin.allow_kyc_retry(p, op, player_id, body.reason))
 
 
 @router.put("/players/{player_id}/status", response_model=PlayerOut)

@@ -1,11 +1,12 @@
-"""Player accounts: registration, log-in, responsible-gambling controls."""
+"""Player accounts: registration, log-in and log-out, responsible-gambling controls."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from igaming.accounts import service
-from igaming.api.deps import PlatformDep, PlayerDep
+from igaming.accounts.ratelimit import login_checks, registration_checks
+from igaming.api.deps import BearerToken, ClientIp, PlatformDep, PlayerDep, RateLimiterDep
 from igaming.api.schemas import (
     DepositLimitIn,
     LoginIn,
@@ -19,14 +20,22 @@ router = APIRouter(tags=["players"])
 
 
 @router.post("/players", status_code=201, response_model=PlayerOut)
-def register(body: RegisterIn, p: PlatformDep) -> PlayerOut:
+def register(body: RegisterIn, p: PlatformDep, limiter: RateLimiterDep, ip: ClientIp) -> PlayerOut:
+    limiter.hit(registration_checks(p.settings, ip))  # before the scrypt it would cost
     player = service.register(p, service.Registration(**body.model_dump()))
     return PlayerOut.model_validate(player)
 
 
 @router.post("/sessions", response_model=TokenOut)
-def login(body: LoginIn, p: PlatformDep) -> TokenOut:
+def login(body: LoginIn, p: PlatformDep, limiter: RateLimiterDep, ip: ClientIp) -> TokenOut:
+    limiter.hit(login_checks(p.settings, ip, body.email))
     return TokenOut(token=service.login(p, body.email, body.password))
+
+
+@router.post("/players/logout", status_code=204)
+def logout(p: PlatformDep, token: BearerToken) -> Response:
+    service.logout(p, token)
+    return Response(status_code=204)
 
 
 @router.get("/players/me", response_model=PlayerOut)

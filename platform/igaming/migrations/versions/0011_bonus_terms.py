@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_bonus_terms"
-down_revision = "0009_reconciliation"
+down_revision = "0010_kyc_retry_allowed"
 branch_labels = None
 depends_on = None
 
