@@ -26,7 +26,7 @@ def parse_odds(text: str) -> int:
     if match is None:
         raise OddsError(
             f"not decimal odds: {str(text)[:24]!r}: decimal odds are 1 to 4 digits, "
-            "optionally a point and 1 to 3 decimals, e.g. '2.15'"
+            "optionally a point and at most three decimals, e.g. '2.15'"
         )
     whole, decimals = match.group(1), match.group(2) or ""
     milli = int(whole) * ODDS_SCALE + int(decimals.ljust(3, "0"))
