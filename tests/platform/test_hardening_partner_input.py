@@ -11,9 +11,17 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from igaming.affiliates.postbacks import verify_query
 from igaming.api.app import create_app
+from igaming.cashier import deposits
+from igaming.cashier.signing import SignatureError, sign, verify
+from igaming.models import Deposit
+from igaming.money import MAX_AMOUNT_MINOR
 from igaming.sportsbook import odds as odds_module
+from igaming.sportsbook.models import Market
 from igaming.sportsbook.odds import OddsError, parse_odds
+from tests.conftest import register_player
+from tests.fakes import callback_body, signature
 from tests.platform.test_sportsbook import funded_player, message, open_fixture, push
 
 BAD_ODDS = ["1e500000", "1e1000000", "NaN", "-2", "2.1234", "1000.001"]
@@ -104,10 +112,134 @@ def test_feed_odds_of_a_bad_shape_are_invalid_not_a_500(platform, text):  # type
 
 
 def test_feed_odds_over_http_of_a_bad_shape_answer_422_invalid(platform, client):  # type: ignore[no-untyped-def]
-    from igaming.cashier.signing import sign
-
     open_fixture(platform)
     body = message(platform, "odds_change", market_id="f1-1x2", odds={"f1-h": "1e1000000"})
     sig = sign(platform.settings.odds_feed_secret, int(platform.clock.now().timestamp()), body)
     r = client.post("/sportsbook/feed", content=body, headers={"X-Feed-Signature": sig})
     assert (r.status_code, r.json()["outcome"]) == (422, "invalid")
+
+
+# -- item 6: partner bodies ----------------------------------------------------------------
+
+
+def psp_callback(client, platform, body: bytes, psp: str = "paybridge", sig: str | None = None):  # type: ignore[no-untyped-def]
+    header = sig if sig is not None else signature(body, platform.clock.now(), psp)
+    return client.post(
+        f"/cashier/callbacks/{psp}", content=body, headers={"X-PSP-Signature": header}
+    )
+
+
+def pending_deposit(platform):  # type: ignore[no-untyped-def]
+    player = register_player(platform)
+    return deposits.request_deposit(
+        platform, player.id, amount=2_500, currency="EUR", method="card", idempotency_key="d"
+    )
+
+
+def test_callback_with_a_naive_occurred_at_is_a_422_problem_and_changes_nothing(platform, client):  # type: ignore[no-untyped-def]
+    d = pending_deposit(platform)
+    body = callback_body(
+        merchant_reference=d.id,
+        status="approved",
+        amount=d.amount,
+        psp=d.psp,
+        occurred_at=platform.clock.now().replace(tzinfo=None),
+    )
+    r = psp_callback(client, platform, body, d.psp)
+    assert is_problem(r, 422), r.text
+    assert "occurred_at" in r.json()["detail"]
+    with platform.session_factory() as s:
+        assert s.get(Deposit, d.id).status == "pending"
+
+
+@pytest.mark.parametrize("amount", [10**30, MAX_AMOUNT_MINOR + 1, -1])
+def test_orphan_callback_with_an_amount_out_of_bounds_is_a_422_problem(platform, client, amount):  # type: ignore[no-untyped-def]
+    body = callback_body(
+        merchant_reference="00000000-0000-0000-0000-000000000000",
+        status="approved",
+        amount=amount,
+        occurred_at=platform.clock.now(),
+    )
+    assert is_problem(psp_callback(client, platform, body), 422)
+
+
+def test_callback_with_overlong_fields_is_a_422_problem_not_a_database_error(platform, client):  # type: ignore[no-untyped-def]
+    d = pending_deposit(platform)
+    for field, value in [("event_id", "e" * 101), ("merchant_reference", "m" * 101),
+                         ("psp_reference", "p" * 101), ("currency", "EURO")]:  # fmt: skip
+        body = json.loads(
+            callback_body(
+                merchant_reference=d.id,
+                status="approved",
+                amount=d.amount,
+                psp=d.psp,
+                occurred_at=platform.clock.now(),
+            )
+        )
+        body[field] = value
+        r = psp_callback(client, platform, json.dumps(body).encode(), d.psp)
+        assert is_problem(r, 422), (field, r.status_code)
+
+
+def test_feed_fixture_and_result_with_naive_times_are_invalid(platform):  # type: ignore[no-untyped-def]
+    naive = (platform.clock.now() + timedelta(hours=1)).replace(tzinfo=None).isoformat()
+    fixture = message(
+        platform, "fixture", fixture_id="f9", sport="football", competition="C", home="H",
+        away="A", starts_at=naive,
+    )  # fmt: skip
+    assert push(platform, fixture) == "invalid"
+    open_fixture(platform)
+    for type_ in ("result", "cancel"):
+        extra = {"results": {"f1-h": "won"}} if type_ == "result" else {}
+        body = message(platform, type_, market_id="f1-1x2", result_at=naive, **extra)
+        assert push(platform, body) == "invalid"
+    with platform.session_factory() as s:
+        assert s.get(Market, "f1-1x2").status == "active"
+
+
+@pytest.mark.parametrize("sequence", [10**30, 2**63, 0])
+def test_feed_sequence_out_of_bounds_is_invalid(platform, sequence):  # type: ignore[no-untyped-def]
+    open_fixture(platform)
+    body = message(
+        platform, "odds_change", market_id="f1-1x2", sequence=sequence, odds={"f1-h": "2.5"}
+    )
+    assert push(platform, body) == "invalid"
+
+
+def test_feed_sequence_at_the_63_bit_maximum_applies(platform):  # type: ignore[no-untyped-def]
+    open_fixture(platform)
+    body = message(
+        platform, "odds_change", market_id="f1-1x2", sequence=2**63 - 1, odds={"f1-h": "2.5"}
+    )
+    assert push(platform, body) == "applied"
+
+
+NON_ASCII_HEADERS = ["t=1,v1=é", "t=١٢٣,v1=00", "t=1,v1=" + "ä" * 64, "t=٣,v1=ab\u00e9"]
+
+
+@pytest.mark.parametrize("header", NON_ASCII_HEADERS)
+def test_non_ascii_signature_headers_are_refused_not_a_500(platform, client, header):  # type: ignore[no-untyped-def]
+    now = platform.clock.now().timestamp()
+    with pytest.raises(SignatureError):
+        verify("secret", header, b"{}", now)
+    with pytest.raises(SignatureError):
+        verify_query("secret", header, b"a=1", now)
+    d = pending_deposit(platform)
+    body = callback_body(
+        merchant_reference=d.id, status="approved", amount=d.amount, psp=d.psp,
+        occurred_at=platform.clock.now(),
+    )  # fmt: skip
+    # httpx sends a str header as ASCII; the bytes reach the platform as Latin-1 text.
+    raw = header.encode("utf-8")
+    r = client.post(
+        f"/cashier/callbacks/{d.psp}", content=body, headers=[(b"X-PSP-Signature", raw)]
+    )
+    assert is_problem(r, 401), r.text
+    feed_body = message(platform, "rollback", market_id="m")
+    r = client.post("/sportsbook/feed", content=feed_body, headers=[(b"X-Feed-Signature", raw)])
+    assert (r.status_code, r.json()["outcome"]) == (401, "bad_signature")
+
+
+def test_a_well_formed_signature_still_verifies(platform):  # type: ignore[no-untyped-def]
+    now = int(platform.clock.now().timestamp())
+    assert verify("secret", sign("secret", now, b"{}"), b"{}", now) == now

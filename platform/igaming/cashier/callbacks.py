@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ValidationError
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    Field,
+    StrictInt,
+    ValidationError,
+)
 from sqlalchemy import bindparam, select
 
 from collectors.tracing import annotate, traced
@@ -17,6 +25,7 @@ from igaming.errors import NotFound, Unauthorized, ValidationFailed
 from igaming.events import CallbackReceived
 from igaming.fastsql import query
 from igaming.models import Deposit, PspCallback, Withdrawal
+from igaming.money import MAX_AMOUNT_MINOR
 from igaming.partner_body import refused_fields
 from igaming.uow import UnitOfWork
 
@@ -32,17 +41,31 @@ PAYMENT_STATUSES = (
 PAYOUT_STATUSES = ("pending", "paid", "failed")
 
 
+def _truncated(limit: int) -> AfterValidator:
+    return AfterValidator(lambda v: v[:limit] if v is not None else None)
+
+
+# Every field is bounded to what its column holds (a longer value was a database error, a
+# 500, on PostgreSQL) and every number to what the platform can book: a PSP never sends
+# more than igaming.money.MAX_AMOUNT_MINOR, and 10**30 overflowed SQLite's integer.
+Ref = Annotated[str, Field(min_length=1, max_length=100)]
+
+
 class CallbackBody(BaseModel):
-    event_id: str
-    psp: str
-    psp_reference: str
-    merchant_reference: str
-    kind: str
-    status: str
-    amount: int
-    currency: str
-    reason: str | None = None
-    occurred_at: datetime
+    event_id: Ref
+    psp: Annotated[str, Field(min_length=1, max_length=40)]
+    psp_reference: Ref
+    merchant_reference: Ref
+    kind: Annotated[str, Field(min_length=1, max_length=12)]
+    # Up to 64 characters read; an unknown status is recorded (its first 24) and ignored.
+    status: Annotated[str, Field(min_length=1, max_length=64)]
+    amount: Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT_MINOR)]
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    # Kept on the deposit or withdrawal (100 characters): a longer reason is cut, not
+    # refused, so that a decline is never retried for its wording.
+    reason: Annotated[str | None, Field(max_length=1000), _truncated(100)] = None
+    # A time without a zone cannot be compared with the platform's clock (it was a 500).
+    occurred_at: AwareDatetime
 
 
 @dataclass(frozen=True)
@@ -69,7 +92,9 @@ def handle_callback(p: Platform, psp: str, body: bytes, signature: str | None) -
         cb = CallbackBody.model_validate_json(body)
     except ValidationError as exc:
         _record_rejected(p, psp, body, now, "invalid", str(exc.errors()[:3]))
-        raise ValidationFailed(f"not a valid callback: {exc.errors()[0]['msg']}") from exc
+        err = exc.errors()[0]
+        where = ".".join(str(x) for x in err.get("loc", ()))
+        raise ValidationFailed(f"not a valid callback: {where}: {err['msg']}") from exc
     allowed = PAYMENT_STATUSES if cb.kind == "payment" else PAYOUT_STATUSES
     if cb.kind not in ("payment", "payout") or cb.status not in allowed:
         _record_rejected(p, psp, body, now, "invalid", f"kind/status {cb.kind}/{cb.status}")
