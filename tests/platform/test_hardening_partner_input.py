@@ -10,12 +10,13 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from igaming.affiliates.postbacks import verify_query
 from igaming.api.app import create_app
 from igaming.cashier import deposits
 from igaming.cashier.signing import SignatureError, sign, verify
-from igaming.models import Deposit
+from igaming.models import Deposit, LedgerEntry, OutboxEvent, PspCallback
 from igaming.money import MAX_AMOUNT_MINOR
 from igaming.sportsbook import odds as odds_module
 from igaming.sportsbook.models import Market
@@ -37,6 +38,12 @@ def login(client, player) -> dict[str, str]:  # type: ignore[no-untyped-def]
         "/sessions", json={"email": player.email, "password": "correct horse battery"}
     ).json()["token"]
     return {"Authorization": f"Bearer {token}"}
+
+
+def outbox(p, name: str) -> list[dict]:  # type: ignore[no-untyped-def]
+    with p.session_factory() as s:
+        query = select(OutboxEvent.payload).where(OutboxEvent.event_type == name)
+        return list(s.execute(query.order_by(OutboxEvent.id)).scalars())
 
 
 def is_problem(r, status: int) -> bool:  # type: ignore[no-untyped-def]
@@ -243,3 +250,40 @@ def test_non_ascii_signature_headers_are_refused_not_a_500(platform, client, hea
 def test_a_well_formed_signature_still_verifies(platform):  # type: ignore[no-untyped-def]
     now = int(platform.clock.now().timestamp())
     assert verify("secret", sign("secret", now, b"{}"), b"{}", now) == now
+
+
+# -- item 7: unknown PSP statuses ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("kind", "status"), [("payment", "authorised"), ("payout", "approved"),
+                                              ("refund", "done")])  # fmt: skip
+def test_callback_with_an_unknown_status_is_recorded_and_ignored_with_a_2xx(  # type: ignore[no-untyped-def]
+    platform, client, kind, status
+):
+    d = pending_deposit(platform)
+    body = callback_body(
+        merchant_reference=d.id, status=status, kind=kind, amount=d.amount, psp=d.psp,
+        occurred_at=platform.clock.now(),
+    )  # fmt: skip
+    with platform.session_factory() as s:
+        entries_before = s.scalar(select(func.count()).select_from(LedgerEntry))
+    r = psp_callback(client, platform, body, d.psp)
+    assert r.status_code == 200 and r.json()["outcome"] == "ignored", r.text
+    with platform.session_factory() as s:
+        assert s.get(Deposit, d.id).status == "pending"
+        assert s.scalar(select(func.count()).select_from(LedgerEntry)) == entries_before
+        row = s.execute(select(PspCallback).order_by(PspCallback.id.desc())).scalars().first()
+        assert (row.outcome, row.status, row.kind) == ("ignored", status, kind)
+        assert "unknown" in row.detail
+    [event] = [e for e in outbox(platform, "psp.callback_received") if e["outcome"] == "ignored"]
+    # Only bounded values reach the event's label-like fields.
+    assert event["status"] == "unknown"
+    assert event["kind"] == (kind if kind != "refund" else "unknown")
+    labels = {"psp": d.psp, "outcome": "ignored"}
+    assert platform.metrics.registry.get_sample_value("igaming_psp_callbacks_total", labels) == 1
+    # A known status for the same deposit still applies afterwards.
+    approved = callback_body(
+        merchant_reference=d.id, status="approved", amount=d.amount, psp=d.psp,
+        occurred_at=platform.clock.now(),
+    )  # fmt: skip
+    assert psp_callback(client, platform, approved, d.psp).json()["outcome"] == "applied"
