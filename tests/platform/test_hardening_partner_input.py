@@ -19,7 +19,7 @@ from igaming.cashier.signing import SignatureError, sign, verify
 from igaming.models import Deposit, LedgerEntry, OutboxEvent, PspCallback
 from igaming.money import MAX_AMOUNT_MINOR
 from igaming.sportsbook import odds as odds_module
-from igaming.sportsbook.models import Market
+from igaming.sportsbook.models import FeedMessage, Market
 from igaming.sportsbook.odds import OddsError, parse_odds
 from tests.conftest import register_player
 from tests.fakes import callback_body, signature
@@ -287,3 +287,67 @@ def test_callback_with_an_unknown_status_is_recorded_and_ignored_with_a_2xx(  # 
         occurred_at=platform.clock.now(),
     )  # fmt: skip
     assert psp_callback(client, platform, approved, d.psp).json()["outcome"] == "applied"
+
+
+# -- item 8: request bodies are capped ----------------------------------------------------
+
+LIMIT = 64 * 1024
+
+
+def chunks(total: int, size: int = 8192):  # type: ignore[no-untyped-def]
+    """A body without Content-Length (httpx sends an iterator chunked)."""
+    sent = 0
+    while sent < total:
+        n = min(size, total - sent)
+        sent += n
+        yield b" " * n
+
+
+def is_too_large(r) -> bool:  # type: ignore[no-untyped-def]
+    return is_problem(r, 413) and r.json()["type"].endswith("/payload-too-large")
+
+
+def test_default_body_limit_is_64_kib(platform):  # type: ignore[no-untyped-def]
+    assert platform.settings.max_request_body_bytes == LIMIT
+
+
+@pytest.mark.parametrize("path", ["/cashier/callbacks/paybridge", "/sportsbook/feed",
+                                  "/casino/seamless/spinworks/bet", "/players"])  # fmt: skip
+def test_a_body_over_the_limit_is_413_by_content_length_and_nothing_is_recorded(  # type: ignore[no-untyped-def]
+    platform, client, path
+):
+    r = client.post(path, content=b" " * (LIMIT + 1), headers={"content-type": "application/json"})
+    assert is_too_large(r), (r.status_code, r.text[:200])
+    with platform.session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(PspCallback)) == 0
+        assert s.scalar(select(func.count()).select_from(FeedMessage)) == 0
+
+
+@pytest.mark.parametrize("path", ["/cashier/callbacks/paybridge", "/sportsbook/feed",
+                                  "/casino/seamless/spinworks/bet", "/players"])  # fmt: skip
+def test_a_chunked_body_is_counted_as_it_streams_and_refused_past_the_limit(  # type: ignore[no-untyped-def]
+    platform, client, path
+):
+    r = client.post(
+        path, content=chunks(LIMIT + 8192), headers={"content-type": "application/json"}
+    )
+    assert "content-length" not in {k.lower() for k in r.request.headers}
+    assert is_too_large(r), (r.status_code, r.text[:200])
+
+
+def test_a_body_at_the_limit_is_read(platform, client):  # type: ignore[no-untyped-def]
+    # Not JSON, so refused as invalid: it was read, not cut off.
+    r = client.post("/cashier/callbacks/paybridge", content=chunks(LIMIT))
+    assert r.status_code == 401  # the signature is checked first
+    r = client.post("/players", content=b" " * LIMIT, headers={"content-type": "application/json"})
+    assert is_problem(r, 422)
+
+
+def test_the_limit_is_a_setting(engine):  # type: ignore[no-untyped-def]
+    from tests.conftest import make_platform
+
+    p = make_platform(engine)
+    p.settings = p.settings.model_copy(update={"max_request_body_bytes": 2048})
+    small = TestClient(create_app(p))
+    assert is_too_large(small.post("/players", content=b" " * 2049))
+    assert small.post("/players", json={"email": "x"}).status_code == 422
