@@ -12,10 +12,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from igaming import partner_body
 from igaming.affiliates.postbacks import verify_query
 from igaming.api.app import create_app
 from igaming.cashier import deposits
+from igaming.cashier.callbacks import handle_callback
 from igaming.cashier.signing import SignatureError, sign, verify
+from igaming.errors import Unauthorized, ValidationFailed
 from igaming.models import Deposit, LedgerEntry, OutboxEvent, PspCallback
 from igaming.money import MAX_AMOUNT_MINOR
 from igaming.sportsbook import odds as odds_module
@@ -351,3 +354,88 @@ def test_the_limit_is_a_setting(engine):  # type: ignore[no-untyped-def]
     small = TestClient(create_app(p))
     assert is_too_large(small.post("/players", content=b" " * 2049))
     assert small.post("/players", json={"email": "x"}).status_code == 422
+
+
+# -- item 8: refusals are counts plus a bounded sample, not a row each -------------------
+
+
+def count(platform, model, *where) -> int:  # type: ignore[no-untyped-def]
+    with platform.session_factory() as s:
+        return s.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def metric(platform, name: str, **labels: str) -> float:  # type: ignore[no-untyped-def]
+    return platform.metrics.registry.get_sample_value(name, labels) or 0.0
+
+
+def test_refused_callbacks_are_counted_and_only_the_last_samples_kept(platform, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(partner_body, "SAMPLES_KEPT", 5)
+    outbox_before = count(platform, OutboxEvent)
+    for i in range(12):
+        body = callback_body(
+            merchant_reference=f"m-{i}", status="approved", amount=1,
+            occurred_at=platform.clock.now(),
+        )  # fmt: skip
+        with pytest.raises(Unauthorized):
+            handle_callback(platform, "paybridge", body + b" " * 5000, "t=1,v1=" + "0" * 64)
+    with pytest.raises(ValidationFailed):
+        handle_callback(platform, "paybridge", b"[]", signature(b"[]", platform.clock.now()))
+    refused = PspCallback.outcome.in_(("bad_signature", "invalid"))
+    assert count(platform, PspCallback, refused) == 5
+    with platform.session_factory() as s:
+        kept = s.execute(select(PspCallback).where(refused).order_by(PspCallback.id)).scalars()
+        kept = list(kept)
+    # The newest are kept, each with at most SAMPLE_CHARS of its body.
+    assert [k.merchant_reference for k in kept[:4]] == [f"m-{i}" for i in range(8, 12)]
+    assert kept[-1].outcome == "invalid"
+    assert all(len(k.body) <= partner_body.SAMPLE_CHARS for k in kept)
+    # Every refusal is counted; none writes an outbox row.
+    assert (
+        metric(platform, "igaming_psp_callbacks_total", psp="paybridge", outcome="bad_signature")
+        == 12
+    )
+    assert metric(platform, "igaming_psp_callbacks_total", psp="paybridge", outcome="invalid") == 1
+    assert count(platform, OutboxEvent) == outbox_before
+
+
+def test_samples_are_kept_per_psp(platform, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(partner_body, "SAMPLES_KEPT", 2)
+    for psp in ("paybridge", "paybridge", "paybridge", "ewallo"):
+        with pytest.raises(Unauthorized):
+            handle_callback(platform, psp, b"{}", None)
+    assert count(platform, PspCallback, PspCallback.psp == "paybridge") == 2
+    assert count(platform, PspCallback, PspCallback.psp == "ewallo") == 1
+
+
+def test_refused_feed_messages_are_counted_and_only_the_last_samples_kept(platform, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(partner_body, "SAMPLES_KEPT", 3)
+    open_fixture(platform)
+    outbox_before = count(platform, OutboxEvent)
+    for i in range(7):
+        body = message(platform, "odds_change", market_id=f"m{i}", odds={"s": "2.0"})
+        assert push(platform, body, secret="forged") == "bad_signature"
+    assert push(platform, b"not json") == "invalid"
+    applied = message(platform, "odds_change", market_id="f1-1x2", odds={"f1-h": "2.5"})
+    assert push(platform, applied) == "applied"
+    refused = FeedMessage.outcome.in_(("bad_signature", "invalid"))
+    assert count(platform, FeedMessage, refused) == 3
+    assert count(platform, FeedMessage, FeedMessage.outcome == "applied") == 2  # untouched
+    with platform.session_factory() as s:
+        kept = list(s.execute(select(FeedMessage.market_id).where(refused)).scalars())
+    assert sorted(kept, key=str) == sorted(["m5", "m6", None], key=str)
+    labels = {"message_type": "odds_change", "outcome": "bad_signature", "sport": "other"}
+    assert metric(platform, "igaming_odds_feed_messages_total", **labels) == 7
+    # Only the applied message's event reached the outbox.
+    assert count(platform, OutboxEvent) == outbox_before + 1
+
+
+def test_seamless_requests_refused_before_authentication_write_no_row(platform, client):  # type: ignore[no-untyped-def]
+    outbox_before = count(platform, OutboxEvent)
+    for _ in range(5):
+        r = client.post(
+            "/casino/seamless/spinworks/bet", content=b"{}", headers={"X-Signature": "x"}
+        )
+        assert r.status_code == 401 and r.json()["code"] == "INVALID_SIGNATURE"
+    labels = {"provider": "spinworks", "action": "bet", "code": "INVALID_SIGNATURE"}
+    assert metric(platform, "igaming_casino_seamless_refusals_total", **labels) == 5
+    assert count(platform, OutboxEvent) == outbox_before

@@ -26,7 +26,7 @@ from igaming.events import CallbackReceived
 from igaming.fastsql import query
 from igaming.models import Deposit, PspCallback, Withdrawal
 from igaming.money import MAX_AMOUNT_MINOR
-from igaming.partner_body import refused_fields
+from igaming.partner_body import prune_samples, refused_fields, sample_body
 from igaming.uow import UnitOfWork
 
 PAYMENT_STATUSES = (
@@ -40,6 +40,8 @@ PAYMENT_STATUSES = (
 )
 PAYOUT_STATUSES = ("pending", "paid", "failed")
 KNOWN_STATUSES = {"payment": PAYMENT_STATUSES, "payout": PAYOUT_STATUSES}
+# Outcomes of callbacks refused before they were read as a callback: kept as samples only.
+REFUSED = ("bad_signature", "invalid")
 
 
 def _truncated(limit: int) -> AfterValidator:
@@ -273,7 +275,9 @@ def _apply_withdrawal(
 def _record_rejected(
     p: Platform, psp: str, body: bytes, now: datetime, outcome: str, detail: str
 ) -> None:
-    """Keep a refused callback (bad signature, unparseable) for investigation."""
+    """Keep a refused callback (bad signature, unparseable) as one of the PSP's newest
+    samples (igaming.partner_body) and count it; it is not authenticated, so it writes no
+    outbox row and evicts the PSP's oldest sample."""
     text = refused_fields(body, 100)
 
     # Only known values reach the event: its fields become metric labels.
@@ -285,17 +289,23 @@ def _record_rejected(
             PspCallback(
                 psp=psp,
                 event_id=text("event_id"),
-                kind=text("kind"),
-                status=text("status"),
+                kind=(text("kind") or "")[:12] or None,
+                status=(text("status") or "")[:24] or None,
                 psp_reference=text("psp_reference"),
                 merchant_reference=text("merchant_reference"),
                 outcome=outcome,
                 detail=detail[:1000],
                 received_at=now,
-                body=body.decode(errors="replace")[:20000],
+                body=sample_body(body),
             )
         )
-        uow.emit(
+        uow.session.flush()
+        prune_samples(
+            uow.session, PspCallback.id, PspCallback.psp == psp, PspCallback.outcome.in_(REFUSED)
+        )
+        uow.commit()
+    p.bus.publish(
+        [
             CallbackReceived(
                 occurred_at=now,
                 psp=psp,
@@ -304,5 +314,5 @@ def _record_rejected(
                 outcome=outcome,
                 delay_seconds=None,
             )
-        )
-        uow.commit()
+        ]
+    )
