@@ -13,6 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from igaming import partner_body
+from igaming.affiliates.clicks import ClickLimiter
+from igaming.affiliates.models import Click
 from igaming.affiliates.postbacks import verify_query
 from igaming.api.app import create_app
 from igaming.cashier import deposits
@@ -439,3 +441,44 @@ def test_seamless_requests_refused_before_authentication_write_no_row(platform, 
     labels = {"provider": "spinworks", "action": "bet", "code": "INVALID_SIGNATURE"}
     assert metric(platform, "igaming_casino_seamless_refusals_total", **labels) == 5
     assert count(platform, OutboxEvent) == outbox_before
+
+
+# -- item 8: clicks stay a row each (the attribution record) but are rate-limited ----------
+
+
+def limited_platform(engine, burst: int, rate: float):  # type: ignore[no-untyped-def]
+    from tests.conftest import make_platform
+
+    p = make_platform(engine)
+    p.settings = p.settings.model_copy(update={"click_burst": burst, "click_rate_per_second": rate})
+    return p
+
+
+def test_clicks_beyond_the_burst_from_one_address_are_429_and_not_stored(engine):  # type: ignore[no-untyped-def]
+    p = limited_platform(engine, burst=3, rate=0.5)
+    app = create_app(p)
+    one, other = TestClient(app, client=("198.51.100.7", 1)), TestClient(app, client=("::1", 2))
+    answers = [one.get("/track/click", params={"affiliate": "aff17"}) for _ in range(5)]
+    assert [r.status_code for r in answers] == [200, 200, 200, 429, 429]
+    assert is_problem(answers[-1], 429) and answers[-1].json()["type"].endswith("/rate-limited")
+    assert is_problem(one.post("/affiliates/clicks", json={"affiliate": "aff17"}), 429)
+    assert other.get("/track/click", params={"affiliate": "aff17"}).status_code == 200
+    assert count(p, Click) == 4
+    p.clock.advance(2)  # one more token at 0.5 a second
+    assert one.get("/track/click", params={"affiliate": "aff17"}).status_code == 200
+    assert one.get("/track/click", params={"affiliate": "aff17"}).status_code == 429
+    labels = {"route": "/track/click", "http_method": "GET", "status_class": "4xx"}
+    assert metric(p, "igaming_http_requests_total", **labels) >= 3
+
+
+def test_the_default_click_limit_lets_a_busy_landing_page_through(platform, client):  # type: ignore[no-untyped-def]
+    assert platform.settings.click_burst >= 100
+    for _ in range(100):
+        assert client.get("/track/click", params={"affiliate": "aff17"}).status_code == 200
+
+
+def test_the_click_limiter_remembers_a_bounded_number_of_addresses():  # type: ignore[no-untyped-def]
+    limiter = ClickLimiter(rate_per_second=1.0, burst=1, max_addresses=3)
+    for i in range(10):
+        assert limiter.allow(f"10.0.0.{i}", 0.0)
+    assert len(limiter) == 3
