@@ -27,7 +27,7 @@ def refused_fields(body: bytes, max_length: int) -> Callable[[str], str | None]:
     that is not a JSON object reads as empty."""
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # a body nested thousands deep is partner input too
         data = {}
     if not isinstance(data, dict):
         data = {}

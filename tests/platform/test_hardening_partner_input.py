@@ -482,3 +482,17 @@ def test_the_click_limiter_remembers_a_bounded_number_of_addresses():  # type: i
     for i in range(10):
         assert limiter.allow(f"10.0.0.{i}", 0.0)
     assert len(limiter) == 3
+
+
+@pytest.mark.parametrize("body", [b"[" * 60_000, b'{"kind": ' + b"[" * 60_000])
+def test_a_deeply_nested_refused_body_is_refused_not_a_500(platform, client, body):  # type: ignore[no-untyped-def]
+    # Under the body limit, and deep enough that json.loads raises RecursionError.
+    r = client.post("/cashier/callbacks/paybridge", content=body, headers={"X-PSP-Signature": "x"})
+    assert is_problem(r, 401)
+    r = client.post("/sportsbook/feed", content=body, headers={"X-Feed-Signature": "x"})
+    assert (r.status_code, r.json()["outcome"]) == (401, "bad_signature")
+    signed = signature(body, platform.clock.now())
+    r = client.post(
+        "/cashier/callbacks/paybridge", content=body, headers={"X-PSP-Signature": signed}
+    )
+    assert is_problem(r, 422)
