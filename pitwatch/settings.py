@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     psp_timeout_seconds: float = 5.0
     kyc_timeout_seconds: float = 3.0
     version: str = "0.1.0"
+    # Largest request body the platform reads (igaming.api.body_limit): larger ones are 413.
+    max_request_body_bytes: int = Field(64 * 1024, ge=1024)
+    # Affiliate clicks per client address (igaming.affiliates.clicks.ClickLimiter): at most
+    # click_burst at once, click_rate_per_second on average; more is 429.
+    click_rate_per_second: float = Field(10.0, gt=0)
+    click_burst: int = Field(200, ge=1)
     # Reconcilers (reconcilers/, docs/reconciliation.md)
     recon_psp_reports_dir: Path = Path("var/psp-settlement")
     # {date} is the reconciled day; a missing file skips the wallet ⟷ affiliate pair.

@@ -43,8 +43,9 @@ from collectors.catalog.labels import (
 
 DEPOSIT_OUTCOME = outcome("approved", "declined", "failed", "timed_out")
 CALLBACK_OUTCOME = outcome(
-    "applied", "duplicate", "bad_signature", "orphan", "out_of_order", "amount_mismatch", "invalid"
-)
+    "applied", "duplicate", "bad_signature", "orphan", "out_of_order", "amount_mismatch", "invalid",
+    "ignored",
+)  # fmt: skip
 WITHDRAWAL_OUTCOME = outcome("completed", "failed")
 WALLET_FAILURE_REASON = outcome("insufficient_funds", "invalid", name="reason")
 BET_REJECT_REASON = outcome(

@@ -1,18 +1,59 @@
-"""Clicks on affiliate links: recorded once per click_id, handed on to registration."""
+"""Clicks on affiliate links: recorded once per click_id, handed on to registration.
+
+A click stays a row each: it is the attribution record (a registration finds its affiliate
+by it, the funnel counts it), and every field is bounded. The endpoints are public, so
+each client address may record at most ``click_burst`` clicks at once and
+``click_rate_per_second`` on average (ClickLimiter): more is 429, not a row.
+"""
 
 from __future__ import annotations
 
 import re
+import threading
 import uuid
+from collections import OrderedDict
 
 from sqlalchemy.exc import IntegrityError
 
 from igaming.affiliates.events import ClickRecorded
 from igaming.affiliates.models import Click
 from igaming.bootstrap import Platform
-from igaming.errors import Conflict, ValidationFailed
+from igaming.errors import Conflict, DomainError, ValidationFailed
 
 TOKEN = re.compile(r"^[A-Za-z0-9._:~-]{1,100}$")
+# Addresses the limiter remembers; the least recently seen is forgotten past this, so a
+# flood from many addresses cannot grow memory (per-address limits do not stop that flood:
+# the edge's job).
+MAX_ADDRESSES = 10_000
+
+
+class ClickRateLimited(DomainError):
+    status, type, title = 429, "rate-limited", "Too many requests"
+
+
+class ClickLimiter:
+    """A token bucket per client address: ``burst`` clicks at once, refilled at
+    ``rate_per_second``. Times are the platform clock's unix seconds."""
+
+    def __init__(
+        self, rate_per_second: float, burst: int, max_addresses: int = MAX_ADDRESSES
+    ) -> None:
+        self.rate, self.burst, self.max_addresses = rate_per_second, burst, max_addresses
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._lock = threading.Lock()  # sync routes run in a thread pool
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def allow(self, address: str, now: float) -> bool:
+        with self._lock:
+            tokens, at = self._buckets.pop(address, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + max(0.0, now - at) * self.rate)
+            allowed = tokens >= 1.0
+            self._buckets[address] = (tokens - 1.0 if allowed else tokens, now)
+            while len(self._buckets) > self.max_addresses:
+                self._buckets.popitem(last=False)
+            return allowed
 
 
 def _check(name: str, value: str | None, limit: int) -> str | None:

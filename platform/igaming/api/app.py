@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from igaming.api import contract, problems
+from igaming.api import body_limit, contract, problems
 from igaming.api.routes import (
     admin,
     affiliates,
@@ -33,6 +33,7 @@ def create_app(platform: Platform) -> FastAPI:
     )
     app.state.platform = platform
     problems.install(app)
+    body_limit.install(app, platform.settings.max_request_body_bytes)
     contract.install(app)
     for module in (
         health,

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ValidationError
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    Field,
+    StrictInt,
+    ValidationError,
+)
 from sqlalchemy import bindparam, select
 
 from collectors.tracing import annotate, traced
@@ -17,7 +25,8 @@ from igaming.errors import NotFound, Unauthorized, ValidationFailed
 from igaming.events import CallbackReceived
 from igaming.fastsql import query
 from igaming.models import Deposit, PspCallback, Withdrawal
-from igaming.partner_body import refused_fields
+from igaming.money import MAX_AMOUNT_MINOR
+from igaming.partner_body import prune_samples, refused_fields, sample_body
 from igaming.uow import UnitOfWork
 
 PAYMENT_STATUSES = (
@@ -30,19 +39,36 @@ PAYMENT_STATUSES = (
     "refunded",
 )
 PAYOUT_STATUSES = ("pending", "paid", "failed")
+KNOWN_STATUSES = {"payment": PAYMENT_STATUSES, "payout": PAYOUT_STATUSES}
+# Outcomes of callbacks refused before they were read as a callback: kept as samples only.
+REFUSED = ("bad_signature", "invalid")
+
+
+def _truncated(limit: int) -> AfterValidator:
+    return AfterValidator(lambda v: v[:limit] if v is not None else None)
+
+
+# Every field is bounded to what its column holds (a longer value was a database error, a
+# 500, on PostgreSQL) and every number to what the platform can book: a PSP never sends
+# more than igaming.money.MAX_AMOUNT_MINOR, and 10**30 overflowed SQLite's integer.
+Ref = Annotated[str, Field(min_length=1, max_length=100)]
 
 
 class CallbackBody(BaseModel):
-    event_id: str
-    psp: str
-    psp_reference: str
-    merchant_reference: str
-    kind: str
-    status: str
-    amount: int
-    currency: str
-    reason: str | None = None
-    occurred_at: datetime
+    event_id: Ref
+    psp: Annotated[str, Field(min_length=1, max_length=40)]
+    psp_reference: Ref
+    merchant_reference: Ref
+    kind: Annotated[str, Field(min_length=1, max_length=12)]
+    # Up to 64 characters read; an unknown status is recorded (its first 24) and ignored.
+    status: Annotated[str, Field(min_length=1, max_length=64)]
+    amount: Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT_MINOR)]
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    # Kept on the deposit or withdrawal (100 characters): a longer reason is cut, not
+    # refused, so that a decline is never retried for its wording.
+    reason: Annotated[str | None, Field(max_length=1000), _truncated(100)] = None
+    # A time without a zone cannot be compared with the platform's clock (it was a 500).
+    occurred_at: AwareDatetime
 
 
 @dataclass(frozen=True)
@@ -69,20 +95,25 @@ def handle_callback(p: Platform, psp: str, body: bytes, signature: str | None) -
         cb = CallbackBody.model_validate_json(body)
     except ValidationError as exc:
         _record_rejected(p, psp, body, now, "invalid", str(exc.errors()[:3]))
-        raise ValidationFailed(f"not a valid callback: {exc.errors()[0]['msg']}") from exc
-    allowed = PAYMENT_STATUSES if cb.kind == "payment" else PAYOUT_STATUSES
-    if cb.kind not in ("payment", "payout") or cb.status not in allowed:
-        _record_rejected(p, psp, body, now, "invalid", f"kind/status {cb.kind}/{cb.status}")
-        raise ValidationFailed(f"unknown callback kind/status {cb.kind}/{cb.status}")
-
+        err = exc.errors()[0]
+        where = ".".join(str(x) for x in err.get("loc", ()))
+        raise ValidationFailed(f"not a valid callback: {where}: {err['msg']}") from exc
+    known = KNOWN_STATUSES.get(cb.kind, ())
     with p.uow() as uow:
-        outcome, status, detail = _apply(p, uow, psp, cb, now)
+        if cb.status in known:
+            outcome, status, detail = _apply(p, uow, psp, cb, now)
+        else:
+            # docs/psp-protocol.md: a status (or kind) the platform does not know is
+            # recorded and ignored with a 2xx, so that a new PSP status never causes a
+            # retry storm; nothing about money changes.
+            outcome, status = "ignored", None
+            detail = f"ignored: unknown kind/status {cb.kind}/{cb.status}"[:1000]
         uow.session.add(
             PspCallback(
                 psp=psp,
                 event_id=cb.event_id,
                 kind=cb.kind,
-                status=cb.status,
+                status=cb.status[:24],
                 psp_reference=cb.psp_reference,
                 merchant_reference=cb.merchant_reference,
                 amount=cb.amount,
@@ -98,8 +129,9 @@ def handle_callback(p: Platform, psp: str, body: bytes, signature: str | None) -
             CallbackReceived(
                 occurred_at=now,
                 psp=psp,
-                kind=cb.kind,
-                status=cb.status,
+                # Only known values reach the event: its fields become metric labels.
+                kind=cb.kind if cb.kind in KNOWN_STATUSES else "unknown",
+                status=cb.status if cb.status in known else "unknown",
                 outcome=outcome,
                 delay_seconds=max(0.0, (now - cb.occurred_at).total_seconds()),
             )
@@ -243,7 +275,9 @@ def _apply_withdrawal(
 def _record_rejected(
     p: Platform, psp: str, body: bytes, now: datetime, outcome: str, detail: str
 ) -> None:
-    """Keep a refused callback (bad signature, unparseable) for investigation."""
+    """Keep a refused callback (bad signature, unparseable) as one of the PSP's newest
+    samples (igaming.partner_body) and count it; it is not authenticated, so it writes no
+    outbox row and evicts the PSP's oldest sample."""
     text = refused_fields(body, 100)
 
     # Only known values reach the event: its fields become metric labels.
@@ -255,17 +289,23 @@ def _record_rejected(
             PspCallback(
                 psp=psp,
                 event_id=text("event_id"),
-                kind=text("kind"),
-                status=text("status"),
+                kind=(text("kind") or "")[:12] or None,
+                status=(text("status") or "")[:24] or None,
                 psp_reference=text("psp_reference"),
                 merchant_reference=text("merchant_reference"),
                 outcome=outcome,
                 detail=detail[:1000],
                 received_at=now,
-                body=body.decode(errors="replace")[:20000],
+                body=sample_body(body),
             )
         )
-        uow.emit(
+        uow.session.flush()
+        prune_samples(
+            uow.session, PspCallback.id, PspCallback.psp == psp, PspCallback.outcome.in_(REFUSED)
+        )
+        uow.commit()
+    p.bus.publish(
+        [
             CallbackReceived(
                 occurred_at=now,
                 psp=psp,
@@ -274,5 +314,5 @@ def _record_rejected(
                 outcome=outcome,
                 delay_seconds=None,
             )
-        )
-        uow.commit()
+        ]
+    )

@@ -1,4 +1,4 @@
-"""Odds feed messages: verified, recorded (every one, refused ones included), applied once
+"""Odds feed messages: verified, recorded (refused ones as bounded samples), applied once
 and in order. A redelivered message id is a duplicate; an odds change or bet stop older
 than the market's last applied sequence is stale; a result for a settled market is a
 duplicate. While settlement is paused (igaming.faults) a result is recorded and deferred;
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from igaming.bootstrap import Platform
 from igaming.cashier.signing import SignatureError, verify
 from igaming.errors import DomainError
-from igaming.partner_body import refused_fields
+from igaming.partner_body import prune_samples, refused_fields, sample_body
 from igaming.sportsbook.events import FeedMessageReceived, MarketSuspended
 from igaming.sportsbook.models import FeedMessage, Fixture, Market, Selection
 from igaming.sportsbook.odds import parse_odds
@@ -39,6 +39,8 @@ CLAIMING = ("applied", "stale", "duplicate", "deferred")
 # Outcomes answered 409 so that the feed redelivers later (the market the message is about
 # has not arrived yet).
 RETRYABLE = ("orphan",)
+# Outcomes of messages refused (never applied): kept as samples only (igaming.partner_body).
+REFUSED = ("bad_signature", "invalid")
 
 
 class FeedRefused(DomainError):
@@ -155,15 +157,19 @@ def _emit_received(
     sent_at: datetime | None,
     now: datetime,
 ) -> None:
+    uow.emit(_received_event(message_type, outcome, sport, sent_at, now))
+
+
+def _received_event(
+    message_type: str, outcome: str, sport: str, sent_at: datetime | None, now: datetime
+) -> FeedMessageReceived:
     delay = max(0.0, (now - sent_at).total_seconds()) if sent_at is not None else None
-    uow.emit(
-        FeedMessageReceived(
-            occurred_at=now,
-            message_type=message_type,
-            outcome=outcome,
-            sport=sport,
-            delay_seconds=delay,
-        )
+    return FeedMessageReceived(
+        occurred_at=now,
+        message_type=message_type,
+        outcome=outcome,
+        sport=sport,
+        delay_seconds=delay,
     )
 
 
@@ -446,7 +452,9 @@ APPLY = {
 
 
 def _record_refused(p: Platform, body: bytes, now: datetime, outcome: str, detail: str) -> None:
-    """Keep a refused message (bad signature, not parseable) for investigation."""
+    """Keep a refused message (bad signature, not parseable, inconsistent) as one of the
+    feed's newest samples (igaming.partner_body) and count it: no outbox row, and the
+    oldest sample goes."""
     text = refused_fields(body, 64)
 
     # Only known values reach the event: its fields become metric labels.
@@ -464,8 +472,15 @@ def _record_refused(p: Platform, body: bytes, now: datetime, outcome: str, detai
                 detail=detail[:1000],
                 duplicates=0,
                 received_at=now,
-                body=body.decode(errors="replace")[:20000],
+                body=sample_body(body),
             )
         )
-        _emit_received(uow, message_type or "unknown", outcome, "unknown", None, now)
+        uow.session.flush()
+        prune_samples(
+            uow.session,
+            FeedMessage.id,
+            FeedMessage.dedup_key.is_(None),
+            FeedMessage.outcome.in_(REFUSED),
+        )
         uow.commit()
+    p.bus.publish([_received_event(message_type, outcome, "unknown", None, now)])

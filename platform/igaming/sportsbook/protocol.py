@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from igaming.sportsbook.odds import parse_odds
 
@@ -34,22 +33,18 @@ Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-
 Name = Annotated[str, Field(min_length=1, max_length=100)]
 MarketType = Annotated[str, Field(pattern=r"^[a-z0-9_.]{1,40}$")]
 Odds = Annotated[str, Field(max_length=20)]
+# The columns are 64-bit: a larger sequence was a database error (a 500), not a refusal.
+MAX_SEQUENCE = 2**63 - 1
 
 
 class _Message(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     message_id: Annotated[str, Field(min_length=1, max_length=100)]
-    sent_at: datetime
+    # Times without a zone cannot be compared with the platform's clock: refused.
+    sent_at: AwareDatetime
     # The feed's counter, increasing with every message it sends (order safety).
-    sequence: Annotated[int, Field(ge=1)]
-
-    @field_validator("sent_at")
-    @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("sent_at needs a UTC offset")
-        return value
+    sequence: Annotated[int, Field(ge=1, le=MAX_SEQUENCE)]
 
 
 def _check_odds(odds: dict[str, str]) -> dict[str, str]:
@@ -88,7 +83,7 @@ class FixtureMessage(_Message):
     competition: Name
     home: Name
     away: Name
-    starts_at: datetime
+    starts_at: AwareDatetime
     markets: Annotated[list[MarketIn], Field(max_length=200)] = []
 
 
@@ -97,7 +92,7 @@ class OddsChange(_Message):
 
     type: Literal["odds_change"]
     market_id: Id
-    odds: dict[str, Odds]
+    odds: Annotated[dict[Id, Odds], Field(max_length=50)]
     status: Literal["active", "suspended"] | None = None
 
     _odds = field_validator("odds")(_check_odds)
@@ -108,7 +103,7 @@ class BetStop(_Message):
 
     type: Literal["bet_stop"]
     fixture_id: Id
-    market_ids: list[Id] | None = None
+    market_ids: Annotated[list[Id], Field(max_length=200)] | None = None
 
 
 class Result(_Message):
@@ -116,8 +111,8 @@ class Result(_Message):
 
     type: Literal["result"]
     market_id: Id
-    result_at: datetime
-    results: dict[str, Literal["won", "lost", "void"]]
+    result_at: AwareDatetime
+    results: Annotated[dict[Id, Literal["won", "lost", "void"]], Field(max_length=50)]
 
 
 class Cancel(_Message):
@@ -125,7 +120,7 @@ class Cancel(_Message):
 
     type: Literal["cancel"]
     market_id: Id
-    result_at: datetime
+    result_at: AwareDatetime
 
 
 class Rollback(_Message):

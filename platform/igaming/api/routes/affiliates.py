@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -16,6 +17,7 @@ from igaming.api.deps import OperatorDep, PlatformDep
 from igaming.bootstrap import Platform
 from igaming.errors import Forbidden
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["affiliates"])
 MANAGERS = ("finance", "admin")
 
@@ -65,20 +67,33 @@ class DealIn(BaseModel):
     require_kyc: bool = False
 
 
-def _click(p: Platform, body: ClickIn) -> ClickOut:
+def _limiter(request: Request, p: Platform) -> clicks.ClickLimiter:
+    """The app's click limiter (one per app, from the platform's settings)."""
+    limiter = getattr(request.app.state, "click_limiter", None)
+    if limiter is None:
+        limiter = clicks.ClickLimiter(p.settings.click_rate_per_second, p.settings.click_burst)
+        request.app.state.click_limiter = limiter
+    return limiter
+
+
+def _click(p: Platform, body: ClickIn, request: Request) -> ClickOut:
+    address = request.client.host if request.client is not None else "unknown"
+    if not _limiter(request, p).allow(address, p.clock.now().timestamp()):
+        log.info("click refused: rate limit of %s", address)
+        raise clicks.ClickRateLimited("too many clicks from this address; try again later")
     c = clicks.record_click(p, **body.model_dump())
     return ClickOut(click_id=c.click_id, affiliate=c.affiliate, campaign=c.campaign)
 
 
 @router.get("/track/click", response_model=ClickOut)
-def track_click(p: PlatformDep, q: Annotated[ClickIn, Query()]) -> ClickOut:
+def track_click(p: PlatformDep, q: Annotated[ClickIn, Query()], request: Request) -> ClickOut:
     """Record a click from an affiliate link; hand the click_id to registration."""
-    return _click(p, q)
+    return _click(p, q, request)
 
 
 @router.post("/affiliates/clicks", status_code=201, response_model=ClickOut)
-def post_click(p: PlatformDep, body: ClickIn) -> ClickOut:
-    return _click(p, body)
+def post_click(p: PlatformDep, body: ClickIn, request: Request) -> ClickOut:
+    return _click(p, body, request)
 
 
 @router.put("/affiliates/{affiliate}")

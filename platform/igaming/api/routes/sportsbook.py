@@ -67,7 +67,12 @@ class BetIn(BaseModel):
     selection_id: str = Field(min_length=1, max_length=64)
     stake: int = Field(gt=0, le=MAX_AMOUNT_MINOR, description="minor units")
     currency: str = Field(pattern=r"^[A-Z]{3}$")
-    odds: str = Field(max_length=20, description="decimal odds the player saw, e.g. '2.15'")
+    # Read by igaming.sportsbook.odds.parse_odds, which refuses any other shape (422).
+    odds: str = Field(
+        max_length=20,
+        description="decimal odds the player saw, e.g. '2.15': 1 to 4 digits, optionally a "
+        "point and at most three decimals; no exponent, sign, NaN or inf",
+    )
 
 
 class BetOut(BaseModel):
