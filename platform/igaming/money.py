@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 # ISO 4217 minor-unit exponents of the currencies the platform accepts.
@@ -58,13 +59,21 @@ def to_major(amount_minor: int, currency: str) -> str:
     return f"{value:.{exp}f}"
 
 
+# A plain decimal of bounded length: an exponent ("1e500000") would make Decimal build an
+# integer of half a million digits, holding the GIL for seconds.
+_MAJOR = re.compile(r"-?[0-9]{1,18}(?:\.[0-9]{1,18})?")
+
+
 def to_minor(amount_major: str, currency: str) -> int:
     """Parse a decimal string in major units into minor units; refuses extra precision."""
     exp = CURRENCY_EXPONENTS[check_currency(currency)]
+    text = amount_major.strip() if isinstance(amount_major, str) else None
+    if text is None or not _MAJOR.fullmatch(text):
+        raise MoneyError(f"not a decimal amount: {str(amount_major)[:40]!r}")
     try:
-        value = Decimal(amount_major.strip())
-    except (InvalidOperation, AttributeError) as exc:
-        raise MoneyError(f"not a decimal amount: {amount_major!r}") from exc
+        value = Decimal(text)
+    except InvalidOperation as exc:  # pragma: no cover - the pattern admits only decimals
+        raise MoneyError(f"not a decimal amount: {text!r}") from exc
     scaled = value.scaleb(exp)
     if scaled != scaled.to_integral_value():
         raise MoneyError(f"{amount_major!r} has more precision than {currency} allows")

@@ -43,6 +43,20 @@ def test_major_minor_round_trip(minor, currency, major):
     assert to_minor(major, currency) == minor
 
 
+@pytest.mark.parametrize(
+    "text", ["1e500000", "1E5", "NaN", "Infinity", "+1.00", "1.", ".5", "1 000", "١٢", "9" * 19]
+)
+def test_major_amounts_are_refused_by_shape_before_any_arithmetic(text, monkeypatch):
+    import igaming.money as money
+
+    def no_arithmetic(*args, **kwargs):
+        raise AssertionError("Decimal was called on a refused amount")
+
+    monkeypatch.setattr(money, "Decimal", no_arithmetic)
+    with pytest.raises(MoneyError, match="not a decimal amount"):
+        to_minor(text, "EUR")
+
+
 def test_extra_precision_and_floats_are_refused():
     with pytest.raises(MoneyError, match="precision"):
         to_minor("1.005", "EUR")
