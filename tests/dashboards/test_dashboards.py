@@ -21,7 +21,10 @@ from alert_rules.render import dashboard_url, runbook_url
 from collectors.catalog import BY_NAME
 from dashboards import provisioning
 from dashboards.alerts import AlertSource
-from dashboards.build import DATASOURCE_UID, DS, PANEL_TYPES, SCHEMA_VERSION, TAG
+from dashboards.build import TAG
+from dashboards.datasource import DATASOURCE_UID, DS
+from dashboards.grafana11 import SCHEMA_VERSION
+from dashboards.panels import PANEL_TYPES
 from dashboards.uids import DASHBOARDS
 from tests.dashboards.tools import expressions, panels, promql
 
