@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from alert_rules.config import ConfigError, RulesConfig
+from alert_rules.dashboard_uids import DASHBOARDS
 from alert_rules.model import (
     DEPLOY_HINT_GO,
     Alert,
@@ -24,7 +25,6 @@ from alert_rules.model import (
     python_render,
     seconds,
 )
-from dashboards.uids import DASHBOARDS
 
 RULES_DIR = "alert_rules/rules"
 TESTS_DIR = "alert_rules/tests"

@@ -16,13 +16,13 @@ from typing import Any
 from grafanalib import core as g
 from grafanalib._gen import DashboardEncoder
 
+from alert_rules.dashboard_uids import DASHBOARDS
 from dashboards.alerts import AlertSource
 from dashboards.datasource import DATASOURCE_UID, DS
 from dashboards.grafana11 import SCHEMA_VERSION, finalise
 from dashboards.layout import layout
 from dashboards.panels import Cell
 from dashboards.promql import DEPLOY_EXPR, sel
-from dashboards.uids import DASHBOARDS
 
 TAG = "pitwatch"
 
@@ -72,7 +72,7 @@ BUILT_IN_ANNOTATION = {
 
 @dataclass
 class Board:
-    key: str  # dashboards.uids.DASHBOARDS
+    key: str  # alert_rules.dashboard_uids.DASHBOARDS
     description: str
     variables: Sequence[Var]
     sections: Sequence[tuple[str, Sequence[Cell]]]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from alert_rules.dashboard_uids import DASHBOARDS
 from dashboards.alerts import AlertSource
-from dashboards.uids import DASHBOARDS
 
 
 def link(title: str, url: str, new_tab: bool = False) -> dict[str, Any]:
