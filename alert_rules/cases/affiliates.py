@@ -4,13 +4,7 @@ traffic its alerts stay silent on, the incidents they must fire on in time, the 
 from __future__ import annotations
 
 from alert_rules.domains.affiliates import ALERTS, DEAD, FTDS, GAP, POSTBACKS, QUALIFIED, REGS
-from alert_rules.model import (
-    Case,
-    Fires,
-    Series,
-    Silent,
-    silence,
-)
+from alert_rules.model import Case, Fires, Series, Silent, silence
 from alert_rules.series import counter, counter_from, every, gauge, merge, series, stale_after
 
 NAMES = tuple(a.name for a in ALERTS)

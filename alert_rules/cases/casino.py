@@ -5,21 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from alert_rules.domains.casino import (
-    ALERTS,
-    DELAY,
-    LAUNCH_FAILURES,
-    LAUNCHES,
-    ROLLBACKS,
-    ROUNDS,
-)
-from alert_rules.model import (
-    Case,
-    Fires,
-    Series,
-    Silent,
-    silence,
-)
+from alert_rules.domains.casino import ALERTS, DELAY, LAUNCH_FAILURES, LAUNCHES, ROLLBACKS, ROUNDS
+from alert_rules.model import Case, Fires, Series, Silent, silence
 from alert_rules.series import (
     counter,
     counter_from,

@@ -4,13 +4,7 @@ its alerts stay silent on, the incidents they must fire on in time, the guards."
 from __future__ import annotations
 
 from alert_rules.domains.kyc import ALERTS, BACKLOG, ERR, OLDEST, OUT, REVIEW_BACKLOG, VENDOR_DOWN
-from alert_rules.model import (
-    Case,
-    Fires,
-    Series,
-    Silent,
-    silence,
-)
+from alert_rules.model import Case, Fires, Series, Silent, silence
 from alert_rules.series import counter, counter_from, every, gauge, merge, series
 
 NAMES = tuple(a.name for a in ALERTS)

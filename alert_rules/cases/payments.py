@@ -3,22 +3,8 @@ traffic its alerts stay silent on, the incidents they must fire on in time, the 
 
 from __future__ import annotations
 
-from alert_rules.domains.payments import (
-    ALERTS,
-    ATT,
-    CB,
-    CB_DELAY,
-    OUT,
-    PENDING,
-    STUCK,
-)
-from alert_rules.model import (
-    Case,
-    Fires,
-    Series,
-    Silent,
-    silence,
-)
+from alert_rules.domains.payments import ALERTS, ATT, CB, CB_DELAY, OUT, PENDING, STUCK
+from alert_rules.model import Case, Fires, Series, Silent, silence
 from alert_rules.series import counter, counter_from, every, gauge, histogram, merge, series
 from alert_rules.series import quantile_in_bucket as q_in
 from collectors.catalog import BY_NAME

@@ -19,13 +19,7 @@ from alert_rules.domains.platform import (
     SLO_FAST,
     SLO_SLOW,
 )
-from alert_rules.model import (
-    Case,
-    Fires,
-    Series,
-    Silent,
-    silence,
-)
+from alert_rules.model import Case, Fires, Series, Silent, silence
 from alert_rules.series import _le as bucket_label
 from alert_rules.series import counter_from, every, gauge, merge, series
 from collectors.catalog import BY_NAME

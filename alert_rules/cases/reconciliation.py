@@ -14,13 +14,7 @@ from alert_rules.domains.reconciliation import (
     OLDEST,
     RUN_STALE,
 )
-from alert_rules.model import (
-    Case,
-    Fires,
-    Series,
-    Silent,
-    silence,
-)
+from alert_rules.model import Case, Fires, Series, Silent, silence
 from alert_rules.series import gauge, merge, series
 from collectors.catalog import BY_NAME
 

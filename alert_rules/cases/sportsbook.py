@@ -16,13 +16,7 @@ from alert_rules.domains.sportsbook import (
     REJECTED,
     STALE,
 )
-from alert_rules.model import (
-    Case,
-    Fires,
-    Series,
-    Silent,
-    silence,
-)
+from alert_rules.model import Case, Fires, Series, Silent, silence
 from alert_rules.series import (
     counter,
     counter_from,

@@ -13,14 +13,7 @@ from alert_rules.domains.wallet import (
     REPLAYS,
     VIOLATIONS,
 )
-from alert_rules.model import (
-    Case,
-    Fires,
-    Series,
-    Silent,
-    silence,
-    silent_all,
-)
+from alert_rules.model import Case, Fires, Series, Silent, silence, silent_all
 from alert_rules.series import counter, counter_from, every, gauge, merge, series, stale_after
 
 NAMES = tuple(a.name for a in ALERTS)

@@ -5,12 +5,7 @@ conversion is a commission paid for nothing."""
 
 from __future__ import annotations
 
-from alert_rules.model import (
-    Alert,
-    Domain,
-    Param,
-    Runbook,
-)
+from alert_rules.model import Alert, Domain, Param, Runbook
 from collectors.catalog import BY_NAME
 
 REGS = BY_NAME["igaming_affiliate_registrations"].exposed_name

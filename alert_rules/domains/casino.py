@@ -3,13 +3,7 @@ Team casino; every alert is per provider (an aggregator's or studio's outage).""
 
 from __future__ import annotations
 
-from alert_rules.model import (
-    Alert,
-    Domain,
-    Param,
-    Recording,
-    Runbook,
-)
+from alert_rules.model import Alert, Domain, Param, Recording, Runbook
 from collectors.catalog import BY_NAME
 
 LAUNCHES = BY_NAME["igaming_casino_launches"].exposed_name

@@ -3,12 +3,7 @@ SLA. Team compliance; neither pages (the platform retries, then queues for revie
 
 from __future__ import annotations
 
-from alert_rules.model import (
-    Alert,
-    Domain,
-    Param,
-    Runbook,
-)
+from alert_rules.model import Alert, Domain, Param, Runbook
 from collectors.catalog import BY_NAME
 
 OUT = BY_NAME["igaming_kyc_outcomes"].exposed_name

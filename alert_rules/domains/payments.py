@@ -3,13 +3,7 @@ forged, withdrawals stuck. Team payments; the head of payments reads these first
 
 from __future__ import annotations
 
-from alert_rules.model import (
-    Alert,
-    Domain,
-    Param,
-    Recording,
-    Runbook,
-)
+from alert_rules.model import Alert, Domain, Param, Recording, Runbook
 from collectors.catalog import BY_NAME
 
 OUT = BY_NAME["igaming_deposit_outcomes"].exposed_name

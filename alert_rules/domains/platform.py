@@ -16,13 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from alert_rules.config import Jobs
-from alert_rules.model import (
-    Alert,
-    Domain,
-    Param,
-    Recording,
-    Runbook,
-)
+from alert_rules.model import Alert, Domain, Param, Recording, Runbook
 from alert_rules.series import _le as bucket_label
 from collectors.catalog import BY_NAME
 from collectors.catalog.platform import HTTP_BUCKETS

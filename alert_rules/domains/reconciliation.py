@@ -3,12 +3,7 @@ reconciliation runs that stopped succeeding. Team finance; nothing here pages.""
 
 from __future__ import annotations
 
-from alert_rules.model import (
-    Alert,
-    Domain,
-    Param,
-    Runbook,
-)
+from alert_rules.model import Alert, Domain, Param, Runbook
 from collectors.catalog import BY_NAME
 
 OLDEST = BY_NAME["pitwatch_reconciliation_break_oldest_age_seconds"].name

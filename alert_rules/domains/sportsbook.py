@@ -3,13 +3,7 @@ on stale or late odds, bets refused for reasons on our side. Team sportsbook (tr
 
 from __future__ import annotations
 
-from alert_rules.model import (
-    Alert,
-    Domain,
-    Param,
-    Recording,
-    Runbook,
-)
+from alert_rules.model import Alert, Domain, Param, Recording, Runbook
 from collectors.catalog import BY_NAME
 from collectors.catalog.platform import BET_REJECT_REASON
 

@@ -3,13 +3,7 @@ movements by transaction type. Team wallet; a broken ledger pages."""
 
 from __future__ import annotations
 
-from alert_rules.model import (
-    Alert,
-    Domain,
-    Param,
-    Recording,
-    Runbook,
-)
+from alert_rules.model import Alert, Domain, Param, Recording, Runbook
 from collectors.catalog import BY_NAME
 
 REPLAYS = BY_NAME["igaming_wallet_idempotent_replays"].exposed_name
