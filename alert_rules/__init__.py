@@ -1,10 +1,12 @@
 """Alert rules as code: Prometheus recording and alerting rules, promtool tests, runbooks,
 the detection table and the Alertmanager configuration, all rendered from the Python
-declarations in ``alert_rules.domains`` by ``pitwatch generate``; and the same rules in the
-demo profile (``alert_rules.profile``: shorter windows, ``alert_rules/demo/``)."""
+declarations in ``alert_rules.domains`` and their promtool cases in ``alert_rules.cases`` by
+``pitwatch generate``; and the same rules in the demo profile (``alert_rules.profile``:
+shorter windows, ``alert_rules/demo/``)."""
 
 from __future__ import annotations
 
+from alert_rules.cases import CASES
 from alert_rules.config import ConfigError, RulesConfig, load
 from alert_rules.domains import (
     affiliates,
@@ -43,16 +45,22 @@ def artefacts(config: RulesConfig | None = None) -> dict[str, str]:
     for o in config.overrides:
         if o.alert not in known:
             raise ConfigError(f"override of {o.alert}: unknown alert")
+    cases = {d.name: CASES[d.name]() for d in DOMAINS}
     out: dict[str, str] = {}
     for domain in DOMAINS:
+        mine = cases[domain.name]
         out[f"{render.RULES_DIR}/{domain.name}.yml"] = render.rule_file(domain, config)
-        out[f"{render.TESTS_DIR}/{domain.name}.yml"] = render.test_file(domain, DOMAINS, config)
+        out[f"{render.TESTS_DIR}/{domain.name}.yml"] = render.test_file(
+            domain, mine, DOMAINS, config
+        )
         out[f"{profile.DEMO_DIR}/{domain.name}.yml"] = profile.rule_file(domain, config, DOMAINS)
         for alert in domain.alerts:
-            out[f"{render.RUNBOOKS_DIR}/{alert.name}.md"] = render.runbook(alert, domain, config)
-    out["docs/alerts.md"] = render.detection_table(DOMAINS, config)
+            out[f"{render.RUNBOOKS_DIR}/{alert.name}.md"] = render.runbook(
+                alert, domain, mine, config
+            )
+    out["docs/alerts.md"] = render.detection_table(DOMAINS, cases, config)
     out.update(alertmanager.artefacts(DOMAINS, config))
     return out
 
 
-__all__ = ["DOMAINS", "all_alerts", "artefacts", "load"]
+__all__ = ["CASES", "DOMAINS", "all_alerts", "artefacts", "load"]

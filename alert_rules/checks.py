@@ -4,7 +4,7 @@ promtool cases its promise needs."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 import promql_parser
 
@@ -72,11 +72,10 @@ def unknown_metrics(domains: Iterable[Domain], config: RulesConfig) -> dict[str,
     return out
 
 
-def promise_problems(domain: Domain) -> list[str]:
+def promise_problems(domain: Domain, cases: Sequence[Case]) -> list[str]:
     """What an alert's cases fail to prove: firing within the detection time on an
     incident, silence before it could fire, resolution after recovery, and silence on
     normal traffic, on a quiet night and on a 5x surge."""
-    cases = domain.cases()
     problems = []
     for alert in domain.alerts:
 

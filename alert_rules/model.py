@@ -2,15 +2,16 @@
 
 An alert is declared once, in Python, with everything the people around it need: the
 PromQL (a template over its parameters), the team and severity, the sentences a human
-reads, the detection time it promises, the runbook, and the promtool cases that prove the
-promise. Rule files, runbooks, the detection table and the promtool tests are all rendered
-from these declarations (``alert_rules.render``).
+reads, the detection time it promises and the runbook; the promtool cases that prove the
+promise are declared beside it, in ``alert_rules.cases``. Rule files, runbooks, the
+detection table and the promtool tests are all rendered from these declarations
+(``alert_rules.render``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from string import Template
 from typing import Literal
@@ -253,5 +254,4 @@ class Domain:
     name: str
     recordings: tuple[Recording, ...]
     alerts: tuple[Alert, ...]
-    cases: Callable[[], tuple[Case, ...]]
     about: str = ""

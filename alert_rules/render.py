@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from alert_rules.config import ConfigError, RulesConfig
+from alert_rules.dashboard_uids import DASHBOARDS
 from alert_rules.model import (
     DEPLOY_HINT_GO,
     Alert,
@@ -24,7 +25,6 @@ from alert_rules.model import (
     python_render,
     seconds,
 )
-from dashboards.uids import DASHBOARDS
 
 RULES_DIR = "alert_rules/rules"
 TESTS_DIR = "alert_rules/tests"
@@ -213,12 +213,14 @@ def test_group(case: Case, domain: Domain, alerts: Mapping[str, Alert], config: 
     }
 
 
-def test_file(domain: Domain, domains: Iterable[Domain], config: RulesConfig) -> str:
+def test_file(
+    domain: Domain, cases: Iterable[Case], domains: Iterable[Domain], config: RulesConfig
+) -> str:
     alerts = alert_by_name(domains)
     doc = {
         "rule_files": [f"../rules/{domain.name}.yml"],
         "evaluation_interval": "1m",
-        "tests": [test_group(c, domain, alerts, config) for c in domain.cases()],
+        "tests": [test_group(c, domain, alerts, config) for c in cases],
     }
     return dump(doc, GENERATED)
 
@@ -226,15 +228,13 @@ def test_file(domain: Domain, domains: Iterable[Domain], config: RulesConfig) ->
 # -- runbooks and the detection table -----------------------------------------------------
 
 
-def tested_against(alert: Alert, domain: Domain) -> list[Case]:
+def tested_against(alert: Alert, cases: Iterable[Case]) -> list[Case]:
     return [
-        c
-        for c in domain.cases()
-        if alert.name in c.alerts or any(ch.alert == alert.name for ch in c.checks)
+        c for c in cases if alert.name in c.alerts or any(ch.alert == alert.name for ch in c.checks)
     ]
 
 
-def runbook(alert: Alert, domain: Domain, config: RulesConfig) -> str:
+def runbook(alert: Alert, domain: Domain, cases: Iterable[Case], config: RulesConfig) -> str:
     rb = alert.runbook
     uid, title = DASHBOARDS[alert.dashboard]
     lines = [
@@ -295,13 +295,16 @@ def runbook(alert: Alert, domain: Domain, config: RulesConfig) -> str:
         inst = ", ".join(f"{k}={v}" for k, v in branch.labels.items())
         lines += [f"Rule{note}{' ' + inst if inst else ''}:", "", "```promql",
                   expression(alert, branch).rstrip(), "```", ""]  # fmt: skip
-    cases = tested_against(alert, domain)
     lines += ["## Proven by (promtool, `alert_rules/tests/" + domain.name + ".yml`)", ""]
-    lines += [f"- {c.kind}: {c.name}" for c in cases]
+    lines += [f"- {c.kind}: {c.name}" for c in tested_against(alert, cases)]
     return "\n".join(lines) + "\n"
 
 
-def detection_table(domains: Iterable[Domain], config: RulesConfig) -> str:
+def detection_table(
+    domains: Iterable[Domain], cases: Mapping[str, tuple[Case, ...]], config: RulesConfig
+) -> str:
+    """The alerts of every domain, with what each promises and the cases (by domain name)
+    that prove it."""
     lines = [
         "# Alerts: detection table",
         "",
@@ -316,8 +319,8 @@ def detection_table(domains: Iterable[Domain], config: RulesConfig) -> str:
     ]
     for domain in domains:
         for alert in domain.alerts:
-            cases = tested_against(alert, domain)
-            against = "; ".join(f"{c.kind}: {c.name}" for c in cases)
+            proven = tested_against(alert, cases[domain.name])
+            against = "; ".join(f"{c.kind}: {c.name}" for c in proven)
             link = f"[{alert.name}](../{RUNBOOKS_DIR}/{alert.name}.md)"
             lines.append(
                 f"| {link} | {alert.team} | {alert.severity} | {alert.for_} | "

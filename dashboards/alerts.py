@@ -14,8 +14,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+import alert_rules
 from alert_rules.config import RulesConfig
 from alert_rules.model import Alert, Domain
+from alert_rules.render import runbook_url
 
 Op = Literal[">", ">=", "<", "<="]
 
@@ -72,8 +74,6 @@ class AlertSource:
 
     @classmethod
     def registered(cls) -> AlertSource:
-        import alert_rules
-
         return cls.from_domains(alert_rules.DOMAINS, alert_rules.load())
 
     def _alert(self, name: str) -> Alert | None:
@@ -126,8 +126,6 @@ class AlertSource:
         )
 
     def runbook_url(self, name: str) -> str | None:
-        from alert_rules.render import runbook_url
-
         alert = self._alert(name)
         return None if alert is None else runbook_url(alert, self.config)
 

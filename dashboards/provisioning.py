@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import yaml
 
-from dashboards.build import DATASOURCE_NAME, DATASOURCE_UID, TAG
+from dashboards.build import TAG
+from dashboards.datasource import DATASOURCE_NAME, DATASOURCE_UID
 
 PROMETHEUS_URL = "http://prometheus:9090"
 DASHBOARDS_PATH = "/var/lib/grafana/dashboards/pitwatch"

@@ -1,1 +1,2 @@
-"""One module per alert domain: recording rules, alerts and their promtool cases."""
+"""One module per alert domain: its recording rules and alerts (their promtool cases are in
+``alert_rules.cases``)."""

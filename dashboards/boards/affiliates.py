@@ -5,24 +5,10 @@ delivered, late, failing, dead-lettered, or never sent)."""
 from __future__ import annotations
 
 from dashboards.alerts import AlertSource
-from dashboards.build import (
-    Board,
-    Q,
-    Var,
-    bargauge,
-    dashboard_link,
-    hist,
-    increase,
-    m,
-    quantile,
-    ratio,
-    runbook_links,
-    stat,
-    sum_by,
-    table,
-    timeseries,
-    var,
-)
+from dashboards.build import Board, Var
+from dashboards.links import dashboard_link, runbook_links
+from dashboards.panels import Q, bargauge, stat, table, timeseries
+from dashboards.promql import hist, increase, m, quantile, ratio, sum_by, var
 
 CLICKS = m("igaming_affiliate_clicks")
 REGISTRATIONS = m("igaming_affiliate_registrations")

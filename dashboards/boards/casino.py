@@ -4,21 +4,9 @@ providers roll back. One row per question, provider as the variable."""
 from __future__ import annotations
 
 from dashboards.alerts import AlertSource
-from dashboards.build import (
-    Board,
-    Q,
-    Var,
-    hist,
-    increase,
-    m,
-    quantile,
-    rate,
-    ratio,
-    stat,
-    sum_by,
-    timeseries,
-    var,
-)
+from dashboards.build import Board, Var
+from dashboards.panels import Q, stat, timeseries
+from dashboards.promql import hist, increase, m, quantile, rate, ratio, sum_by, var
 
 LAUNCHES = m("igaming_casino_launches")
 LAUNCH_FAILURES = m("igaming_casino_launch_failures")

@@ -8,20 +8,10 @@ so the compliance side shows registration refusals and KYC outcomes.
 from __future__ import annotations
 
 from dashboards.alerts import AlertSource
-from dashboards.build import (
-    Board,
-    Q,
-    Var,
-    increase,
-    m,
-    rate,
-    ratio,
-    runbook_links,
-    stat,
-    sum_by,
-    timeseries,
-    var,
-)
+from dashboards.build import Board, Var
+from dashboards.links import runbook_links
+from dashboards.panels import Q, stat, timeseries
+from dashboards.promql import increase, m, rate, ratio, sum_by, var
 
 OUTCOMES = m("igaming_kyc_outcomes")
 VENDOR_ERRORS = m("igaming_kyc_vendor_errors")

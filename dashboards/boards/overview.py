@@ -10,24 +10,10 @@ from __future__ import annotations
 
 from dashboards.alerts import AlertSource
 from dashboards.boards.payments import APPROVED, OUT, success_by, success_ratio
-from dashboards.build import (
-    DEPLOY_EXPR,
-    Board,
-    Q,
-    Var,
-    alert_list,
-    currency_overrides,
-    dashboard_link,
-    increase,
-    link,
-    m,
-    rate,
-    stat,
-    sum_by,
-    table,
-    timeseries,
-    var,
-)
+from dashboards.build import Board, Var
+from dashboards.links import dashboard_link, link
+from dashboards.panels import Q, alert_list, currency_overrides, stat, table, timeseries
+from dashboards.promql import DEPLOY_EXPR, increase, m, rate, sum_by, var
 
 AMOUNT = m("igaming_deposits_approved_amount")
 BONUS_GRANTED = m("igaming_bonus_granted_amount")

@@ -5,27 +5,10 @@ stuck (pending deposits, withdrawals past SLA)."""
 from __future__ import annotations
 
 from dashboards.alerts import AlertSource
-from dashboards.build import (
-    Board,
-    Cell,
-    Q,
-    Var,
-    bargauge,
-    currency_overrides,
-    dashboard_link,
-    hist,
-    increase,
-    m,
-    quantile,
-    rate,
-    ratio,
-    runbook_links,
-    stat,
-    sum_by,
-    table,
-    timeseries,
-    var,
-)
+from dashboards.build import Board, Var
+from dashboards.links import dashboard_link, runbook_links
+from dashboards.panels import Cell, Q, bargauge, currency_overrides, stat, table, timeseries
+from dashboards.promql import hist, increase, m, quantile, rate, ratio, sum_by, var
 
 ATT = m("igaming_deposit_attempts")
 OUT = m("igaming_deposit_outcomes")

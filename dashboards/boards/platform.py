@@ -4,26 +4,10 @@ burn, RED per route, the database, the outbox, and the suite's own collectors.""
 from __future__ import annotations
 
 from dashboards.alerts import AlertSource
-from dashboards.build import (
-    Board,
-    Cell,
-    Q,
-    Var,
-    gauge,
-    hist,
-    m,
-    quantile,
-    rate,
-    ratio,
-    runbook_links,
-    stat,
-    sum_by,
-    table,
-    timeline,
-    timeseries,
-    up_down,
-    var,
-)
+from dashboards.build import Board, Var
+from dashboards.links import runbook_links
+from dashboards.panels import Cell, Q, gauge, stat, table, timeline, timeseries, up_down
+from dashboards.promql import hist, m, quantile, rate, ratio, sum_by, var
 
 REQUESTS = m("igaming_http_requests")
 IN_FLIGHT = m("igaming_http_requests_in_flight")

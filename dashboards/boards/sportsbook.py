@@ -4,23 +4,10 @@ prices fresh, are winners paid (settlement lag and backlog), which markets are s
 from __future__ import annotations
 
 from dashboards.alerts import AlertSource
-from dashboards.build import (
-    Board,
-    Q,
-    Var,
-    bargauge,
-    hist,
-    increase,
-    m,
-    quantile,
-    rate,
-    ratio,
-    runbook_links,
-    stat,
-    sum_by,
-    timeseries,
-    var,
-)
+from dashboards.build import Board, Var
+from dashboards.links import runbook_links
+from dashboards.panels import Q, bargauge, stat, timeseries
+from dashboards.promql import hist, increase, m, quantile, rate, ratio, sum_by, var
 
 PLACED = m("igaming_bets_placed")
 REJECTED = m("igaming_bets_rejected")

@@ -5,24 +5,20 @@ breaks by type and PSP, the amount at risk, how old, and when the last run succe
 from __future__ import annotations
 
 from dashboards.alerts import AlertSource
-from dashboards.build import (
-    Board,
+from dashboards.build import Board, Var
+from dashboards.links import runbook_links
+from dashboards.panels import (
     Cell,
     Q,
-    Var,
     bargauge,
     currency_overrides,
-    m,
-    rate,
-    runbook_links,
     stat,
-    sum_by,
     table,
     timeline,
     timeseries,
     up_down,
-    var,
 )
+from dashboards.promql import m, rate, sum_by, var
 
 LEDGER_OK = m("pitwatch_ledger_invariant_ok")
 VIOLATIONS = m("pitwatch_ledger_invariant_violations")

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from alert_rules import DOMAINS, artefacts, load, profile
+from alert_rules.cases.payments import deposits
 from alert_rules.config import Override, RulesConfig
 from alert_rules.domains import payments
 from alert_rules.model import Fires, seconds
@@ -162,8 +163,8 @@ def de_collapse() -> tuple[Any, ...]:
     """DE at two deposits a second (10 per 5 s sample): 85 % approved for ten minutes,
     then 45 %. GB alongside at 90 %, one a second. No history: only the floor applies."""
     return merge(
-        payments.deposits("DE", "paybridge", "card", [(HEALTHY, 8.5, 1.5), (INCIDENT, 4.5, 5.5)]),
-        payments.deposits("GB", "paybridge", "card", [(HEALTHY + INCIDENT, 4.5, 0.5)]),
+        deposits("DE", "paybridge", "card", [(HEALTHY, 8.5, 1.5), (INCIDENT, 4.5, 5.5)]),
+        deposits("GB", "paybridge", "card", [(HEALTHY + INCIDENT, 4.5, 0.5)]),
     )
 
 

@@ -16,13 +16,16 @@ import alert_rules
 import dashboards
 from alert_rules.checks import PROMETHEUS_SERIES, exported_series, referenced_metrics
 from alert_rules.config import Override
+from alert_rules.dashboard_uids import DASHBOARDS
 from alert_rules.model import Param
 from alert_rules.render import dashboard_url, runbook_url
 from collectors.catalog import BY_NAME
 from dashboards import provisioning
 from dashboards.alerts import AlertSource
-from dashboards.build import DATASOURCE_UID, DS, PANEL_TYPES, SCHEMA_VERSION, TAG
-from dashboards.uids import DASHBOARDS
+from dashboards.build import TAG
+from dashboards.datasource import DATASOURCE_UID, DS
+from dashboards.grafana11 import SCHEMA_VERSION
+from dashboards.panels import PANEL_TYPES
 from tests.dashboards.tools import expressions, panels, promql
 
 ROOT = Path(__file__).resolve().parents[2]

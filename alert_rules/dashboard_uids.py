@@ -1,7 +1,9 @@
 """Stable dashboard uids and titles: alert links and the generated dashboards share them.
 
 A uid never changes once published (bookmarks, alert links and Slack messages point at
-it); add a dashboard by adding a key.
+it); add a dashboard by adding a key. The table lives with the alert rules because the
+dashboards read the alert declarations (thresholds, runbooks, recording rules) while the
+alerts need only these addresses: ``dashboards`` imports ``alert_rules``, never the reverse.
 """
 
 from __future__ import annotations

@@ -1,0 +1,320 @@
+"""The promtool cases of ``alert_rules.domains.payments``: the normal, quiet-night and surge
+traffic its alerts stay silent on, the incidents they must fire on in time, the guards."""
+
+from __future__ import annotations
+
+from alert_rules.domains.payments import ALERTS, ATT, CB, CB_DELAY, OUT, PENDING, STUCK
+from alert_rules.model import Case, Fires, Series, Silent, silence
+from alert_rules.series import counter, counter_from, every, gauge, histogram, merge, series
+from alert_rules.series import quantile_in_bucket as q_in
+from collectors.catalog import BY_NAME
+
+BUILD = BY_NAME["igaming_build"].exposed_name
+DEPLOYED = BY_NAME["igaming_deploy_timestamp_seconds"].name
+NAMES = tuple(a.name for a in ALERTS)
+
+DAY = 24 * 60
+
+
+def deposits(
+    geo: str,
+    psp: str,
+    method: str,
+    segments: list[tuple[int, float, float]],
+    brand: str = "acme",
+) -> list[Series]:
+    """Deposit attempts and outcomes: segments of (minutes, approved/min, declined/min)."""
+    kv = {"geo": geo, "psp": psp, "method": method, "brand": brand}
+    return [
+        series(ATT, counter(*[(m, a + d) for m, a, d in segments]), **kv),
+        series(OUT, counter(*[(m, a) for m, a, _ in segments]), **kv, outcome="approved"),
+        series(OUT, counter(*[(m, d) for m, _, d in segments]), **kv, outcome="declined"),
+    ]
+
+
+def quiet_geo(minutes: int, geo: str = "FI", psp: str = "nordpay") -> list[Series]:
+    """A small GEO at night: four deposits an hour, one of which fails."""
+    thirds = zip(
+        every(minutes, 20), every(minutes, 20, offset=7), every(minutes, 20, offset=14), strict=True
+    )
+    approved = [a + b + c for a, b, c in thirds]
+    declined = every(minutes, 60, offset=31)
+    kv = {"geo": geo, "psp": psp, "method": "card", "brand": "acme"}
+    return [
+        series(ATT, counter_from(a + d for a, d in zip(approved, declined, strict=True)), **kv),
+        series(OUT, counter_from(approved), **kv, outcome="approved"),
+        series(OUT, counter_from(declined), **kv, outcome="declined"),
+    ]
+
+
+def callbacks(psp: str, segments: list[tuple[int, float, float]]) -> list[Series]:
+    """Callback delay histogram: (minutes, callbacks/min, delay seconds)."""
+    return histogram(CB_DELAY.name, CB_DELAY.buckets or (), segments, psp=psp)
+
+
+def healthy(minutes: int, surge: tuple[int, int] | None = None) -> tuple[Series, ...]:
+    """A busy evening in two GEOs: DE 85 % approved, GB 90 %, every PSP answering fast,
+    no stale deposit, no stuck withdrawal. ``surge``: (start, length) of a 5x kickoff."""
+
+    def seg(per_a: float, per_d: float) -> list[tuple[int, float, float]]:
+        if surge is None:
+            return [(minutes, per_a, per_d)]
+        start, length = surge
+        return [(start, per_a, per_d), (length, 5 * per_a, 5 * per_d),
+                (minutes - start - length, per_a, per_d)]  # fmt: skip
+
+    def cb(per: float, delay: float) -> list[tuple[int, float, float]]:
+        return [(m, n, delay) for m, n, _ in seg(per, 0)]
+
+    return merge(
+        deposits("DE", "paybridge", "card", seg(12, 3)),
+        deposits("DE", "nordpay", "ewallet", seg(5, 0.25)),
+        deposits("GB", "paybridge", "card", seg(9, 1)),
+        deposits("GB", "ewallo", "ewallet", seg(4, 0.5)),
+        callbacks("paybridge", cb(25, 8)),
+        callbacks("nordpay", cb(5, 3)),
+        callbacks("ewallo", cb(4, 20)),
+        *[
+            series(CB, counter((minutes, 0)), psp=p, outcome="bad_signature")
+            for p in ("paybridge", "nordpay", "ewallo")
+        ],
+        *[series(PENDING, gauge((minutes, 1)), psp=p) for p in ("paybridge", "nordpay")],
+        *[series(STUCK, gauge((minutes, 0)), psp=p) for p in ("paybridge", "nordpay")],
+        series(BUILD, gauge((minutes, 1)), version="2026.11.2"),
+        series(DEPLOYED, gauge((minutes, 0))),
+    )
+
+
+def _drop(
+    base: float, bad: float, start: int, length: int, total: int
+) -> list[tuple[int, float, float]]:
+    """20 deposits a minute: success ``base``, then ``bad`` for ``length`` minutes."""
+    return [(start, 20 * base, 20 * (1 - base)), (length, 20 * bad, 20 * (1 - bad)),
+            (total - start - length, 20 * base, 20 * (1 - base))]  # fmt: skip
+
+
+WEEK = 7 * DAY
+
+
+def _weekly(usual: float, last_week: float, now: float) -> list[tuple[int, float, float]]:
+    """A week and two hours of 20 deposits a minute at ``usual`` success, except 10:00 to
+    11:00 on the first day (``last_week``) and the same hour a week later (``now``)."""
+    return [(600, 20 * usual, 20 * (1 - usual)),
+            (60, 20 * last_week, 20 * (1 - last_week)),
+            (WEEK - 60, 20 * usual, 20 * (1 - usual)),
+            (60, 20 * now, 20 * (1 - now)),
+            (60, 20 * usual, 20 * (1 - usual))]  # fmt: skip
+
+
+def cases() -> tuple[Case, ...]:
+    t0 = 420  # seven hours of history: the trailing-day baseline exists
+    total = t0 + 120
+    return (
+        silence(
+            "busy evening, every PSP healthy",
+            "normal",
+            healthy(total),
+            NAMES,
+            at=(30, 120, t0, t0 + 60, total),
+        ),
+        silence(
+            "5x deposit surge at kickoff, same success rates",
+            "surge",
+            healthy(total, surge=(t0, 60)),
+            NAMES,
+            at=(t0 + 10, t0 + 30, t0 + 60, t0 + 75),
+        ),
+        silence(
+            "quiet night in FI: four deposits an hour, one declined",
+            "quiet_night",
+            merge(
+                quiet_geo(total),
+                *[series(PENDING, gauge((total, 0)), psp="nordpay")],
+                series(STUCK, gauge((total, 0)), psp="nordpay"),
+            ),
+            NAMES,
+            at=(60, 180, t0, total),
+        ),
+        Case(
+            "bad deploy: DE approvals fall from 95% to 60% (above the floor) after 2026.11.3",
+            "incident",
+            merge(
+                deposits("DE", "paybridge", "card", _drop(0.95, 0.6, t0, 60, total)),
+                deposits("GB", "paybridge", "card", [(total, 17, 3)]),
+                series(BUILD, gauge((total, 1)), version="2026.11.3"),
+                series(DEPLOYED, gauge((total, (t0 - 5) * 60))),
+            ),
+            (
+                Silent(f"{t0 + 8}m"),
+                Fires(f"{t0 + 20}m", {"geo": "DE"}, 0.6, deploy="2026.11.3"),
+                Fires(f"{t0 + 50}m", {"geo": "DE"}, 0.6, deploy="2026.11.3"),
+                Fires(f"{t0 + 58}m", {"geo": "DE"}, 0.6),  # the deploy is an hour old
+                Silent(f"{t0 + 75}m"),
+            ),
+            incident_start=f"{t0}m",
+            recovery=f"{t0 + 60}m",
+            alerts=("DepositSuccessRateDropGeo",),
+        ),
+        Case(
+            "new GEO without history: DE at 45% is below the 50% floor, IN's floor is 35%",
+            "incident",
+            merge(
+                deposits("DE", "paybridge", "card", [(60, 9, 11), (60, 17, 3)]),
+                deposits("IN", "paybridge", "upi", [(120, 9, 11)]),
+            ),
+            (
+                Silent("4m"),
+                Fires("20m", {"geo": "DE"}, 0.45),
+                Silent("90m"),
+            ),
+            incident_start="0m",
+            recovery="60m",
+            alerts=("DepositSuccessRateDropGeo",),
+        ),
+        Case(
+            "same hour last week: DE's usual night-time dip is no incident, the same dip in GB is",
+            "incident",
+            merge(
+                # DE: 90 %, but every week 55 % from 10:00 to 11:00 (a card-heavy hour)
+                deposits("DE", "paybridge", "card", _weekly(0.9, 0.55, 0.58)),
+                # GB: 90 % all week, 58 % for that hour this week only
+                deposits("GB", "paybridge", "card", _weekly(0.9, 0.9, 0.58)),
+            ),
+            (
+                Silent(f"{WEEK + 605}m"),
+                Fires(f"{WEEK + 620}m", {"geo": "GB"}, 0.58),
+                Fires(f"{WEEK + 650}m", {"geo": "GB"}, 0.58),
+                Silent(f"{WEEK + 690}m"),
+            ),
+            incident_start=f"{WEEK + 600}m",
+            recovery=f"{WEEK + 660}m",
+            alerts=("DepositSuccessRateDropGeo",),
+        ),
+        Case(
+            "DE approvals dip from 85% to 65%: less than 30% below the baseline",
+            "guard",
+            merge(deposits("DE", "paybridge", "card", _drop(0.85, 0.65, t0, 60, total))),
+            (Silent(f"{t0 + 20}m"), Silent(f"{t0 + 50}m")),
+            alerts=("DepositSuccessRateDropGeo",),
+        ),
+        Case(
+            "nordpay declines 70% of deposits in every GEO",
+            "incident",
+            merge(
+                deposits("DE", "nordpay", "ewallet", _drop(0.9, 0.3, t0, 60, total)),
+                deposits("SE", "nordpay", "ewallet", _drop(0.9, 0.3, t0, 60, total)),
+                deposits("DE", "paybridge", "card", [(total, 17, 3)]),
+                series(BUILD, gauge((total, 1)), version="2026.11.2"),
+                series(DEPLOYED, gauge((total, 0))),
+            ),
+            (
+                Silent(f"{t0 + 5}m"),
+                Fires(f"{t0 + 20}m", {"psp": "nordpay"}, 0.3),
+                Silent(f"{t0 + 75}m"),
+            ),
+            incident_start=f"{t0}m",
+            recovery=f"{t0 + 60}m",
+            alerts=("DepositSuccessRateDropPsp",),
+        ),
+        Case(
+            "paybridge stops approving in DE (every deposit times out)",
+            "incident",
+            merge(
+                deposits("DE", "paybridge", "card", [(60, 12, 3), (30, 0, 15), (30, 12, 3)]),
+                deposits("DE", "nordpay", "ewallet", [(120, 5, 0.25)]),
+            ),
+            (
+                Silent("64m"),
+                Fires("72m", {"psp": "paybridge", "geo": "DE"}, 75),
+                Silent("100m"),
+            ),
+            incident_start="60m",
+            recovery="90m",
+            alerts=("PspDown",),
+        ),
+        Case(
+            "paybridge's approved series disappears (platform restarted, no approval since) "
+            "while deposits keep failing: still fires",
+            "incident",
+            (
+                series(
+                    ATT, counter((130, 15)), geo="DE", psp="paybridge", method="card", brand="acme"
+                ),
+                # approvals stop at 60 and the series goes stale; they resume at 100
+                series(
+                    OUT,
+                    counter((60, 12)) + " stale _x38 732+12x30",
+                    geo="DE",
+                    psp="paybridge",
+                    method="card",
+                    brand="acme",
+                    outcome="approved",
+                ),
+            ),
+            (
+                Silent("64m"),
+                Fires("72m", {"psp": "paybridge", "geo": "DE"}, 75),
+                Fires("95m", {"psp": "paybridge", "geo": "DE"}, 75),
+                Silent("105m"),
+            ),
+            incident_start="60m",
+            recovery="100m",
+            alerts=("PspDown",),
+        ),
+        Case(
+            "ewallo callbacks arrive four minutes late",
+            "incident",
+            merge(callbacks("ewallo", [(60, 4, 20), (60, 4, 240), (60, 4, 20)])),
+            (
+                Silent("70m"),
+                Fires("80m", {"psp": "ewallo"}, q_in(CB_DELAY.buckets or (), 240, 0.95)),
+                Silent("150m"),
+            ),
+            incident_start="60m",
+            recovery="120m",
+            alerts=("PspCallbacksDelayed",),
+        ),
+        Case(
+            "pixgate callbacks lost: pending deposits go stale after 15 minutes",
+            "incident",
+            (series(PENDING, gauge((75, 0), (5, 6), (40, 9), (30, 0)), psp="pixgate"),),
+            (
+                Silent("84m"),
+                Fires("90m", {"psp": "pixgate"}, 9),
+                Silent("125m"),
+            ),
+            incident_start="60m",
+            recovery="120m",
+            alerts=("DepositsAwaitingCallback",),
+        ),
+        Case(
+            "callbacks signed with a secret paybridge rotated",
+            "incident",
+            (
+                series(
+                    CB, counter((60, 0), (30, 2), (60, 0)), psp="paybridge", outcome="bad_signature"
+                ),
+            ),
+            (
+                Silent("62m"),
+                Fires("70m", {"psp": "paybridge"}, 20),
+                Silent("120m"),
+            ),
+            incident_start="60m",
+            recovery="90m",
+            alerts=("PspCallbackBadSignatures",),
+        ),
+        Case(
+            "two nordpay payouts pass their SLA without a callback",
+            "incident",
+            (series(STUCK, gauge((60, 0), (60, 2), (30, 0)), psp="nordpay"),),
+            (
+                Silent("63m"),
+                Fires("70m", {"psp": "nordpay"}, 2),
+                Silent("125m"),
+            ),
+            incident_start="60m",
+            recovery="120m",
+            alerts=("WithdrawalsStuck",),
+        ),
+    )
