@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 from pitwatch.stack.config import StackConfig
 
@@ -39,6 +40,7 @@ SIMULATORS = ("psp", "kyc", "odds", "games", "affiliates")
 PROMETHEUS_BINARIES = ("prometheus",)
 ALERTMANAGER_BINARIES = ("prometheus-alertmanager", "alertmanager")
 INSTALL_HINT = "apt-get install -y prometheus prometheus-alertmanager"
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 Say = Callable[[str], None]
 
@@ -64,7 +66,7 @@ class Component:
     health: str | None  # the URL that answers 200 when the component is ready
     log: str
     command: list[str]
-    started: int | None = None  # start time in clock ticks (/proc): a reused pid is not ours
+    started: int | None = None  # start time in clock ticks since boot: a reused pid is not ours
     stop_signal: str = "SIGTERM"
 
 
@@ -135,35 +137,24 @@ class Stack:
 
 
 def _started_at(c: Component) -> datetime | None:
-    """When a component's process started (wall clock), from /proc; None if unknown."""
+    """When a component's process started (wall clock); None if unknown."""
     if c.started is None:
         return None
-    try:
-        boot = next(
-            float(line.split()[1])
-            for line in Path("/proc/stat").read_text().splitlines()
-            if line.startswith("btime ")
-        )
-    except (OSError, StopIteration):
-        return None
-    return datetime.fromtimestamp(boot + c.started / os.sysconf("SC_CLK_TCK"), UTC)
+    return datetime.fromtimestamp(psutil.boot_time() + c.started / _CLOCK_TICKS, UTC)
 
 
 # -- processes -------------------------------------------------------------------------------
 
 
-def _proc_stat(pid: int) -> list[str] | None:
-    """/proc/<pid>/stat's fields from the state on (index 0 = field 3), or None."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return text[text.rindex(")") + 2 :].split()
-
-
 def _start_ticks(pid: int) -> int | None:
-    stat = _proc_stat(pid)
-    return int(stat[19]) if stat else None
+    """When ``pid`` started, in clock ticks since boot (what stack.json records); None when
+    it is gone. Unlike a time of day no clock adjustment moves it, so a ``down`` hours later
+    still tells its processes from a reused pid."""
+    try:
+        since_boot = psutil.Process(pid).create_time() - psutil.boot_time()
+    except psutil.Error:
+        return None
+    return round(since_boot * _CLOCK_TICKS)
 
 
 def _reap(pid: int) -> None:
@@ -171,31 +162,35 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
+
+
+def _live_member(pid: int, pgid: int) -> bool:
+    """Whether ``pid`` is in process group ``pgid`` and not a zombie."""
+    try:
+        return _pgid(pid) == pgid and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:  # gone meanwhile
+        return False
+
+
 def _group_alive(pgid: int) -> bool:
     """Whether any live (non-zombie) process is left in the process group."""
     _reap(pgid)
-    if not Path("/proc").is_dir():
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return False
-        return True
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            stat = _proc_stat(int(entry.name))
-            if stat and stat[0] != "Z" and int(stat[2]) == pgid:
-                return True
-    return False
+    return any(_live_member(pid, pgid) for pid in psutil.pids())
 
 
 def _ours(c: Component) -> bool:
     """The pid still runs what we started (not a reused pid), and still leads its group."""
     if c.started is None:
         return True
-    stat = _proc_stat(c.pid)
-    if stat is None:  # the leader is gone; its group may live on
+    started = _start_ticks(c.pid)
+    if started is None:  # the leader is gone; its group may live on
         return _group_alive(c.pgid)
-    return int(stat[19]) == c.started and int(stat[2]) == c.pgid
+    return started == c.started and _pgid(c.pid) == c.pgid
 
 
 def _signal(c: Component, sig: int) -> None:
