@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 from pitwatch.stack.config import StackConfig
 
@@ -39,6 +40,7 @@ SIMULATORS = ("psp", "kyc", "odds", "games", "affiliates")
 PROMETHEUS_BINARIES = ("prometheus",)
 ALERTMANAGER_BINARIES = ("prometheus-alertmanager", "alertmanager")
 INSTALL_HINT = "apt-get install -y prometheus prometheus-alertmanager"
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 Say = Callable[[str], None]
 
@@ -64,7 +66,7 @@ class Component:
     health: str | None  # the URL that answers 200 when the component is ready
     log: str
     command: list[str]
-    started: int | None = None  # start time in clock ticks (/proc): a reused pid is not ours
+    started: int | None = None  # start time in clock ticks since boot: a reused pid is not ours
     stop_signal: str = "SIGTERM"
 
 
@@ -135,35 +137,24 @@ class Stack:
 
 
 def _started_at(c: Component) -> datetime | None:
-    """When a component's process started (wall clock), from /proc; None if unknown."""
+    """When a component's process started (wall clock); None if unknown."""
     if c.started is None:
         return None
-    try:
-        boot = next(
-            float(line.split()[1])
-            for line in Path("/proc/stat").read_text().splitlines()
-            if line.startswith("btime ")
-        )
-    except (OSError, StopIteration):
-        return None
-    return datetime.fromtimestamp(boot + c.started / os.sysconf("SC_CLK_TCK"), UTC)
+    return datetime.fromtimestamp(psutil.boot_time() + c.started / _CLOCK_TICKS, UTC)
 
 
 # -- processes -------------------------------------------------------------------------------
 
 
-def _proc_stat(pid: int) -> list[str] | None:
-    """/proc/<pid>/stat's fields from the state on (index 0 = field 3), or None."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return text[text.rindex(")") + 2 :].split()
-
-
 def _start_ticks(pid: int) -> int | None:
-    stat = _proc_stat(pid)
-    return int(stat[19]) if stat else None
+    """When ``pid`` started, in clock ticks since boot (what stack.json records); None when
+    it is gone. Unlike a time of day no clock adjustment moves it, so a ``down`` hours later
+    still tells its processes from a reused pid."""
+    try:
+        since_boot = psutil.Process(pid).create_time() - psutil.boot_time()
+    except psutil.Error:
+        return None
+    return round(since_boot * _CLOCK_TICKS)
 
 
 def _reap(pid: int) -> None:
@@ -171,31 +162,35 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
+
+
+def _live_member(pid: int, pgid: int) -> bool:
+    """Whether ``pid`` is in process group ``pgid`` and not a zombie."""
+    try:
+        return _pgid(pid) == pgid and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:  # gone meanwhile
+        return False
+
+
 def _group_alive(pgid: int) -> bool:
     """Whether any live (non-zombie) process is left in the process group."""
     _reap(pgid)
-    if not Path("/proc").is_dir():
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return False
-        return True
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            stat = _proc_stat(int(entry.name))
-            if stat and stat[0] != "Z" and int(stat[2]) == pgid:
-                return True
-    return False
+    return any(_live_member(pid, pgid) for pid in psutil.pids())
 
 
 def _ours(c: Component) -> bool:
     """The pid still runs what we started (not a reused pid), and still leads its group."""
     if c.started is None:
         return True
-    stat = _proc_stat(c.pid)
-    if stat is None:  # the leader is gone; its group may live on
+    started = _start_ticks(c.pid)
+    if started is None:  # the leader is gone; its group may live on
         return _group_alive(c.pgid)
-    return int(stat[19]) == c.started and int(stat[2]) == c.pgid
+    return started == c.started and _pgid(c.pid) == c.pgid
 
 
 def _signal(c: Component, sig: int) -> None:
@@ -310,6 +305,7 @@ class _Plan:
     stop_signal: str = "SIGTERM"
     ready_log: str | None = None  # without a health URL: a line its log shows when ready
     optional: bool = False  # failing to start is a note, not the stack's failure
+    binary: str | None = None  # a program on PATH; None: a pitwatch command (argv its args)
 
 
 def _cli(*args: str) -> list[str]:
@@ -487,6 +483,233 @@ def create_operator(config: StackConfig, run_dir: Path, timeout: float = 60) -> 
     return key
 
 
+def _monitoring(config: StackConfig) -> tuple[dict[str, str], list[str]]:
+    """Prometheus and Alertmanager when asked for and on PATH (name → binary), and a note
+    for each one asked for but missing."""
+    found: dict[str, str] = {}
+    notes = []
+    if config.prometheus:
+        if binary := _binary(PROMETHEUS_BINARIES):
+            found["prometheus"] = binary
+        else:
+            notes.append(f"Prometheus is not on PATH: no alert evaluation ({INSTALL_HINT})")
+    if config.alertmanager:
+        if binary := _binary(ALERTMANAGER_BINARIES):
+            found["alertmanager"] = binary
+        else:
+            notes.append(f"Alertmanager is not on PATH: no notifications ({INSTALL_HINT})")
+    return found, notes
+
+
+def _server(config: StackConfig, name: str, args: list[str], port: int, health: str) -> _Plan:
+    """A pitwatch command that serves HTTP on ``port``, ready when ``health`` answers."""
+    return _Plan(name, [*args, "--host", config.host, "--port", str(port)], port, health)
+
+
+def _plans(
+    config: StackConfig, run_dir: Path, binaries: dict[str, str]
+) -> tuple[list[_Plan], list[_Plan]]:
+    """What to start, in two waves: the simulators, the sink, the platform (and
+    Alertmanager); then what reads the database or scrapes the first wave."""
+    p = config.ports
+    early = [
+        *_simulator_plans(config, run_dir),
+        _server(
+            config,
+            "platform",
+            ["platform", "serve", "--metrics-port", str(p.platform_metrics)],
+            p.platform,
+            "/readyz",
+        ),
+    ]
+    late = [
+        _server(config, "state", ["collect", "serve"], p.state, "/metrics"),
+        # No HTTP: ready when APScheduler says so. Optional: the reconciliation's schedule
+        # failing leaves the alerting chain whole (its failure is a note and in its log).
+        _Plan("reconcile", ["reconcile", "schedule"], ready_log="Scheduler started", optional=True),
+    ]
+    if binary := binaries.get("alertmanager"):
+        early.append(_alertmanager_plan(config, run_dir, binary))
+    if binary := binaries.get("prometheus"):
+        late.append(_prometheus_plan(config, run_dir, binary))
+    return early, late
+
+
+def _simulator_plans(config: StackConfig, run_dir: Path) -> list[_Plan]:
+    """The five simulators of the outside world, then the notification sink."""
+    configs = {
+        "odds": ["--config", str(run_dir / "odds-sim.json")],
+        "psp": ["--config", str(run_dir / "psp-sim.json")],
+    }
+    simulators = [
+        _server(
+            config,
+            name,
+            ["sim", name, "serve", *configs.get(name, [])],
+            getattr(config.ports, name),
+            "/healthz",
+        )
+        for name in SIMULATORS
+    ]
+    notify = ["sim", "notify", "serve", "--run-dir", str(run_dir)]
+    return [*simulators, _server(config, "notify", notify, config.ports.notify, "/healthz")]
+
+
+def _alertmanager_plan(config: StackConfig, run_dir: Path, binary: str) -> _Plan:
+    p, h = config.ports, config.host
+    args = [
+        f"--config.file={run_dir / 'alertmanager.yml'}",
+        f"--storage.path={run_dir / 'alertmanager-data'}",
+        f"--web.listen-address={h}:{p.alertmanager}",
+        "--cluster.listen-address=",  # no gossip port on 0.0.0.0: a single instance
+    ]
+    return _Plan("alertmanager", args, p.alertmanager, "/-/ready", binary=binary)
+
+
+def _prometheus_plan(config: StackConfig, run_dir: Path, binary: str) -> _Plan:
+    p, h = config.ports, config.host
+    args = [
+        f"--config.file={run_dir / 'prometheus.yml'}",
+        f"--storage.tsdb.path={run_dir / 'prometheus-data'}",
+        f"--web.listen-address={h}:{p.prometheus}",
+    ]
+    return _Plan("prometheus", args, p.prometheus, "/-/ready", binary=binary)
+
+
+def _check_ports(config: StackConfig, plans: list[_Plan]) -> None:
+    """Every port first: a taken one is an error before anything starts."""
+    h = config.host
+    wanted = [(plan.name, plan.port) for plan in plans if plan.port is not None]
+    for name, port in [*wanted, ("platform_metrics", config.ports.platform_metrics)]:
+        if not port_free(h, port):
+            raise StackError(
+                f"port {port} ({name}) is in use on {h}: stop what listens there "
+                f"or choose another port (--ports {name}=N)",
+                code=2,
+            )
+
+
+def _write_configs(
+    config: StackConfig, run_dir: Path, rules: Path, binaries: dict[str, str]
+) -> None:
+    """The components' files: the SQLite database's folder, the simulators' and the
+    monitoring's configs."""
+    _sqlite_dir(config.database_url)
+    _write_odds_config(config, run_dir)
+    _write_psp_config(run_dir)
+    if "alertmanager" in binaries:
+        _write_alertmanager(config, run_dir)
+    if "prometheus" in binaries:
+        _write_prometheus(config, run_dir, rules, "alertmanager" in binaries)
+
+
+def _upgrade_database(config: StackConfig, env: dict[str, str], say: Say) -> None:
+    """Migrate a server database before anything reads it (the platform upgrades an empty
+    SQLite database itself)."""
+    if config.database_url.startswith("sqlite"):
+        return
+    say("upgrading the database (pitwatch platform db upgrade)")
+    done = subprocess.run(
+        _cli("platform", "db", "upgrade"), env=env, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise StackError(f"database upgrade failed: {last}")
+
+
+def _start(stack: Stack, plan: _Plan, env: dict[str, str], host: str) -> Component:
+    """Start one component in its own session, logging to <run_dir>/<name>.log, and record
+    it in stack.json."""
+    argv = [plan.binary, *plan.argv] if plan.binary else _cli(*plan.argv)
+    log = stack.run_dir / f"{plan.name}.log"
+    with log.open("ab") as handle:
+        proc = subprocess.Popen(
+            argv,
+            env=env | plan.env,
+            stdin=subprocess.DEVNULL,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://{host}:{plan.port}" if plan.port is not None else None
+    c = Component(
+        name=plan.name,
+        pid=proc.pid,
+        pgid=proc.pid,  # its own session: the group is the process's pid
+        port=plan.port,
+        url=url,
+        health=(url + plan.health_path) if url and plan.health_path else None,
+        log=str(log),
+        command=[str(a) for a in argv],
+        started=_start_ticks(proc.pid),
+        stop_signal=plan.stop_signal,
+    )
+    stack.components.append(c)
+    stack.procs[plan.name] = proc
+    stack.save()  # at once: a `down` finds it even if this process dies now
+    return c
+
+
+def _await_ready(
+    stack: Stack, started: list[tuple[Component, _Plan]], timeout: float, say: Say
+) -> None:
+    """Wait for each started component in turn; an optional one that does not come up is
+    stopped and becomes a note, any other fails the stack (StackError)."""
+    for c, plan in started:
+        try:
+            _wait_ready(c, stack.procs[c.name], timeout, plan.ready_log)
+        except StackError as exc:
+            if not plan.optional:
+                raise
+            stop_components([c], timeout=5)
+            stack.components.remove(c)
+            stack.procs.pop(c.name)
+            stack.notes.append(f"not running: {exc}")
+            stack.save()
+            say(f"{c.name:<12} NOT RUNNING: {exc}")
+            continue
+        say(f"{c.name:<12} ready at {c.url}" if c.url else f"{c.name:<12} running")
+
+
+def _start_wave(
+    config: StackConfig, stack: Stack, plans: list[_Plan], env: dict[str, str], say: Say
+) -> None:
+    """Start every plan at once, then wait until each is ready."""
+    started = [(_start(stack, plan, env, config.host), plan) for plan in plans]
+    _await_ready(stack, started, config.ready_timeout, say)
+
+
+def _start_traffic(config: StackConfig, stack: Stack, env: dict[str, str], say: Say) -> None:
+    """The scenario's live traffic, as a faults operator, once the platform is up."""
+    assert config.scenario is not None
+    key = create_operator(config, stack.run_dir)
+    traffic = [
+        "simulate", "--scenario", config.scenario,
+        "--live", stack.platform_url, "--rate", f"{config.rate:g}",
+        "--out", str(stack.run_dir / "traffic"),
+    ]  # fmt: skip
+    if config.traffic_days is not None:
+        traffic += ["--days", f"{config.traffic_days:g}"]
+    plan = _Plan(
+        "traffic",
+        traffic,
+        env={"PITWATCH_OPERATOR_KEY": key},
+        stop_signal="SIGINT",
+        ready_log="live run of",  # cmd_simulate's first line: the scenario loaded
+    )
+    c = _start(stack, plan, env, config.host)
+    _await_ready(stack, [(c, plan)], config.ready_timeout, say)
+    say(f"traffic      {config.scenario} at {config.rate:g} actions/s ({c.log})")
+
+
+def _abandon(stack: Stack) -> None:
+    """Stop whatever of the stack started, and forget it."""
+    stop_components(stack.components, timeout=5)
+    for proc in stack.procs.values():
+        _reap(proc.pid)
+    (stack.run_dir / STACK_FILE).unlink(missing_ok=True)
+
+
 def up(config: StackConfig, say: Say | None = None) -> Stack:
     """Start the stack; returns when every component answers its health URL. Raises
     StackError (nothing left running) when a port is taken or a component fails."""
@@ -496,185 +719,33 @@ def up(config: StackConfig, say: Say | None = None) -> Stack:
     _check_not_running(run_dir)
     _check_scenario(config)
     rules, note = config.rules_dir()
-    notes = [note] if note else []
-    prometheus = _binary(PROMETHEUS_BINARIES) if config.prometheus else None
-    alertmanager = _binary(ALERTMANAGER_BINARIES) if config.alertmanager else None
-    if config.prometheus and not prometheus:
-        notes.append(f"Prometheus is not on PATH: no alert evaluation ({INSTALL_HINT})")
-    if config.alertmanager and not alertmanager:
-        notes.append(f"Alertmanager is not on PATH: no notifications ({INSTALL_HINT})")
-
-    p, h = config.ports, config.host
-
-    def server(name: str, args: list[str], port: int, health: str) -> _Plan:
-        return _Plan(name, [*args, "--host", h, "--port", str(port)], port, health)
-
-    configs = {
-        "odds": ["--config", str(run_dir / "odds-sim.json")],
-        "psp": ["--config", str(run_dir / "psp-sim.json")],
-    }
-    early = [
-        *[
-            server(
-                name,
-                ["sim", name, "serve", *configs.get(name, [])],
-                getattr(p, name),
-                "/healthz",
-            )
-            for name in SIMULATORS
-        ],
-        server(
-            "notify", ["sim", "notify", "serve", "--run-dir", str(run_dir)], p.notify, "/healthz"
-        ),
-        server(
-            "platform",
-            ["platform", "serve", "--metrics-port", str(p.platform_metrics)],
-            p.platform,
-            "/readyz",
-        ),
-    ]
-    late = [
-        server("state", ["collect", "serve"], p.state, "/metrics"),
-        # No HTTP: ready when APScheduler says so. Optional: the reconciliation's schedule
-        # failing leaves the alerting chain whole (its failure is a note and in its log).
-        _Plan("reconcile", ["reconcile", "schedule"], ready_log="Scheduler started", optional=True),
-    ]
-    if alertmanager:
-        am_args = [
-            f"--config.file={run_dir / 'alertmanager.yml'}",
-            f"--storage.path={run_dir / 'alertmanager-data'}",
-            f"--web.listen-address={h}:{p.alertmanager}",
-            "--cluster.listen-address=",  # no gossip port on 0.0.0.0: a single instance
-        ]
-        early.append(_Plan("alertmanager", am_args, p.alertmanager, "/-/ready"))
-    if prometheus:
-        prom_args = [
-            f"--config.file={run_dir / 'prometheus.yml'}",
-            f"--storage.tsdb.path={run_dir / 'prometheus-data'}",
-            f"--web.listen-address={h}:{p.prometheus}",
-        ]
-        late.append(_Plan("prometheus", prom_args, p.prometheus, "/-/ready"))
-
-    # Every port first: a taken one is an error before anything starts.
-    wanted = [(plan.name, plan.port) for plan in [*early, *late] if plan.port is not None]
-    for name, port in [*wanted, ("platform_metrics", p.platform_metrics)]:
-        if not port_free(h, port):
-            raise StackError(
-                f"port {port} ({name}) is in use on {h}: stop what listens there "
-                f"or choose another port (--ports {name}=N)",
-                code=2,
-            )
-
-    _sqlite_dir(config.database_url)
-    _write_odds_config(config, run_dir)
-    _write_psp_config(run_dir)
-    if alertmanager:
-        _write_alertmanager(config, run_dir)
-    if prometheus:
-        _write_prometheus(config, run_dir, rules, bool(alertmanager))
+    binaries, missing = _monitoring(config)
+    early, late = _plans(config, run_dir, binaries)
+    _check_ports(config, [*early, *late])
+    _write_configs(config, run_dir, rules, binaries)
     stack = Stack(
         run_dir=run_dir,
         profile=config.profile,
-        rules_dir=str(rules) if prometheus else None,
+        rules_dir=str(rules) if "prometheus" in binaries else None,
         database_url=config.database_url,
         scenario=config.scenario,
         rate=config.rate if config.scenario else None,
         started_at=datetime.now(UTC).isoformat(),
-        notes=notes,
-        platform_metrics_url=f"http://{h}:{p.platform_metrics}",
+        notes=([note] if note else []) + missing,
+        platform_metrics_url=f"http://{config.host}:{config.ports.platform_metrics}",
     )
     env = _env(config)
-    binaries = {"alertmanager": alertmanager, "prometheus": prometheus}
-
-    def start(plan: _Plan) -> Component:
-        binary = binaries.get(plan.name)
-        argv = [binary, *plan.argv] if binary else _cli(*plan.argv)
-        log = run_dir / f"{plan.name}.log"
-        with log.open("ab") as handle:
-            proc = subprocess.Popen(
-                argv,
-                env=env | plan.env,
-                stdin=subprocess.DEVNULL,
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        url = f"http://{h}:{plan.port}" if plan.port is not None else None
-        c = Component(
-            name=plan.name,
-            pid=proc.pid,
-            pgid=proc.pid,  # its own session: the group is the process's pid
-            port=plan.port,
-            url=url,
-            health=(url + plan.health_path) if url and plan.health_path else None,
-            log=str(log),
-            command=[str(a) for a in argv],
-            started=_start_ticks(proc.pid),
-            stop_signal=plan.stop_signal,
-        )
-        stack.components.append(c)
-        stack.procs[plan.name] = proc
-        plans[plan.name] = plan
-        stack.save()  # at once: a `down` finds it even if this process dies now
-        return c
-
-    plans: dict[str, _Plan] = {}
-
-    def ready(components: list[Component]) -> None:
-        for c in components:
-            plan = plans[c.name]
-            try:
-                _wait_ready(c, stack.procs[c.name], config.ready_timeout, plan.ready_log)
-            except StackError as exc:
-                if not plan.optional:
-                    raise
-                stop_components([c], timeout=5)
-                stack.components.remove(c)
-                stack.procs.pop(c.name)
-                stack.notes.append(f"not running: {exc}")
-                stack.save()
-                say(f"{c.name:<12} NOT RUNNING: {exc}")
-                continue
-            say(f"{c.name:<12} ready at {c.url}" if c.url else f"{c.name:<12} running")
-
     try:
-        if not config.database_url.startswith("sqlite"):
-            say("upgrading the database (pitwatch platform db upgrade)")
-            done = subprocess.run(
-                _cli("platform", "db", "upgrade"), env=env, capture_output=True, text=True
-            )
-            if done.returncode != 0:
-                last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-                raise StackError(f"database upgrade failed: {last}")
+        _upgrade_database(config, env, say)
         say(f"starting in {run_dir} (logs: <name>.log)")
         # The platform upgrades an empty SQLite database itself: what reads the database
         # starts once it answers /readyz.
-        ready([start(plan) for plan in early])
-        ready([start(plan) for plan in late])
+        _start_wave(config, stack, early, env, say)
+        _start_wave(config, stack, late, env, say)
         if config.scenario:
-            key = create_operator(config, run_dir)
-            traffic = [
-                "simulate", "--scenario", config.scenario,
-                "--live", stack.platform_url, "--rate", f"{config.rate:g}",
-                "--out", str(run_dir / "traffic"),
-            ]  # fmt: skip
-            if config.traffic_days is not None:
-                traffic += ["--days", f"{config.traffic_days:g}"]
-            plan = _Plan(
-                "traffic",
-                traffic,
-                env={"PITWATCH_OPERATOR_KEY": key},
-                stop_signal="SIGINT",
-                ready_log="live run of",  # cmd_simulate's first line: the scenario loaded
-            )
-            c = start(plan)
-            ready([c])
-            say(f"traffic      {config.scenario} at {config.rate:g} actions/s ({c.log})")
+            _start_traffic(config, stack, env, say)
     except BaseException:  # Ctrl-C too: leave nothing running
-        stop_components(stack.components, timeout=5)
-        for proc in stack.procs.values():
-            _reap(proc.pid)
-        (run_dir / STACK_FILE).unlink(missing_ok=True)
+        _abandon(stack)
         raise
     return stack
 

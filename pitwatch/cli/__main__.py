@@ -1,0 +1,7 @@
+"""``python -m pitwatch.cli``: how the stack starts its components."""
+
+import sys
+
+from pitwatch.cli import main
+
+sys.exit(main())

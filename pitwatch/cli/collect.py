@@ -1,0 +1,26 @@
+"""``pitwatch collect``: the state exporter (metrics from the pw_* views)."""
+
+from __future__ import annotations
+
+import argparse
+
+from pitwatch.cli.errors import Parser
+from pitwatch.settings import COLLECT_PORT, get_settings
+
+
+def cmd_collect_serve(args: argparse.Namespace) -> None:
+    from collectors.exporter import serve
+
+    print(f"state exporter on http://{args.host}:{args.port}/metrics", flush=True)
+    serve(args.host, args.port, get_settings().database_url)
+
+
+def register(sub) -> None:  # type: ignore[no-untyped-def]
+    collect = sub.add_parser("collect", help="the state exporter (metrics from the pw_* views)")
+    csub = collect.add_subparsers(dest="collect_command", required=True, parser_class=Parser)
+    cserve = csub.add_parser(
+        "serve", help=f"serve /metrics from PITWATCH_DATABASE_URL (default port {COLLECT_PORT})"
+    )
+    cserve.add_argument("--host", default="127.0.0.1")
+    cserve.add_argument("--port", type=int, default=COLLECT_PORT)
+    cserve.set_defaults(func=cmd_collect_serve)

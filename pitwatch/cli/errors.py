@@ -1,0 +1,34 @@
+"""How the command line fails: a usage or input error is one line on stderr, exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+
+from pitwatch.settings import SettingsError
+
+
+class CliError(Exception):
+    """A usage or input error: printed as one line, exit code 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """Every parser of the command line: a usage error is a CliError, not argparse's exit."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise CliError(f"{self.prog}: {message} (see --help)")
+
+
+def is_user_error(exc: BaseException) -> bool:
+    """Bad input from the user (a missing or malformed config file, bad settings), as
+    opposed to a bug, which keeps its traceback."""
+    from json import JSONDecodeError
+
+    from pydantic import ValidationError
+
+    user_errors = (CliError, SettingsError, ValidationError, FileNotFoundError, JSONDecodeError)
+    return isinstance(exc, user_errors)
+
+
+def one_line(exc: BaseException) -> str:
+    """A user error as the command line prints it."""
+    return f"pitwatch: {str(exc).splitlines()[0]}"
