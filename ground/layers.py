@@ -61,13 +61,13 @@ ALLOWED: tuple[tuple[str, str], ...] = (
     ("alert_rules", "collectors.catalog"),
     ("dashboards", "collectors.catalog"),
     ("reconcilers", "collectors.catalog"),
+    # The reconciliation metrics are read on each scrape, like the state collectors.
+    ("reconcilers.metrics", "collectors.state.base"),
     # Boards show the alerts that fire on them.
     ("dashboards", "alert_rules"),
-    # The platform is instrumented: it emits the catalog's metrics through the
-    # instrumentation, and its bootstrap wires the collectors in.
-    ("igaming", "collectors.catalog"),
-    ("igaming", "collectors.instrumentation"),
-    ("igaming", "collectors.tracing"),
+    # The platform's own instrumentation subscribes to the platform's domain events; the
+    # platform itself knows nothing of it (pitwatch wires the two together).
+    ("collectors.instrumentation", "igaming"),
 )
 
 

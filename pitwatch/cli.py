@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from pitwatch.settings import (
+from ground.ports import (
     AFFILIATE_SIM_PORT,
     COLLECT_PORT,
     GAMES_SIM_PORT,
@@ -19,9 +19,8 @@ from pitwatch.settings import (
     PLATFORM_METRICS_PORT,
     PLATFORM_PORT,
     PSP_SIM_PORT,
-    SettingsError,
-    get_settings,
 )
+from pitwatch.settings import SettingsError, get_settings
 
 
 class CliError(Exception):
@@ -53,9 +52,9 @@ def _serve(app: object, host: str, port: int) -> None:
 
 def cmd_platform_serve(args: argparse.Namespace) -> None:
     from collectors.tracing import configure_tracing_from_env
+    from ground.dburl import is_sqlite
     from igaming.api.app import create_app
     from igaming.bootstrap import build_platform
-    from igaming.db import is_sqlite
     from igaming.migrate import is_empty, upgrade_engine
 
     configure_tracing_from_env("pitwatch-platform")

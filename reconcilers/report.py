@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from igaming.money import CURRENCY_EXPONENTS, to_major
+from ground.money import CURRENCY_EXPONENTS, to_major
 from reconcilers.frames import LEDGER_BREAKS, REJECTS, conform
 from reconcilers.summary import RunSummary
 

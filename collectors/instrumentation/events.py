@@ -27,6 +27,7 @@ from collectors.catalog.labels import (
     TX_TYPE,
 )
 from collectors.instrumentation.registry import PlatformMetrics
+from ground.money import CURRENCY_EXPONENTS
 from igaming import events as core
 from igaming.accounts.service import Registration
 from igaming.affiliates import events as aff
@@ -34,7 +35,6 @@ from igaming.bonus import events as bonus
 from igaming.bus import MessageBus
 from igaming.cashier.routing import RoutingTable
 from igaming.casino import events as casino
-from igaming.money import CURRENCY_EXPONENTS
 from igaming.sportsbook import events as sb
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Registration)}

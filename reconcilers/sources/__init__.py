@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from igaming.money import CURRENCY_EXPONENTS
+from ground.money import CURRENCY_EXPONENTS
 from reconcilers.errors import SourceError
 from reconcilers.frames import ARROW_OUTPUT, arrow_to_pandas
 
@@ -345,7 +345,7 @@ def known_currency(name: str, exponent_name: str) -> tuple[str, str]:
 
 
 # Amounts are major units with exactly the currency's number of decimals; in minor units
-# they are the digits without the point, as igaming.money.to_minor reads them.
+# they are the digits without the point, as ground.money.to_minor reads them.
 DECIMAL = r"'-?[0-9]+(\.[0-9]+)?'"
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from ground.vocabulary import DEFAULT_PSPS
 from igaming.cashier import deposits
-from pitwatch.settings import DEFAULT_PSPS
 from reconcilers import ledger
 from reconcilers.run import RunOptions, SlackTarget, reconcile_day
 from tests.conftest import register_player

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ground.money import check_amount, check_currency
 from igaming.accounts.passwords import (
     ScryptParams,
     dummy_hash,
@@ -32,7 +33,6 @@ from igaming.errors import (
 from igaming.events import PlayerRegistered
 from igaming.events import RegistrationRefused as RegistrationRefusedEvent
 from igaming.models import AuthToken, Deposit, Player
-from igaming.money import check_amount, check_currency
 from igaming.wallet.accounts import open_player_accounts
 
 TOKEN_TTL = timedelta(hours=12)
