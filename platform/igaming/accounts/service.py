@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ground.money import check_amount, check_currency
+from ground.vocabulary import DEFAULT_BRAND
 from igaming.accounts.passwords import (
     ScryptParams,
     dummy_hash,
@@ -57,7 +58,7 @@ class Registration:
     country: str
     currency: str
     date_of_birth: date
-    brand: str = "pitwatch"
+    brand: str = DEFAULT_BRAND
     click_id: str | None = None
     btag: str | None = None
     affiliate: str | None = None
