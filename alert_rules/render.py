@@ -24,7 +24,7 @@ from alert_rules.model import (
     python_render,
     seconds,
 )
-from ground.dashboard_uids import DASHBOARDS
+from dashboards.uids import DASHBOARDS
 
 RULES_DIR = "alert_rules/rules"
 TESTS_DIR = "alert_rules/tests"

@@ -11,9 +11,9 @@ if TYPE_CHECKING:
 
 
 def dashboards(src: AlertSource | None = None) -> dict[str, dict[str, Any]]:
-    """Every dashboard's JSON model, by key of ``ground.dashboard_uids.DASHBOARDS``."""
-    # Imported here: the boards and the alert declarations load on the first call, not
-    # with the package.
+    """Every dashboard's JSON model, by key of ``dashboards.uids.DASHBOARDS``."""
+    # Imported here: alert_rules.render imports dashboards.uids, so this package must not
+    # import alert_rules when it is first imported.
     from dashboards.alerts import AlertSource
     from dashboards.boards import BOARDS
     from dashboards.build import render

@@ -19,7 +19,7 @@ from grafanalib._gen import DashboardEncoder
 
 from collectors.catalog import BY_NAME
 from dashboards.alerts import AlertSource, Limit
-from ground.dashboard_uids import DASHBOARDS
+from dashboards.uids import DASHBOARDS
 
 SCHEMA_VERSION = 39
 TAG = "pitwatch"
@@ -502,7 +502,7 @@ BUILT_IN_ANNOTATION = {
 
 @dataclass
 class Board:
-    key: str  # ground.dashboard_uids.DASHBOARDS
+    key: str  # dashboards.uids.DASHBOARDS
     description: str
     variables: Sequence[Var]
     sections: Sequence[tuple[str, Sequence[Cell]]]

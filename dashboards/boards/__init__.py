@@ -17,7 +17,7 @@ from dashboards.boards import (
 )
 from dashboards.build import Board
 
-# In the order of ground.dashboard_uids.DASHBOARDS.
+# In the order of dashboards.uids.DASHBOARDS.
 BOARDS: dict[str, Callable[[AlertSource], Board]] = {
     "overview": overview.board,
     "payments": payments.board,

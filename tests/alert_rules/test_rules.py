@@ -17,7 +17,7 @@ from alert_rules.config import ConfigError, Override, RulesConfig, load
 from alert_rules.domains import payments
 from alert_rules.model import TEAMS, Case, Domain, Fires, Silent
 from alert_rules.render import RULES_DIR, TESTS_DIR, rule_file
-from ground.dashboard_uids import DASHBOARDS
+from dashboards.uids import DASHBOARDS
 from tests.alert_rules.tools import require
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -22,7 +22,7 @@ from collectors.catalog import BY_NAME
 from dashboards import provisioning
 from dashboards.alerts import AlertSource
 from dashboards.build import DATASOURCE_UID, DS, PANEL_TYPES, SCHEMA_VERSION, TAG
-from ground.dashboard_uids import DASHBOARDS
+from dashboards.uids import DASHBOARDS
 from tests.dashboards.tools import expressions, panels, promql
 
 ROOT = Path(__file__).resolve().parents[2]
