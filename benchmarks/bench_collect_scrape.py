@@ -22,8 +22,9 @@ from sqlalchemy import create_engine, text
 
 from collectors.exporter import create_exporter
 from collectors.state import COLLECTORS
-from igaming.clock import SystemClock
-from igaming.db import make_engine, normalise_url
+from ground.clock import SystemClock
+from ground.dburl import normalise_url
+from igaming.db import make_engine
 from igaming.migrate import upgrade_engine
 
 OPEN = 2_000  # open / pending rows of each kind, whatever --rows

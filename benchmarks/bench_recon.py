@@ -65,7 +65,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, create_engine, text
 
-from igaming.db import make_engine, normalise_url
+from ground.dburl import normalise_url
+from igaming.db import make_engine
 from igaming.migrate import upgrade_engine
 from reconcilers import frames
 
@@ -74,7 +75,7 @@ DEFAULT_URL = (
     or os.environ.get("PITWATCH_TEST_DATABASE_URL")
     or "postgresql://postgres@127.0.0.1:5432/test"
 )
-PSPS = ("paybridge", "nordpay", "ewallo", "pixgate")  # pitwatch.settings.DEFAULT_PSPS
+PSPS = ("paybridge", "nordpay", "ewallo", "pixgate")  # ground.vocabulary.DEFAULT_PSPS
 CURRENCIES = ("EUR", "GBP", "SEK", "NOK", "JPY")  # JPY has no decimals
 AFF_CURRENCIES = ("EUR", "GBP", "SEK")
 DAY = date(2026, 11, 2)

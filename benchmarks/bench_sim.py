@@ -39,7 +39,8 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from igaming.db import make_engine, normalise_url
+from ground.dburl import normalise_url
+from igaming.db import make_engine
 from igaming.traffic.model import Tally, warmup_share
 from igaming.traffic.run import run_accelerated
 from igaming.traffic.scenario import load

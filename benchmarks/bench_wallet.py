@@ -43,13 +43,14 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, text
 
+from ground.dburl import normalise_url
 from igaming.accounts.service import Registration, register
 from igaming.bootstrap import Platform, build_platform
 from igaming.cashier.callbacks import handle_callback
 from igaming.cashier.deposits import request_deposit
 from igaming.cashier.gateway import PaymentRequest
 from igaming.cashier.signing import sign
-from igaming.db import make_engine, normalise_url
+from igaming.db import make_engine
 from igaming.errors import InsufficientFunds
 from igaming.migrate import upgrade_engine
 from igaming.wallet.invariants import check_invariants

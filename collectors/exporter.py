@@ -15,9 +15,9 @@ from prometheus_client.exposition import ThreadingWSGIServer, _SilentHandler
 from sqlalchemy import Engine, create_engine, event
 
 from collectors.state import COLLECTORS, Health, HealthCollector, StateConfig
-from igaming.clock import Clock, SystemClock
-from igaming.db import is_sqlite, normalise_url
-from pitwatch.settings import COLLECT_PORT
+from ground.clock import Clock, SystemClock
+from ground.dburl import is_sqlite, normalise_url
+from ground.ports import COLLECT_PORT
 
 log = logging.getLogger(__name__)
 

@@ -8,20 +8,17 @@ from pathlib import Path
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ground.ports import (
+    AFFILIATE_SIM_PORT,
+    GAMES_SIM_PORT,
+    KYC_SIM_PORT,
+    PLATFORM_METRICS_PORT,
+    PLATFORM_PORT,
+    PSP_SIM_PORT,
+)
+from ground.vocabulary import DEFAULT_GAME_PROVIDERS, DEFAULT_PSPS
+
 DEFAULT_DB_PATH = Path("var/pitwatch.db")
-PLATFORM_PORT = 8600
-PSP_SIM_PORT = 8601
-KYC_SIM_PORT = 8602
-COLLECT_PORT = 9108
-ODDS_SIM_PORT = 8603
-GAMES_SIM_PORT = 8604
-AFFILIATE_SIM_PORT = 8605
-NOTIFY_PORT = 8606  # the stack's Slack/PagerDuty receiver
-PLATFORM_METRICS_PORT = 9600  # the platform's internal /metrics listener
-PROMETHEUS_PORT = 9090
-ALERTMANAGER_PORT = 9093
-DEFAULT_PSPS = ("paybridge", "nordpay", "ewallo", "pixgate")
-DEFAULT_GAME_PROVIDERS = ("spinworks", "lucky_labs", "livetable")
 # Where placeholder secrets, the API docs, fault injection and postbacks to private
 # addresses are allowed. Anything else (including no PITWATCH_ENVIRONMENT at all) is run
 # as production: a deploy that forgets the variable fails closed.

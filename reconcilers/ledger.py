@@ -42,7 +42,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from igaming.models import NAMING, UTCDateTime
+from ground.sqltypes import NAMING, UTCDateTime
 from reconcilers.frames import BREAKS, LEDGER_BREAKS, PAIRS, conform
 
 RUN_KINDS = ("manual", "daily", "intraday")

@@ -21,9 +21,9 @@ from sqlalchemy import Connection, Engine, func, select
 from collectors.catalog import reconciliation as catalog
 from collectors.catalog.labels import CURRENCY
 from collectors.state.base import Health, StateCollector, StateConfig, age, family, gauge
-from igaming.clock import Clock
-from igaming.money import CURRENCY_EXPONENTS
-from pitwatch.settings import DEFAULT_PSPS
+from ground.clock import Clock
+from ground.money import CURRENCY_EXPONENTS
+from ground.vocabulary import DEFAULT_PSPS
 from reconcilers.ledger import SOURCES, recon_breaks, recon_runs, split_pairs
 
 OPEN, OLDEST, AMOUNT, LAST_SUCCESS, DURATION, ROWS, RUNS = catalog.METRICS

@@ -15,10 +15,11 @@ from datetime import date
 import pytest
 from sqlalchemy import Engine, create_engine, inspect, text
 
+from ground.clock import FakeClock
+from ground.dburl import normalise_url
 from igaming.bootstrap import Platform, build_platform
 from igaming.bus import MessageBus
-from igaming.clock import FakeClock
-from igaming.db import make_engine, normalise_url
+from igaming.db import make_engine
 from igaming.migrate import upgrade_engine
 from pitwatch.settings import Settings
 from tests.fakes import FakeKyc, FakePsp

@@ -14,10 +14,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from ground.clock import FakeClock
 from igaming.api.app import create_app as create_platform_app
 from igaming.bootstrap import Platform
 from igaming.cashier.gateway import HttpPspGateway
-from igaming.clock import FakeClock
 from igaming.sim.psp import PspSimConfig
 from igaming.sim.psp import create_app as create_psp_app
 from tests.conftest import make_platform

@@ -5,31 +5,7 @@ transaction id."""
 from __future__ import annotations
 
 from collectors.catalog.base import OTHER, LabelDomain
-from igaming.cashier.routing import METHODS
-from igaming.sportsbook.protocol import SPORTS
-from igaming.wallet.ledger import TX_TYPES
-from pitwatch.settings import DEFAULT_GAME_PROVIDERS, DEFAULT_PSPS
-
-# The markets the reference operator serves (ISO 3166-1 alpha-2); any other is "other".
-GEOS = (
-    "DE",
-    "GB",
-    "SE",
-    "FI",
-    "NO",
-    "NL",
-    "ES",
-    "IT",
-    "AT",
-    "DK",
-    "IE",
-    "PL",
-    "BR",
-    "CA",
-    "IN",
-    "MX",
-    "JP",
-)
+from ground.vocabulary import DEFAULT_GAME_PROVIDERS, DEFAULT_PSPS, GEOS, METHODS, SPORTS, TX_TYPES
 
 GEO = LabelDomain("geo", (*GEOS, OTHER), description="ISO 3166-1 alpha-2, else other")
 PSP = LabelDomain("psp", (*DEFAULT_PSPS, OTHER))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collectors.catalog.base import LabelDomain, Metric
 from collectors.catalog.labels import CURRENCY, outcome
-from pitwatch.settings import DEFAULT_PSPS
+from ground.vocabulary import DEFAULT_PSPS
 
 PAIR = outcome("wallet_psp", "wallet_affiliate", "wallet_internal", name="pair")
 BREAK_TYPE = outcome(

@@ -3,7 +3,6 @@ never touches a metric. Every counter of fixed label domains is created at zero 
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -27,18 +26,15 @@ from collectors.catalog.labels import (
     TX_TYPE,
 )
 from collectors.instrumentation.registry import PlatformMetrics
+from ground.money import CURRENCY_EXPONENTS
+from ground.vocabulary import DEFAULT_BRAND
 from igaming import events as core
-from igaming.accounts.service import Registration
 from igaming.affiliates import events as aff
 from igaming.bonus import events as bonus
 from igaming.bus import MessageBus
 from igaming.cashier.routing import RoutingTable
 from igaming.casino import events as casino
-from igaming.money import CURRENCY_EXPONENTS
 from igaming.sportsbook import events as sb
-
-_FIELDS = {f.name: f for f in dataclasses.fields(Registration)}
-DEFAULT_BRAND: str = _FIELDS["brand"].default  # type: ignore[assignment]
 
 
 def major_units(amount_minor: int, currency: str) -> float:
@@ -365,7 +361,6 @@ def subscribe(
 
 
 __all__ = [
-    "DEFAULT_BRAND",
     "OTHER",
     "BusFailuresCollector",
     "major_units",

@@ -26,8 +26,8 @@ from sqlalchemy.sql.elements import BindParameter
 from collectors.catalog import base as catalog
 from collectors.catalog import state as m
 from collectors.catalog.base import OTHER
-from igaming.clock import Clock
-from igaming.models import UTCDateTime
+from ground.clock import Clock
+from ground.sqltypes import UTCDateTime
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from ground.ports import COLLECT_PORT
 from pitwatch.cli.errors import Parser
-from pitwatch.settings import COLLECT_PORT, get_settings
+from pitwatch.settings import get_settings
 
 
 def cmd_collect_serve(args: argparse.Namespace) -> None:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import argparse
 
+from ground.ports import PLATFORM_METRICS_PORT, PLATFORM_PORT
 from pitwatch.cli.errors import CliError, Parser
 from pitwatch.cli.serving import serve_app
-from pitwatch.settings import PLATFORM_METRICS_PORT, PLATFORM_PORT, get_settings
+from pitwatch.settings import get_settings
 
 
 def cmd_platform_serve(args: argparse.Namespace) -> None:
     from collectors.tracing import configure_tracing_from_env
+    from ground.dburl import is_sqlite
     from igaming.api.app import create_app
     from igaming.bootstrap import build_platform
-    from igaming.db import is_sqlite
     from igaming.migrate import is_empty, upgrade_engine
 
     configure_tracing_from_env("pitwatch-platform")

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from pitwatch.cli.errors import Parser
-from pitwatch.cli.serving import serve_app
-from pitwatch.settings import (
+from ground.ports import (
     AFFILIATE_SIM_PORT,
     GAMES_SIM_PORT,
     KYC_SIM_PORT,
     ODDS_SIM_PORT,
     PSP_SIM_PORT,
 )
+from pitwatch.cli.errors import Parser
+from pitwatch.cli.serving import serve_app
 
 
 def cmd_sim_psp_serve(args: argparse.Namespace) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 
-from pitwatch.settings import (
+from ground.ports import (
     AFFILIATE_SIM_PORT,
     ALERTMANAGER_PORT,
     COLLECT_PORT,

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from alert_rules.alertmanager import Delivery
-from pitwatch.settings import (
+from ground.ports import (
     AFFILIATE_SIM_PORT,
     ALERTMANAGER_PORT,
     COLLECT_PORT,
@@ -20,8 +20,8 @@ from pitwatch.settings import (
     PLATFORM_PORT,
     PROMETHEUS_PORT,
     PSP_SIM_PORT,
-    get_settings,
 )
+from pitwatch.settings import get_settings
 
 ALERT_RULES_DIR = Path(__file__).resolve().parents[2] / "alert_rules"
 PROFILE_DIRS = {"production": ALERT_RULES_DIR / "rules", "demo": ALERT_RULES_DIR / "demo"}

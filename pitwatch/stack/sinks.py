@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from pitwatch.settings import NOTIFY_PORT
+from ground.ports import NOTIFY_PORT
 
 log = logging.getLogger(__name__)
 

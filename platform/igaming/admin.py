@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from ground.money import check_amount
 from igaming.accounts.service import revoke_tokens
 from igaming.bootstrap import Platform
 from igaming.casino.sessions import end_player_sessions
@@ -15,7 +16,6 @@ from igaming.errors import Conflict, Forbidden, NotFound, Unauthorized, Validati
 from igaming.events import AdjustmentPosted, IdempotentReplay
 from igaming.kyc.service import allow_retry, resolve_review
 from igaming.models import AuditLog, KycCheck, Operator, Player, WalletTransaction
-from igaming.money import check_amount
 from igaming.wallet.accounts import house_account, player_account
 from igaming.wallet.ledger import Posting
 

@@ -9,21 +9,21 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
+from ground.clock import Clock, SystemClock
 from igaming.bus import MessageBus
 from igaming.cashier.gateway import HttpPspGateway, PspGateway
 from igaming.cashier.routing import RoutingTable
-from igaming.clock import Clock, SystemClock
 from igaming.db import make_engine, make_session_factory
 from igaming.faults import FaultSwitch, install_db_delay
 from igaming.kyc.vendor import HttpKycVendor, KycVendor
 from igaming.uow import UnitOfWork
 from igaming.wallet.house import bootstrap_house_accounts
 from igaming.wallet.ledger import Ledger
-from pitwatch.settings import Settings
 
 if TYPE_CHECKING:
     from collectors.instrumentation import PlatformMetrics
     from igaming.casino.launch import GameProviderGateway
+    from pitwatch.settings import Settings
 
 
 @dataclass

@@ -7,19 +7,8 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import sessionmaker
 
+from ground.dburl import is_sqlite, normalise_url
 from igaming.fastsql import execute_driver_sql
-
-
-def is_sqlite(url: str) -> bool:
-    return url.startswith("sqlite")
-
-
-def normalise_url(url: str) -> str:
-    """Make plain postgresql:// URLs use psycopg 3, the driver we ship."""
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
 
 
 def make_engine(

@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, inspect
 
-from igaming.db import normalise_url
+from ground.dburl import normalise_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -25,7 +25,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from igaming.money import CURRENCY_EXPONENTS
+from ground.money import CURRENCY_EXPONENTS
 from reconcilers.frames import BREAKS, DUCKDB_TYPES, STATS_KEYS, UTC_TS, conform
 
 # Columns every side of ``pair_rows`` provides besides its keys and compared values: the

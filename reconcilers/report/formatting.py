@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pandas as pd
 
-from igaming.money import CURRENCY_EXPONENTS, to_major
+from ground.money import CURRENCY_EXPONENTS, to_major
 from reconcilers.summary import RunSummary
 
 DAY = 86_400

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from igaming.money import CURRENCY_EXPONENTS
+from ground.money import CURRENCY_EXPONENTS
 from reconcilers.frames import AFFILIATE_ROWS, REJECTS, conform, release_memory
 from reconcilers.sources.sql import (
     amount_checks,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from igaming.money import CURRENCY_EXPONENTS
+from ground.money import CURRENCY_EXPONENTS
 from reconcilers.errors import SourceError
 from reconcilers.frames import PSP_ROWS, REJECTS, conform, empty, from_arrow, release_memory
 from reconcilers.sources.sql import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from igaming.money import CURRENCY_EXPONENTS
+from ground.money import CURRENCY_EXPONENTS
 
 SHOWN_CHARS = 60  # of a bad value, quoted in a reason
 
@@ -54,7 +54,7 @@ def known_currency(name: str, exponent_name: str) -> tuple[str, str]:
 
 
 # Amounts are major units with exactly the currency's number of decimals; in minor units
-# they are the digits without the point, as igaming.money.to_minor reads them.
+# they are the digits without the point, as ground.money.to_minor reads them.
 DECIMAL = r"'-?[0-9]+(\.[0-9]+)?'"
 
 

@@ -31,7 +31,7 @@ import psycopg
 from sqlalchemy import Connection, Engine, TextClause, bindparam, text
 from sqlalchemy.exc import DBAPIError
 
-from igaming.models import UTCDateTime
+from ground.sqltypes import UTCDateTime
 from reconcilers.errors import SourceError
 from reconcilers.frames import (
     ARROW_OUTPUT,

@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from collectors.catalog import platform as c
 from collectors.catalog.labels import GEO, SPORT
 from collectors.instrumentation.events import BusFailuresCollector
+from ground.vocabulary import SPORTS
 from igaming.accounts.service import Registration, register
 from igaming.affiliates.outbox_consumer import consume_all
 from igaming.bus import MessageBus
@@ -25,7 +26,7 @@ from igaming.casino.signing import sign_request
 from igaming.errors import RegistrationRefused
 from igaming.events import PlayerRegistered
 from igaming.sportsbook import cashout
-from igaming.sportsbook.protocol import MESSAGE_TYPES, SPORTS
+from igaming.sportsbook.protocol import MESSAGE_TYPES
 from tests.collectors.test_platform_metrics import sample
 from tests.conftest import register_player
 from tests.platform.test_affiliate_support import (

@@ -9,11 +9,11 @@ from sqlalchemy import text, update
 
 from collectors.exporter import create_exporter
 from collectors.state import StateConfig
+from ground.clock import FakeClock
 from igaming import admin
 from igaming.affiliates.dispatcher import backoff, dispatch_due
 from igaming.affiliates.outbox_consumer import consume_all
 from igaming.cashier import deposits
-from igaming.clock import FakeClock
 from igaming.kyc import service as kyc
 from igaming.models import Account
 from tests.conftest import make_platform, register_player

@@ -17,8 +17,8 @@ from sqlalchemy import create_engine, event
 
 from collectors.exporter import create_exporter, make_server
 from collectors.state import COLLECTORS
-from igaming.clock import FakeClock
-from igaming.db import normalise_url
+from ground.clock import FakeClock
+from ground.dburl import normalise_url
 
 NAMES = [c.name for c in COLLECTORS]
 

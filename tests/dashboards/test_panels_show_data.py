@@ -195,7 +195,7 @@ def test_every_variable_and_the_deploy_annotation_find_their_values(prometheus):
 
 def test_thresholded_series_carry_every_value_they_are_drawn_for(prometheus):
     """The success rate by GEO draws its line over every GEO the catalog knows."""
-    from collectors.catalog.labels import GEOS
+    from ground.vocabulary import GEOS
 
     result = query(prometheus, 'geo:igaming_deposit_success:ratio_rate15m{geo=~".*"}')
     assert {r["metric"]["geo"] for r in result} >= set(GEOS)

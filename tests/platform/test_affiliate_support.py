@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from ground.clock import FakeClock
 from igaming.affiliates import deals
 from igaming.affiliates.dispatcher import dispatch_due
 from igaming.affiliates.models import Conversion, PostbackJob
@@ -15,7 +16,6 @@ from igaming.affiliates.outbox_consumer import consume_all
 from igaming.bootstrap import Platform
 from igaming.cashier import deposits
 from igaming.cashier.callbacks import handle_callback
-from igaming.clock import FakeClock
 from igaming.sim.affiliate_network import AffiliateNetworkConfig, Network, create_app
 from tests.conftest import make_platform, register_player
 from tests.fakes import callback_body, signature

@@ -7,6 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
+from ground.vocabulary import DEFAULT_GAME_PROVIDERS
 from igaming.accounts.service import self_exclude
 from igaming.api.app import create_app
 from igaming.casino.catalogue import DEFAULT_CATALOGUE, list_games, seed_catalogue
@@ -17,7 +18,6 @@ from igaming.casino.launch import (
 )
 from igaming.casino.models import CasinoSession
 from igaming.models import OutboxEvent
-from pitwatch.settings import DEFAULT_GAME_PROVIDERS
 from tests.conftest import register_player
 from tests.platform.test_casino_wallet import GAME, FakeProvider, Provider
 

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlalchemy import select, update
 
+from ground.clock import FakeClock
 from igaming import admin
 from igaming.accounts import passwords
 from igaming.accounts import service as accounts
@@ -19,7 +20,6 @@ from igaming.accounts.ratelimit import Limit, RateLimiter
 from igaming.api.app import create_app
 from igaming.cashier import deposits, withdrawals
 from igaming.cashier.callbacks import handle_callback
-from igaming.clock import FakeClock
 from igaming.errors import Conflict, Forbidden, RateLimited, Unauthorized
 from igaming.kyc import service as kyc
 from igaming.models import AuditLog, AuthToken, Player

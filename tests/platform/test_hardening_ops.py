@@ -214,7 +214,7 @@ def test_metrics_are_served_on_an_internal_listener_on_loopback(sqlite_platform)
 def test_prometheus_scrapes_the_platforms_metrics_listener():
     import yaml
 
-    from pitwatch.settings import PLATFORM_METRICS_PORT
+    from ground.ports import PLATFORM_METRICS_PORT
     from pitwatch.stack import compose
 
     doc = yaml.safe_load(compose.prometheus_config())

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from ground.money import MAX_AMOUNT_MINOR
 from igaming import partner_body
 from igaming.affiliates.clicks import ClickLimiter
 from igaming.affiliates.models import Click
@@ -22,7 +23,6 @@ from igaming.cashier.callbacks import handle_callback
 from igaming.cashier.signing import SignatureError, sign, verify
 from igaming.errors import Unauthorized, ValidationFailed
 from igaming.models import Deposit, LedgerEntry, OutboxEvent, PspCallback
-from igaming.money import MAX_AMOUNT_MINOR
 from igaming.sportsbook import odds as odds_module
 from igaming.sportsbook.models import FeedMessage, Market
 from igaming.sportsbook.odds import OddsError, parse_odds

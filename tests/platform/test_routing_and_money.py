@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from ground.money import MoneyError, check_amount, to_major, to_minor
 from igaming.cashier.routing import RoutingTable
 from igaming.errors import ValidationFailed
-from igaming.money import MoneyError, check_amount, to_major, to_minor
 
 
 @pytest.mark.parametrize(
@@ -47,7 +47,7 @@ def test_major_minor_round_trip(minor, currency, major):
     "text", ["1e500000", "1E5", "NaN", "Infinity", "+1.00", "1.", ".5", "1 000", "١٢", "9" * 19]
 )
 def test_major_amounts_are_refused_by_shape_before_any_arithmetic(text, monkeypatch):
-    import igaming.money as money
+    import ground.money as money
 
     def no_arithmetic(*args, **kwargs):
         raise AssertionError("Decimal was called on a refused amount")

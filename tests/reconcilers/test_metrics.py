@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from collectors.exporter import make_state_engine
 from collectors.state import Health, StateConfig
-from igaming.clock import FakeClock
+from ground.clock import FakeClock
 from reconcilers import frames
 from reconcilers.ledger import apply_breaks, finish_run, start_run
 from reconcilers.metrics import ReconciliationCollector, major

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from ground.vocabulary import DEFAULT_PSPS
 from igaming.cashier import deposits
-from pitwatch.settings import DEFAULT_PSPS
 from reconcilers import ledger
 from reconcilers.run import PHASES, RunOptions, SlackTarget, read_wallet, reconcile_day
 from tests.conftest import register_player

@@ -18,13 +18,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ground.vocabulary import DEFAULT_PSPS
 from igaming.affiliates.models import PostbackAttempt, PostbackJob
 from igaming.db import make_engine
 from igaming.models import Deposit, PspCallback
 from igaming.sim.affiliate_network.network import export_csv
 from igaming.traffic.run import run_accelerated
 from igaming.traffic.scenario import Scenario, load
-from pitwatch.settings import DEFAULT_PSPS
 from reconcilers import ledger
 from reconcilers.run import RunOptions, RunResult, reconcile_day
 from tests.sim.traffic_tools import Run, capture_world, run_scenario, scenario

@@ -18,10 +18,10 @@ from sqlalchemy import text, update
 
 import reconcilers.sources.strict_csv as strict_csv
 import reconcilers.sources.wallet as wallet_source
+from ground.money import CURRENCY_EXPONENTS, to_minor
+from ground.sqltypes import UTCDateTime
 from igaming.cashier import deposits, withdrawals
 from igaming.cashier.callbacks import handle_callback
-from igaming.models import UTCDateTime
-from igaming.money import CURRENCY_EXPONENTS, to_minor
 from igaming.sim.affiliate_network.network import Record, export_csv
 from igaming.sim.psp import PspSimConfig
 from igaming.sim.psp.ledger import PspEvent, PspTransaction

@@ -8,8 +8,8 @@ from urllib.parse import urlencode
 
 from fastapi.testclient import TestClient
 
+from ground.clock import FakeClock
 from igaming.affiliates.postbacks import SIGNATURE_HEADER, sign_url
-from igaming.clock import FakeClock
 from igaming.sim.affiliate_network import (
     COLUMNS,
     AffiliateNetworkConfig,

@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
+from ground.clock import FakeClock
 from igaming.api.app import create_app as create_platform_app
 from igaming.casino.catalogue import seed_catalogue
 from igaming.casino.launch import (
@@ -19,7 +20,6 @@ from igaming.casino.launch import (
     launch_game,
 )
 from igaming.casino.models import CasinoRound
-from igaming.clock import FakeClock
 from igaming.errors import UpstreamUnavailable
 from igaming.sim.games import GamesSimConfig
 from igaming.sim.games import create_app as create_games_app

@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from ground.clock import FakeClock
 from igaming.api.app import create_app as create_platform_app
-from igaming.clock import FakeClock
 from igaming.sim.odds import FeedWorld, OddsSimConfig
 from igaming.sim.odds import create_app as create_odds_app
 from igaming.sportsbook import bets

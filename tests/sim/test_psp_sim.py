@@ -14,8 +14,8 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request
 
+from ground.clock import FakeClock
 from igaming.cashier import signing
-from igaming.clock import FakeClock
 from igaming.sim.psp import (
     COLUMNS,
     CallbackDispatcher,

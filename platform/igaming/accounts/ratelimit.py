@@ -14,10 +14,13 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from igaming.clock import Clock
+from ground.clock import Clock
 from igaming.errors import RateLimited
-from pitwatch.settings import Settings
+
+if TYPE_CHECKING:
+    from pitwatch.settings import Settings
 
 _SWEEP_AT = 4096  # keys kept before windows that have emptied are dropped
 

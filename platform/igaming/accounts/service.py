@@ -11,6 +11,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ground.money import check_amount, check_currency
+from ground.vocabulary import DEFAULT_BRAND
 from igaming.accounts.passwords import (
     ScryptParams,
     dummy_hash,
@@ -32,7 +34,6 @@ from igaming.errors import (
 from igaming.events import PlayerRegistered
 from igaming.events import RegistrationRefused as RegistrationRefusedEvent
 from igaming.models import AuthToken, Deposit, Player
-from igaming.money import check_amount, check_currency
 from igaming.wallet.accounts import open_player_accounts
 
 TOKEN_TTL = timedelta(hours=12)
@@ -57,7 +58,7 @@ class Registration:
     country: str
     currency: str
     date_of_birth: date
-    brand: str = "pitwatch"
+    brand: str = DEFAULT_BRAND
     click_id: str | None = None
     btag: str | None = None
     affiliate: str | None = None

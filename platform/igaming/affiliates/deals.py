@@ -7,11 +7,11 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ground.money import check_amount, check_currency
 from igaming.affiliates.models import Affiliate, Deal
 from igaming.affiliates.postbacks import check_template
 from igaming.bootstrap import Platform
 from igaming.errors import NotFound, ValidationFailed
-from igaming.money import check_amount, check_currency
 
 DEAL_KINDS = ("cpa", "revshare", "hybrid")
 

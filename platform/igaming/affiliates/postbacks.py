@@ -19,10 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ground.money import to_major
 from igaming.affiliates.models import Affiliate, Conversion, PostbackJob
 from igaming.cashier.signing import sign, verify
 from igaming.errors import ValidationFailed
-from igaming.money import to_major
 
 SIGNATURE_HEADER = "X-Signature"
 MACROS = frozenset(

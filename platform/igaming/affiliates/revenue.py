@@ -14,11 +14,11 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import String, case, column, func, select, table
 
+from ground.sqltypes import UTCDateTime
 from igaming.affiliates.conversions import new_conversion
 from igaming.affiliates.models import Attribution
 from igaming.affiliates.outbox_consumer import consume_all
 from igaming.bootstrap import Platform
-from igaming.models import UTCDateTime
 from igaming.wallet.accounts import HOUSE
 from igaming.wallet.service import PRODUCTS
 

@@ -10,8 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ground.money import MoneyError
 from igaming.errors import DomainError
-from igaming.money import MoneyError
 
 log = logging.getLogger(__name__)
 PROBLEM_BASE = "https://pitwatch.dev/problems/"

@@ -6,10 +6,10 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from igaming.money import CURRENCY_EXPONENTS, MAX_AMOUNT_MINOR
+from ground.money import CURRENCY_EXPONENTS, MAX_AMOUNT_MINOR
 
 Amount = Field(gt=0, le=MAX_AMOUNT_MINOR, description="minor units (cents); JPY has none")
-# The enum documents what the platform accepts; the check stays igaming.money's.
+# The enum documents what the platform accepts; the check stays ground.money's.
 Currency = Field(
     pattern=r"^[A-Z]{3}$",
     description="ISO 4217 code",

@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from igaming.models import Base, UTCDateTime
+from ground.sqltypes import UTCDateTime
+from igaming.models import Base
 
 
 class BonusOffer(Base):

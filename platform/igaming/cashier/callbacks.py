@@ -17,6 +17,7 @@ from pydantic import (
 from sqlalchemy import bindparam, select
 
 from collectors.tracing import annotate, traced
+from ground.money import MAX_AMOUNT_MINOR
 from igaming.bootstrap import Platform
 from igaming.cashier import deposits, withdrawals
 from igaming.cashier.signing import SIGNATURE_HEADER, SignatureError, verify
@@ -25,7 +26,6 @@ from igaming.errors import NotFound, Unauthorized, ValidationFailed
 from igaming.events import CallbackReceived
 from igaming.fastsql import query
 from igaming.models import Deposit, PspCallback, Withdrawal
-from igaming.money import MAX_AMOUNT_MINOR
 from igaming.partner_body import prune_samples, refused_fields, sample_body
 from igaming.uow import UnitOfWork
 
@@ -50,7 +50,7 @@ def _truncated(limit: int) -> AfterValidator:
 
 # Every field is bounded to what its column holds (a longer value was a database error, a
 # 500, on PostgreSQL) and every number to what the platform can book: a PSP never sends
-# more than igaming.money.MAX_AMOUNT_MINOR, and 10**30 overflowed SQLite's integer.
+# more than ground.money.MAX_AMOUNT_MINOR, and 10**30 overflowed SQLite's integer.
 Ref = Annotated[str, Field(min_length=1, max_length=100)]
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ground.money import check_amount, check_currency
 from igaming.accounts.service import check_may_deposit
 from igaming.bonus import service as bonus_service
 from igaming.bootstrap import Platform
@@ -23,7 +24,6 @@ from igaming.events import (
 )
 from igaming.faults import deposit_fails
 from igaming.models import Deposit, Player
-from igaming.money import check_amount, check_currency
 from igaming.uow import UnitOfWork
 from igaming.wallet.accounts import house_account, player_account
 from igaming.wallet.ledger import Posting

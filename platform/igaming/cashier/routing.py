@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ground.vocabulary import METHODS
 from igaming.errors import ValidationFailed
-
-METHODS = ("card", "ewallet", "bank_transfer", "pix", "upi", "interac")
 
 DEFAULT_ROUTES: dict[tuple[str, str], str] = {
     ("*", "card"): "paybridge",

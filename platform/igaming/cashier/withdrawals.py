@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ground.money import check_amount, check_currency
 from igaming.accounts.service import check_may_withdraw
 from igaming.bonus import service as bonus_service
 from igaming.bootstrap import Platform
@@ -18,7 +19,6 @@ from igaming.events import (
     WithdrawalRequested,
 )
 from igaming.models import Player, Withdrawal
-from igaming.money import check_amount, check_currency
 from igaming.uow import UnitOfWork
 from igaming.wallet.accounts import house_account, player_account
 from igaming.wallet.ledger import Posting

@@ -23,7 +23,7 @@ class GameSpec:
     rtp_bps: int
 
 
-# Default catalogue, one block per provider of pitwatch.settings.DEFAULT_GAME_PROVIDERS.
+# Default catalogue, one block per provider of ground.vocabulary.DEFAULT_GAME_PROVIDERS.
 DEFAULT_CATALOGUE: tuple[GameSpec, ...] = (
     GameSpec("spinworks:pit-of-gold", "spinworks", "Pit of Gold", "slots", 9620),
     GameSpec("spinworks:neon-reels", "spinworks", "Neon Reels", "slots", 9450),

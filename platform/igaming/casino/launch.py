@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 import httpx
 
 from collectors.tracing import client_span, record_status
+from ground.ports import GAMES_SIM_PORT
 from igaming.casino.events import GameLaunched, GameLaunchFailed
 from igaming.casino.models import CasinoGame, CasinoSession
 from igaming.errors import DomainError, NotFound, ResponsibleGamblingBlock, UpstreamUnavailable
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from igaming.bootstrap import Platform
 
 SESSION_TTL = timedelta(hours=4)
-DEFAULT_GAMES_BASE_URL = "http://127.0.0.1:8604"  # pitwatch.settings.GAMES_SIM_PORT
+DEFAULT_GAMES_BASE_URL = f"http://127.0.0.1:{GAMES_SIM_PORT}"
 DEFAULT_TIMEOUT_SECONDS = 5.0
 
 

@@ -18,7 +18,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from igaming.models import Base, UTCDateTime
+from ground.sqltypes import UTCDateTime
+from igaming.models import Base
 
 GAME_TYPES = ("slots", "table", "live")
 

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Valida
 from sqlalchemy import Row, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from ground.money import MAX_AMOUNT_MINOR
 from igaming.cashier.signing import SignatureError
 from igaming.casino import rounds
 from igaming.casino.events import SeamlessRequestRefused, SeamlessRequestReplayed
@@ -33,7 +34,6 @@ from igaming.casino.signing import verify_request
 from igaming.errors import IdempotencyConflict, InsufficientFunds
 from igaming.fastsql import execute
 from igaming.models import Account, Player
-from igaming.money import MAX_AMOUNT_MINOR
 
 if TYPE_CHECKING:
     from igaming.bootstrap import Platform

@@ -9,12 +9,12 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
+from ground.money import check_amount, check_currency
 from igaming.bootstrap import Platform
 from igaming.errors import IdempotencyConflict, InsufficientFunds, NotFound, ValidationFailed
 from igaming.events import IdempotentReplay, WalletTransactionFailed
 from igaming.fastsql import execute
 from igaming.models import Player
-from igaming.money import check_amount, check_currency
 from igaming.sportsbook.events import BetEvent, BetPlaced, BetRejected
 from igaming.sportsbook.limits import SportsbookLimits
 from igaming.sportsbook.models import Bet, Fixture, Market, Selection

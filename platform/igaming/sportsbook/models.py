@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from igaming.models import Base, UTCDateTime
+from ground.sqltypes import UTCDateTime
+from igaming.models import Base
 
 MARKET_STATUSES = ("active", "suspended", "settled", "cancelled")
 BET_STATUSES = (

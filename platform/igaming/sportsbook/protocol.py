@@ -7,26 +7,11 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
+from ground.vocabulary import SPORTS
 from igaming.sportsbook.odds import parse_odds
 
 FEED_SIGNATURE_HEADER = "X-Feed-Signature"
 
-SPORTS = (
-    "football",
-    "tennis",
-    "basketball",
-    "ice_hockey",
-    "baseball",
-    "american_football",
-    "volleyball",
-    "handball",
-    "cricket",
-    "rugby",
-    "darts",
-    "table_tennis",
-    "mma",
-    "esports",
-)
 MESSAGE_TYPES = ("fixture", "odds_change", "bet_stop", "result", "cancel", "rollback")
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]

@@ -24,12 +24,12 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from ground.clock import FakeClock
 from igaming.accounts import service as accounts
 from igaming.bootstrap import Platform
 from igaming.cashier.deposits import request_deposit
 from igaming.cashier.withdrawals import request_withdrawal
 from igaming.casino.launch import launch_game
-from igaming.clock import FakeClock
 from igaming.errors import DomainError, InsufficientFunds, UpstreamUnavailable
 from igaming.kyc.service import request_verification
 from igaming.sportsbook.bets import place_bet

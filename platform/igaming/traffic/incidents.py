@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from igaming.cashier.routing import METHODS
+from ground.vocabulary import METHODS
 from igaming.sim.games.config import ProviderKnobs
 from igaming.sim.odds.config import OddsSimConfig
 from igaming.traffic.scenario import (

@@ -32,6 +32,13 @@ from typing import Any
 
 import httpx
 
+from ground.ports import (
+    AFFILIATE_SIM_PORT,
+    GAMES_SIM_PORT,
+    KYC_SIM_PORT,
+    ODDS_SIM_PORT,
+    PSP_SIM_PORT,
+)
 from igaming.traffic import incidents as fx
 from igaming.traffic import partners
 from igaming.traffic.model import NewPlayer, Player, Simulation, Tally, kickoff_factor
@@ -42,13 +49,6 @@ from igaming.traffic.scenario import (
     PostbackDispatcherStall,
     Scenario,
     SettlementStall,
-)
-from pitwatch.settings import (
-    AFFILIATE_SIM_PORT,
-    GAMES_SIM_PORT,
-    KYC_SIM_PORT,
-    ODDS_SIM_PORT,
-    PSP_SIM_PORT,
 )
 
 log = logging.getLogger(__name__)

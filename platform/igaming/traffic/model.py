@@ -124,7 +124,7 @@ def pick(rng: random.Random, weights: dict[str, float]) -> str:
 
 def whole_units(amount: float, currency: str) -> int:
     """Round a deposit to whole units of the currency, as people type them."""
-    from igaming.money import CURRENCY_EXPONENTS
+    from ground.money import CURRENCY_EXPONENTS
 
     unit = 10 ** CURRENCY_EXPONENTS.get(currency, 2)
     return max(unit, round(amount / unit) * unit)

@@ -42,7 +42,7 @@ def affiliate_setups(scenario: Scenario, network_url: str) -> list[AffiliateSetu
 
 
 def deal_setups(scenario: Scenario) -> list[DealSetup]:
-    from igaming.money import CURRENCY_EXPONENTS
+    from ground.money import CURRENCY_EXPONENTS
 
     out = []
     for c in scenario.campaigns:

@@ -71,9 +71,9 @@ def run_accelerated(
 ) -> RunResult:
     """Run the scenario on the service layer with a simulated clock, writing the database
     (a URL, or an engine the caller owns)."""
+    from ground.clock import FakeClock
     from igaming.bootstrap import build_platform
     from igaming.bus import MessageBus
-    from igaming.clock import FakeClock
     from igaming.db import make_engine
     from igaming.migrate import upgrade_engine
     from igaming.traffic.accelerated import AcceleratedDriver, seeded_ids

@@ -25,9 +25,10 @@ from pydantic import (
     model_validator,
 )
 
-from igaming.cashier.routing import DEFAULT_ROUTES, METHODS
+from ground.money import CURRENCY_EXPONENTS
+from ground.vocabulary import METHODS
+from igaming.cashier.routing import DEFAULT_ROUTES
 from igaming.casino.catalogue import DEFAULT_CATALOGUE
-from igaming.money import CURRENCY_EXPONENTS
 
 SCENARIO_DIR = Path(__file__).with_name("scenarios")
 PSPS = tuple(sorted(set(DEFAULT_ROUTES.values())))

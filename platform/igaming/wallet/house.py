@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from igaming.money import CURRENCY_EXPONENTS
+from ground.money import CURRENCY_EXPONENTS
 from igaming.wallet.accounts import HOUSE_KINDS, AccountRef, ensure_accounts, house_account
 
 

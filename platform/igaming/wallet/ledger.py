@@ -23,26 +23,12 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 
+from ground.vocabulary import TX_TYPES
 from igaming.errors import IdempotencyConflict, InsufficientFunds, NotFound, ValidationFailed
 from igaming.fastsql import execute
 from igaming.models import Account, LedgerEntry, WalletTransaction
 from igaming.wallet.accounts import HOUSE, AccountRef, account_ids, ensure_accounts
 
-TX_TYPES = frozenset(
-    {
-        "deposit",
-        "withdrawal",
-        "bet",
-        "win",
-        "rollback",
-        "bonus_grant",
-        "bonus_conversion",
-        "bonus_forfeit",
-        "adjustment",
-        "chargeback",
-        "reversal",
-    }
-)
 TX_STATUSES = frozenset({"pending", "completed", "failed", "reversed", "cancelled"})
 
 

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from ground.money import MAX_AMOUNT_MINOR
 from igaming.api.deps import IdempotencyKey, PlatformDep, PlayerDep
-from igaming.money import MAX_AMOUNT_MINOR
 from igaming.sportsbook import bets, cashout, catalogue, feed
 from igaming.sportsbook.catalogue import MarketView
 from igaming.sportsbook.errors import BetRefused

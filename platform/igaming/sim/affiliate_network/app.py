@@ -15,9 +15,9 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import ValidationError
 
 from collectors.tracing import configure_tracing_from_env, trace_app
+from ground.clock import Clock, SystemClock
 from igaming.affiliates.postbacks import SIGNATURE_HEADER
 from igaming.cashier.signing import SignatureError, verify
-from igaming.clock import Clock, SystemClock
 from igaming.sim.affiliate_network.config import (
     AffiliateNetworkConfig,
     NetworkAffiliate,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from igaming.money import MoneyError, to_major, to_minor
+from ground.money import MoneyError, to_major, to_minor
 from igaming.sim.affiliate_network.config import AffiliateNetworkConfig
 
 COLUMNS = (

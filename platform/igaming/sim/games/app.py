@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from collectors.tracing import AsyncTracingTransport, configure_tracing_from_env, trace_app
-from igaming.clock import Clock, SystemClock
+from ground.clock import Clock, SystemClock
 from igaming.sim.games.config import GamesSimConfig, load_config
 from igaming.sim.games.simulator import GameProviderSimulator, SimRound, UnknownSession
 from igaming.sim.lifecycle import background_lifespan

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from collectors.tracing import configure_tracing_from_env, trace_app
-from igaming.clock import Clock, SystemClock
+from ground.clock import Clock, SystemClock
 from igaming.sim.lifecycle import background_lifespan
 from igaming.sim.odds.config import DEFAULT_PORT, OddsSimConfig, load_config
 from igaming.sim.odds.dispatcher import FeedDispatcher

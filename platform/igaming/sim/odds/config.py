@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pitwatch.settings import ODDS_SIM_PORT, PLATFORM_PORT
+from ground.ports import ODDS_SIM_PORT, PLATFORM_PORT
 
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]
 Seconds = Annotated[float, Field(ge=0.0)]

@@ -7,7 +7,7 @@ import threading
 from datetime import datetime
 from typing import Any
 
-from igaming.clock import Clock
+from ground.clock import Clock
 from igaming.sim.odds.config import OddsSimConfig
 from igaming.sim.odds.dispatcher import Delivery, FeedDispatcher
 from igaming.sim.odds.world import FeedWorld

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from collectors.tracing import configure_tracing_from_env, trace_app
-from igaming.clock import Clock, SystemClock
+from ground.clock import Clock, SystemClock
 from igaming.sim.lifecycle import background_lifespan
 from igaming.sim.psp.config import PspSimConfig, load_config
 from igaming.sim.psp.dispatcher import CallbackDispatcher

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from igaming.money import CURRENCY_EXPONENTS, to_major
+from ground.money import CURRENCY_EXPONENTS, to_major
 from igaming.sim.psp.config import PspSimConfig
 from igaming.sim.psp.ledger import PspTransaction, iso_utc
 from igaming.sim.psp.outcomes import stable_hex

@@ -12,8 +12,8 @@ from typing import Annotated, Any
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StrictInt, field_validator
 
-from igaming.clock import Clock
-from igaming.money import CURRENCY_EXPONENTS, MAX_AMOUNT_MINOR
+from ground.clock import Clock
+from ground.money import CURRENCY_EXPONENTS, MAX_AMOUNT_MINOR
 from igaming.sim.psp import outcomes
 from igaming.sim.psp.config import PspKnobs, PspSettings, PspSimConfig
 from igaming.sim.psp.dispatcher import CallbackDispatcher

@@ -1,0 +1,65 @@
+"""The label vocabularies: every GEO, PSP, payment method, sport, game provider and
+transaction type the metric catalog's label domains allow (collectors.catalog.labels).
+
+They belong to the contract: the reference platform takes them from here, never the
+other way round, so an operator plugging in a platform of its own reads them in one place.
+"""
+
+from __future__ import annotations
+
+# The markets the reference operator serves (ISO 3166-1 alpha-2); any other is "other".
+GEOS = (
+    "DE",
+    "GB",
+    "SE",
+    "FI",
+    "NO",
+    "NL",
+    "ES",
+    "IT",
+    "AT",
+    "DK",
+    "IE",
+    "PL",
+    "BR",
+    "CA",
+    "IN",
+    "MX",
+    "JP",
+)
+DEFAULT_PSPS = ("paybridge", "nordpay", "ewallo", "pixgate")
+METHODS = ("card", "ewallet", "bank_transfer", "pix", "upi", "interac")
+SPORTS = (
+    "football",
+    "tennis",
+    "basketball",
+    "ice_hockey",
+    "baseball",
+    "american_football",
+    "volleyball",
+    "handball",
+    "cricket",
+    "rugby",
+    "darts",
+    "table_tennis",
+    "mma",
+    "esports",
+)
+DEFAULT_GAME_PROVIDERS = ("spinworks", "lucky_labs", "livetable")
+TX_TYPES = frozenset(
+    {
+        "deposit",
+        "withdrawal",
+        "bet",
+        "win",
+        "rollback",
+        "bonus_grant",
+        "bonus_conversion",
+        "bonus_forfeit",
+        "adjustment",
+        "chargeback",
+        "reversal",
+    }
+)
+# The brand a player registers under when none is given.
+DEFAULT_BRAND = "pitwatch"
