@@ -12,8 +12,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -23,7 +26,10 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from pitwatch.settings import Settings, get_settings
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from pitwatch.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +39,20 @@ DAILY_JOB = "reconcile-daily"
 INTRADAY_JOB = "reconcile-intraday"
 START_JOB = "reconcile-at-start"
 _one_at_a_time = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the scheduled jobs run with, given by whoever serves the schedule (the CLI): the
+    job store keeps the jobs by name (``reconcilers.schedule:run_daily``), not their
+    arguments, so the process that runs them says once where the settings and the database
+    come from."""
+
+    settings: Settings
+    make_engine: Callable[[str], Engine]
+
+
+_context: Context | None = None
 
 
 def options_for(settings: Settings, day: date, kind: str):  # type: ignore[no-untyped-def]
@@ -64,13 +84,14 @@ def options_for(settings: Settings, day: date, kind: str):  # type: ignore[no-un
 
 
 def _run(day: date, kind: str) -> None:
-    from igaming.db import make_engine
     from reconcilers.errors import SourceError
     from reconcilers.run import reconcile_day
 
-    settings = get_settings()
+    if _context is None:
+        raise RuntimeError("reconcilers.schedule.serve() sets up the jobs' context first")
+    settings = _context.settings
     with _one_at_a_time:
-        engine = make_engine(settings.database_url, pool_size=2)
+        engine = _context.make_engine(settings.database_url)
         try:
             reconcile_day(engine, day, options_for(settings, day, kind), datetime.now(UTC))
         except SourceError as exc:  # recorded as a failed run; the alert on staleness follows
@@ -124,9 +145,11 @@ def scheduler_for(
     )
 
 
-def serve(settings: Settings | None = None) -> None:
-    """Run the scheduler in the foreground until interrupted."""
-    settings = settings or get_settings()
+def serve(settings: Settings, make_engine: Callable[[str], Engine]) -> None:
+    """Run the scheduler in the foreground until interrupted; the jobs reconcile the database
+    of ``settings`` through an engine from ``make_engine``."""
+    global _context
+    _context = Context(settings, make_engine)
     scheduler = scheduler_for(settings)
     configure(scheduler, settings)
     now = datetime.now(ZoneInfo(settings.recon_timezone))

@@ -51,9 +51,10 @@ def cmd_reconcile_run(args: argparse.Namespace) -> int:
 
 
 def cmd_reconcile_schedule(args: argparse.Namespace) -> int:
+    from igaming.db import make_engine
     from reconcilers.schedule import serve
 
-    serve()
+    serve(get_settings(), lambda url: make_engine(url, pool_size=2))
     return 0
 
 

@@ -107,3 +107,25 @@ def test_bad_input_to_reconcile_run_is_one_line_and_exit_2(
     err = capsys.readouterr().err.strip().splitlines()  # progress lines, then the error
     assert code == 2
     assert err[-1].startswith("pitwatch") and message in err[-1], err
+
+
+def test_the_jobs_run_with_the_context_the_server_gave(settings, monkeypatch):
+    from reconcilers import schedule
+
+    monkeypatch.setattr(schedule, "_context", None)
+    with pytest.raises(RuntimeError, match="serve"):
+        schedule.run_daily()
+
+    asked: list[str] = []
+
+    class Stop(Exception):
+        pass
+
+    def make_engine(url: str):  # type: ignore[no-untyped-def]
+        asked.append(url)
+        raise Stop
+
+    monkeypatch.setattr(schedule, "_context", schedule.Context(settings, make_engine))
+    with pytest.raises(Stop):
+        schedule.run_intraday()
+    assert asked == [settings.database_url]
