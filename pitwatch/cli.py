@@ -52,11 +52,11 @@ def _serve(app: object, host: str, port: int) -> None:
 
 
 def cmd_platform_serve(args: argparse.Namespace) -> None:
-    from collectors.tracing import configure_tracing_from_env
     from igaming.api.app import create_app
     from igaming.bootstrap import build_platform
     from igaming.db import is_sqlite
     from igaming.migrate import is_empty, upgrade_engine
+    from igaming.tracing import configure_tracing_from_env
 
     configure_tracing_from_env("pitwatch-platform")
     settings = get_settings()

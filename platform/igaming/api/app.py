@@ -53,7 +53,7 @@ def create_app(platform: Platform) -> FastAPI:
 
         # RED only: /metrics is on the internal listener (collectors.instrumentation).
         instrument_app(app, platform.metrics)
-    from collectors.tracing import trace_app
+    from igaming.tracing import trace_app
 
     trace_app(app)  # one server span per request, named by the route template
     return app

@@ -16,7 +16,6 @@ from pydantic import (
 )
 from sqlalchemy import bindparam, select
 
-from collectors.tracing import annotate, traced
 from igaming.bootstrap import Platform
 from igaming.cashier import deposits, withdrawals
 from igaming.cashier.signing import SIGNATURE_HEADER, SignatureError, verify
@@ -27,6 +26,7 @@ from igaming.fastsql import query
 from igaming.models import Deposit, PspCallback, Withdrawal
 from igaming.money import MAX_AMOUNT_MINOR
 from igaming.partner_body import prune_samples, refused_fields, sample_body
+from igaming.tracing import annotate, traced
 from igaming.uow import UnitOfWork
 
 PAYMENT_STATUSES = (

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
-from collectors.tracing import client_span, record_status
 from igaming.casino.events import GameLaunched, GameLaunchFailed
 from igaming.casino.models import CasinoGame, CasinoSession
 from igaming.errors import DomainError, NotFound, ResponsibleGamblingBlock, UpstreamUnavailable
 from igaming.models import Player
+from igaming.tracing import client_span, record_status
 
 if TYPE_CHECKING:
     from igaming.bootstrap import Platform
