@@ -48,10 +48,10 @@ from igaming.bootstrap import Platform, build_platform
 from igaming.cashier.callbacks import handle_callback
 from igaming.cashier.deposits import request_deposit
 from igaming.cashier.gateway import PaymentRequest
-from igaming.cashier.signing import sign
 from igaming.db import make_engine, normalise_url
 from igaming.errors import InsufficientFunds
 from igaming.migrate import upgrade_engine
+from igaming.partners.signing import sign
 from igaming.wallet.invariants import check_invariants
 from igaming.wallet.service import pay_win, place_stake
 from pitwatch.settings import Settings

@@ -62,6 +62,7 @@ def test_launch_opens_a_session_at_the_provider_with_a_pseudonymous_player(platf
     sent = platform.games.opened[0]
     assert sent.session_token == body["session_token"] and sent.game_id == GAME
     assert player.id not in sent.player_ref
+    assert len(sent.player_ref) == 32  # what providers have always been sent
     assert sent.wallet_url.endswith("/casino/seamless/spinworks")
     # The session is what the provider's wallet calls authenticate with.
     balance = Provider(platform, body["session_token"]).call("balance")

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request
 
-from igaming.cashier import signing
 from igaming.clock import FakeClock
+from igaming.partners import signing
 from igaming.sim.psp import (
     COLUMNS,
     CallbackDispatcher,

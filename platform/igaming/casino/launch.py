@@ -7,7 +7,6 @@ database transaction is held open across the call.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from igaming.casino.events import GameLaunched, GameLaunchFailed
 from igaming.casino.models import CasinoGame, CasinoSession
 from igaming.errors import DomainError, NotFound, ResponsibleGamblingBlock, UpstreamUnavailable
 from igaming.models import Player
+from igaming.partners.pseudonyms import GAME_PROVIDER_REF_HEX_CHARS, player_ref
 from igaming.tracing import client_span, record_status
 
 if TYPE_CHECKING:
@@ -126,12 +126,6 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def player_ref(p: Platform, player_id: str) -> str:
-    """The pseudonymous player id partners see (a keyed hash, never the player id)."""
-    key = p.settings.player_ref_key.encode()
-    return hmac.new(key, player_id.encode(), hashlib.sha256).hexdigest()[:32]
-
-
 @dataclass(frozen=True)
 class Launch:
     session_id: str
@@ -179,7 +173,7 @@ def launch_game(p: Platform, player_id: str, game_id: str) -> Launch:
     request = OpenSession(
         provider=provider,
         session_token=token,
-        player_ref=player_ref(p, player_id),
+        player_ref=player_ref(p.settings.player_ref_key, player_id, GAME_PROVIDER_REF_HEX_CHARS),
         game_id=game_id,
         currency=session.currency,
         expires_at=session.expires_at,

@@ -22,9 +22,9 @@ import httpx
 
 from igaming.bootstrap import Platform
 from igaming.cashier.callbacks import handle_callback
-from igaming.cashier.signing import SIGNATURE_HEADER
 from igaming.casino import seamless
 from igaming.errors import DomainError
+from igaming.partners.signing import SIGNATURE_HEADER
 from igaming.sim.affiliate_network.app import create_app as create_network_app
 from igaming.sim.affiliate_network.config import AffiliateNetworkConfig, NetworkKnobs
 from igaming.sim.games.app import create_app as create_games_app

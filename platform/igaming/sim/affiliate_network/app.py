@@ -15,8 +15,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import ValidationError
 
 from igaming.affiliates.postbacks import SIGNATURE_HEADER
-from igaming.cashier.signing import SignatureError, verify
 from igaming.clock import Clock, SystemClock
+from igaming.partners.signing import SignatureError, verify
 from igaming.sim.affiliate_network.config import (
     AffiliateNetworkConfig,
     NetworkAffiliate,

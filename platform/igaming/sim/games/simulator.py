@@ -20,8 +20,8 @@ from typing import Any
 
 import httpx
 
-from igaming.casino.signing import SIGNATURE_HEADER, sign_request
 from igaming.clock import Clock
+from igaming.partners.request_signing import SIGNATURE_HEADER, sign_request
 from igaming.sim.games.config import GamesSimConfig, ProviderKnobs
 
 log = logging.getLogger(__name__)

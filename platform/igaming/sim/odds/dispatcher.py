@@ -16,8 +16,8 @@ from typing import Any, Literal
 
 import httpx
 
-from igaming.cashier.signing import sign
 from igaming.clock import Clock
+from igaming.partners.signing import sign
 from igaming.sim.odds.config import OddsSimConfig
 from igaming.sim.psp.dispatcher import encode_body
 from igaming.sportsbook.protocol import FEED_SIGNATURE_HEADER

@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 import httpx
 
-from igaming.cashier.signing import SIGNATURE_HEADER, sign
 from igaming.clock import Clock
+from igaming.partners.signing import SIGNATURE_HEADER, sign
 from igaming.tracing import client_span, record_status, trace_headers
 
 log = logging.getLogger(__name__)
