@@ -21,7 +21,7 @@ from prometheus_client import start_wsgi_server
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from collectors.instrumentation.build import install_build_info
+from collectors.instrumentation.build import install_build_info, subscribe_deploys
 from collectors.instrumentation.db import instrument_engine
 from collectors.instrumentation.endpoint import METRICS_PATH, metrics_endpoint
 from collectors.instrumentation.events import subscribe
@@ -40,6 +40,7 @@ def instrument_platform(platform: Platform) -> PlatformMetrics:
     subscribe(platform.bus, metrics, platform.routing)
     instrument_engine(platform.engine, metrics)
     install_build_info(metrics, platform.settings.version)
+    subscribe_deploys(platform.bus, metrics)
     return metrics
 
 

@@ -17,6 +17,8 @@ from weakref import WeakKeyDictionary
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import Engine, event
 
+from igaming.events import PlatformDeployed
+
 if TYPE_CHECKING:
     from igaming.bootstrap import Platform
 
@@ -85,8 +87,9 @@ def install_db_delay(engine: Engine, switch: FaultSwitch) -> None:
 
 
 def apply_faults(p: Platform, faults: Faults, actor: str, *, role: str = "system") -> Faults:
-    """Put ``faults`` in force, audited under ``actor``; a new version is recorded as a
-    deploy (igaming_build_info, igaming_deploy_timestamp_seconds). Returns ``faults``."""
+    """Put ``faults`` in force, audited under ``actor``; a new version is published as a
+    deploy (``PlatformDeployed``, on the bus only: the audit entry is its record). Returns
+    ``faults``."""
     from igaming.admin import OperatorIdentity, audit
     from igaming.errors import NotFound
 
@@ -103,8 +106,10 @@ def apply_faults(p: Platform, faults: Faults, actor: str, *, role: str = "system
         p.faults.replace(before)  # an unaudited fault must not stay in force
         raise
     version = faults.version or p.settings.version
-    if version != (before.version or p.settings.version) and p.metrics is not None:
-        from collectors.instrumentation.build import record_deploy
-
-        record_deploy(p.metrics, version, p.clock.now())
+    # Built only for a listener, as the metric was only set on an instrumented platform: an
+    # event draws a uuid, which would shift every later id of a seeded simulation.
+    if version != (before.version or p.settings.version) and p.bus.has_subscribers(
+        PlatformDeployed
+    ):
+        p.bus.publish([PlatformDeployed(occurred_at=p.clock.now(), version=version)])
     return faults

@@ -17,6 +17,7 @@ from igaming.admin import create_operator
 from igaming.api.app import create_app
 from igaming.cashier import deposits
 from igaming.errors import UpstreamUnavailable
+from igaming.events import PlatformDeployed
 from igaming.faults import Faults, apply_faults, deposit_fails
 from igaming.models import AuditLog, Deposit, LedgerEntry, WalletTransaction
 from igaming.sportsbook import feed
@@ -329,6 +330,15 @@ def test_a_new_version_moves_build_info_and_the_deploy_time(platform):
     with platform.session_factory() as s:
         audited = s.execute(select(AuditLog.operator, AuditLog.action)).all()
     assert [tuple(a) for a in audited] == [("simulator", "faults")] * 3
+
+
+def test_a_new_version_is_published_as_a_deploy_event_once(platform):
+    deploys: list[PlatformDeployed] = []
+    platform.bus.subscribe(PlatformDeployed, deploys.append)
+    platform.clock.advance(3_600)
+    apply_faults(platform, Faults(version="2026.11.3"), "simulator")
+    apply_faults(platform, Faults(version="2026.11.3", db_delay_ms=1), "simulator")  # same build
+    assert [(d.version, d.occurred_at) for d in deploys] == [("2026.11.3", platform.clock.now())]
 
 
 # -- the admin API -----------------------------------------------------------------------
