@@ -44,7 +44,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, text
 
 from igaming.accounts.service import Registration, register
-from igaming.bootstrap import Platform, build_platform
+from igaming.bootstrap import Platform
 from igaming.cashier.callbacks import handle_callback
 from igaming.cashier.deposits import request_deposit
 from igaming.cashier.gateway import PaymentRequest
@@ -54,6 +54,7 @@ from igaming.migrate import upgrade_engine
 from igaming.partners.signing import sign
 from igaming.wallet.invariants import check_invariants
 from igaming.wallet.service import pay_win, place_stake
+from pitwatch.compose import build_platform, start_platform
 from pitwatch.settings import Settings
 
 DEFAULT_URL = (
@@ -116,7 +117,7 @@ def platform_for(db: Database, pool_size: int) -> Platform:
     engine = db.engine(pool_size)
     settings = Settings(environment="test", database_url=str(engine.url))
     p = build_platform(settings, engine=engine, psp=AcceptingPsp())  # type: ignore[arg-type]
-    p.start()
+    start_platform(p)
     return p
 
 

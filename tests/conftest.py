@@ -15,11 +15,12 @@ from datetime import date
 import pytest
 from sqlalchemy import Engine, create_engine, inspect, text
 
-from igaming.bootstrap import Platform, build_platform
+from igaming.bootstrap import Platform
 from igaming.bus import MessageBus
 from igaming.clock import FakeClock
 from igaming.db import make_engine, normalise_url
 from igaming.migrate import upgrade_engine
+from pitwatch.compose import build_platform, start_platform
 from pitwatch.settings import Settings
 from tests.fakes import FakeKyc, FakePsp
 
@@ -100,7 +101,7 @@ def make_platform(engine: Engine, **kwargs: object) -> Platform:
         psp=kwargs.pop("psp", None) or FakePsp(),  # type: ignore[arg-type]
         kyc=kwargs.pop("kyc", None) or FakeKyc(),  # type: ignore[arg-type]
     )
-    platform.start()
+    start_platform(platform)
     return platform
 
 

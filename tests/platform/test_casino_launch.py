@@ -17,6 +17,7 @@ from igaming.casino.launch import (
 )
 from igaming.casino.models import CasinoSession
 from igaming.models import OutboxEvent
+from pitwatch.compose import start_platform
 from pitwatch.settings import DEFAULT_GAME_PROVIDERS
 from tests.conftest import register_player
 from tests.platform.test_casino_wallet import GAME, FakeProvider, Provider
@@ -37,10 +38,10 @@ def bearer(client: TestClient, player) -> dict[str, str]:  # type: ignore[no-unt
 
 
 def test_platform_start_seeds_the_catalogue_once(platform):
-    # Platform.start() (run by the fixture) seeded every game; seeding again adds none.
+    # start_platform (run by the fixture) seeded every game; seeding again adds none.
     assert len(list_games(platform)) == len(DEFAULT_CATALOGUE)
     assert seed_catalogue(platform) == 0
-    platform.start()
+    start_platform(platform)
     assert len(list_games(platform)) == len(DEFAULT_CATALOGUE)
 
 

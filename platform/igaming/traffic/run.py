@@ -71,7 +71,7 @@ def run_accelerated(
 ) -> RunResult:
     """Run the scenario on the service layer with a simulated clock, writing the database
     (a URL, or an engine the caller owns)."""
-    from igaming.bootstrap import build_platform
+    from igaming.assembly import build_platform, start_platform
     from igaming.bus import MessageBus
     from igaming.clock import FakeClock
     from igaming.db import make_engine
@@ -91,10 +91,8 @@ def run_accelerated(
     upgrade_engine(engine)
     clock = FakeClock(scenario.start - warmup)
     with seeded_ids(scenario.seed):
-        platform = build_platform(
-            settings, engine=engine, clock=clock, bus=MessageBus(), instrument=False
-        )
-        platform.start()
+        platform = build_platform(settings, engine=engine, clock=clock, bus=MessageBus())
+        start_platform(platform)
         driver = AcceleratedDriver(platform, scenario)
         try:
             sim = Simulation(
