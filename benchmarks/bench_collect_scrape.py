@@ -25,6 +25,7 @@ from collectors.state import COLLECTORS
 from igaming.clock import SystemClock
 from igaming.db import make_engine, normalise_url
 from igaming.migrate import upgrade_engine
+from pitwatch.compose import STATE_COLLECTORS
 
 OPEN = 2_000  # open / pending rows of each kind, whatever --rows
 
@@ -206,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  VACUUM ANALYZE {time.perf_counter() - t0:.1f} s; {total:,} rows "
               f"(fill {time.perf_counter() - started:.0f} s)", flush=True)  # fmt: skip
 
-        registry, _app = create_exporter(engine, SystemClock())
+        registry, _app = create_exporter(engine, SystemClock(), collectors=STATE_COLLECTORS)
         t0 = time.perf_counter()
         generate_latest(registry)
         print(f"first scrape (ledger watermark set up): {1000 * (time.perf_counter() - t0):.0f} ms")

@@ -10,12 +10,14 @@ from collections.abc import Mapping
 
 from sqlalchemy import Engine
 
+from collectors import exporter
 from collectors.instrumentation import (
     ENABLE_ENV,
     PlatformMetrics,
     instrument_app,
     instrument_platform,
 )
+from collectors.state import COLLECTORS, StateCollector
 from igaming import assembly
 from igaming.assembly import start_platform
 from igaming.bootstrap import Platform
@@ -25,6 +27,7 @@ from igaming.casino.launch import GameProviderGateway
 from igaming.clock import Clock
 from igaming.kyc.vendor import KycVendor
 from pitwatch.settings import Settings
+from reconcilers import metrics as reconciliation
 
 
 def instrumentation_enabled(environ: Mapping[str, str] = os.environ) -> bool:
@@ -62,4 +65,20 @@ def build_platform(
     return platform
 
 
-__all__ = ["attach_instrumentation", "build_platform", "instrumentation_enabled", "start_platform"]
+# Every collector the state exporter serves: the platform's state, then the reconcilers'.
+STATE_COLLECTORS: tuple[type[StateCollector], ...] = (*COLLECTORS, *reconciliation.COLLECTORS)
+
+
+def serve_state(host: str, port: int, database_url: str) -> None:
+    """The state exporter with every state collector (``pitwatch collect serve``)."""
+    exporter.serve(host, port, database_url, STATE_COLLECTORS)
+
+
+__all__ = [
+    "STATE_COLLECTORS",
+    "attach_instrumentation",
+    "build_platform",
+    "instrumentation_enabled",
+    "serve_state",
+    "start_platform",
+]
