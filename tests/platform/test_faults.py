@@ -18,7 +18,8 @@ from igaming.api.app import create_app
 from igaming.cashier import deposits
 from igaming.errors import UpstreamUnavailable
 from igaming.events import PlatformDeployed
-from igaming.faults import Faults, apply_faults, deposit_fails
+from igaming.fault_injection import apply_faults
+from igaming.faults import Faults, deposit_fails
 from igaming.models import AuditLog, Deposit, LedgerEntry, WalletTransaction
 from igaming.sportsbook import feed
 from igaming.sportsbook.models import Bet, FeedMessage, Market
