@@ -23,7 +23,7 @@ from igaming.assembly import start_platform
 from igaming.bootstrap import Platform
 from igaming.bus import MessageBus
 from igaming.cashier.gateway import PspGateway
-from igaming.casino.launch import GameProviderGateway
+from igaming.casino.gateway import GameProviderGateway
 from igaming.clock import Clock
 from igaming.kyc.vendor import KycVendor
 from pitwatch.settings import Settings

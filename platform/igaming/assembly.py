@@ -13,7 +13,7 @@ from igaming.bootstrap import Platform
 from igaming.bus import MessageBus
 from igaming.cashier.gateway import HttpPspGateway, PspGateway
 from igaming.casino.catalogue import seed_catalogue
-from igaming.casino.launch import GameProviderGateway, HttpGameProviderGateway
+from igaming.casino.gateway import GameProviderGateway, HttpGameProviderGateway
 from igaming.clock import Clock, SystemClock
 from igaming.db import make_engine, make_session_factory
 from igaming.faults import install_db_delay

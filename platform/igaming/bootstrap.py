@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
@@ -18,15 +18,13 @@ from sqlalchemy.orm import sessionmaker
 from igaming.bus import MessageBus
 from igaming.cashier.gateway import PspGateway
 from igaming.cashier.routing import RoutingTable
+from igaming.casino.gateway import GameProviderGateway
 from igaming.clock import Clock
 from igaming.faults import FaultSwitch
 from igaming.kyc.vendor import KycVendor
 from igaming.uow import UnitOfWork
 from igaming.wallet.ledger import Ledger
 from pitwatch.settings import Settings
-
-if TYPE_CHECKING:
-    from igaming.casino.launch import GameProviderGateway
 
 # Applied to the API app by igaming.api.app.create_app once its routes are in.
 AppHook = Callable[[Any], None]

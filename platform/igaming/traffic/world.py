@@ -213,7 +213,8 @@ def build_world(p: Platform, configs: WorldConfigs, loop: asyncio.AbstractEventL
     """Start the simulators in-process and point the platform's gateways at them; ``loop``
     is the event loop the run drives them on (never running when the platform calls out)."""
     from igaming.cashier.gateway import HttpPspGateway
-    from igaming.casino.launch import HttpGameProviderGateway, install_gateway
+    from igaming.casino.gateway import HttpGameProviderGateway
+    from igaming.casino.launch import install_gateway
     from igaming.kyc.vendor import HttpKycVendor
 
     stack = contextlib.ExitStack()
