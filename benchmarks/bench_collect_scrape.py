@@ -25,7 +25,7 @@ from collectors.state import COLLECTORS
 from igaming.clock import SystemClock
 from igaming.db import make_engine, normalise_url
 from igaming.migrate import upgrade_engine
-from pitwatch.compose import STATE_COLLECTORS
+from pitwatch.state import STATE_COLLECTORS
 
 OPEN = 2_000  # open / pending rows of each kind, whatever --rows
 

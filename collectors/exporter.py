@@ -1,6 +1,6 @@
 """The state exporter: the state collectors on a fresh registry, served over HTTP.
 
-``pitwatch collect serve`` calls :func:`serve` through ``pitwatch.compose.serve_state``,
+``pitwatch collect serve`` calls :func:`serve` through ``pitwatch.state.serve_state``,
 which adds the reconcilers' collector: the exporter serves whatever collectors it is
 given and knows no package that feeds it. Custom collectors do not work in
 client_python's multiprocess mode, so this is its own process (DESIGN.md).

@@ -149,7 +149,7 @@ def cmd_sim_affiliates_serve(args: argparse.Namespace) -> None:
 
 
 def cmd_collect_serve(args: argparse.Namespace) -> None:
-    from pitwatch.compose import serve_state as serve
+    from pitwatch.state import serve_state as serve
 
     print(f"state exporter on http://{args.host}:{args.port}/metrics", flush=True)
     serve(args.host, args.port, get_settings().database_url)

@@ -10,14 +10,12 @@ from collections.abc import Mapping
 
 from sqlalchemy import Engine
 
-from collectors import exporter
 from collectors.instrumentation import (
     ENABLE_ENV,
     PlatformMetrics,
     instrument_app,
     instrument_platform,
 )
-from collectors.state import COLLECTORS, StateCollector
 from igaming import assembly
 from igaming.assembly import start_platform
 from igaming.bootstrap import Platform
@@ -27,7 +25,6 @@ from igaming.casino.gateway import GameProviderGateway
 from igaming.clock import Clock
 from igaming.kyc.vendor import KycVendor
 from pitwatch.settings import Settings
-from reconcilers import metrics as reconciliation
 
 
 def instrumentation_enabled(environ: Mapping[str, str] = os.environ) -> bool:
@@ -60,25 +57,16 @@ def build_platform(
     platform = assembly.build_platform(
         settings, engine=engine, clock=clock, bus=bus, psp=psp, kyc=kyc, games=games
     )
-    if instrument if instrument is not None else instrumentation_enabled():
+    if instrument is None:
+        instrument = instrumentation_enabled()
+    if instrument:
         attach_instrumentation(platform)
     return platform
 
 
-# Every collector the state exporter serves: the platform's state, then the reconcilers'.
-STATE_COLLECTORS: tuple[type[StateCollector], ...] = (*COLLECTORS, *reconciliation.COLLECTORS)
-
-
-def serve_state(host: str, port: int, database_url: str) -> None:
-    """The state exporter with every state collector (``pitwatch collect serve``)."""
-    exporter.serve(host, port, database_url, STATE_COLLECTORS)
-
-
 __all__ = [
-    "STATE_COLLECTORS",
     "attach_instrumentation",
     "build_platform",
     "instrumentation_enabled",
-    "serve_state",
     "start_platform",
 ]

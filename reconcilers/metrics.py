@@ -162,5 +162,5 @@ class ReconciliationCollector(StateCollector):
 
 
 # What the reconcilers add to the state exporter: their break ledger and run records are
-# state too (recon_* tables). pitwatch.compose hands them to collectors.exporter.
+# state too (recon_* tables). pitwatch.state hands them to collectors.exporter.
 COLLECTORS: tuple[type[StateCollector], ...] = (ReconciliationCollector,)

@@ -20,7 +20,7 @@ from collectors import exporter
 from collectors.state import COLLECTORS
 from igaming.clock import FakeClock
 from igaming.db import normalise_url
-from pitwatch.compose import STATE_COLLECTORS
+from pitwatch.state import STATE_COLLECTORS
 
 NAMES = [c.name for c in COLLECTORS]
 # The exporter as `pitwatch collect serve` runs it: with the reconcilers' collector.
