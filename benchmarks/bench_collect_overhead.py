@@ -5,10 +5,11 @@
 
 It runs benchmarks/bench_wallet.py's ``run_one`` (real stakes and wins, ~5 % idempotent
 replays, writers as threads in one process per core) with the instrumentation off and on.
-The switch is the environment variable PITWATCH_INSTRUMENTATION (``0``: build_platform
-subscribes nothing and installs no engine events; default on), which the writer processes
-inherit. Each run gets a fresh database, and the order alternates between repeats so that
-drift (page cache, autovacuum) does not always hit the same side. Target: < 5 % overhead
+The switch is the environment variable PITWATCH_INSTRUMENTATION (``0``:
+pitwatch.compose.build_platform subscribes nothing and installs no engine events; default
+on), which the writer processes inherit. Each run gets a fresh database, and the order
+alternates between repeats so that drift (page cache, autovacuum) does not always hit the
+same side. Target: < 5 % overhead
 in tx/s.
 """
 

@@ -26,6 +26,7 @@ from ground.clock import SystemClock
 from ground.dburl import normalise_url
 from igaming.db import make_engine
 from igaming.migrate import upgrade_engine
+from pitwatch.state import STATE_COLLECTORS
 
 OPEN = 2_000  # open / pending rows of each kind, whatever --rows
 
@@ -207,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  VACUUM ANALYZE {time.perf_counter() - t0:.1f} s; {total:,} rows "
               f"(fill {time.perf_counter() - started:.0f} s)", flush=True)  # fmt: skip
 
-        registry, _app = create_exporter(engine, SystemClock())
+        registry, _app = create_exporter(engine, SystemClock(), collectors=STATE_COLLECTORS)
         t0 = time.perf_counter()
         generate_latest(registry)
         print(f"first scrape (ledger watermark set up): {1000 * (time.perf_counter() - t0):.0f} ms")

@@ -44,6 +44,7 @@ from igaming.db import make_engine
 from igaming.traffic.model import Tally, warmup_share
 from igaming.traffic.run import run_accelerated
 from igaming.traffic.scenario import load
+from pitwatch.compose import simulation_settings
 
 TARGET_SECONDS = 300.0
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
@@ -124,7 +125,13 @@ def run(backend: str, players: int, days: float, seed: int) -> dict[str, Any]:
     print(f"{backend}: {players:,} daily active players, {days:g} simulated day(s)", flush=True)
     with sqlite_url() if backend == "sqlite" else pg_engine() as database:
         began = time.perf_counter()
-        result = run_accelerated(scenario, database, duration=duration, progress=progress)
+        result = run_accelerated(
+            scenario,
+            database,
+            settings_for=simulation_settings,
+            duration=duration,
+            progress=progress,
+        )
         wall = time.perf_counter() - began
     print(file=sys.stderr)
     flows = result.tally.as_dict()["flows"]

@@ -45,16 +45,17 @@ from sqlalchemy import Engine, create_engine, text
 
 from ground.dburl import normalise_url
 from igaming.accounts.service import Registration, register
-from igaming.bootstrap import Platform, build_platform
+from igaming.bootstrap import Platform
 from igaming.cashier.callbacks import handle_callback
 from igaming.cashier.deposits import request_deposit
 from igaming.cashier.gateway import PaymentRequest
-from igaming.cashier.signing import sign
 from igaming.db import make_engine
 from igaming.errors import InsufficientFunds
 from igaming.migrate import upgrade_engine
+from igaming.partners.signing import sign
 from igaming.wallet.invariants import check_invariants
 from igaming.wallet.service import pay_win, place_stake
+from pitwatch.compose import build_platform, start_platform
 from pitwatch.settings import Settings
 
 DEFAULT_URL = (
@@ -117,7 +118,7 @@ def platform_for(db: Database, pool_size: int) -> Platform:
     engine = db.engine(pool_size)
     settings = Settings(environment="test", database_url=str(engine.url))
     p = build_platform(settings, engine=engine, psp=AcceptingPsp())  # type: ignore[arg-type]
-    p.start()
+    start_platform(p)
     return p
 
 

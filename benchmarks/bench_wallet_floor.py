@@ -33,6 +33,7 @@ from igaming.casino import seamless
 from igaming.db import make_engine
 from igaming.traffic.run import run_accelerated
 from igaming.traffic.scenario import load
+from pitwatch.compose import simulation_settings
 
 REPLAY_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=OFF", "PRAGMA foreign_keys=ON")
 
@@ -157,7 +158,11 @@ def main(argv: list[str] | None = None) -> int:
         try:
             print(f"running {args.players:,} players, {args.days:g} day(s)", file=sys.stderr)
             run_accelerated(
-                scenario, engine, duration=timedelta(days=args.days), progress=_progress()
+                scenario,
+                engine,
+                settings_for=simulation_settings,
+                duration=timedelta(days=args.days),
+                progress=_progress(),
             )
             print(file=sys.stderr)
         finally:

@@ -1,12 +1,15 @@
 """The state exporter: the state collectors on a fresh registry, served over HTTP.
 
-``pitwatch collect serve`` calls :func:`serve`. Custom collectors do not work in
+``pitwatch collect serve`` calls :func:`serve` through ``pitwatch.state.serve_state``,
+which adds the reconcilers' collector: the exporter serves whatever collectors it is
+given and knows no package that feeds it. Custom collectors do not work in
 client_python's multiprocess mode, so this is its own process (DESIGN.md).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 from wsgiref.simple_server import WSGIServer
 
@@ -14,7 +17,7 @@ from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.exposition import ThreadingWSGIServer, _SilentHandler
 from sqlalchemy import Engine, create_engine, event
 
-from collectors.state import COLLECTORS, Health, HealthCollector, StateConfig
+from collectors.state import COLLECTORS, Health, HealthCollector, StateCollector, StateConfig
 from ground.clock import Clock, SystemClock
 from ground.dburl import is_sqlite, normalise_url
 from ground.ports import COLLECT_PORT
@@ -63,16 +66,13 @@ def create_exporter(
     database_url: str | Engine,
     clock: Clock | None = None,
     config: StateConfig | None = None,
+    collectors: Sequence[type[StateCollector]] = COLLECTORS,
 ) -> tuple[CollectorRegistry, Any]:
-    """A fresh registry with every state collector (registering runs no query) and the
-    WSGI app that serves it."""
+    """A fresh registry with ``collectors`` (registering runs no query) and the WSGI app
+    that serves it."""
     engine = make_state_engine(database_url) if isinstance(database_url, str) else database_url
     clock = clock or SystemClock()
     config = config or StateConfig()
-    from reconcilers.metrics import ReconciliationCollector
-
-    # The reconcilers' break ledger and run records are state too (recon_* tables).
-    collectors = (*COLLECTORS, ReconciliationCollector)
     health = Health(c.name for c in collectors)
     registry = CollectorRegistry()
     for cls in collectors:
@@ -81,19 +81,29 @@ def create_exporter(
     return registry, make_wsgi_app(registry)
 
 
-def make_server(host: str, port: int, database_url: str) -> WSGIServer:
+def make_server(
+    host: str,
+    port: int,
+    database_url: str,
+    collectors: Sequence[type[StateCollector]] = COLLECTORS,
+) -> WSGIServer:
     """The HTTP server (not started); port 0 picks a free one (tests)."""
     from wsgiref.simple_server import make_server as wsgi_server
 
-    _registry, app = create_exporter(database_url)
+    _registry, app = create_exporter(database_url, collectors=collectors)
     return wsgi_server(host, port, app, ThreadingWSGIServer, handler_class=_SilentHandler)
 
 
-def serve(host: str = "127.0.0.1", port: int = DEFAULT_PORT, database_url: str = "") -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    database_url: str = "",
+    collectors: Sequence[type[StateCollector]] = COLLECTORS,
+) -> None:
     """Serve /metrics until interrupted (``pitwatch collect serve``)."""
     if not database_url:
         raise ValueError("a database URL is needed")
-    server = make_server(host, port, database_url)
+    server = make_server(host, port, database_url, collectors)
     log.info("state exporter on http://%s:%d/metrics", host, server.server_port)
     try:
         server.serve_forever()

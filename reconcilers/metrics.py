@@ -159,3 +159,8 @@ class ReconciliationCollector(StateCollector):
             if value is not None:
                 fam.add_metric([source], float(value))
         return fam
+
+
+# What the reconcilers add to the state exporter: their break ledger and run records are
+# state too (recon_* tables). pitwatch.state hands them to collectors.exporter.
+COLLECTORS: tuple[type[StateCollector], ...] = (ReconciliationCollector,)

@@ -17,10 +17,11 @@ from sqlalchemy import Engine, create_engine, inspect, text
 
 from ground.clock import FakeClock
 from ground.dburl import normalise_url
-from igaming.bootstrap import Platform, build_platform
+from igaming.bootstrap import Platform
 from igaming.bus import MessageBus
 from igaming.db import make_engine
 from igaming.migrate import upgrade_engine
+from pitwatch.compose import build_platform, start_platform
 from pitwatch.settings import Settings
 from tests.fakes import FakeKyc, FakePsp
 
@@ -101,7 +102,7 @@ def make_platform(engine: Engine, **kwargs: object) -> Platform:
         psp=kwargs.pop("psp", None) or FakePsp(),  # type: ignore[arg-type]
         kyc=kwargs.pop("kyc", None) or FakeKyc(),  # type: ignore[arg-type]
     )
-    platform.start()
+    start_platform(platform)
     return platform
 
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from igaming.cashier.gateway import PaymentRequest, PspTimeout, PspUnavailable
-from igaming.cashier.signing import sign
 from igaming.kyc.vendor import KycDecision, KycVendorUnavailable
+from igaming.partners.signing import sign
 
 
 @dataclass

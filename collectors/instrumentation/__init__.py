@@ -1,9 +1,10 @@
 """The platform's own instrumentation: metric objects from the catalog in a registry per
 platform, fed by domain events (bus), HTTP middleware and SQLAlchemy engine events.
 
-``instrument_platform`` is called by ``igaming.bootstrap.build_platform`` (unless
-``instrument=False`` or the environment has PITWATCH_INSTRUMENTATION=0, the switch the
-overhead benchmark uses); ``instrument_app`` by ``igaming.api.app.create_app``.
+``instrument_platform`` and ``instrument_app`` are attached by the composition root,
+``pitwatch.compose.build_platform`` (unless ``instrument=False`` or the environment has
+PITWATCH_INSTRUMENTATION=0, the switch the overhead benchmark uses): the platform itself
+never imports the collectors.
 
 /metrics is never on the player-facing app (deposit volumes per PSP and GEO, affiliate
 names): ``serve_metrics`` serves it on an internal listener of its own (``pitwatch
@@ -21,7 +22,7 @@ from prometheus_client import start_wsgi_server
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from collectors.instrumentation.build import install_build_info
+from collectors.instrumentation.build import install_build_info, subscribe_deploys
 from collectors.instrumentation.db import instrument_engine
 from collectors.instrumentation.endpoint import METRICS_PATH, metrics_endpoint
 from collectors.instrumentation.events import subscribe
@@ -40,6 +41,7 @@ def instrument_platform(platform: Platform) -> PlatformMetrics:
     subscribe(platform.bus, metrics, platform.routing)
     instrument_engine(platform.engine, metrics)
     install_build_info(metrics, platform.settings.version)
+    subscribe_deploys(platform.bus, metrics)
     return metrics
 
 

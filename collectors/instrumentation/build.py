@@ -1,7 +1,7 @@
 """``igaming_build_info{version}`` and ``igaming_deploy_timestamp_seconds``.
 
 Set at start-up, and again by ``record_deploy`` when the platform reports a new version
-while running (an injected deploy marker, igaming.faults).
+while running (``PlatformDeployed``: an injected deploy marker, igaming.faults).
 
 The deploy time is the environment variable PITWATCH_DEPLOYED_AT when the deploy tooling
 sets it (Unix seconds, or an ISO 8601 time with an offset), else the time this process
@@ -18,6 +18,8 @@ from datetime import datetime
 
 from collectors.catalog import platform as catalog
 from collectors.instrumentation.registry import PlatformMetrics
+from igaming.bus import MessageBus
+from igaming.events import PlatformDeployed
 
 log = logging.getLogger(__name__)
 
@@ -57,3 +59,8 @@ def record_deploy(metrics: PlatformMetrics, version: str, at: datetime) -> None:
     an Info holds one), the deploy time becomes ``at``."""
     metrics[catalog.BUILD_INFO].info({"version": version})
     metrics[catalog.DEPLOY_TIMESTAMP].set(at.timestamp())
+
+
+def subscribe_deploys(bus: MessageBus, metrics: PlatformMetrics) -> None:
+    """Record every deploy the platform publishes."""
+    bus.subscribe(PlatformDeployed, lambda e: record_deploy(metrics, e.version, e.occurred_at))

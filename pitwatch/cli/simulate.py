@@ -10,6 +10,7 @@ from pitwatch.cli.environment import development_by_default
 from pitwatch.cli.errors import CliError
 from pitwatch.cli.options import positive
 from pitwatch.cli.progress import progress_bar
+from pitwatch.compose import simulation_settings
 from pitwatch.settings import get_settings
 
 
@@ -66,7 +67,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         url = get_settings().database_url
         print(f"accelerated run of {scenario.name} (seed {scenario.seed}) on {url}", flush=True)
         result = run_accelerated(
-            scenario, url, duration=duration, scale=args.scale, progress=progress, out_dir=out
+            scenario,
+            url,
+            settings_for=simulation_settings,
+            duration=duration,
+            scale=args.scale,
+            progress=progress,
+            out_dir=out,
         )
     s = result.summary()
     flows = s["simulator"]["flows"]

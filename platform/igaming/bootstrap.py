@@ -1,29 +1,35 @@
-"""Wires the platform together: settings, database, clock, bus, ledger and gateways."""
+"""The platform as plain data: what every service is handed (settings, database, clock,
+bus, ledger, gateways, faults in force).
+
+It imports no service, so every service can import it. ``igaming.assembly`` builds and
+starts one; the entry points (``pitwatch.compose``: CLI, tests, benchmarks) attach the
+instrumentation, which igaming does not know.
+"""
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
-from ground.clock import Clock, SystemClock
+from ground.clock import Clock
 from igaming.bus import MessageBus
-from igaming.cashier.gateway import HttpPspGateway, PspGateway
+from igaming.cashier.gateway import PspGateway
 from igaming.cashier.routing import RoutingTable
-from igaming.db import make_engine, make_session_factory
-from igaming.faults import FaultSwitch, install_db_delay
-from igaming.kyc.vendor import HttpKycVendor, KycVendor
+from igaming.casino.gateway import GameProviderGateway
+from igaming.faults import FaultSwitch
+from igaming.kyc.vendor import KycVendor
 from igaming.uow import UnitOfWork
-from igaming.wallet.house import bootstrap_house_accounts
 from igaming.wallet.ledger import Ledger
 
 if TYPE_CHECKING:
-    from collectors.instrumentation import PlatformMetrics
-    from igaming.casino.launch import GameProviderGateway
     from pitwatch.settings import Settings
+
+# Applied to the API app by igaming.api.app.create_app once its routes are in.
+AppHook = Callable[[Any], None]
 
 
 @dataclass
@@ -38,58 +44,11 @@ class Platform:
     games: GameProviderGateway
     routing: RoutingTable = field(default_factory=RoutingTable.default)
     ledger: Ledger = field(default_factory=Ledger)
-    metrics: PlatformMetrics | None = None  # the platform's own /metrics (its registry)
+    # The platform's own /metrics (collectors.instrumentation.PlatformMetrics), when the
+    # entry point attached instrumentation; None otherwise.
+    metrics: Any = None
     faults: FaultSwitch = field(default_factory=FaultSwitch)  # injected incidents (igaming.faults)
+    app_hooks: list[AppHook] = field(default_factory=list)  # the HTTP instrumentation, if any
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory, self.bus)
-
-    def start(self) -> None:
-        """Create the house accounts and default offers, cache account ids (idempotent)."""
-        from igaming.bonus.service import seed_offers
-        from igaming.casino.catalogue import seed_catalogue
-
-        with self.uow() as uow:
-            bootstrap_house_accounts(uow.session, self.settings.psp_secrets, self.clock.now())
-            seed_offers(uow.session)
-            uow.commit()
-        with self.session_factory() as session:
-            self.ledger.cache_house_accounts(session)
-        seed_catalogue(self)
-
-
-def build_platform(
-    settings: Settings,
-    *,
-    engine: Engine | None = None,
-    clock: Clock | None = None,
-    bus: MessageBus | None = None,
-    psp: PspGateway | None = None,
-    kyc: KycVendor | None = None,
-    games: GameProviderGateway | None = None,
-    instrument: bool | None = None,
-) -> Platform:
-    """``instrument`` (default: on unless PITWATCH_INSTRUMENTATION=0) gives the platform a
-    metrics registry fed by its bus and engine."""
-    from igaming.casino.launch import HttpGameProviderGateway
-
-    engine = engine or make_engine(settings.database_url)
-    platform = Platform(
-        settings=settings,
-        engine=engine,
-        session_factory=make_session_factory(engine),
-        clock=clock or SystemClock(),
-        bus=bus or MessageBus(),
-        psp=psp or HttpPspGateway(settings.psp_base_url, settings.psp_timeout_seconds),
-        kyc=kyc or HttpKycVendor(settings.kyc_base_url, settings.kyc_timeout_seconds),
-        games=games
-        or HttpGameProviderGateway(settings.games_base_url, settings.games_timeout_seconds),
-    )
-    install_db_delay(engine, platform.faults)
-    if instrument is None:
-        instrument = os.environ.get("PITWATCH_INSTRUMENTATION", "1") != "0"
-    if instrument:
-        from collectors.instrumentation import instrument_platform
-
-        platform.metrics = instrument_platform(platform)
-    return platform

@@ -29,6 +29,10 @@ class MessageBus:
         """Subscribe to an event type and all its subclasses."""
         self._subscribers[event_type].append(subscriber)
 
+    def has_subscribers(self, event_type: type[Event]) -> bool:
+        """Whether an event of this type would reach any subscriber."""
+        return any(self._subscribers.get(t) for t in event_type.__mro__)  # type: ignore[call-overload]
+
     def publish(self, events: Iterable[Event]) -> None:
         for event in events:
             for event_type in type(event).__mro__:

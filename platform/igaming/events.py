@@ -158,3 +158,11 @@ class WalletTransactionFailed(Event):
 class IdempotentReplay(Event):
     name: ClassVar[str] = "wallet.idempotent_replay"
     tx_type: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlatformDeployed(Event):
+    """The platform reports a new version while running (a deploy marker, igaming.faults)."""
+
+    name: ClassVar[str] = "platform.deployed"
+    version: str

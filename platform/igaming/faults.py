@@ -3,7 +3,9 @@
 A ``Faults`` value says what is broken now (a stalled settlement worker or postback
 dispatcher, a slow database, a deploy whose regression fails deposits in some GEOs, the
 version that deploy reports); ``Platform.faults`` holds the one in force. The simulator
-swaps it in-process with ``apply_faults`` or over HTTP with ``PUT /admin/faults``.
+swaps it in-process with ``igaming.fault_injection.apply_faults`` or over HTTP with
+``PUT /admin/faults``. This module holds the values and the seams, no service: the
+platform's data (``igaming.bootstrap.Platform``) holds a ``FaultSwitch``.
 """
 
 from __future__ import annotations
@@ -11,14 +13,11 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 from weakref import WeakKeyDictionary
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import Engine, event
-
-if TYPE_CHECKING:
-    from igaming.bootstrap import Platform
 
 GeoCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -82,29 +81,3 @@ def install_db_delay(engine: Engine, switch: FaultSwitch) -> None:
     _ENGINE_SWITCHES[engine] = switch
     if not event.contains(engine, "before_cursor_execute", _delay_statement):
         event.listen(engine, "before_cursor_execute", _delay_statement)
-
-
-def apply_faults(p: Platform, faults: Faults, actor: str, *, role: str = "system") -> Faults:
-    """Put ``faults`` in force, audited under ``actor``; a new version is recorded as a
-    deploy (igaming_build_info, igaming_deploy_timestamp_seconds). Returns ``faults``."""
-    from igaming.admin import OperatorIdentity, audit
-    from igaming.errors import NotFound
-
-    if not p.settings.faults_enabled:
-        raise NotFound("fault injection is not enabled here (settings.faults_enabled)")
-    before = p.faults.replace(faults)
-    try:
-        with p.uow() as uow:
-            payload = {"from": before.model_dump(), "to": faults.model_dump()}
-            who = OperatorIdentity(actor, role)
-            audit(uow.session, p, who, "faults", "platform", "fault injection", payload)
-            uow.commit()
-    except BaseException:
-        p.faults.replace(before)  # an unaudited fault must not stay in force
-        raise
-    version = faults.version or p.settings.version
-    if version != (before.version or p.settings.version) and p.metrics is not None:
-        from collectors.instrumentation.build import record_deploy
-
-        record_deploy(p.metrics, version, p.clock.now())
-    return faults

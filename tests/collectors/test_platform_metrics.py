@@ -13,7 +13,10 @@ from prometheus_client import CollectorRegistry
 from collectors.catalog import platform as c
 from collectors.catalog.base import Metric
 from collectors.instrumentation.build import DEPLOYED_AT_ENV, PROCESS_STARTED, deploy_timestamp
-from collectors.instrumentation.events import major_units, routed_combinations
+from collectors.instrumentation.events import DEFAULT_BRAND
+from collectors.instrumentation.subscribers.base import major_units
+from collectors.instrumentation.subscribers.payments import routed_combinations
+from igaming.accounts.service import Registration
 from igaming.cashier import deposits
 from igaming.cashier.callbacks import handle_callback
 from igaming.cashier.gateway import PspTimeout
@@ -177,3 +180,8 @@ def test_deposit_series_follow_the_routing_table():
     assert ("BR", "pixgate", "pix") in combos and ("other", "paybridge", "card") in combos
     assert ("DE", "pixgate", "pix") not in combos
     assert len(combos) == 44
+
+
+def test_the_default_brand_is_the_one_a_registration_gets():
+    brand = Registration.__dataclass_fields__["brand"].default
+    assert DEFAULT_BRAND == brand == DE_CARD["brand"]

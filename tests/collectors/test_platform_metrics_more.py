@@ -22,9 +22,9 @@ from igaming.accounts.service import Registration, register
 from igaming.affiliates.outbox_consumer import consume_all
 from igaming.bus import MessageBus
 from igaming.casino import seamless
-from igaming.casino.signing import sign_request
 from igaming.errors import RegistrationRefused
 from igaming.events import PlayerRegistered
+from igaming.partners.request_signing import sign_request
 from igaming.sportsbook import cashout
 from igaming.sportsbook.protocol import MESSAGE_TYPES
 from tests.collectors.test_platform_metrics import sample

@@ -10,17 +10,22 @@ import sqlite3
 import subprocess
 import threading
 import urllib.request
+from functools import partial
 
 import pytest
 from prometheus_client import generate_latest
 from sqlalchemy import create_engine, event
 
-from collectors.exporter import create_exporter, make_server
+from collectors import exporter
 from collectors.state import COLLECTORS
 from ground.clock import FakeClock
 from ground.dburl import normalise_url
+from pitwatch.state import STATE_COLLECTORS
 
 NAMES = [c.name for c in COLLECTORS]
+# The exporter as `pitwatch collect serve` runs it: with the reconcilers' collector.
+create_exporter = partial(exporter.create_exporter, collectors=STATE_COLLECTORS)
+make_server = partial(exporter.make_server, collectors=STATE_COLLECTORS)
 
 
 def up(registry, name: str):  # type: ignore[no-untyped-def]

@@ -10,9 +10,9 @@ from igaming.affiliates.clicks import record_click
 from igaming.affiliates.conversions import FtdTerms, decide_ftd
 from igaming.affiliates.models import Attribution, Click, Conversion, OutboxCursor, PostbackJob
 from igaming.affiliates.outbox_consumer import GAP_GRACE, consume_all, reset_cursor
-from igaming.affiliates.postbacks import player_ref
 from igaming.kyc.service import request_verification, retry_due
 from igaming.models import OutboxEvent
+from igaming.partners.pseudonyms import AFFILIATE_REF_HEX_CHARS, player_ref
 from tests.fakes import FakeKyc
 from tests.platform.test_affiliate_support import (
     AFFILIATE,
@@ -212,8 +212,9 @@ def test_player_ref_never_contains_the_player_id_or_email(engine):
     player = referred_player(w.p, email="Jane.Doe@example.com")
     approved_deposit(w.p, player)
     consume_all(w.p)
-    ref = player_ref(w.p.settings.player_ref_key, player.id)
-    assert ref != player_ref("another-key", player.id)
+    ref = player_ref(w.p.settings.player_ref_key, player.id, AFFILIATE_REF_HEX_CHARS)
+    assert ref != player_ref("another-key", player.id, AFFILIATE_REF_HEX_CHARS)
+    assert len(ref) == AFFILIATE_REF_HEX_CHARS == 24  # docs/affiliates.md
     for conv in conversions(w.p):
         assert conv.player_ref == ref
     for job in jobs(w.p):

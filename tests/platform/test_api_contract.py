@@ -29,10 +29,10 @@ from igaming.accounts.service import login
 from igaming.admin import create_operator
 from igaming.api import contract
 from igaming.api.app import create_app
-from igaming.cashier.signing import sign
 from igaming.casino.launch import install_gateway
-from igaming.casino.signing import sign_request
 from igaming.db import make_engine
+from igaming.partners.request_signing import sign_request
+from igaming.partners.signing import sign
 from tests.conftest import make_platform
 from tests.platform.test_casino_wallet import FakeProvider
 

@@ -20,7 +20,6 @@ from sqlalchemy import func, select
 from igaming.bootstrap import Platform
 from igaming.cashier.callbacks import PAYMENT_STATUSES, PAYOUT_STATUSES, handle_callback
 from igaming.cashier.deposits import request_deposit
-from igaming.cashier.signing import MAX_AGE_SECONDS, sign
 from igaming.cashier.states import (
     DEPOSIT_AFTER_APPROVAL,
     DEPOSIT_FINAL,
@@ -31,6 +30,7 @@ from igaming.cashier.states import (
     decide_withdrawal,
 )
 from igaming.models import Account, Deposit, LedgerEntry, PspCallback, WalletTransaction
+from igaming.partners.signing import MAX_AGE_SECONDS, sign
 from igaming.wallet.invariants import check_invariants
 from tests.conftest import make_platform, register_player
 from tests.fakes import callback_body

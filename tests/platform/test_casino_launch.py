@@ -18,6 +18,7 @@ from igaming.casino.launch import (
 )
 from igaming.casino.models import CasinoSession
 from igaming.models import OutboxEvent
+from pitwatch.compose import start_platform
 from tests.conftest import register_player
 from tests.platform.test_casino_wallet import GAME, FakeProvider, Provider
 
@@ -37,10 +38,10 @@ def bearer(client: TestClient, player) -> dict[str, str]:  # type: ignore[no-unt
 
 
 def test_platform_start_seeds_the_catalogue_once(platform):
-    # Platform.start() (run by the fixture) seeded every game; seeding again adds none.
+    # start_platform (run by the fixture) seeded every game; seeding again adds none.
     assert len(list_games(platform)) == len(DEFAULT_CATALOGUE)
     assert seed_catalogue(platform) == 0
-    platform.start()
+    start_platform(platform)
     assert len(list_games(platform)) == len(DEFAULT_CATALOGUE)
 
 
@@ -62,6 +63,7 @@ def test_launch_opens_a_session_at_the_provider_with_a_pseudonymous_player(platf
     sent = platform.games.opened[0]
     assert sent.session_token == body["session_token"] and sent.game_id == GAME
     assert player.id not in sent.player_ref
+    assert len(sent.player_ref) == 32  # what providers have always been sent
     assert sent.wallet_url.endswith("/casino/seamless/spinworks")
     # The session is what the provider's wallet calls authenticate with.
     balance = Provider(platform, body["session_token"]).call("balance")

@@ -23,8 +23,8 @@ from igaming.casino.catalogue import seed_catalogue
 from igaming.casino.events import SeamlessRequestRefused
 from igaming.casino.launch import OpenedSession, OpenSession, install_gateway, launch_game
 from igaming.casino.models import CasinoRound, CasinoTransaction
-from igaming.casino.signing import sign_request
 from igaming.models import OutboxEvent, WalletTransaction
+from igaming.partners.request_signing import sign_request
 from igaming.wallet.invariants import check_invariants
 from igaming.wallet.service import balances
 from tests.conftest import register_player

@@ -15,9 +15,12 @@ from collectors.catalog import platform as c
 from collectors.state.sportsbook import BACKLOG
 from igaming.admin import create_operator
 from igaming.api.app import create_app
+from igaming.bus import MessageBus
 from igaming.cashier import deposits
 from igaming.errors import UpstreamUnavailable
-from igaming.faults import Faults, apply_faults, deposit_fails
+from igaming.events import Event, PlatformDeployed
+from igaming.fault_injection import apply_faults
+from igaming.faults import Faults, deposit_fails
 from igaming.models import AuditLog, Deposit, LedgerEntry, WalletTransaction
 from igaming.sportsbook import feed
 from igaming.sportsbook.models import Bet, FeedMessage, Market
@@ -329,6 +332,22 @@ def test_a_new_version_moves_build_info_and_the_deploy_time(platform):
     with platform.session_factory() as s:
         audited = s.execute(select(AuditLog.operator, AuditLog.action)).all()
     assert [tuple(a) for a in audited] == [("simulator", "faults")] * 3
+
+
+def test_the_bus_knows_whether_a_deploy_event_would_reach_anyone():
+    bus = MessageBus()
+    assert not bus.has_subscribers(PlatformDeployed)  # then apply_faults builds no event
+    bus.subscribe(Event, lambda e: None)  # a subscriber of a base class receives it too
+    assert bus.has_subscribers(PlatformDeployed)
+
+
+def test_a_new_version_is_published_as_a_deploy_event_once(platform):
+    deploys: list[PlatformDeployed] = []
+    platform.bus.subscribe(PlatformDeployed, deploys.append)
+    platform.clock.advance(3_600)
+    apply_faults(platform, Faults(version="2026.11.3"), "simulator")
+    apply_faults(platform, Faults(version="2026.11.3", db_delay_ms=1), "simulator")  # same build
+    assert [(d.version, d.occurred_at) for d in deploys] == [("2026.11.3", platform.clock.now())]
 
 
 # -- the admin API -----------------------------------------------------------------------

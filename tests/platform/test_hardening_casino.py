@@ -19,9 +19,9 @@ from igaming.casino import seamless
 from igaming.casino.launch import OpenedSession, OpenSession, launch_game
 from igaming.casino.models import CasinoSession, CasinoTransaction
 from igaming.casino.sessions import end_player_sessions
-from igaming.casino.signing import sign_request
 from igaming.errors import ResponsibleGamblingBlock
 from igaming.models import Player
+from igaming.partners.request_signing import sign_request
 from tests.platform.test_casino_wallet import (
     FakeProvider,
     cash,
@@ -204,7 +204,7 @@ def test_the_signature_binds_the_path_over_http(platform, game):
 
 
 def test_a_body_only_signature_no_longer_verifies(platform, game):
-    from igaming.cashier.signing import sign
+    from igaming.partners.signing import sign
 
     provider, _ = game
     raw = json.dumps({"session_token": provider.token}).encode()

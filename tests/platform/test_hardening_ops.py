@@ -126,7 +126,8 @@ def test_an_admin_may_not_inject_faults(sqlite_platform):
 def test_faults_are_a_404_problem_where_they_are_not_enabled(sqlite_platform):
     from igaming.admin import create_operator
     from igaming.errors import NotFound
-    from igaming.faults import Faults, apply_faults
+    from igaming.fault_injection import apply_faults
+    from igaming.faults import Faults
 
     key = create_operator(sqlite_platform, "chaos", "faults")
     sqlite_platform.settings = sqlite_platform.settings.model_copy(update={"faults_enabled": False})

@@ -20,9 +20,9 @@ from igaming.affiliates.postbacks import verify_query
 from igaming.api.app import create_app
 from igaming.cashier import deposits
 from igaming.cashier.callbacks import handle_callback
-from igaming.cashier.signing import SignatureError, sign, verify
 from igaming.errors import Unauthorized, ValidationFailed
 from igaming.models import Deposit, LedgerEntry, OutboxEvent, PspCallback
+from igaming.partners.signing import SignatureError, sign, verify
 from igaming.sportsbook import odds as odds_module
 from igaming.sportsbook.models import FeedMessage, Market
 from igaming.sportsbook.odds import OddsError, parse_odds

@@ -14,9 +14,9 @@ from sqlalchemy import select, text, update
 
 from igaming.cashier import deposits
 from igaming.cashier.callbacks import handle_callback
-from igaming.cashier.signing import sign
 from igaming.errors import IdempotencyConflict
 from igaming.models import OutboxEvent, Player, WalletTransaction
+from igaming.partners.signing import sign
 from igaming.sportsbook import bets, cashout, feed
 from igaming.sportsbook.errors import CashoutUnavailable
 from igaming.sportsbook.events import FeedMessageReceived

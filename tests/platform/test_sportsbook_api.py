@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from igaming.api.app import create_app
-from igaming.cashier.signing import sign
+from igaming.partners.signing import sign
 from tests.platform.test_sportsbook import funded_player, message, open_fixture
 
 

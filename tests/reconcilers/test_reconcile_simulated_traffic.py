@@ -25,6 +25,7 @@ from igaming.models import Deposit, PspCallback
 from igaming.sim.affiliate_network.network import export_csv
 from igaming.traffic.run import run_accelerated
 from igaming.traffic.scenario import Scenario, load
+from pitwatch.compose import simulation_settings
 from reconcilers import ledger
 from reconcilers.run import RunOptions, RunResult, reconcile_day
 from tests.sim.traffic_tools import Run, capture_world, run_scenario, scenario
@@ -269,7 +270,9 @@ def week(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Week]:
     tmp = tmp_path_factory.mktemp("week")
     url = f"sqlite:///{tmp}/db.sqlite"
     with capture_world() as (worlds, _delays):
-        result = run_accelerated(load("mixed-week"), url, scale=0.02, warmup=WARMUP)
+        result = run_accelerated(
+            load("mixed-week"), url, settings_for=simulation_settings, scale=0.02, warmup=WARMUP
+        )
     run = Run(result, make_engine(url), worlds[-1], [])
     first, last = result.start.date(), (result.end - timedelta(microseconds=1)).date()
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]

@@ -13,9 +13,9 @@ from sqlalchemy import select, text
 from ground.clock import FakeClock
 from igaming.api.app import create_app as create_platform_app
 from igaming.casino.catalogue import seed_catalogue
+from igaming.casino.gateway import HttpGameProviderGateway
 from igaming.casino.launch import (
     GameLaunchRefused,
-    HttpGameProviderGateway,
     install_gateway,
     launch_game,
 )

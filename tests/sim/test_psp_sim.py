@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI, Request
 
 from ground.clock import FakeClock
-from igaming.cashier import signing
+from igaming.partners import signing
 from igaming.sim.psp import (
     COLUMNS,
     CallbackDispatcher,

@@ -16,6 +16,7 @@ from igaming.traffic.run import run_accelerated
 from igaming.traffic.scenario import parse
 from igaming.traffic.truth import db_dump, read_incident_log
 from pitwatch.cli import main
+from pitwatch.compose import simulation_settings
 
 SMALL = {
     "name": "small",
@@ -43,7 +44,9 @@ WARMUP = timedelta(minutes=20)
 
 def _run(url: str | Engine, tmp: Path, **changes):  # type: ignore[no-untyped-def]
     scenario = parse(SMALL | changes)
-    return run_accelerated(scenario, url, out_dir=tmp, warmup=WARMUP)
+    return run_accelerated(
+        scenario, url, settings_for=simulation_settings, out_dir=tmp, warmup=WARMUP
+    )
 
 
 def test_one_seed_gives_one_run_and_another_seed_another(tmp_path: Path):

@@ -25,6 +25,7 @@ from igaming.migrate import upgrade_engine
 from igaming.traffic.run import RunResult, run_accelerated
 from igaming.traffic.scenario import Scenario, parse
 from igaming.traffic.world import World
+from pitwatch.compose import simulation_settings
 
 FLAT = {"daily": [1.0] * 24, "weekly": [1.0] * 7}
 
@@ -115,7 +116,7 @@ def run_scenario(s: Scenario, tmp: Path, *, warmup: timedelta) -> Run:
     engine = make_engine(url)
     upgrade_engine(engine)
     with capture_world() as (worlds, recorder):
-        result = run_accelerated(s, url, warmup=warmup)
+        result = run_accelerated(s, url, settings_for=simulation_settings, warmup=warmup)
     return Run(result, engine, worlds[-1], recorder.sleeps)
 
 

@@ -22,6 +22,7 @@ from igaming.affiliates.models import Attribution, Click, Conversion
 from igaming.bootstrap import Platform
 from igaming.fastsql import query
 from igaming.models import Player
+from igaming.partners.pseudonyms import AFFILIATE_REF_HEX_CHARS, player_ref
 from igaming.uow import UnitOfWork
 
 STATES = ("pending", "approved", "rejected", "reversed")
@@ -154,7 +155,7 @@ def on_registered(
         affiliate=affiliate,
         campaign=campaign,
         click_id=player.click_id,
-        player_ref=postbacks.player_ref(p.settings.player_ref_key, player_id),
+        player_ref=player_ref(p.settings.player_ref_key, player_id, AFFILIATE_REF_HEX_CHARS),
         source=source,
         flagged=reason is not None,
         flag_reason=reason,

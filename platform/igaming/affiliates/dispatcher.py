@@ -19,12 +19,12 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import or_, select
 
-from collectors.tracing import annotate, client_span, record_status, span
 from igaming.affiliates.events import PostbackDeadLettered, PostbackDelivered, PostbackFailed
 from igaming.affiliates.models import Affiliate, PostbackAttempt, PostbackJob
 from igaming.affiliates.postbacks import SIGNATURE_HEADER, check_destination, sign_url
 from igaming.bootstrap import Platform
 from igaming.errors import ValidationFailed
+from igaming.tracing import annotate, client_span, record_status, span
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,6 @@ affiliate's secret. Postbacks are GET requests, so the query is the whole messag
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import ipaddress
 import re
 import socket
@@ -21,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from ground.money import to_major
 from igaming.affiliates.models import Affiliate, Conversion, PostbackJob
-from igaming.cashier.signing import sign, verify
 from igaming.errors import ValidationFailed
+from igaming.partners.signing import sign, verify
 
 SIGNATURE_HEADER = "X-Signature"
 MACROS = frozenset(
@@ -39,14 +37,7 @@ MACROS = frozenset(
     }
 )
 MACRO = re.compile(r"\{(\w+)\}")
-PLAYER_REF_HEX_CHARS = 24  # 96 bits: no collisions in practice, too short to brute-force
 MAX_ATTEMPTS = 8
-
-
-def player_ref(key: str, player_id: str) -> str:
-    """A keyed hash of the player id: stable per player, meaningless without the key."""
-    digest = hmac.new(key.encode(), player_id.encode(), hashlib.sha256).hexdigest()
-    return digest[:PLAYER_REF_HEX_CHARS]
 
 
 ALLOWED_SCHEMES = ("http", "https")
@@ -146,7 +137,7 @@ def sign_url(secret: str, timestamp: int, url: str) -> str:
 
 
 def verify_query(secret: str, header: str | None, query: bytes, now_unix: float) -> int:
-    """Verify a postback's signature (raises igaming.cashier.signing.SignatureError)."""
+    """Verify a postback's signature (raises igaming.partners.signing.SignatureError)."""
     return verify(secret, header, query, now_unix)
 
 

@@ -48,12 +48,9 @@ def create_app(platform: Platform) -> FastAPI:
         admin,
     ):
         app.include_router(module.router)
-    if platform.metrics is not None:
-        from collectors.instrumentation import instrument_app
-
-        # RED only: /metrics is on the internal listener (collectors.instrumentation).
-        instrument_app(app, platform.metrics)
-    from collectors.tracing import trace_app
+    for hook in platform.app_hooks:  # what the entry point attached (pitwatch.compose)
+        hook(app)
+    from igaming.tracing import trace_app
 
     trace_app(app)  # one server span per request, named by the route template
     return app

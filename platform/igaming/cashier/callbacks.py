@@ -16,17 +16,17 @@ from pydantic import (
 )
 from sqlalchemy import bindparam, select
 
-from collectors.tracing import annotate, traced
 from ground.money import MAX_AMOUNT_MINOR
 from igaming.bootstrap import Platform
 from igaming.cashier import deposits, withdrawals
-from igaming.cashier.signing import SIGNATURE_HEADER, SignatureError, verify
 from igaming.cashier.states import decide_deposit, decide_withdrawal
 from igaming.errors import NotFound, Unauthorized, ValidationFailed
 from igaming.events import CallbackReceived
 from igaming.fastsql import query
 from igaming.models import Deposit, PspCallback, Withdrawal
 from igaming.partner_body import prune_samples, refused_fields, sample_body
+from igaming.partners.signing import SIGNATURE_HEADER, SignatureError, verify
+from igaming.tracing import annotate, traced
 from igaming.uow import UnitOfWork
 
 PAYMENT_STATUSES = (

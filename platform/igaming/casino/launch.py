@@ -7,111 +7,33 @@ database transaction is held open across the call.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
-import httpx
-
-from collectors.tracing import client_span, record_status
-from ground.ports import GAMES_SIM_PORT
 from igaming.casino.events import GameLaunched, GameLaunchFailed
+from igaming.casino.gateway import (
+    GameProviderGateway,
+    OpenedSession,
+    OpenSession,
+    ProviderRefused,
+    ProviderUnavailable,
+)
 from igaming.casino.models import CasinoGame, CasinoSession
 from igaming.errors import DomainError, NotFound, ResponsibleGamblingBlock, UpstreamUnavailable
 from igaming.models import Player
+from igaming.partners.pseudonyms import GAME_PROVIDER_REF_HEX_CHARS, player_ref
 
 if TYPE_CHECKING:
     from igaming.bootstrap import Platform
 
 SESSION_TTL = timedelta(hours=4)
-DEFAULT_GAMES_BASE_URL = f"http://127.0.0.1:{GAMES_SIM_PORT}"
-DEFAULT_TIMEOUT_SECONDS = 5.0
 
 
 class GameLaunchRefused(DomainError):
     status, type, title = 502, "game-launch-failed", "The game provider refused the launch"
-
-
-class ProviderRefused(Exception):
-    """The provider answered 4xx (or nonsense): it will not open this session."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
-
-
-class ProviderUnavailable(Exception):
-    """The provider answered 5xx, could not be reached or did not answer in time."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class OpenSession:
-    provider: str
-    session_token: str
-    player_ref: str
-    game_id: str
-    currency: str
-    expires_at: datetime
-    wallet_url: str
-
-
-@dataclass(frozen=True)
-class OpenedSession:
-    provider_session_id: str
-    launch_url: str
-
-
-class GameProviderGateway(Protocol):
-    def open_session(self, request: OpenSession) -> OpenedSession:
-        """Ask the provider to open a game session; raises ProviderRefused/Unavailable."""
-        ...
-
-
-class HttpGameProviderGateway:
-    """``POST {base}/providers/{provider}/sessions`` (docs/casino-seamless-wallet.md)."""
-
-    def __init__(
-        self,
-        base_url: str = DEFAULT_GAMES_BASE_URL,
-        timeout: float = DEFAULT_TIMEOUT_SECONDS,
-        client: httpx.Client | None = None,
-    ) -> None:
-        self._client = client or httpx.Client(base_url=base_url, timeout=timeout)
-
-    def open_session(self, request: OpenSession) -> OpenedSession:
-        body = {
-            "session_token": request.session_token,
-            "player_ref": request.player_ref,
-            "game_id": request.game_id,
-            "currency": request.currency,
-            "expires_at": request.expires_at.isoformat(),
-            "wallet_url": request.wallet_url,
-        }
-        path = f"/providers/{request.provider}/sessions"
-        with client_span("provider.open_session", provider=request.provider) as headers:
-            try:
-                response = self._client.post(path, json=body, headers=headers)
-            except httpx.TimeoutException as exc:
-                raise ProviderUnavailable("timeout", str(exc) or "timed out") from exc
-            except httpx.TransportError as exc:
-                raise ProviderUnavailable("unavailable", str(exc) or type(exc).__name__) from exc
-            record_status(response.status_code)
-        if response.status_code >= 500:
-            raise ProviderUnavailable("unavailable", f"answered {response.status_code}")
-        if response.status_code >= 400:
-            raise ProviderRefused("refused", f"answered {response.status_code}")
-        try:
-            data = response.json()
-            return OpenedSession(str(data["provider_session_id"]), str(data["launch_url"]))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ProviderRefused("invalid_answer", "answer without a session") from exc
 
 
 def install_gateway(p: Platform, gateway: GameProviderGateway) -> None:
@@ -125,12 +47,6 @@ def gateway_for(p: Platform) -> GameProviderGateway:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def player_ref(p: Platform, player_id: str) -> str:
-    """The pseudonymous player id partners see (a keyed hash, never the player id)."""
-    key = p.settings.player_ref_key.encode()
-    return hmac.new(key, player_id.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -180,7 +96,7 @@ def launch_game(p: Platform, player_id: str, game_id: str) -> Launch:
     request = OpenSession(
         provider=provider,
         session_token=token,
-        player_ref=player_ref(p, player_id),
+        player_ref=player_ref(p.settings.player_ref_key, player_id, GAME_PROVIDER_REF_HEX_CHARS),
         game_id=game_id,
         currency=session.currency,
         expires_at=session.expires_at,

@@ -23,17 +23,19 @@ from sqlalchemy import Row, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ground.money import MAX_AMOUNT_MINOR
-from igaming.cashier.signing import SignatureError
 from igaming.casino import rounds
 from igaming.casino.events import SeamlessRequestRefused, SeamlessRequestReplayed
 from igaming.casino.launch import token_hash
 from igaming.casino.models import CasinoGame, CasinoSession, CasinoTransaction
 from igaming.casino.sessions import may_stake
-from igaming.casino.signing import SIGNATURE_HEADER as SIGNATURE_HEADER  # the callers' name
-from igaming.casino.signing import verify_request
 from igaming.errors import IdempotencyConflict, InsufficientFunds
 from igaming.fastsql import execute
 from igaming.models import Account, Player
+from igaming.partners.request_signing import (
+    SIGNATURE_HEADER as SIGNATURE_HEADER,  # the callers' name
+)
+from igaming.partners.request_signing import verify_request
+from igaming.partners.signing import SignatureError
 
 if TYPE_CHECKING:
     from igaming.bootstrap import Platform

@@ -7,7 +7,7 @@ from typing import Protocol
 
 import httpx
 
-from collectors.tracing import client_span, record_status
+from igaming.tracing import client_span, record_status
 
 
 class KycVendorUnavailable(Exception):

@@ -14,9 +14,9 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from igaming.bootstrap import Platform
-from igaming.cashier.signing import SignatureError, verify
 from igaming.errors import DomainError
 from igaming.partner_body import prune_samples, refused_fields, sample_body
+from igaming.partners.signing import SignatureError, verify
 from igaming.sportsbook.events import FeedMessageReceived, MarketSuspended
 from igaming.sportsbook.models import FeedMessage, Fixture, Market, Selection
 from igaming.sportsbook.odds import parse_odds

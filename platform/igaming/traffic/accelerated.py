@@ -293,7 +293,8 @@ class AcceleratedDriver:
         elif e.target == "network":
             network_patch(w, e.name, e.change)
         elif e.target == "faults":
-            from igaming.faults import Faults, apply_faults
+            from igaming.fault_injection import apply_faults
+            from igaming.faults import Faults
 
             self._faults = fx.merge_faults(self._faults, e.change or {})
             apply_faults(self.p, Faults.model_validate(self._faults), actor="simulator")

@@ -8,13 +8,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
 from igaming.traffic.model import WARMUP, Simulation, Tally
 from igaming.traffic.scenario import Scenario
 from igaming.traffic.truth import db_summary, write_incident_log
+
+if TYPE_CHECKING:
+    from pitwatch.settings import Settings
 
 Progress = Callable[[datetime, Tally], None]
 
@@ -63,6 +66,7 @@ def run_accelerated(
     scenario: Scenario,
     database: str | Engine,
     *,
+    settings_for: Callable[[str], Settings],
     duration: timedelta | None = None,
     scale: float = 1.0,
     progress: Progress | None = None,
@@ -70,31 +74,27 @@ def run_accelerated(
     warmup: timedelta = WARMUP,
 ) -> RunResult:
     """Run the scenario on the service layer with a simulated clock, writing the database
-    (a URL, or an engine the caller owns)."""
+    (a URL, or an engine the caller owns). ``settings_for`` makes the platform's settings
+    for the database's URL (``pitwatch.compose.simulation_settings``: the simulated
+    partners sign with the development placeholders)."""
     from ground.clock import FakeClock
-    from igaming.bootstrap import build_platform
+    from igaming.assembly import build_platform, start_platform
     from igaming.bus import MessageBus
     from igaming.db import make_engine
     from igaming.migrate import upgrade_engine
     from igaming.traffic.accelerated import AcceleratedDriver, seeded_ids
     from igaming.wallet.invariants import check_invariants
-    from pitwatch.settings import Settings
 
     started = time.perf_counter()
     owned = isinstance(database, str)
     # A run is written again from its seed: it need not wait for the disk (make_engine).
     engine = make_engine(database, durable=False) if isinstance(database, str) else database
-    # A simulation: the simulated partners sign with the development placeholders.
-    settings = Settings(
-        environment="development", database_url=engine.url.render_as_string(hide_password=False)
-    )
+    settings = settings_for(engine.url.render_as_string(hide_password=False))
     upgrade_engine(engine)
     clock = FakeClock(scenario.start - warmup)
     with seeded_ids(scenario.seed):
-        platform = build_platform(
-            settings, engine=engine, clock=clock, bus=MessageBus(), instrument=False
-        )
-        platform.start()
+        platform = build_platform(settings, engine=engine, clock=clock, bus=MessageBus())
+        start_platform(platform)
         driver = AcceleratedDriver(platform, scenario)
         try:
             sim = Simulation(

@@ -22,9 +22,9 @@ import httpx
 
 from igaming.bootstrap import Platform
 from igaming.cashier.callbacks import handle_callback
-from igaming.cashier.signing import SIGNATURE_HEADER
 from igaming.casino import seamless
 from igaming.errors import DomainError
+from igaming.partners.signing import SIGNATURE_HEADER
 from igaming.sim.affiliate_network.app import create_app as create_network_app
 from igaming.sim.affiliate_network.config import AffiliateNetworkConfig, NetworkKnobs
 from igaming.sim.games.app import create_app as create_games_app
@@ -213,7 +213,8 @@ def build_world(p: Platform, configs: WorldConfigs, loop: asyncio.AbstractEventL
     """Start the simulators in-process and point the platform's gateways at them; ``loop``
     is the event loop the run drives them on (never running when the platform calls out)."""
     from igaming.cashier.gateway import HttpPspGateway
-    from igaming.casino.launch import HttpGameProviderGateway, install_gateway
+    from igaming.casino.gateway import HttpGameProviderGateway
+    from igaming.casino.launch import install_gateway
     from igaming.kyc.vendor import HttpKycVendor
 
     stack = contextlib.ExitStack()

@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from collectors.tracing import annotate, traced
 from ground.money import check_amount, check_currency
 from igaming.bonus import service as bonus_service
 from igaming.bonus.wagering import Wager
@@ -21,6 +20,7 @@ from igaming.bootstrap import Platform
 from igaming.errors import InsufficientFunds, ValidationFailed
 from igaming.events import IdempotentReplay, WalletTransactionFailed
 from igaming.models import Account, WalletTransaction
+from igaming.tracing import annotate, traced
 from igaming.uow import UnitOfWork
 from igaming.wallet.accounts import house_account, player_account
 from igaming.wallet.ledger import Posting, PostResult

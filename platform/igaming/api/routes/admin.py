@@ -20,7 +20,8 @@ from igaming.api.schemas import (
     Strict,
     TransactionOut,
 )
-from igaming.faults import Faults, apply_faults
+from igaming.fault_injection import apply_faults
+from igaming.faults import Faults
 from igaming.wallet.invariants import check_invariants
 
 router = APIRouter(prefix="/admin", tags=["admin"])

@@ -14,10 +14,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import ValidationError
 
-from collectors.tracing import configure_tracing_from_env, trace_app
 from ground.clock import Clock, SystemClock
 from igaming.affiliates.postbacks import SIGNATURE_HEADER
-from igaming.cashier.signing import SignatureError, verify
+from igaming.partners.signing import SignatureError, verify
 from igaming.sim.affiliate_network.config import (
     AffiliateNetworkConfig,
     NetworkAffiliate,
@@ -26,6 +25,7 @@ from igaming.sim.affiliate_network.config import (
 )
 from igaming.sim.affiliate_network.network import BadPostback, Network, export_csv, iso
 from igaming.sim.redact import keep_secrets, redact
+from igaming.tracing import configure_tracing_from_env, trace_app
 
 log = logging.getLogger(__name__)
 DEFAULT_PORT = 8605

@@ -13,12 +13,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from collectors.tracing import AsyncTracingTransport, configure_tracing_from_env, trace_app
 from ground.clock import Clock, SystemClock
 from igaming.sim.games.config import GamesSimConfig, load_config
 from igaming.sim.games.simulator import GameProviderSimulator, SimRound, UnknownSession
 from igaming.sim.lifecycle import background_lifespan
 from igaming.sim.redact import keep_secrets, redact
+from igaming.tracing import AsyncTracingTransport, configure_tracing_from_env, trace_app
 
 log = logging.getLogger(__name__)
 

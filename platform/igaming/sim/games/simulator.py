@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from ground.clock import Clock
-from igaming.casino.signing import SIGNATURE_HEADER, sign_request
+from igaming.partners.request_signing import SIGNATURE_HEADER, sign_request
 from igaming.sim.games.config import GamesSimConfig, ProviderKnobs
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from collectors.tracing import trace_app
+from igaming.tracing import trace_app
 
 
 class KycSimConfig(BaseModel):

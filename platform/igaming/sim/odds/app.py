@@ -12,7 +12,6 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from collectors.tracing import configure_tracing_from_env, trace_app
 from ground.clock import Clock, SystemClock
 from igaming.sim.lifecycle import background_lifespan
 from igaming.sim.odds.config import DEFAULT_PORT, OddsSimConfig, load_config
@@ -20,6 +19,7 @@ from igaming.sim.odds.dispatcher import FeedDispatcher
 from igaming.sim.odds.simulator import OddsFeedSimulator
 from igaming.sim.psp.problems import PROBLEM_MEDIA_TYPE
 from igaming.sim.redact import keep_secrets, redact
+from igaming.tracing import configure_tracing_from_env, trace_app
 
 log = logging.getLogger(__name__)
 

@@ -16,12 +16,12 @@ from typing import Any, Literal
 
 import httpx
 
-from collectors.tracing import client_span, record_status
 from ground.clock import Clock
-from igaming.cashier.signing import sign
+from igaming.partners.signing import sign
 from igaming.sim.odds.config import OddsSimConfig
 from igaming.sim.psp.dispatcher import encode_body
 from igaming.sportsbook.protocol import FEED_SIGNATURE_HEADER
+from igaming.tracing import client_span, record_status
 
 log = logging.getLogger(__name__)
 

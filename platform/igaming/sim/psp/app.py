@@ -16,7 +16,6 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from collectors.tracing import configure_tracing_from_env, trace_app
 from ground.clock import Clock, SystemClock
 from igaming.sim.lifecycle import background_lifespan
 from igaming.sim.psp.config import PspSimConfig, load_config
@@ -32,6 +31,7 @@ from igaming.sim.psp.simulator import (
     UnknownPsp,
 )
 from igaming.sim.redact import PathRefused, keep_secrets, redact, under
+from igaming.tracing import configure_tracing_from_env, trace_app
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from typing import Any, Literal
 
 import httpx
 
-from collectors.tracing import client_span, record_status, trace_headers
 from ground.clock import Clock
-from igaming.cashier.signing import SIGNATURE_HEADER, sign
+from igaming.partners.signing import SIGNATURE_HEADER, sign
+from igaming.tracing import client_span, record_status, trace_headers
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,8 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcess
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from collectors.tracing import (
+from igaming.api.app import create_app as create_platform_app
+from igaming.tracing import (
     AsyncTracingTransport,
     configure_tracing,
     instrument_httpx_client,
@@ -25,7 +26,6 @@ from collectors.tracing import (
     trace_app,
     traces_url,
 )
-from igaming.api.app import create_app as create_platform_app
 from tests.conftest import make_platform, register_player
 from tests.platform.test_affiliate_support import approved_deposit, make_world, referred_player
 from tests.psp_world import psp_world as make_psp_world

@@ -1,6 +1,6 @@
 """Seamless-wallet signatures: the PSP callbacks' HMAC scheme, bound to the request line.
 
-The PSP scheme (``igaming.cashier.signing``) signs ``t.body``; here the action comes from
+The PSP scheme (``igaming.partners.signing``) signs ``t.body``; here the action comes from
 the URL, so a body signed for a bet would also verify as a win. The message signed is
 ``t.POST /casino/seamless/{provider}/{action}.body``: the request line as the platform's
 route spells it (not the URL the provider called, so a proxy's prefix or host does not
@@ -9,7 +9,7 @@ matter), which binds the provider and the action to the body.
 
 from __future__ import annotations
 
-from igaming.cashier import signing
+from igaming.partners import signing
 
 SIGNATURE_HEADER = "X-Signature"
 METHOD = "POST"

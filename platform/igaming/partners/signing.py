@@ -1,6 +1,8 @@
-"""PSP callback signatures: HMAC-SHA256 over ``timestamp.body`` with a per-PSP secret.
+"""Partner signatures: HMAC-SHA256 over ``timestamp.body`` with a per-partner secret.
 
-Header ``X-PSP-Signature: t=<unix seconds>,v1=<hex digest>`` (the scheme Stripe and Adyen
+PSP callbacks, the odds feed and affiliate postbacks sign this way (the seamless wallet
+binds the request line too: ``igaming.partners.request_signing``). PSP callbacks carry
+header ``X-PSP-Signature: t=<unix seconds>,v1=<hex digest>`` (the scheme Stripe and Adyen
 use, so that a replayed body with a new timestamp does not verify).
 """
 
