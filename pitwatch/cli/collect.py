@@ -10,7 +10,7 @@ from pitwatch.settings import get_settings
 
 
 def cmd_collect_serve(args: argparse.Namespace) -> None:
-    from collectors.exporter import serve
+    from pitwatch.state import serve_state as serve
 
     print(f"state exporter on http://{args.host}:{args.port}/metrics", flush=True)
     serve(args.host, args.port, get_settings().database_url)

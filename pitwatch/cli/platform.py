@@ -11,11 +11,11 @@ from pitwatch.settings import get_settings
 
 
 def cmd_platform_serve(args: argparse.Namespace) -> None:
-    from collectors.tracing import configure_tracing_from_env
     from ground.dburl import is_sqlite
     from igaming.api.app import create_app
-    from igaming.bootstrap import build_platform
     from igaming.migrate import is_empty, upgrade_engine
+    from igaming.tracing import configure_tracing_from_env
+    from pitwatch.compose import build_platform, start_platform
 
     configure_tracing_from_env("pitwatch-platform")
     settings = get_settings()
@@ -23,7 +23,7 @@ def cmd_platform_serve(args: argparse.Namespace) -> None:
     if is_sqlite(settings.database_url) and is_empty(platform.engine):
         print(f"empty SQLite database: upgrading {settings.database_url}", flush=True)
         upgrade_engine(platform.engine)
-    platform.start()
+    start_platform(platform)
     from igaming.affiliates.dispatcher import make_client
     from igaming.worker import BackgroundJobs
 
@@ -66,7 +66,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> None:
 
 def cmd_operator_create(args: argparse.Namespace) -> None:
     from igaming.admin import create_operator
-    from igaming.bootstrap import build_platform
+    from pitwatch.compose import build_platform
 
     platform = build_platform(get_settings())
     print(create_operator(platform, args.name, args.role))
