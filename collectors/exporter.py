@@ -3,7 +3,7 @@
 ``pitwatch collect serve`` calls :func:`serve` through ``pitwatch.state.serve_state``,
 which adds the reconcilers' collector: the exporter serves whatever collectors it is
 given and knows no package that feeds it. Custom collectors do not work in
-client_python's multiprocess mode, so this is its own process (DESIGN.md).
+client_python's multiprocess mode, so this is its own process (docs/design.md).
 """
 
 from __future__ import annotations

@@ -75,7 +75,7 @@ class Metric:
 
 
 class CatalogError(ValueError):
-    """A declaration breaks the conventions (DESIGN.md, metrics conventions)."""
+    """A declaration breaks the conventions (docs/design.md, metrics conventions)."""
 
 
 def validate(metrics: Iterable[Metric]) -> None:

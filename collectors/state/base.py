@@ -157,7 +157,7 @@ class StateCollector(Collector):
                 time_budget(conn, self.config.time_budget_seconds),
             ):
                 families = list(self.query(conn, self.clock.now()))
-        except Exception as exc:  # the exporter keeps serving whatever fails (brief, DESIGN)
+        except Exception as exc:  # the exporter keeps serving whatever fails (docs/design.md)
             log.warning("state collector %s failed: %s", self.name, str(exc).splitlines()[0])
             self.health.record(self.name, False, time.perf_counter() - started)
             return []
