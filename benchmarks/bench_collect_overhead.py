@@ -60,7 +60,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def measure(bw: ModuleType, backend: str, url: str, instrumented: bool, args) -> object:  # type: ignore[no-untyped-def]
+def measure(bw: ModuleType, backend: str, url: str, instrumented: bool, args) -> object:
     os.environ[ENV] = "1" if instrumented else "0"
     db = bw.Database.create(backend, url)
     try:

@@ -75,7 +75,7 @@ def pg_engine() -> Iterator[Any]:
         admin.dispose()
 
 
-def progress_printer(start: datetime, end: datetime, marks: dict[str, float]):  # type: ignore[no-untyped-def]
+def progress_printer(start: datetime, end: datetime, marks: dict[str, float]):
     """Prints progress; records when the warm-up ended (the clock reached the day's start)."""
     began = time.monotonic()
     total = (end - start).total_seconds()

@@ -35,7 +35,7 @@ START_JOB = "reconcile-at-start"
 _one_at_a_time = threading.Lock()
 
 
-def options_for(settings: Settings, day: date, kind: str):  # type: ignore[no-untyped-def]
+def options_for(settings: Settings, day: date, kind: str):
     """Run options from the settings for ``day``."""
     from reconcilers.run import RunOptions, SlackTarget
 

@@ -39,7 +39,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture
-def sqlite_url(sqlite_template: str, tmp_path) -> str:  # type: ignore[no-untyped-def]
+def sqlite_url(sqlite_template: str, tmp_path) -> str:
     path = tmp_path / "pitwatch.db"
     shutil.copy(sqlite_template, path)
     return f"sqlite:///{path}"
@@ -116,7 +116,7 @@ def sqlite_platform(sqlite_engine: Engine) -> Platform:
 
 def register_player(
     p: Platform, *, country: str = "DE", currency: str = "EUR", email: str | None = None, **kw
-):  # type: ignore[no-untyped-def]
+):
     from igaming.accounts.service import Registration, register
 
     return register(

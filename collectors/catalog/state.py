@@ -18,7 +18,7 @@ from collectors.catalog.labels import (
 )
 
 
-def _gauge(name: str, help_: str, *labels, team: str, unit: str = "") -> Metric:  # type: ignore[no-untyped-def]
+def _gauge(name: str, help_: str, *labels, team: str, unit: str = "") -> Metric:
     return Metric(name, "gauge", help_, tuple(labels), unit=unit, source="state", team=team)
 
 

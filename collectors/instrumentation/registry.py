@@ -125,6 +125,6 @@ class PlatformMetrics:
         allowed = frozenset(domain.values)
 
         def bound(value: str | None) -> str:
-            return value if value in allowed else OTHER  # type: ignore[return-value]
+            return value if value in allowed else OTHER
 
         return bound

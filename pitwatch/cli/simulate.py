@@ -83,7 +83,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0 if s["ledger_invariants_ok"] is not False else 1
 
 
-def register(sub) -> None:  # type: ignore[no-untyped-def]
+def register(sub) -> None:
     simulate = sub.add_parser(
         "simulate",
         help="drive the platform with scenario traffic and scripted incidents",

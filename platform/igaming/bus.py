@@ -32,7 +32,7 @@ class MessageBus:
     def publish(self, events: Iterable[Event]) -> None:
         for event in events:
             for event_type in type(event).__mro__:
-                for subscriber in self._subscribers.get(event_type, ()):  # type: ignore[call-overload]
+                for subscriber in self._subscribers.get(event_type, ()):
                     try:
                         subscriber(event)
                     except Exception:

@@ -190,7 +190,7 @@ def query(session: Session, stmt: ClauseElement, params: Mapping[str, Any]) -> R
     """``execute`` on the session's connection after a flush, as an ORM query would
     autoflush: what the session holds unwritten counts. For a read where there may be."""
     session.flush()
-    return execute(session.connection(), stmt, params)  # type: ignore[no-any-return]
+    return execute(session.connection(), stmt, params)
 
 
 def execute_driver_sql(conn: Connection, sql: str) -> None:

@@ -23,7 +23,7 @@ from igaming.db import normalise_url
 NAMES = [c.name for c in COLLECTORS]
 
 
-def up(registry, name: str):  # type: ignore[no-untyped-def]
+def up(registry, name: str):
     return registry.get_sample_value("pitwatch_collector_up", {"collector": name})
 
 
@@ -52,11 +52,11 @@ def test_every_collector_is_up_on_a_healthy_database(engine):
 class Switch:
     """Connections through a creator that fails while the database is 'down'."""
 
-    def __init__(self, engine) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, engine) -> None:
         self.down = False
         self.url = engine.url
 
-    def connect(self):  # type: ignore[no-untyped-def]
+    def connect(self):
         if self.url.get_backend_name() == "sqlite":
             if self.down:
                 return sqlite3.connect("file:/nonexistent/pitwatch.db?mode=ro", uri=True)

@@ -100,7 +100,7 @@ def fee_row(psp: str = "paybridge") -> dict:
     return row
 
 
-def frame(rows: list[dict], schema) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def frame(rows: list[dict], schema) -> pd.DataFrame:
     return conform(pd.DataFrame(rows), schema, "fixture") if rows else empty(schema)
 
 

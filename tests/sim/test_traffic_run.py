@@ -41,7 +41,7 @@ SMALL = {
 WARMUP = timedelta(minutes=20)
 
 
-def _run(url: str | Engine, tmp: Path, **changes):  # type: ignore[no-untyped-def]
+def _run(url: str | Engine, tmp: Path, **changes):
     scenario = parse(SMALL | changes)
     return run_accelerated(scenario, url, out_dir=tmp, warmup=WARMUP)
 

@@ -208,7 +208,7 @@ def logout(p: Platform, token: str) -> None:
         uow.commit()
 
 
-def revoke_tokens(session, player_id: str) -> int:  # type: ignore[no-untyped-def]
+def revoke_tokens(session, player_id: str) -> int:
     """Revoke every token of a player (in the caller's transaction); how many there were."""
     return session.execute(delete(AuthToken).where(AuthToken.player_id == player_id)).rowcount
 
@@ -265,7 +265,7 @@ def apply_due_limit(player: Player, now: datetime) -> None:
         player.pending_deposit_limit = player.pending_deposit_limit_at = None
 
 
-def check_may_deposit(session, player: Player, amount: int, now: datetime) -> None:  # type: ignore[no-untyped-def]
+def check_may_deposit(session, player: Player, amount: int, now: datetime) -> None:
     """Responsible-gambling checks before a deposit (called under the player's row lock)."""
     if player.status != "active":
         refused = restriction(player.status)

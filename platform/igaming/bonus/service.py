@@ -349,7 +349,7 @@ def _close(bonus: PlayerBonus, status: str, reason: str, now: datetime) -> None:
     bonus.status, bonus.close_reason, bonus.closed_at = status, reason, now
 
 
-def expire_due(p) -> int:  # type: ignore[no-untyped-def]
+def expire_due(p) -> int:
     """Forfeit every active bonus past its expiry; returns how many."""
     now = p.clock.now()
     with p.session_factory() as session:

@@ -131,7 +131,7 @@ ANSWER = select(*CasinoTransaction.__table__.c).where(
 
 
 @cache
-def _insert_round(dialect_name: str):  # type: ignore[no-untyped-def]
+def _insert_round(dialect_name: str):
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     return (
         dialect.insert(CasinoRound)
@@ -186,7 +186,7 @@ def tombstoned(ctx: Context, provider_tx_id: str) -> bool:
     )
 
 
-def _move(ctx: Context, tx_type: str, key: str, amount: int, rnd: Round, to_player: bool):  # type: ignore[no-untyped-def]
+def _move(ctx: Context, tx_type: str, key: str, amount: int, rnd: Round, to_player: bool):
     move = dict(
         product="casino",
         idempotency_key=f"{tx_type}:casino:{ctx.provider}:{key}",
@@ -207,7 +207,7 @@ def _move(ctx: Context, tx_type: str, key: str, amount: int, rnd: Round, to_play
     return started.transaction
 
 
-def _money_event(cls, ctx: Context, rnd: Round, amount: int, tx_id: str | None, **kw):  # type: ignore[no-untyped-def]
+def _money_event(cls, ctx: Context, rnd: Round, amount: int, tx_id: str | None, **kw):
     return cls(
         occurred_at=ctx.now,
         provider=ctx.provider,

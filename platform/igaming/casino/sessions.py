@@ -38,4 +38,4 @@ def end_player_sessions(session: Session, player_id: str, now: datetime) -> int:
         .values(expires_at=now)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount  # type: ignore[attr-defined, no-any-return]
+    return result.rowcount

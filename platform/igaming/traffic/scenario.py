@@ -349,7 +349,7 @@ class Deploy(_Incident):
     duration: Duration | None = None
 
     @model_validator(mode="after")
-    def _window(self) -> Deploy:  # type: ignore[override]
+    def _window(self) -> Deploy:
         if self.end is not None and self.duration is not None:
             raise ValueError("give at most one of end and duration")
         if self.until <= self.start:
