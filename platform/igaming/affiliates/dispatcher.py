@@ -15,6 +15,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import or_, select
@@ -148,7 +149,7 @@ def _record(
     with p.uow() as uow:
         job = uow.session.get(PostbackJob, c.job_id, with_for_update=True)
         assert job is not None
-        ids = {
+        ids: dict[str, Any] = {
             "affiliate": job.affiliate,
             "campaign": job.campaign,
             "event": job.event,

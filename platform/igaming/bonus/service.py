@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -165,7 +166,7 @@ def claim(uow: UnitOfWork, player_id: str, offer_code: str, now: datetime) -> Pl
 
 
 def _event(
-    cls: type[BonusEvent], b: PlayerBonus, brand: str, now: datetime, **kw: object
+    cls: type[BonusEvent], b: PlayerBonus, brand: str, now: datetime, **kw: Any
 ) -> BonusEvent:
     return cls(
         occurred_at=now,

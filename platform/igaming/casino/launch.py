@@ -12,7 +12,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
@@ -225,7 +225,7 @@ def _settle(
     with p.uow() as uow:
         s = uow.session.get(CasinoSession, session_id, with_for_update=True)
         assert s is not None
-        common = {
+        common: dict[str, Any] = {
             "occurred_at": now,
             "provider": s.provider,
             "game_type": game_type,
