@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.exposition import ThreadingWSGIServer, _SilentHandler
 from sqlalchemy import Engine, create_engine, event
 
-from collectors.state import COLLECTORS, Health, HealthCollector, StateConfig
+from collectors.state import COLLECTORS, Health, HealthCollector, StateCollector, StateConfig
 from igaming.clock import Clock, SystemClock
 from igaming.db import is_sqlite, normalise_url
 from pitwatch.settings import COLLECT_PORT
@@ -72,7 +72,7 @@ def create_exporter(
     from reconcilers.metrics import ReconciliationCollector
 
     # The reconcilers' break ledger and run records are state too (recon_* tables).
-    collectors = (*COLLECTORS, ReconciliationCollector)
+    collectors: tuple[type[StateCollector], ...] = (*COLLECTORS, ReconciliationCollector)
     health = Health(c.name for c in collectors)
     registry = CollectorRegistry()
     for cls in collectors:

@@ -7,8 +7,9 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from igaming.accounts.passwords import (
@@ -198,10 +199,14 @@ def authenticate(p: Platform, token: str) -> str:
 def logout(p: Platform, token: str) -> None:
     """Revoke the presented token (whatever the account's status)."""
     with p.uow() as uow:
-        revoked = uow.session.execute(
-            delete(AuthToken).where(
-                AuthToken.token_hash == _token_hash(token), AuthToken.expires_at > p.clock.now()
-            )
+        # Session.execute is typed as returning a Result; a DML statement's is a CursorResult.
+        revoked = cast(
+            CursorResult[Any],
+            uow.session.execute(
+                delete(AuthToken).where(
+                    AuthToken.token_hash == _token_hash(token), AuthToken.expires_at > p.clock.now()
+                )
+            ),
         ).rowcount
         if not revoked:
             raise Unauthorized("invalid or expired token")

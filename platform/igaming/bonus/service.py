@@ -175,7 +175,7 @@ def _event(
         offer_code=b.offer_code,
         brand=brand,
         currency=b.currency,
-        amount=kw.pop("amount", b.amount_minor),  # type: ignore[arg-type]
+        amount=kw.pop("amount", b.amount_minor),
         **kw,
     )
 

@@ -15,7 +15,9 @@ def run() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = make_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    assert url is not None  # igaming.migrate sets it
+    engine = make_engine(url)
     try:
         with engine.connect() as conn:
             _run(conn)

@@ -200,7 +200,7 @@ class Withdrawals(_Strict):
 
 
 # Hour by hour (UTC): quiet nights, a lunchtime bump, the evening peak around 20:00.
-DAILY_CURVE = (0.45, 0.3, 0.2, 0.15, 0.12, 0.12, 0.2, 0.35, 0.5, 0.6, 0.7, 0.8)
+DAILY_CURVE: tuple[float, ...] = (0.45, 0.3, 0.2, 0.15, 0.12, 0.12, 0.2, 0.35, 0.5, 0.6, 0.7, 0.8)
 DAILY_CURVE += (0.9, 0.95, 1.0, 1.05, 1.15, 1.3, 1.6, 1.9, 2.1, 2.0, 1.5, 0.9)
 
 
