@@ -131,7 +131,7 @@ def run(backend: str, players: int, days: float, seed: int) -> dict[str, Any]:
     warmup = marks["day_began"] - began
     day = wall - warmup
     day_actions = actions - int(marks["warmup_actions"])
-    figures = {
+    figures: dict[str, Any] = {
         "backend": backend,
         "players": players,
         "simulated_days": days,

@@ -30,6 +30,7 @@ from igaming.cashier.states import (
     decide_deposit,
     decide_withdrawal,
 )
+from igaming.clock import FakeClock
 from igaming.models import Account, Deposit, LedgerEntry, PspCallback, WalletTransaction
 from igaming.wallet.invariants import check_invariants
 from tests.conftest import make_platform, register_player
@@ -98,8 +99,10 @@ def _play(p: Platform, scenario: Scenario) -> tuple[str, list[str]]:
         for i, status in enumerate(scenario.history)
     ]
     outcomes = []
+    clock = p.clock
+    assert isinstance(clock, FakeClock)  # make_platform's
     for d in scenario.deliveries:
-        now = p.clock.advance(d.advance)
+        now = clock.advance(d.advance)
         body = bodies[d.event]
         header = sign("dev-secret-paybridge", int(now.timestamp()) - d.lag, body)
         outcomes.append(handle_callback(p, "paybridge", body, header).outcome)
