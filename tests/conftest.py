@@ -11,6 +11,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, inspect, text
@@ -90,15 +91,15 @@ def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
     eng.dispose()
 
 
-def make_platform(engine: Engine, **kwargs: object) -> Platform:
+def make_platform(engine: Engine, **kwargs: Any) -> Platform:
     settings = Settings(environment="test", database_url=str(engine.url))
     platform = build_platform(
         settings,
         engine=engine,
-        clock=kwargs.pop("clock", None) or FakeClock(),  # type: ignore[arg-type]
+        clock=kwargs.pop("clock", None) or FakeClock(),
         bus=MessageBus(strict=True),
-        psp=kwargs.pop("psp", None) or FakePsp(),  # type: ignore[arg-type]
-        kyc=kwargs.pop("kyc", None) or FakeKyc(),  # type: ignore[arg-type]
+        psp=kwargs.pop("psp", None) or FakePsp(),
+        kyc=kwargs.pop("kyc", None) or FakeKyc(),
     )
     platform.start()
     return platform
