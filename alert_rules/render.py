@@ -194,7 +194,9 @@ def case_owner(case: Case, domain: Domain) -> str:
     return case.alerts[0] if case.alerts else domain.alerts[0].name
 
 
-def test_group(case: Case, domain: Domain, alerts: Mapping[str, Alert], config: RulesConfig):
+def test_group(
+    case: Case, domain: Domain, alerts: Mapping[str, Alert], config: RulesConfig
+) -> dict[str, Any]:
     by_check: dict[tuple[float, str], list[Fires | Silent]] = defaultdict(list)
     default_alert = case.alerts[0] if len(case.alerts) == 1 else None
     for check in case.checks:
