@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -36,9 +36,13 @@ class FtdTerms:
     require_kyc: bool = False
 
 
+# An FTD's qualification (kept as Conversion.state, a string column, with "reversed" later).
+FtdState = Literal["approved", "pending", "rejected"]
+
+
 @dataclass(frozen=True)
 class Decision:
-    state: str  # approved | pending | rejected
+    state: FtdState
     reason: str | None = None
 
 

@@ -20,7 +20,7 @@ from collectors.tracing import annotate, traced
 from igaming.bootstrap import Platform
 from igaming.cashier import deposits, withdrawals
 from igaming.cashier.signing import SIGNATURE_HEADER, SignatureError, verify
-from igaming.cashier.states import decide_deposit, decide_withdrawal
+from igaming.cashier.states import Action, decide_deposit, decide_withdrawal
 from igaming.errors import NotFound, Unauthorized, ValidationFailed
 from igaming.events import CallbackReceived
 from igaming.fastsql import query
@@ -223,7 +223,7 @@ def _act(
     p: Platform,
     uow: UnitOfWork,
     d: Deposit,
-    action: str,
+    action: Action,
     status: str,
     reason: str | None,
     event_id: str,
