@@ -16,19 +16,21 @@ indexes before ``COPY`` (the reading query scans them whole either way) and are
 payouts, the chargeback and reversal transactions with their PSP clearing entries (no
 player cash legs, no stakes or wins), orphan callbacks, FTD conversions and their postback
 jobs. With ``--skip-db`` the same wallet frames are read from Parquet before the run and
-fed directly, and the break ledger is a temporary SQLite database. The wallet-internal pair
-(balances, clearing residue) is not run: this ledger holds only the clearing legs of status
-movements, so every PSP's clearing would show a residue.
+fed directly (``RunOptions.wallet``), and the break ledger is a temporary SQLite database.
+The wallet-internal pair (balances, clearing residue) runs, as in every run, but its breaks
+are not checked: this ledger holds only the clearing legs of status movements, so every
+PSP's clearing shows a residue.
 
 Planted (``--breaks`` of each): missing_at_psp, missing_in_wallet, amount_mismatch,
 currency_mismatch, status_mismatch, duplicate_at_psp, duplicate_in_wallet,
 orphan_callback, missing_postback, phantom_conversion, duplicate_conversion. The breaks the
 matchers return are compared with them by (pair, type, PSP, reference).
 
-The timed run is what ``reconcilers.run.reconcile_day`` does, step by step: read the PSP
-reports, the affiliate export and the wallet (views), match wallet ⟷ PSP and wallet ⟷
-affiliate, record the run and apply the breaks to the ledger, write the CSV and HTML
-reports. Then, over the same in-memory frames, the reference: a bare DuckDB hash join of
+The timed run is ``reconcilers.run.reconcile_day`` itself, each of its phases timed through
+``RunOptions.phase``: record the run, read the PSP reports, the wallet (views) and the
+affiliate export, match wallet ⟷ PSP, check the wallet internally, match wallet ⟷
+affiliate, apply the breaks to the ledger, write the CSV and HTML reports. Then, over the
+same frames read again (not timed), the reference: a bare DuckDB hash join of
 the same keys (``--join-repeats`` times, median), compared with the matching step repeated
 as often (median; the run's own, first, matching also pays for first-touch memory, and is
 shown beside it). Peak memory: VmHWM reset at the start of
@@ -692,12 +694,19 @@ def read_frames(layout: Layout) -> dict[str, pd.DataFrame]:
         }
 
 
-def affiliate_matcher() -> Any:
-    try:
-        from reconcilers.match.affiliate import match_wallet_affiliate
-    except ImportError:
-        return None
-    return match_wallet_affiliate
+# Phases of reconcile_day and the steps this benchmark has always reported them as.
+STEP_OF_PHASE = {
+    "record_run": "ledger",
+    "read_psp": "read_psp",
+    "read_affiliate": "read_affiliate",
+    "read_wallet": "read_db",
+    "match_psp": "match_psp",
+    "match_internal": "match_internal",
+    "match_affiliate": "match_affiliate",
+    "write_breaks": "write_breaks",
+    "write_reports": "write_reports",
+}
+CHECKED_PAIRS = {pair for pair, _ in BREAK_TYPES}  # the pairs with planted breaks
 
 
 def run_day(
@@ -705,138 +714,90 @@ def run_day(
     sampler: RssSampler,
     layout: Layout,
     ledger_engine: Engine,
-    wallet_engine: Engine | None,
-    fed: dict[str, Any],
+    fed: dict[str, Any] | None,
 ) -> None:
-    """One reconciliation of the day, as reconcilers.run.reconcile_day does it, timed."""
-    from reconcilers import ledger, report
-    from reconcilers.match.psp import match_wallet_psp
-    from reconcilers.sources import affiliate_export, psp_reports, wallet
-    from reconcilers.summary import RunSummary
+    """One reconciliation of the day: ``reconcile_day`` itself, each phase timed through its
+    ``phase`` hook. ``fed``: the --skip-db wallet frames, given to the run instead of the
+    views."""
+    from reconcilers.run import RunOptions, WalletFrames, read_wallet, reconcile_day
 
-    match_affiliate = affiliate_matcher()
-    pairs = ["wallet_psp"] + (["wallet_affiliate"] if match_affiliate else [])
-    if not match_affiliate:
-        m.notes.append("reconcilers.match.affiliate is missing: the affiliate pair was skipped")
-    start = datetime.combine(DAY, datetime.min.time(), tzinfo=UTC)
-    end = start + timedelta(days=1)
+    def phase(name: str) -> contextlib.AbstractContextManager[None]:
+        step = STEP_OF_PHASE.get(name, name)
+        if fed is not None and step == "read_db":
+            step = "read_fed"  # no reading: not a step of the table
+        return timed(m, sampler, step, dict(STEPS).get(step, name))
+
+    def wallet(engine: Engine, day: date, conversions: bool) -> WalletFrames:
+        if fed is None:
+            frames_read = read_wallet(engine, day, conversions)
+        else:
+            # The generated ledger has no balances or clearing of its own to check.
+            frames_read = WalletFrames(
+                movements=fed["wallet"],
+                orphans=fed["orphans"],
+                balances=frames.empty(frames.BALANCES),
+                clearing=frames.empty(frames.CLEARING),
+                conversions=fed["conversions"] if conversions else None,
+            )
+        conversions_read = frames_read.conversions
+        m.rows["conversions"] = 0 if conversions_read is None else len(conversions_read)
+        return frames_read
+
+    options = RunOptions(
+        psp_reports_dir=layout.reports,
+        out_dir=layout.out,
+        psps=PSPS,
+        affiliate_export=layout.export,
+        settlement_window=SETTLEMENT_WINDOW,
+        postback_grace=POSTBACK_GRACE,
+        phase=phase,
+        wallet=wallet,
+    )
     reset_ok = reset_peak()
     if not reset_ok:
         m.notes.append("could not reset VmHWM: peak RSS includes what came before the run")
     sampler.start()
     began = time.perf_counter()
-    with timed(m, sampler, "ledger", "record the run"), ledger_engine.begin() as conn:
-        run_id = ledger.start_run(
-            conn, kind="manual", period_start=start, period_end=end, pairs=pairs, now=NOW
-        )
-    with timed(m, sampler, "read_psp", "read the PSP reports"):
-        psp_rows, rejected, files = psp_reports.read_psp_reports(layout.reports, DAY, PSPS)
-    m.rows["psp_report"] = len(psp_rows) + len(rejected)
-    with timed(m, sampler, "read_affiliate", "read the affiliate export"):
-        network, net_rejected = affiliate_export.read_affiliate_export(layout.export)
-    m.rows["affiliate_export"] = len(network) + len(net_rejected)
-    if len(rejected) or len(net_rejected):
-        m.notes.append(f"rejected rows: {len(rejected)} PSP, {len(net_rejected)} affiliate")
-    if wallet_engine is not None:
-        with (
-            timed(m, sampler, "read_db", "read the wallet (pw_* views)"),
-            wallet_engine.connect() as conn,
-        ):
-            movements = wallet.load_wallet_movements(
-                conn, start - timedelta(days=1), end + timedelta(days=1)
-            )
-            orphans = wallet.load_orphan_callbacks(conn, start, end)
-            conversions = wallet.load_platform_conversions(conn, start, end)
-    else:
-        movements, orphans, conversions = fed["wallet"], fed["orphans"], fed["conversions"]
-    m.rows["wallet"] = len(movements)
-    m.rows["conversions"] = len(conversions)
-    results = {}
-    with timed(m, sampler, "match_psp", "match wallet ⟷ PSP"):
-        results["wallet_psp"] = match_wallet_psp(
-            movements, psp_rows, orphans, day=DAY, now=NOW, settlement_window=SETTLEMENT_WINDOW
-        )
-    if match_affiliate:
-        with timed(m, sampler, "match_affiliate", "match wallet ⟷ affiliate"):
-            results["wallet_affiliate"] = match_affiliate(
-                conversions, network, day=DAY, now=NOW, grace=POSTBACK_GRACE
-            )
-    parts = [r.breaks for r in results.values()]
-    with contextlib.suppress(ImportError):  # bad rows as invalid_record breaks, as run.py does
-        from reconcilers.match.rejects import rejects_to_breaks
-
-        parts.append(rejects_to_breaks(pd.concat([rejected, net_rejected], ignore_index=True)))
-    breaks = pd.concat(parts, ignore_index=True)
-    breaks = frames.conform(breaks, frames.BREAKS, "breaks")
-    with (
-        timed(m, sampler, "write_breaks", "apply the breaks to the ledger"),
-        ledger_engine.begin() as conn,
-    ):
-        change = {
-            pair: ledger.apply_breaks(
-                conn,
-                breaks[breaks["pair"] == pair],
-                run_id=run_id,
-                scope_day=DAY,
-                pairs=[pair],
-                psps=[*PSPS, "none"] if pair == "wallet_psp" else None,
-                now=NOW,
-            )
-            for pair in pairs
-        }
-        source_rows = {
-            "wallet": m.rows["wallet"],
-            "psp_report": m.rows["psp_report"],
-            "affiliate_export": m.rows["affiliate_export"],
-        }
-        ledger.finish_run(
-            conn,
-            run_id,
-            outcome="success",
-            now=NOW + timedelta(seconds=time.perf_counter() - began),
-            rows=source_rows,
-            matched={p: r.stats["matched"] for p, r in results.items()},
-            in_flight={p: r.stats["in_flight"] for p, r in results.items()},
-        )
-    with timed(m, sampler, "write_reports", "write the CSV and HTML reports"):
-        with ledger_engine.connect() as conn:
-            open_breaks = ledger.ledger_breaks(conn, status="open", now=NOW)
-        finished = NOW + timedelta(seconds=time.perf_counter() - began)
-        at_risk = open_breaks.groupby("currency")["amount_at_risk_minor"].sum()
-        summary = RunSummary(
-            run_id=run_id,
-            period_start=start,
-            period_end=end,
-            started_at=NOW,
-            finished_at=finished,
-            outcome="success",
-            rows=source_rows,
-            matched={p: r.stats["matched"] for p, r in results.items()},
-            in_flight={p: r.stats["in_flight"] for p, r in results.items()},
-            new_breaks=sum(c.new for c in change.values()),
-            resolved_breaks=sum(c.resolved for c in change.values()),
-            open_breaks=len(open_breaks),
-            open_by_type=open_breaks["type"].value_counts().astype(int).to_dict(),
-            amount_at_risk_minor={str(k): int(v) for k, v in at_risk.items()},
-        )
-        layout.out.mkdir(parents=True, exist_ok=True)
-        csv_path, html_path, _ = report.report_paths(layout.out, DAY)
-        report.write_csv(open_breaks, csv_path)
-        report.write_html(summary, open_breaks, html_path)
+    result = reconcile_day(ledger_engine, DAY, options, NOW)
     m.whole = time.perf_counter() - began
     m.hwm = _status_kb("VmHWM") * 1024
     sampler.stop()
     m.sampled = dict(sampler.peaks)
-    m.breaks = breaks
-    m.stats = {p: dict(r.stats) for p, r in results.items()}
-    m.frames = {
-        "wallet": movements,
-        "psp": psp_rows,
-        "orphans": orphans,
-        "conversions": conversions,
-        "network": network,
-    }
-    say(f"  whole run: {m.whole:.2f} s ({len(files)} PSP files, {len(breaks):,} breaks)")
+    assert result.found is not None
+    found = result.found
+    m.rows.update(result.summary.rows)
+    rejected = found.rejects["source"].value_counts()
+    if len(found.rejects):
+        m.notes.append(
+            f"rejected rows: {int(rejected.get('psp_report', 0))} PSP, "
+            f"{int(rejected.get('affiliate_export', 0))} affiliate"
+        )
+    unchecked = found.breaks[~found.breaks["pair"].isin(CHECKED_PAIRS)]
+    for pair, count in unchecked["pair"].value_counts().items():
+        m.notes.append(
+            f"{pair}: {count} breaks, not checked (the generated ledger holds only the "
+            "clearing legs of status movements)"
+        )
+    m.breaks = found.breaks[found.breaks["pair"].isin(CHECKED_PAIRS)]
+    m.stats = found.stats_by_pair
+    say(f"  whole run: {m.whole:.2f} s ({len(found.breaks):,} breaks)")
+
+
+def read_inputs(
+    m: Measured, layout: Layout, ledger_engine: Engine, fed: dict[str, Any] | None
+) -> None:
+    """The run's input frames again, for the reference (not timed: the run let go of its own,
+    as it does in production)."""
+    from reconcilers.run import read_wallet
+    from reconcilers.sources import affiliate_export, psp_reports
+
+    if fed is None:
+        wallet = read_wallet(ledger_engine, DAY, True)
+        fed = {"wallet": wallet.movements, "orphans": wallet.orphans}
+        fed["conversions"] = wallet.conversions
+    psp_rows, _, _ = psp_reports.read_psp_reports(layout.reports, DAY, PSPS)
+    network, _ = affiliate_export.read_affiliate_export(layout.export)
+    m.frames = {**fed, "psp": psp_rows, "network": network}
 
 
 # -- the reference ----------------------------------------------------------------------------
@@ -849,9 +810,9 @@ def rematch(m: Measured, repeats: int) -> float:
     memory its hash tables touch for the first time (page faults), which the bare joins,
     run after it and repeated, do not. Matching repeated the same way compares like with
     like; the run's time (cold) is reported beside it."""
+    from reconcilers.match.affiliate import match_wallet_affiliate
     from reconcilers.match.psp import match_wallet_psp
 
-    match_affiliate = affiliate_matcher()
     f = m.frames
     times = []
     for _ in range(repeats):
@@ -860,8 +821,10 @@ def rematch(m: Measured, repeats: int) -> float:
             f["wallet"], f["psp"], f["orphans"], day=DAY, now=NOW,
             settlement_window=SETTLEMENT_WINDOW,
         )  # fmt: skip
-        if match_affiliate and "wallet_affiliate" in m.stats:
-            match_affiliate(f["conversions"], f["network"], day=DAY, now=NOW, grace=POSTBACK_GRACE)
+        if "wallet_affiliate" in m.stats:
+            match_wallet_affiliate(
+                f["conversions"], f["network"], day=DAY, now=NOW, grace=POSTBACK_GRACE
+            )
         times.append(time.perf_counter() - t0)
     say(f"  matching again: {statistics.median(times):.2f} s (median of {repeats})")
     return statistics.median(times)
@@ -981,6 +944,7 @@ STEPS = (
     ("read_affiliate", "read affiliate export (CSV)"),
     ("read_db", "read wallet (pw_* views)"),
     ("match_psp", "match wallet ⟷ PSP"),
+    ("match_internal", "check wallet internal"),
     ("match_affiliate", "match wallet ⟷ affiliate"),
     ("write_breaks", "write breaks (apply_breaks)"),
     ("write_reports", "write reports (CSV + HTML)"),
@@ -1224,9 +1188,6 @@ def main(argv: list[str] | None = None) -> int:
             fed = read_frames(layout)
         generation = time.perf_counter() - t0
         expected = json.loads(layout.expected.read_text())
-        wallet_engine = None
-        if not args.skip_db:
-            wallet_engine = ledger_engine
         mode = (
             "fed directly (--skip-db; ledger on SQLite)"
             if args.skip_db
@@ -1236,7 +1197,7 @@ def main(argv: list[str] | None = None) -> int:
         m = Measured()
         sampler = RssSampler(int(args.max_rss * 1024**3))
         try:
-            run_day(m, sampler, layout, ledger_engine, wallet_engine, fed)
+            run_day(m, sampler, layout, ledger_engine, fed if args.skip_db else None)
         except KeyboardInterrupt:
             if sampler.over is None:
                 raise
@@ -1247,7 +1208,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"steps done: {done or 'none'}; rows read: {m.rows}")
             print(f"peak RSS under 8 GB: FAIL ({gib(rss)} and rising when stopped)")
             return 0
-        say("the matching step again, and the reference: bare DuckDB hash joins")
+        say("the inputs again (not timed), the matching step again, and the reference")
+        read_inputs(m, layout, ledger_engine, fed if args.skip_db else None)
         warm = rematch(m, args.join_repeats)
         bare = bare_joins(m, args.join_repeats)
         assert m.breaks is not None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
@@ -21,6 +22,40 @@ from reconcilers.summary import RunSummary
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
+# Each phase of a run (PHASES) runs inside ``phase(name)``: a caller that times the run (the
+# benchmark) passes a context manager that measures; the default does nothing.
+Phase = Callable[[str], AbstractContextManager[object]]
+PHASES = (
+    "record_run",
+    "read_psp",
+    "read_wallet",
+    "match_psp",
+    "match_internal",
+    "read_affiliate",
+    "match_affiliate",
+    "write_breaks",
+    "write_reports",
+    "tell_slack",
+)
+
+
+def untimed(_name: str) -> AbstractContextManager[object]:
+    return nullcontext()
+
+
+@dataclass(frozen=True)
+class WalletFrames:
+    """What a run reads of the wallet (the contract views), as ``reconcilers.frames``."""
+
+    movements: pd.DataFrame  # of the day and its two neighbours
+    orphans: pd.DataFrame
+    balances: pd.DataFrame
+    clearing: pd.DataFrame
+    conversions: pd.DataFrame | None  # when there is an affiliate export to match
+
+
+# Where a run's wallet frames come from: (engine, day, whether conversions are needed).
+WalletReader = Callable[[Engine, date, bool], WalletFrames]
 
 
 @dataclass(frozen=True)
@@ -41,6 +76,8 @@ class RunOptions:
     slack: SlackTarget | None = None
     kind: str = "manual"  # manual, daily, intraday
     progress: Progress = field(default=lambda _msg: None)
+    phase: Phase = untimed
+    wallet: WalletReader | None = None  # None: read_wallet (a benchmark feeds its own)
 
 
 @dataclass(frozen=True)
@@ -49,6 +86,7 @@ class RunResult:
     csv: Path | None
     html: Path | None
     rejects: Path | None
+    found: Found | None = None  # what the matchers found, before the ledger
 
 
 def day_period(day: date) -> tuple[datetime, datetime]:
@@ -71,7 +109,7 @@ def reconcile_day(engine: Engine, day: date, options: RunOptions, now: datetime)
     pairs = ["wallet_psp", "wallet_internal"]
     if options.affiliate_export is not None:
         pairs.append("wallet_affiliate")
-    with engine.begin() as conn:
+    with options.phase("record_run"), engine.begin() as conn:
         run_id = ledger.start_run(
             conn, kind=options.kind, period_start=start, period_end=end, pairs=pairs, now=now
         )
@@ -92,7 +130,7 @@ def reconcile_day(engine: Engine, day: date, options: RunOptions, now: datetime)
             )
         raise
     options.progress(f"matched: {found.matched} rows, {found.in_flight} in flight")
-    with engine.begin() as conn:
+    with options.phase("write_breaks"), engine.begin() as conn:
         change = {}
         for pair in pairs:
             pair_breaks = found.breaks[found.breaks["pair"] == pair]
@@ -117,20 +155,34 @@ def reconcile_day(engine: Engine, day: date, options: RunOptions, now: datetime)
         f"breaks: {summary.new_breaks} new, {summary.resolved_breaks} resolved, "
         f"{summary.open_breaks} open"
     )
-    csv, html, rejects = _write_reports(options.out_dir, day, summary, open_breaks, found.rejects)
+    with options.phase("write_reports"):
+        csv, html, rejects = _write_reports(
+            options.out_dir, day, summary, open_breaks, found.rejects
+        )
     options.progress(f"reports: {csv} {html}")
     if options.slack is not None:
-        _tell_slack(options.slack, summary, open_breaks, csv)
-    return RunResult(summary, csv, html, rejects)
+        with options.phase("tell_slack"):
+            _tell_slack(options.slack, summary, open_breaks, csv)
+    return RunResult(summary, csv, html, rejects, found)
 
 
 @dataclass
-class _Found:
+class Found:
+    """What the matchers found: the breaks (BREAKS), the rejected rows, the rows read per
+    source and each pair's stats (STATS_KEYS)."""
+
     breaks: pd.DataFrame
     rejects: pd.DataFrame
     rows: dict[str, int]
-    matched_by_pair: dict[str, int]
-    in_flight_by_pair: dict[str, int]
+    stats_by_pair: dict[str, dict[str, int]]
+
+    @property
+    def matched_by_pair(self) -> dict[str, int]:
+        return {p: s.get("matched", 0) for p, s in self.stats_by_pair.items()}
+
+    @property
+    def in_flight_by_pair(self) -> dict[str, int]:
+        return {p: s.get("in_flight", 0) for p, s in self.stats_by_pair.items()}
 
     @property
     def matched(self) -> int:
@@ -141,50 +193,65 @@ class _Found:
         return sum(self.in_flight_by_pair.values())
 
 
-def _match(engine: Engine, day: date, options: RunOptions, now: datetime) -> _Found:
-    from reconcilers.match import affiliate, internal, psp, rejects
-    from reconcilers.sources import affiliate_export, psp_reports, wallet
+def read_wallet(engine: Engine, day: date, conversions: bool) -> WalletFrames:
+    """The wallet's frames for reconciling ``day``, through the contract views."""
+    from reconcilers.sources import wallet
 
     start, end = day_period(day)
-    options.progress(f"reading PSP settlement reports from {options.psp_reports_dir}")
-    psp_rows, rejected, files = psp_reports.read_psp_reports(
-        options.psp_reports_dir, day, options.psps
-    )
-    options.progress(f"  {len(files)} files, {len(psp_rows)} rows, {len(rejected)} rejected")
     # Movements of the day's neighbours too: a deposit approved at 23:59:59 settles in the
     # next day's file, one settled just after midnight was approved the day before.
     with engine.connect() as conn:
-        movements = wallet.load_wallet_movements(
-            conn, start - timedelta(days=1), end + timedelta(days=1)
+        return WalletFrames(
+            movements=wallet.load_wallet_movements(
+                conn, start - timedelta(days=1), end + timedelta(days=1)
+            ),
+            orphans=wallet.load_orphan_callbacks(conn, start, end),
+            balances=wallet.load_balances(conn),
+            clearing=wallet.load_clearing(conn, start, end),
+            conversions=wallet.load_platform_conversions(conn, start, end) if conversions else None,
         )
-        orphans = wallet.load_orphan_callbacks(conn, start, end)
-        balances = wallet.load_balances(conn)
-        clearing = wallet.load_clearing(conn, start, end)
-        conversions = (
-            wallet.load_platform_conversions(conn, start, end)
-            if options.affiliate_export is not None
-            else None
+
+
+def _match(engine: Engine, day: date, options: RunOptions, now: datetime) -> Found:
+    from reconcilers.match import affiliate, internal, psp, rejects
+    from reconcilers.sources import affiliate_export, psp_reports
+
+    phase = options.phase
+    options.progress(f"reading PSP settlement reports from {options.psp_reports_dir}")
+    with phase("read_psp"):
+        psp_rows, rejected, files = psp_reports.read_psp_reports(
+            options.psp_reports_dir, day, options.psps
         )
-    options.progress(f"  wallet: {len(movements)} movements, {len(balances)} accounts")
-    results = {
-        "wallet_psp": psp.match_wallet_psp(
-            movements,
-            psp_rows,
-            orphans,
-            day=day,
-            now=now,
-            settlement_window=options.settlement_window,
-        ),
-        "wallet_internal": internal.check_wallet_internal(balances, clearing, psp_rows, day=day),
-    }
+    options.progress(f"  {len(files)} files, {len(psp_rows)} rows, {len(rejected)} rejected")
+    with phase("read_wallet"):
+        wallet = (options.wallet or read_wallet)(engine, day, options.affiliate_export is not None)
+    movements = wallet.movements
+    options.progress(f"  wallet: {len(movements)} movements, {len(wallet.balances)} accounts")
+    with phase("match_psp"):
+        results = {
+            "wallet_psp": psp.match_wallet_psp(
+                movements,
+                psp_rows,
+                wallet.orphans,
+                day=day,
+                now=now,
+                settlement_window=options.settlement_window,
+            )
+        }
+    with phase("match_internal"):
+        results["wallet_internal"] = internal.check_wallet_internal(
+            wallet.balances, wallet.clearing, psp_rows, day=day
+        )
     rows = {"wallet": len(movements), "psp_report": len(psp_rows) + len(rejected)}
     all_rejects = [rejected]
-    if options.affiliate_export is not None and conversions is not None:
+    if options.affiliate_export is not None and wallet.conversions is not None:
         options.progress(f"reading the affiliate export {options.affiliate_export}")
-        network, net_rejected = affiliate_export.read_affiliate_export(options.affiliate_export)
-        results["wallet_affiliate"] = affiliate.match_wallet_affiliate(
-            conversions, network, day=day, now=now, grace=options.postback_grace
-        )
+        with phase("read_affiliate"):
+            network, net_rejected = affiliate_export.read_affiliate_export(options.affiliate_export)
+        with phase("match_affiliate"):
+            results["wallet_affiliate"] = affiliate.match_wallet_affiliate(
+                wallet.conversions, network, day=day, now=now, grace=options.postback_grace
+            )
         rows["affiliate_export"] = len(network) + len(net_rejected)
         all_rejects.append(net_rejected)
     rejects_frame = pd.concat(all_rejects, ignore_index=True)
@@ -192,12 +259,11 @@ def _match(engine: Engine, day: date, options: RunOptions, now: datetime) -> _Fo
         [r.breaks for r in results.values()] + [rejects.rejects_to_breaks(rejects_frame)],
         ignore_index=True,
     )
-    return _Found(
+    return Found(
         breaks=frames.conform(breaks, frames.BREAKS, "breaks"),
         rejects=rejects_frame,
         rows=rows,
-        matched_by_pair={p: r.stats.get("matched", 0) for p, r in results.items()},
-        in_flight_by_pair={p: r.stats.get("in_flight", 0) for p, r in results.items()},
+        stats_by_pair={p: dict(r.stats) for p, r in results.items()},
     )
 
 
@@ -207,7 +273,7 @@ def summarise(
     end: datetime,
     now: datetime,
     finished: datetime,
-    found: _Found,
+    found: Found,
     change: dict,
     open_breaks: pd.DataFrame,
 ) -> RunSummary:

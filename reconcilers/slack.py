@@ -10,16 +10,9 @@ import pandas as pd
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from reconcilers.report import (
-    PAIR_LABELS,
-    SOURCE_LABELS,
-    TYPE_LABELS,
-    duration_text,
-    format_amount,
-    open_breaks,
-    period_text,
-    risk_by_currency,
-)
+from reconcilers.report.aggregate import open_breaks, risk_by_currency
+from reconcilers.report.formatting import duration_text, format_amount, period_text
+from reconcilers.report.labels import PAIR_LABELS, SOURCE_LABELS, TYPE_LABELS
 from reconcilers.summary import RunSummary
 
 TOP_TYPES = 5

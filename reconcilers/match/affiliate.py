@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 
 from reconcilers.frames import AFFILIATE_ROWS, PLATFORM_CONVERSIONS
-from reconcilers.match import (
+from reconcilers.match.engine import (
     MatchResult,
     break_select,
     connect,

@@ -24,7 +24,7 @@ from datetime import date
 import pandas as pd
 
 from reconcilers.frames import BALANCES, CLEARING, PSP_ROWS
-from reconcilers.match import (
+from reconcilers.match.engine import (
     MatchResult,
     break_select,
     connect,

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from reconcilers.frames import ORPHAN_CALLBACKS, PSP_ROWS, WALLET_MOVEMENTS
-from reconcilers.match import (
+from reconcilers.match.engine import (
     MatchResult,
     break_select,
     connect,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from reconcilers.frames import REJECTS
-from reconcilers.match import break_select, connect, fetch_breaks, require
+from reconcilers.match.engine import break_select, connect, fetch_breaks, require
 
 PAIR_OF_SOURCE = {
     "psp_report": "wallet_psp",

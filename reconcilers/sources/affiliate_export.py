@@ -9,18 +9,17 @@ import pandas as pd
 
 from igaming.money import CURRENCY_EXPONENTS
 from reconcilers.frames import AFFILIATE_ROWS, REJECTS, conform, release_memory
-from reconcilers.sources import (
-    CsvSpec,
+from reconcilers.sources.sql import (
     amount_checks,
     exponent,
     known_currency,
     minor,
     one_of,
-    read_strict_csv,
     required,
     timestamp,
     timestamp_checks,
 )
+from reconcilers.sources.strict_csv import CsvSpec, read_strict_csv
 
 COLUMNS = (
     "affiliate",

@@ -13,22 +13,20 @@ import pyarrow as pa
 from igaming.money import CURRENCY_EXPONENTS
 from reconcilers.errors import SourceError
 from reconcilers.frames import PSP_ROWS, REJECTS, conform, empty, from_arrow, release_memory
-from reconcilers.sources import (
-    CsvSpec,
+from reconcilers.sources.sql import (
     amount_checks,
     col,
-    connect,
     exponent,
     is_value,
     known_currency,
     minor,
     one_of,
-    read_strict_csv_arrow,
     required,
     shown,
     timestamp,
     timestamp_checks,
 )
+from reconcilers.sources.strict_csv import CsvSpec, connect, read_strict_csv_arrow
 
 COLUMNS = (
     "psp",

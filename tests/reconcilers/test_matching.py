@@ -25,8 +25,8 @@ from reconcilers.frames import (
     conform,
     empty,
 )
-from reconcilers.match import MatchResult, recode, same_values
 from reconcilers.match.affiliate import match_wallet_affiliate
+from reconcilers.match.engine import MatchResult, recode, same_values
 from reconcilers.match.internal import check_wallet_internal
 from reconcilers.match.psp import match_wallet_psp
 from reconcilers.match.rejects import rejects_to_breaks

@@ -6,6 +6,8 @@ clean day."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import pytest
 from igaming.cashier import deposits
 from pitwatch.settings import DEFAULT_PSPS
 from reconcilers import ledger
-from reconcilers.run import RunOptions, SlackTarget, reconcile_day
+from reconcilers.run import PHASES, RunOptions, SlackTarget, read_wallet, reconcile_day
 from tests.conftest import register_player
 from tests.psp_world import psp_world
 from tests.reconcilers.fake_slack import TOKEN, running_fake_slack
@@ -133,6 +135,39 @@ def test_injected_faults_show_up_as_exactly_the_expected_breaks(world, engine, t
     again = reconcile_day(engine, day, options(tmp_path), now + timedelta(hours=1))
     assert again.summary.new_breaks == 0
     assert again.summary.open_breaks == result.summary.open_breaks
+
+
+def test_each_phase_of_a_run_goes_through_the_phase_hook_in_order(world, engine, tmp_path):
+    made = traffic(world, n=1)
+    settlement(world, tmp_path / "reports")
+    day = world.clock.now().date()
+    seen: list[tuple[str, str]] = []
+    wallet_reads: list[bool] = []
+
+    @contextmanager
+    def phase(name: str) -> Iterator[None]:
+        seen.append(("start", name))
+        yield
+        seen.append(("end", name))
+
+    def wallet(engine, day, conversions):
+        wallet_reads.append(conversions)
+        return read_wallet(engine, day, conversions)
+
+    result = reconcile_day(
+        engine,
+        day,
+        options(tmp_path, phase=phase, wallet=wallet),
+        world.clock.now() + timedelta(days=3),
+    )
+
+    # no affiliate export, no Slack: those phases do not run
+    ran = [p for p in PHASES if p not in ("read_affiliate", "match_affiliate", "tell_slack")]
+    assert seen == [(edge, p) for p in ran for edge in ("start", "end")]
+    assert wallet_reads == [False]
+    assert result.summary.matched["wallet_psp"] == len(made)
+    assert result.found is not None
+    assert result.found.stats_by_pair["wallet_psp"]["matched"] == len(made)
 
 
 def test_the_summary_reaches_slack_with_the_csv(world, engine, tmp_path):

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text, update
 
-import reconcilers.sources as sources
+import reconcilers.sources.strict_csv as strict_csv
 import reconcilers.sources.wallet as wallet_source
 from igaming.cashier import deposits, withdrawals
 from igaming.cashier.callbacks import handle_callback
@@ -316,7 +316,7 @@ def test_bad_byte_in_the_header_fails_with_its_offset(tmp_path):
 
 @pytest.mark.parametrize("chunk", [1, 2, 3, 5, 64])
 def test_utf8_offsets_are_right_across_read_chunks(tmp_path, monkeypatch, chunk):
-    monkeypatch.setattr(sources, "SCAN_CHUNK_BYTES", chunk)
+    monkeypatch.setattr(strict_csv, "SCAN_CHUNK_BYTES", chunk)
     good = with_field(SETTLED, "merchant_reference", "é€😀").encode()
     path = tmp_path / "paybridge-settlement-2026-11-02.csv"
     path.write_bytes(HEADER.encode() + b"\n" + good + b"\n")
