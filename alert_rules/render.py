@@ -130,7 +130,8 @@ def runbook_url(alert: Alert, config: RulesConfig) -> str:
     return f"{config.links.runbook_base}/{alert.name}.md"
 
 
-def annotations(alert: Alert, config: RulesConfig) -> dict[str, str]:
+# Not ``annotations``: the name is the module's ``from __future__ import annotations``.
+def alert_annotations(alert: Alert, config: RulesConfig) -> dict[str, str]:
     description = go_template(alert.description)
     if alert.deploy_hint:
         description += DEPLOY_HINT_GO
@@ -159,7 +160,7 @@ def rule_file(domain: Domain, config: RulesConfig, note: str = "") -> str:
             if seconds(alert.for_) > 0:
                 rule["for"] = alert.for_
             rule["labels"] = static_labels(alert, instance)
-            rule["annotations"] = annotations(alert, config)
+            rule["annotations"] = alert_annotations(alert, config)
             rules.append(rule)
     header = note + GENERATED + (f"# {domain.about}\n" if domain.about else "")
     return dump({"groups": [{"name": f"pitwatch-{domain.name}", "rules": rules}]}, header)
@@ -193,7 +194,9 @@ def case_owner(case: Case, domain: Domain) -> str:
     return case.alerts[0] if case.alerts else domain.alerts[0].name
 
 
-def test_group(case: Case, domain: Domain, alerts: Mapping[str, Alert], config: RulesConfig):
+def test_group(
+    case: Case, domain: Domain, alerts: Mapping[str, Alert], config: RulesConfig
+) -> dict[str, Any]:
     by_check: dict[tuple[float, str], list[Fires | Silent]] = defaultdict(list)
     default_alert = case.alerts[0] if len(case.alerts) == 1 else None
     for check in case.checks:

@@ -22,6 +22,7 @@ import statistics
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 ENV = "PITWATCH_INSTRUMENTATION"
 TARGET_OVERHEAD = 0.05
@@ -61,7 +62,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def measure(bw: ModuleType, backend: str, url: str, instrumented: bool, args) -> object:  # type: ignore[no-untyped-def]
+def measure(bw: ModuleType, backend: str, url: str, instrumented: bool, args) -> Any:
     os.environ[ENV] = "1" if instrumented else "0"
     db = bw.Database.create(backend, url)
     try:

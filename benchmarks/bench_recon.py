@@ -54,7 +54,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -863,7 +863,9 @@ def bare_joins(m: Measured, repeats: int) -> dict[str, tuple[float, float, int]]
             times, count = [], 0
             for _ in range(repeats):
                 t0 = time.perf_counter()
-                count = con.execute(sql).fetchone()[0]
+                row = con.execute(sql).fetchone()
+                assert row is not None  # a count's one row
+                count = row[0]
                 times.append(time.perf_counter() - t0)
             out[pair] = (statistics.median(times), min(times), int(count))
             say(f"  bare join {pair}: {statistics.median(times):.2f} s (median of {repeats})")
@@ -905,11 +907,11 @@ def check_breaks(
     return out
 
 
-def _type_order(key: tuple[str, str]) -> tuple[int, str]:
+def _type_order(key: tuple[str, ...]) -> tuple[int, str]:
     return (BREAK_TYPES.index(key) if key in BREAK_TYPES else len(BREAK_TYPES), key[1])
 
 
-def table(head: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+def table(head: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
     widths = [
         max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(head)
     ]

@@ -77,7 +77,7 @@ def pg_engine() -> Iterator[Any]:
         admin.dispose()
 
 
-def progress_printer(start: datetime, end: datetime, marks: dict[str, float]):  # type: ignore[no-untyped-def]
+def progress_printer(start: datetime, end: datetime, marks: dict[str, float]):
     """Prints progress; records when the warm-up ended (the clock reached the day's start)."""
     began = time.monotonic()
     total = (end - start).total_seconds()
@@ -139,7 +139,7 @@ def run(backend: str, players: int, days: float, seed: int) -> dict[str, Any]:
     warmup = marks["day_began"] - began
     day = wall - warmup
     day_actions = actions - int(marks["warmup_actions"])
-    figures = {
+    figures: dict[str, Any] = {
         "backend": backend,
         "players": players,
         "simulated_days": days,

@@ -117,7 +117,7 @@ class Database:
 def platform_for(db: Database, pool_size: int) -> Platform:
     engine = db.engine(pool_size)
     settings = Settings(environment="test", database_url=str(engine.url))
-    p = build_platform(settings, engine=engine, psp=AcceptingPsp())  # type: ignore[arg-type]
+    p = build_platform(settings, engine=engine, psp=AcceptingPsp())
     start_platform(p)
     return p
 

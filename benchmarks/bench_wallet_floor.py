@@ -56,15 +56,15 @@ class Recorder:
                 self.statements.append((sql, params, many, self.current))
 
         @event.listens_for(engine, "before_cursor_execute")
-        def _statement(conn, cursor, sql, params, context, many):  # type: ignore[no-untyped-def]
+        def _statement(conn, cursor, sql, params, context, many):
             record(sql, params, many)
 
         @event.listens_for(engine, "commit")
-        def _commit(conn):  # type: ignore[no-untyped-def]
+        def _commit(conn):
             record("COMMIT", None, False)
 
         @event.listens_for(engine, "rollback")
-        def _rollback(conn):  # type: ignore[no-untyped-def]
+        def _rollback(conn):
             record("ROLLBACK", None, False)
 
     def wrap(self, handle: Any) -> Any:

@@ -42,11 +42,11 @@ def make_state_engine(database_url: str) -> Engine:
         )
 
         @event.listens_for(engine, "connect")
-        def _autocommit_off(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        def _autocommit_off(dbapi_conn, _record):
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
 
         @event.listens_for(engine, "begin")
-        def _snapshot(conn):  # type: ignore[no-untyped-def]
+        def _snapshot(conn):
             conn.exec_driver_sql("BEGIN")  # deferred: a read snapshot, no write lock
 
         return engine

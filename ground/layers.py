@@ -119,7 +119,7 @@ def _import_nodes(
             for child in ast.iter_child_nodes(node):
                 if isinstance(child, ast.stmt):
                     yield from _import_nodes([child], nested)
-                elif isinstance(child, ast.excepthandler | ast.match_case):
+                elif isinstance(child, ast.ExceptHandler | ast.match_case):
                     yield from _import_nodes(child.body, nested)
 
 

@@ -168,7 +168,9 @@ def start_run(
             resolved_breaks=0,
         )
     )
-    return int(result.inserted_primary_key[0])
+    key = result.inserted_primary_key
+    assert key is not None  # a one-row INSERT's
+    return int(key[0])
 
 
 def abandon_stale_runs(
@@ -367,7 +369,7 @@ def _upsert(conn: Connection) -> Any:
     """INSERT .. ON CONFLICT (break_key) DO UPDATE: first_seen_at and first_run_id stay."""
     dialect = conn.dialect.name
     if dialect == "postgresql":
-        statement = postgresql.insert(recon_breaks)
+        statement: postgresql.Insert | sqlite.Insert = postgresql.insert(recon_breaks)
     elif dialect == "sqlite":
         statement = sqlite.insert(recon_breaks)
     else:

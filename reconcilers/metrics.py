@@ -81,8 +81,8 @@ class ReconciliationCollector(StateCollector):
         open_family, oldest_family = gauge(OPEN), gauge(OLDEST)
         for labels, n in sorted(counts.items()):
             open_family.add_metric(list(labels), n)
-        for labels, seconds in sorted(oldest.items()):
-            oldest_family.add_metric(list(labels), seconds)
+        for pair_type, seconds in sorted(oldest.items()):
+            oldest_family.add_metric(list(pair_type), seconds)
         return open_family, oldest_family
 
     def amount_at_risk(self, conn: Connection) -> Metric:

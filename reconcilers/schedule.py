@@ -55,7 +55,7 @@ class Context:
 _context: Context | None = None
 
 
-def options_for(settings: Settings, day: date, kind: str):  # type: ignore[no-untyped-def]
+def options_for(settings: Settings, day: date, kind: str):
     """Run options from the settings for ``day``."""
     from reconcilers.run import RunOptions, SlackTarget
 

@@ -11,6 +11,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, inspect, text
@@ -41,7 +42,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture
-def sqlite_url(sqlite_template: str, tmp_path) -> str:  # type: ignore[no-untyped-def]
+def sqlite_url(sqlite_template: str, tmp_path) -> str:
     path = tmp_path / "pitwatch.db"
     shutil.copy(sqlite_template, path)
     return f"sqlite:///{path}"
@@ -92,15 +93,15 @@ def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
     eng.dispose()
 
 
-def make_platform(engine: Engine, **kwargs: object) -> Platform:
+def make_platform(engine: Engine, **kwargs: Any) -> Platform:
     settings = Settings(environment="test", database_url=str(engine.url))
     platform = build_platform(
         settings,
         engine=engine,
-        clock=kwargs.pop("clock", None) or FakeClock(),  # type: ignore[arg-type]
+        clock=kwargs.pop("clock", None) or FakeClock(),
         bus=MessageBus(strict=True),
-        psp=kwargs.pop("psp", None) or FakePsp(),  # type: ignore[arg-type]
-        kyc=kwargs.pop("kyc", None) or FakeKyc(),  # type: ignore[arg-type]
+        psp=kwargs.pop("psp", None) or FakePsp(),
+        kyc=kwargs.pop("kyc", None) or FakeKyc(),
     )
     start_platform(platform)
     return platform
@@ -118,7 +119,7 @@ def sqlite_platform(sqlite_engine: Engine) -> Platform:
 
 def register_player(
     p: Platform, *, country: str = "DE", currency: str = "EUR", email: str | None = None, **kw
-):  # type: ignore[no-untyped-def]
+):
     from igaming.accounts.service import Registration, register
 
     return register(

@@ -38,7 +38,7 @@ class _LazyApp:
     def __init__(self, holder: dict[str, Any]) -> None:
         self.holder = holder
 
-    async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
+    async def __call__(self, scope, receive, send):
         await self.holder["app"](scope, receive, send)
 
 

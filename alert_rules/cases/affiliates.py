@@ -3,6 +3,8 @@ traffic its alerts stay silent on, the incidents they must fire on in time, the 
 
 from __future__ import annotations
 
+from typing import Any
+
 from alert_rules.domains.affiliates import ALERTS, DEAD, FTDS, GAP, POSTBACKS, QUALIFIED, REGS
 from alert_rules.model import Case, Fires, Series, Silent, silence
 from alert_rules.series import counter, counter_from, every, gauge, merge, series, stale_after
@@ -53,7 +55,7 @@ def healthy(minutes: int, surge: tuple[int, int] | None = None) -> tuple[Series,
     topcasinos takes a few retries (gap of 1 for 8 minutes), no dead letter.
     ``surge``: (start, length) of a 5x kickoff, same ratios."""
 
-    def seg(*rates: float) -> list[tuple]:
+    def seg(*rates: float) -> list[tuple[Any, ...]]:  # a funnel's or a postbacks' segments
         if surge is None:
             return [(minutes, *rates)]
         start, length = surge

@@ -81,7 +81,9 @@ def quiet(minutes: int) -> tuple[Series, ...]:
     )
 
 
-def _outage(t0: int, length: int, total: int, decided: float, errors: float):
+def _outage(
+    t0: int, length: int, total: int, decided: float, errors: float
+) -> list[tuple[int, float, float]]:
     """Normal (decided, 1 in 40 errors), then ``length`` minutes where every attempt errors."""
     return [(t0, decided, errors), (length, 0, 3), (total - t0 - length, decided, errors)]
 

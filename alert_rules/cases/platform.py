@@ -59,7 +59,7 @@ def _spread(segments: Sequence[Seg], i: int) -> list[float]:
     return [seg[i] for seg in segments for _ in range(seg[0])]
 
 
-def http(r: HttpRoute, segments: Sequence[Seg]) -> list[Series]:
+def http(r: HttpRoute, segments: Sequence[Seg]) -> tuple[Series, ...]:
     """A route's requests and durations from segments of (minutes, 2xx, 4xx, 5xx, slow)
     per minute; ``slow`` of the requests take ``r.slow`` seconds, the others ``r.fast``."""
     return http_from(r, *(_spread(segments, i) for i in (1, 2, 3, 4)))
@@ -71,7 +71,7 @@ def http_from(
     client: Sequence[float],
     server: Sequence[float],
     slow: Sequence[float],
-) -> list[Series]:
+) -> tuple[Series, ...]:
     """The same from per-minute increments."""
     kv = {"route": r.route, "http_method": r.method}
     total = [a + b + c for a, b, c in zip(ok, client, server, strict=True)]
@@ -91,7 +91,7 @@ def http_from(
     out.append(series(f"{DUR}_count", counter_from(total), **kv))
     sums = [f * r.fast + s * r.slow for f, s in zip(fast, slow, strict=True)]
     out.append(series(f"{DUR}_sum", counter_from(sums), **kv))
-    return out
+    return tuple(out)
 
 
 def targets(minutes: int) -> list[Series]:

@@ -45,7 +45,7 @@ def shape(minutes: int, surge: tuple[int, int] | None = None) -> Shape:
     return [(start, 1.0), (length, 5.0), (minutes - start - length, 1.0)]
 
 
-def backlog(sport: str, minutes: int, *spans: tuple[int, int, int]) -> list[Series]:
+def backlog(sport: str, minutes: int, *spans: tuple[int, int, int]) -> tuple[Series, ...]:
     """Settlement backlog gauges: spans of (result minute, settled minute, open bets); the
     oldest result's age grows a minute per minute until the bets are settled."""
     age = [0.0] * (minutes + 1)
@@ -54,10 +54,10 @@ def backlog(sport: str, minutes: int, *spans: tuple[int, int, int]) -> list[Seri
         for m in range(start + 1, end):
             age[m] = max(age[m], 60.0 * (m - start))
             bets[m] += n
-    return [
+    return (
         series(BACKLOG_AGE, gauge_from(age), sport=sport),
         series(BACKLOG_BETS, gauge_from(bets), sport=sport),
-    ]
+    )
 
 
 def stale(sport: str, minutes: int, *spans: tuple[int, int, int]) -> Series:

@@ -19,7 +19,9 @@ Cardinality, per metric, at most (the reason each label set is what it is):
 
 from __future__ import annotations
 
-from collectors.catalog.base import OTHER, LabelDomain, Metric
+from typing import Any
+
+from collectors.catalog.base import OTHER, LabelDomain, Metric, MetricType
 from collectors.catalog.labels import (
     AFFILIATE,
     BRAND,
@@ -108,10 +110,12 @@ FEED_DELAY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300
 POSTBACK_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 14400.0, 86400.0)
 
 
-def _m(name: str, type_: str, help_: str, team: str, *labels, **kw) -> Metric:  # type: ignore[no-untyped-def]
+def _m(
+    name: str, type_: MetricType, help_: str, team: str, *labels: LabelDomain, **kw: Any
+) -> Metric:
     if name.endswith("_seconds"):
         kw.setdefault("unit", "seconds")
-    return Metric(name, type_, help_, labels=labels, team=team, **kw)  # type: ignore[arg-type]
+    return Metric(name, type_, help_, labels=labels, team=team, **kw)
 
 
 # -- RED, database, build ----------------------------------------------------------------

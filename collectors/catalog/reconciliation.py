@@ -8,7 +8,7 @@ currency, like every amount metric.
 
 from __future__ import annotations
 
-from collectors.catalog.base import LabelDomain, Metric
+from collectors.catalog.base import LabelDomain, Metric, MetricType
 from collectors.catalog.labels import CURRENCY, outcome
 from ground.vocabulary import DEFAULT_PSPS
 
@@ -37,8 +37,8 @@ RECON_SOURCE = outcome("wallet", "psp_report", "affiliate_export", name="source"
 RUN_OUTCOME = outcome("success", "failed")
 
 
-def _m(name: str, type_: str, help_: str, *labels: LabelDomain, unit: str = "") -> Metric:
-    return Metric(name, type_, help_, labels, unit=unit, source="reconciler", team="finance")  # type: ignore[arg-type]
+def _m(name: str, type_: MetricType, help_: str, *labels: LabelDomain, unit: str = "") -> Metric:
+    return Metric(name, type_, help_, labels, unit=unit, source="reconciler", team="finance")
 
 
 METRICS: tuple[Metric, ...] = (

@@ -6,7 +6,7 @@ Each scrape recomputes these from the pw_* views (collectors/state); thresholds 
 
 from __future__ import annotations
 
-from collectors.catalog.base import Metric
+from collectors.catalog.base import LabelDomain, Metric
 from collectors.catalog.labels import (
     AFFILIATE,
     CAMPAIGN,
@@ -18,7 +18,7 @@ from collectors.catalog.labels import (
 )
 
 
-def _gauge(name: str, help_: str, *labels, team: str, unit: str = "") -> Metric:  # type: ignore[no-untyped-def]
+def _gauge(name: str, help_: str, *labels: LabelDomain, team: str, unit: str = "") -> Metric:
     return Metric(name, "gauge", help_, tuple(labels), unit=unit, source="state", team=team)
 
 

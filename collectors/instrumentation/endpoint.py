@@ -11,7 +11,7 @@ from starlette.responses import Response
 METRICS_PATH = "/metrics"
 
 
-def metrics_endpoint(registry: CollectorRegistry):  # type: ignore[no-untyped-def]
+def metrics_endpoint(registry: CollectorRegistry):
     """A Starlette endpoint serving ``registry``."""
 
     def endpoint(request: Request) -> Response:

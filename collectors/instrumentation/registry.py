@@ -93,6 +93,7 @@ def _build(metric: Metric, registry: CollectorRegistry) -> Any:
     if metric.type == "gauge":
         return Gauge(metric.name, metric.help, names, registry=registry)
     if metric.type == "histogram":
+        assert metric.buckets is not None  # the catalog's check: a histogram declares them
         return Histogram(metric.name, metric.help, names, buckets=metric.buckets, registry=registry)
     # info: its one label set (e.g. version) is given with .info({...}), not declared
     return Info(metric.name, metric.help, registry=registry)
@@ -125,6 +126,6 @@ class PlatformMetrics:
         allowed = frozenset(domain.values)
 
         def bound(value: str | None) -> str:
-            return value if value in allowed else OTHER  # type: ignore[return-value]
+            return value if value in allowed else OTHER
 
         return bound

@@ -79,7 +79,7 @@ def counter(metric: catalog.Metric) -> CounterMetricFamily:
     return CounterMetricFamily(metric.name, metric.help, labels=list(metric.label_names))
 
 
-def family(metric: catalog.Metric) -> Metric:
+def family(metric: catalog.Metric) -> CounterMetricFamily | GaugeMetricFamily:
     return counter(metric) if metric.type == "counter" else gauge(metric)
 
 

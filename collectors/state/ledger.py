@@ -88,7 +88,7 @@ class LedgerCollector(StateCollector):
     name = "ledger"
     metrics = (m.LEDGER_INVARIANT_OK, m.LEDGER_INVARIANT_VIOLATIONS, m.LEDGER_ENTRIES_CHECKED)
 
-    def __init__(self, engine, clock, config: StateConfig, health: Health):  # type: ignore[no-untyped-def]
+    def __init__(self, engine, clock, config: StateConfig, health: Health):
         super().__init__(engine, clock, config, health)
         self.state = LedgerState()
         self._lock = threading.Lock()  # one scrape at a time moves the watermark

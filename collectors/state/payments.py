@@ -54,8 +54,8 @@ class PaymentsCollector(StateCollector):
             by_psp = {psp: (0.0, 0.0) for psp in PSP.values}
             for row in conn.execute(statement, {"cutoff": cutoff}):
                 psp = PSP.bound(row.psp)
-                n, oldest = by_psp[psp]
-                by_psp[psp] = (n + row.n, max(oldest, age(now, row.oldest)))
+                n, first = by_psp[psp]
+                by_psp[psp] = (n + row.n, max(first, age(now, row.oldest)))
             count, oldest = gauge(count_metric), gauge(oldest_metric)
             for psp, (n, old) in by_psp.items():
                 count.add_metric([psp], n)

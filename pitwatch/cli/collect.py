@@ -16,7 +16,7 @@ def cmd_collect_serve(args: argparse.Namespace) -> None:
     serve(args.host, args.port, get_settings().database_url)
 
 
-def register(sub) -> None:  # type: ignore[no-untyped-def]
+def register(sub) -> None:
     collect = sub.add_parser("collect", help="the state exporter (metrics from the pw_* views)")
     csub = collect.add_subparsers(dest="collect_command", required=True, parser_class=Parser)
     cserve = csub.add_parser(

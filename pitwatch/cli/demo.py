@@ -25,7 +25,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
 
 
-def register(sub) -> None:  # type: ignore[no-untyped-def]
+def register(sub) -> None:
     demo = sub.add_parser(
         "demo",
         help="the whole stack with the demo rules and an incident, with a live summary",

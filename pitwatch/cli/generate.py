@@ -29,7 +29,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub) -> None:  # type: ignore[no-untyped-def]
+def register(sub) -> None:
     gen = sub.add_parser(
         "generate",
         help="write the files generated from code: metrics reference, alert rules, promtool "

@@ -48,7 +48,7 @@ def ports_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def stack_ports(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def stack_ports(args: argparse.Namespace):
     """The StackPorts that ports_options (and the demo's older per-port flags) ask for."""
     from pitwatch.stack.config import StackConfigError, StackPorts
 

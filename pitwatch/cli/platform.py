@@ -40,7 +40,7 @@ def cmd_platform_serve(args: argparse.Namespace) -> None:
             metrics_server.shutdown()
 
 
-def _serve_metrics(platform, args: argparse.Namespace, settings):  # type: ignore[no-untyped-def]
+def _serve_metrics(platform, args: argparse.Namespace, settings):
     """The platform's /metrics on its internal listener (never the API's port)."""
     if platform.metrics is None:
         return None
@@ -72,7 +72,7 @@ def cmd_operator_create(args: argparse.Namespace) -> None:
     print(create_operator(platform, args.name, args.role))
 
 
-def register(sub) -> None:  # type: ignore[no-untyped-def]
+def register(sub) -> None:
     platform = sub.add_parser("platform", help="the reference iGaming platform")
     psub = platform.add_subparsers(dest="platform_command", required=True, parser_class=Parser)
     serve = psub.add_parser("serve", help=f"serve the platform API (default port {PLATFORM_PORT})")

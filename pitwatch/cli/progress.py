@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 
-def progress_bar(start, end, warmup=False):  # type: ignore[no-untyped-def]
+def progress_bar(start, end, warmup=False):
     """A one-line progress bar on stderr: simulated time, share done, actions so far; with
     ``warmup``, before ``start`` (the existing players joining) the warm-up's share."""
     import time as _time
@@ -15,7 +15,7 @@ def progress_bar(start, end, warmup=False):  # type: ignore[no-untyped-def]
     began = _time.monotonic()
     total = (end - start).total_seconds() or 1.0
 
-    def show(now, tally) -> None:  # type: ignore[no-untyped-def]
+    def show(now, tally) -> None:
         rate = tally.actions / max(_time.monotonic() - began, 1e-9)
         if now < start:  # the warm-up: the existing players join before the start
             share = f"{warmup_share(now, start):6.1%}" if warmup else ""

@@ -58,7 +58,7 @@ def cmd_reconcile_schedule(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub) -> None:  # type: ignore[no-untyped-def]
+def register(sub) -> None:
     rec = sub.add_parser("reconcile", help="wallet ⟷ PSP ⟷ affiliate network reconciliation")
     rsub = rec.add_subparsers(dest="reconcile_command", required=True, parser_class=Parser)
     rrun = rsub.add_parser(

@@ -56,7 +56,7 @@ def cmd_sim_notify_serve(args: argparse.Namespace) -> None:
     serve(args.host, args.port, args.run_dir)
 
 
-def _sim_server(sub, name: str, what: str, port: int, func) -> None:  # type: ignore[no-untyped-def]
+def _sim_server(sub, name: str, what: str, port: int, func) -> None:
     sim = sub.add_parser(name, help=what)
     ssub = sim.add_subparsers(dest=f"{name}_command", required=True, parser_class=Parser)
     serve = ssub.add_parser("serve", help=f"serve the {what} simulator (default port {port})")
@@ -66,7 +66,7 @@ def _sim_server(sub, name: str, what: str, port: int, func) -> None:  # type: ig
     serve.set_defaults(func=func)
 
 
-def register(sub) -> None:  # type: ignore[no-untyped-def]
+def register(sub) -> None:
     sim = sub.add_parser("sim", help="simulators of the platform's outside world")
     ssub = sim.add_subparsers(dest="sim_command", required=True, parser_class=Parser)
     for name, what, port, func in (

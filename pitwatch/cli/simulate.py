@@ -23,8 +23,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     if args.list:
         for name in scenarios.builtin_names():
-            s = scenarios.load(name)
-            print(f"{name:<16} {s.duration.days}d {len(s.incidents):>2} incidents  {s.description}")
+            known = scenarios.load(name)
+            print(
+                f"{name:<16} {known.duration.days}d {len(known.incidents):>2} incidents  "
+                f"{known.description}"
+            )
         return 0
     if not args.scenario:
         raise CliError("pitwatch simulate: give --scenario NAME|FILE (or --list)")
@@ -90,7 +93,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0 if s["ledger_invariants_ok"] is not False else 1
 
 
-def register(sub) -> None:  # type: ignore[no-untyped-def]
+def register(sub) -> None:
     simulate = sub.add_parser(
         "simulate",
         help="drive the platform with scenario traffic and scripted incidents",

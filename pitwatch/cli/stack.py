@@ -12,7 +12,7 @@ from pitwatch.cli.options import ports_options, positive, stack_ports
 from pitwatch.settings import get_settings
 
 
-def _print_stack(stack) -> None:  # type: ignore[no-untyped-def]
+def _print_stack(stack) -> None:
     from pitwatch.stack.native import urls
 
     for what, url in urls(stack):
@@ -59,7 +59,7 @@ def cmd_stack_up(args: argparse.Namespace) -> int:
     return _stay(stack, config.run_dir) if args.foreground else 0
 
 
-def _stay(stack, run_dir: Path) -> int:  # type: ignore[no-untyped-def]
+def _stay(stack, run_dir: Path) -> int:
     """In the foreground until Ctrl-C, SIGTERM or a component's exit, then stop everything
     this command started; 1 when a component exited."""
     import signal
@@ -133,7 +133,7 @@ def cmd_stack_status(args: argparse.Namespace) -> int:
     return 0 if rows and all(r.alive and r.healthy is not False for r in rows) else 1
 
 
-def register(sub) -> None:  # type: ignore[no-untyped-def]
+def register(sub) -> None:
     stack = sub.add_parser(
         "stack",
         help="the whole stack as native processes: platform, simulators, collectors, "

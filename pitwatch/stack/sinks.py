@@ -199,7 +199,7 @@ def _handler(inbox: Inbox) -> type[BaseHTTPRequestHandler]:
 class NotifySink:
     """The sink's HTTP server (port 0 picks a free one); ``start()`` serves in a thread."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = NOTIFY_PORT, run_dir=None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, host: str = "127.0.0.1", port: int = NOTIFY_PORT, run_dir=None) -> None:
         self.inbox = Inbox(Path(run_dir) if run_dir is not None else None)
         self.server = ThreadingHTTPServer((host, port), _handler(self.inbox))
         self.server.daemon_threads = True

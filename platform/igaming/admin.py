@@ -211,7 +211,7 @@ def set_player_status(
 
 def audit(
     session, p: Platform, op: OperatorIdentity, action: str, target: str, reason: str, payload: dict
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     session.add(
         AuditLog(
             at=p.clock.now(),

@@ -11,12 +11,14 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from typing import TypeVar, cast
 
 from igaming.events import Event
 
 log = logging.getLogger(__name__)
 
 Subscriber = Callable[[Event], None]
+E = TypeVar("E", bound=Event)
 
 
 class MessageBus:
@@ -25,18 +27,19 @@ class MessageBus:
         self.strict = strict  # tests: a failing subscriber fails the test
         self.failures = 0
 
-    def subscribe(self, event_type: type[Event], subscriber: Subscriber) -> None:
-        """Subscribe to an event type and all its subclasses."""
-        self._subscribers[event_type].append(subscriber)
+    def subscribe(self, event_type: type[E], subscriber: Callable[[E], None]) -> None:
+        """Subscribe to an event type and all its subclasses (the subscriber is typed by the
+        event it takes: publish delivers it only events of that type)."""
+        self._subscribers[event_type].append(cast(Subscriber, subscriber))
 
     def has_subscribers(self, event_type: type[Event]) -> bool:
         """Whether an event of this type would reach any subscriber."""
-        return any(self._subscribers.get(t) for t in event_type.__mro__)  # type: ignore[call-overload]
+        return any(self._subscribers.get(t) for t in event_type.__mro__)
 
     def publish(self, events: Iterable[Event]) -> None:
         for event in events:
             for event_type in type(event).__mro__:
-                for subscriber in self._subscribers.get(event_type, ()):  # type: ignore[call-overload]
+                for subscriber in self._subscribers.get(event_type, ()):
                     try:
                         subscriber(event)
                     except Exception:

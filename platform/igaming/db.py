@@ -40,7 +40,7 @@ def _sqlite_serialised_writes(engine: Engine, synchronous: str) -> None:
     # then fail to upgrade their lock. BEGIN IMMEDIATE takes the write lock up front:
     # SQLite writers queue (busy_timeout) instead of failing or losing updates.
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_conn, _record):
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
@@ -50,7 +50,7 @@ def _sqlite_serialised_writes(engine: Engine, synchronous: str) -> None:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):  # type: ignore[no-untyped-def]
+    def _on_begin(conn):
         # On the driver's cursor, listeners included: exec_driver_sql's execution context
         # was a thirtieth of a simulated day (every unit of work begins here).
         execute_driver_sql(conn, "BEGIN IMMEDIATE")

@@ -29,12 +29,13 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 
 class _Context:
@@ -56,7 +57,10 @@ class _Plan:
 
     def __init__(self, stmt: ClauseElement, conn: Connection, keys: Sequence[str] | None):
         dialect = conn.dialect
-        compiled = stmt.compile(dialect=dialect, column_keys=list(keys) if keys else None)
+        # A statement compiles to an SQLCompiler; ``compile`` is typed as the base Compiled.
+        compiled = cast(
+            SQLCompiler, stmt.compile(dialect=dialect, column_keys=list(keys) if keys else None)
+        )
         if compiled.literal_execute_params or compiled.post_compile_params:
             raise ValueError("fastsql runs plain statements only (no expanding parameters)")
         if compiled.insert_prefetch or compiled.update_prefetch:
@@ -64,7 +68,8 @@ class _Plan:
             raise ValueError("fastsql needs every column with a Python default given")
         self.stmt = stmt  # the plan is keyed by the statement's id: keep it alive
         self.sql: str = compiled.string
-        processors = compiled._bind_processors
+        # A bind processor per name (a sequence of them only for tuple types, never bound here).
+        processors: Mapping[str, Any] = compiled._bind_processors
         # Values the statement carries itself (``Account.kind == "cash"``), processed once.
         self.constants: dict[str, Any] = {}
         for b in compiled.binds.values():
@@ -78,7 +83,7 @@ class _Plan:
         # the constants and a slot for each other name.
         self.positional: bool = compiled.positional
         names = (
-            list(compiled.positiontup)
+            list(compiled.positiontup or ())  # a list whenever the statement is positional
             if self.positional
             else [n for n in dict.fromkeys(compiled.bind_names.values()) if n not in self.constants]
         )
@@ -147,10 +152,11 @@ def execute(
     """``conn.execute(stmt, params)`` for a statement built once (module level): a
     ``Result`` (all, first, one, one_or_none, scalar_one; rows are named tuples, with
     attribute access and ``_asdict``)."""
-    many = isinstance(params, Sequence)
-    rows_in: Sequence[Mapping[str, Any]] = (
-        params if many else [params or {}]  # type: ignore[list-item]
-    )
+    rows_in: Sequence[Mapping[str, Any]]
+    if isinstance(params, Sequence):
+        many, rows_in = True, params
+    else:
+        many, rows_in = False, [params or {}]
     if many and not rows_in:
         return Result([])
     keys = tuple(rows_in[0]) if stmt.is_insert else None  # type: ignore[attr-defined]
@@ -190,7 +196,7 @@ def query(session: Session, stmt: ClauseElement, params: Mapping[str, Any]) -> R
     """``execute`` on the session's connection after a flush, as an ORM query would
     autoflush: what the session holds unwritten counts. For a read where there may be."""
     session.flush()
-    return execute(session.connection(), stmt, params)  # type: ignore[no-any-return]
+    return execute(session.connection(), stmt, params)
 
 
 def execute_driver_sql(conn: Connection, sql: str) -> None:

@@ -7,7 +7,7 @@ Collectors and reconcilers never read these: they read the ``pw_*`` contract vie
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -29,6 +30,9 @@ from ground.sqltypes import NAMING, UTCDateTime
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+    if TYPE_CHECKING:
+        # Every model here is mapped to a Table (DeclarativeBase types it as any FromClause).
+        __table__: ClassVar[Table]
 
 
 class Player(Base):

@@ -92,7 +92,8 @@ def same_values(
     span = int(np.prod(widths, dtype=object))
     if span >= 2**62:
         raise ValueError("too many attribute values to code in one integer")
-    dtype = np.int32 if span < 2**31 else np.int64  # half the memory for the usual few
+    # int32: half the memory for the usual few
+    dtype: type[np.signedinteger[Any]] = np.int32 if span < 2**31 else np.int64
     left_code = np.zeros(len(columns[0][0]), dtype=dtype)
     right_code = np.zeros(len(columns[0][1]), dtype=dtype)
     for (left, right), vocabulary, width in zip(columns, vocabularies, widths, strict=True):

@@ -14,7 +14,7 @@ DAY = 86_400
 
 
 def is_missing(value: object) -> bool:
-    return value is None or value is pd.NA or value is pd.NaT or bool(pd.isna(value))  # type: ignore[arg-type]
+    return value is None or value is pd.NA or value is pd.NaT or bool(pd.isna(value))
 
 
 def as_text(value: object) -> str:
@@ -44,7 +44,7 @@ def iso_utc(value: object) -> str:
     """ISO 8601 in UTC with a Z ('2026-11-02T10:15:00Z'); '' for a missing timestamp."""
     if is_missing(value):
         return ""
-    ts = pd.Timestamp(value)  # type: ignore[arg-type]
+    ts = pd.Timestamp(value)
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
     return ts.isoformat().replace("+00:00", "Z")
 

@@ -147,7 +147,7 @@ def scan_file(path: Path, columns: Sequence[str]) -> Scan:
     return Scan(data_lines=lines - 1, has_quotes=quotes)
 
 
-def _decode(path: Path, decoder: codecs.IncrementalDecoder, chunk: bytes, at: int, **kw) -> None:  # type: ignore[no-untyped-def]
+def _decode(path: Path, decoder: codecs.IncrementalDecoder, chunk: bytes, at: int, **kw) -> None:
     try:
         decoder.decode(chunk, **kw)
     except UnicodeDecodeError as exc:

@@ -28,7 +28,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import psycopg
-from sqlalchemy import Connection, Engine, TextClause, bindparam, text
+from sqlalchemy import Connection, Engine, TextClause, TextualSelect, bindparam, text
 from sqlalchemy.exc import DBAPIError
 
 from ground.sqltypes import UTCDateTime
@@ -50,7 +50,7 @@ from reconcilers.frames import (
 Bind = Engine | Connection
 
 
-def _timed(sql: str, *columns: str) -> TextClause:
+def _timed(sql: str, *columns: str) -> TextClause | TextualSelect:
     """A query with period parameters and timestamp columns that read as aware UTC on
     SQLite (naive text) and PostgreSQL alike."""
     query = text(sql).bindparams(
@@ -232,7 +232,7 @@ _CHUNK = 250_000
 def _load(
     engine_or_connection: Bind,
     views: str,
-    query: TextClause,
+    query: TextClause | TextualSelect,
     params: Mapping[str, object],
     schema: Mapping[str, str],
     name: str,
@@ -253,7 +253,7 @@ def _load(
 
 def _fetch_load(
     conn: Connection,
-    query: TextClause,
+    query: TextClause | TextualSelect,
     params: Mapping[str, object],
     schema: Mapping[str, str],
     name: str,
@@ -283,7 +283,7 @@ _COPY_SETTINGS = {"TimeZone": "UTC", "DateStyle": "ISO, YMD"}
 
 def _copy_load(
     conn: Connection,
-    query: TextClause,
+    query: TextClause | TextualSelect,
     params: Mapping[str, object],
     schema: Mapping[str, str],
     name: str,

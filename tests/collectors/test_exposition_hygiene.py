@@ -23,7 +23,7 @@ EMAIL = "hygiene.player@example.com"
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 
 
-def scenario(p) -> tuple[str, list[str]]:  # type: ignore[no-untyped-def]
+def scenario(p) -> tuple[str, list[str]]:
     """Referred registration, deposits, callbacks and HTTP calls with ids in their paths."""
     referred = register_player(
         p, email=EMAIL, affiliate="aff17", campaign="spring-de", click_id=CLICK_ID

@@ -37,7 +37,7 @@ def sample(registry: CollectorRegistry, metric: Metric, suffix: str = "", **labe
     return value
 
 
-def deliver(p, d, status, *, event_id=None, secret=None):  # type: ignore[no-untyped-def]
+def deliver(p, d, status, *, event_id=None, secret=None):
     body = callback_body(
         merchant_reference=d.id,
         status=status,
@@ -50,7 +50,7 @@ def deliver(p, d, status, *, event_id=None, secret=None):  # type: ignore[no-unt
     return handle_callback(p, d.psp, body, signature(body, p.clock.now(), d.psp, secret))
 
 
-def deposit(p, player, key, amount=2_500):  # type: ignore[no-untyped-def]
+def deposit(p, player, key, amount=2_500):
     return deposits.request_deposit(
         p, player.id, amount=amount, currency=player.currency, method="card", idempotency_key=key
     )

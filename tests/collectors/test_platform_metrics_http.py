@@ -22,7 +22,7 @@ TEMPLATE = "/cashier/deposits/{deposit_id}"
 
 
 @pytest.fixture
-def client(sqlite_platform):  # type: ignore[no-untyped-def]
+def client(sqlite_platform):
     return TestClient(create_app(sqlite_platform), raise_server_exceptions=False)
 
 
@@ -59,20 +59,20 @@ def test_metrics_endpoint_speaks_prometheus_text_and_openmetrics(sqlite_platform
     assert c.DEPOSIT_ATTEMPTS.name in names  # OpenMetrics names counters without _total
 
 
-async def _ok(scope, receive, send):  # type: ignore[no-untyped-def]
+async def _ok(scope, receive, send):
     await send({"type": "http.response.start", "status": 204, "headers": []})
     await send({"type": "http.response.body", "body": b""})
 
 
-async def _boom(scope, receive, send):  # type: ignore[no-untyped-def]
+async def _boom(scope, receive, send):
     raise RuntimeError("boom")
 
 
-def _call(app, metrics):  # type: ignore[no-untyped-def]
-    async def receive():  # type: ignore[no-untyped-def]
+def _call(app, metrics):
+    async def receive():
         return {"type": "http.request", "body": b""}
 
-    async def send(message):  # type: ignore[no-untyped-def]
+    async def send(message):
         return None
 
     scope = {"type": "http", "method": "POST", "path": "/x", "headers": []}

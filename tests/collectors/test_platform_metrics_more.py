@@ -216,7 +216,7 @@ def test_bus_subscriber_failures_are_read_from_the_bus_per_scrape(platform):
 def test_registering_the_bus_collector_reads_nothing():
     class Untouchable(MessageBus):
         @property
-        def failures(self) -> int:  # type: ignore[override]
+        def failures(self) -> int:
             raise AssertionError("read at registration")
 
         @failures.setter

@@ -28,7 +28,7 @@ create_exporter = partial(exporter.create_exporter, collectors=STATE_COLLECTORS)
 make_server = partial(exporter.make_server, collectors=STATE_COLLECTORS)
 
 
-def up(registry, name: str):  # type: ignore[no-untyped-def]
+def up(registry, name: str):
     return registry.get_sample_value("pitwatch_collector_up", {"collector": name})
 
 
@@ -57,11 +57,11 @@ def test_every_collector_is_up_on_a_healthy_database(engine):
 class Switch:
     """Connections through a creator that fails while the database is 'down'."""
 
-    def __init__(self, engine) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, engine) -> None:
         self.down = False
         self.url = engine.url
 
-    def connect(self):  # type: ignore[no-untyped-def]
+    def connect(self):
         if self.url.get_backend_name() == "sqlite":
             if self.down:
                 return sqlite3.connect("file:/nonexistent/pitwatch.db?mode=ro", uri=True)

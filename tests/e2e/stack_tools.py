@@ -101,7 +101,7 @@ def running_stack(config: StackConfig) -> Iterator[native.Stack]:
         native.down(config.run_dir, timeout=5)
 
 
-def pitwatch(*args: str, timeout: float = 60, **kwargs) -> subprocess.CompletedProcess:  # type: ignore[no-untyped-def]
+def pitwatch(*args: str, timeout: float = 60, **kwargs) -> subprocess.CompletedProcess:
     """Run the CLI in a subprocess, capturing text output."""
     return subprocess.run(
         [sys.executable, "-m", "pitwatch.cli", *args],

@@ -319,7 +319,7 @@ def test_the_odds_feed_goes_to_the_platform_service(services):
     assert path.read_text() == compose.odds_sim_config(), "run pitwatch generate"
     feed = yaml.safe_load(path.read_text())["feed_url"]
     assert_points_at_a_service(feed, services, "odds-sim feed_url")
-    assert URL.match(feed)["host"] == "platform"  # type: ignore[index]
+    assert URL.match(feed)["host"] == "platform"
 
 
 def test_every_bind_mount_exists_on_disk(services):
@@ -350,7 +350,7 @@ def test_the_traffic_simulator_finds_every_simulator_and_an_operator_key(service
     urls = SimUrls.__dataclass_fields__  # the fields live mode reads them into
     assert len(urls) == len(wanted)
     for key in wanted:
-        host = URL.match(env[key])["host"]  # type: ignore[index]
+        host = URL.match(env[key])["host"]
         assert host in compose.SIMULATORS, f"{key} points at {host}"
         assert depends_on(traffic).get(host) == "service_healthy", f"traffic starts before {host}"
     assert OPERATOR_KEY_ENV in " ".join(command(traffic)) + " ".join(env)

@@ -64,7 +64,7 @@ def test_sigterm_stops_the_demo_and_every_process_it_started(tmp_path):
     seen: list[str] = []
     try:
         deadline = time.monotonic() + 90
-        for line in demo.stdout:  # type: ignore[union-attr]
+        for line in demo.stdout:
             seen.append(line)
             if "slack: " in line or time.monotonic() > deadline:  # the first summary's end
                 break

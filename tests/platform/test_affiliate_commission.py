@@ -59,7 +59,7 @@ def test_positive_carry_in_is_refused():
         compute_commission(REVSHARE, qualified_ftds=0, ngr=0, carry_in=1)
 
 
-def _grant_bonus(p, player_id: str, amount: int) -> None:  # type: ignore[no-untyped-def]
+def _grant_bonus(p, player_id: str, amount: int) -> None:
     now = p.clock.now()
     with p.uow() as uow:
         tx = p.ledger.begin(

@@ -167,7 +167,7 @@ def test_replaying_the_outbox_changes_nothing(engine):
     deliver_callback(w.p, d, "chargeback")
     consume_all(w.p)
 
-    def snapshot():  # type: ignore[no-untyped-def]
+    def snapshot():
         with w.p.session_factory() as s:
             convs = s.execute(select(Conversion.dedupe_key, Conversion.state)).all()
             n_jobs = s.execute(select(func.count(PostbackJob.id))).scalar_one()

@@ -42,7 +42,7 @@ class World:
         return dispatch_due(self.p, self.client)
 
 
-def make_world(engine, *, kyc=None, deal: dict | None = None) -> World:  # type: ignore[no-untyped-def]
+def make_world(engine, *, kyc=None, deal: dict | None = None) -> World:
     clock = FakeClock()
     p = make_platform(engine, clock=clock, kyc=kyc)
     app = create_app(AffiliateNetworkConfig(seed=3), clock)
@@ -52,13 +52,13 @@ def make_world(engine, *, kyc=None, deal: dict | None = None) -> World:  # type:
     return World(p, clock, app.state.network, TestClient(app))
 
 
-def referred_player(p: Platform, click_id: str | None = "clk-1", **kw):  # type: ignore[no-untyped-def]
+def referred_player(p: Platform, click_id: str | None = "clk-1", **kw):
     kw.setdefault("affiliate", AFFILIATE)
     kw.setdefault("campaign", "spring-de")
     return register_player(p, click_id=click_id, **kw)
 
 
-def approved_deposit(p: Platform, player, amount: int = 2_500, key: str = "d1"):  # type: ignore[no-untyped-def]
+def approved_deposit(p: Platform, player, amount: int = 2_500, key: str = "d1"):
     d = deposits.request_deposit(
         p, player.id, amount=amount, currency=player.currency, method="card", idempotency_key=key
     )
@@ -66,7 +66,7 @@ def approved_deposit(p: Platform, player, amount: int = 2_500, key: str = "d1"):
     return d
 
 
-def deliver_callback(p: Platform, d, status: str) -> None:  # type: ignore[no-untyped-def]
+def deliver_callback(p: Platform, d, status: str) -> None:
     body = callback_body(
         merchant_reference=d.id,
         status=status,

@@ -41,7 +41,7 @@ def auth(token: str, key: str | None = None) -> dict[str, str]:
     return headers
 
 
-def assert_problem(response, status: int, text: str) -> dict:  # type: ignore[no-untyped-def]
+def assert_problem(response, status: int, text: str) -> dict:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     body = response.json()

@@ -46,7 +46,7 @@ EXAMPLES = 12
 PASSWORD = "correct horse battery"
 
 
-def _contract_app(tmp_path_factory, sqlite_template) -> FastAPI:  # type: ignore[no-untyped-def]
+def _contract_app(tmp_path_factory, sqlite_template) -> FastAPI:
     """The app on a database of its own, with one registered player and an admin key."""
     path = tmp_path_factory.mktemp("contract") / "contract.db"
     shutil.copy(sqlite_template, path)
@@ -75,16 +75,16 @@ def _contract_app(tmp_path_factory, sqlite_template) -> FastAPI:  # type: ignore
 
 
 @pytest.fixture(scope="module")
-def contract_app(tmp_path_factory, sqlite_template) -> Iterator[FastAPI]:  # type: ignore[no-untyped-def]
+def contract_app(tmp_path_factory, sqlite_template) -> Iterator[FastAPI]:
     yield _contract_app(tmp_path_factory, sqlite_template)
 
 
 @pytest.fixture(scope="module")
-def api_schema(contract_app: FastAPI):  # type: ignore[no-untyped-def]
+def api_schema(contract_app: FastAPI):
     return schemathesis.openapi.from_asgi("/openapi.json", contract_app)
 
 
-def _signed(case, app: FastAPI) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def _signed(case, app: FastAPI) -> dict[str, str]:
     """Headers that sign a partner body with the test secrets (None: not a partner call)."""
     settings_ = app.state.platform.settings
     now = int(app.state.platform.clock.now().timestamp())
@@ -108,7 +108,7 @@ def _signed(case, app: FastAPI) -> dict[str, str]:  # type: ignore[no-untyped-de
 @pytest.mark.parametrize("operation", sorted(contract.PROBLEMS))
 def test_every_answer_is_documented_and_none_is_a_server_error(
     operation: str, api_schema, contract_app: FastAPI
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     method, path = operation.split(" ", 1)
     strategy = api_schema[path][method].as_strategy()
 
@@ -120,18 +120,18 @@ def test_every_answer_is_documented_and_none_is_a_server_error(
         suppress_health_check=list(HealthCheck),
     )
     @given(strategy)
-    def check(case) -> None:  # type: ignore[no-untyped-def]
+    def check(case) -> None:
         _call_and_validate(case, contract_app)
 
     check()
 
 
-def _call_and_validate(case, contract_app: FastAPI) -> None:  # type: ignore[no-untyped-def]
+def _call_and_validate(case, contract_app: FastAPI) -> None:
     response = _call(case, contract_app)
     case.validate_response(response, checks=CHECKS)
 
 
-def _call(case, contract_app: FastAPI):  # type: ignore[no-untyped-def]
+def _call(case, contract_app: FastAPI):
     """Send a case as an authenticated client (and a signing partner) would."""
     headers = dict(case.headers or {})
     declared = _declared_headers(case)
@@ -148,7 +148,7 @@ def _call(case, contract_app: FastAPI):  # type: ignore[no-untyped-def]
     return case.call()
 
 
-def _declared_headers(case) -> set[str]:  # type: ignore[no-untyped-def]
+def _declared_headers(case) -> set[str]:
     return {
         p.name.lower()
         for p in case.operation.iter_parameters()
@@ -180,7 +180,7 @@ def test_errors_are_documented_as_problems(contract_app: FastAPI) -> None:
 
 def test_stateful_sequences_follow_the_links_without_an_undocumented_answer(
     tmp_path_factory, sqlite_template
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """Created resources flow into the operations their links name (a deposit is read back,
     a bet cashed out, a KYC check decided, a player blocked) with every answer checked."""
     # A fresh platform: the per-operation run above spends the player's daily KYC checks
@@ -191,7 +191,7 @@ def test_stateful_sequences_follow_the_links_without_an_undocumented_answer(
     followed: list[str] = []
 
     class Workflow(base):  # type: ignore[valid-type,misc]
-        def call(self, case, **kwargs):  # type: ignore[no-untyped-def]
+        def call(self, case, **kwargs):
             if created & set(map(str, (case.path_parameters or {}).values())):
                 followed.append(case.operation.label)
             response = _call(case, contract_app)
@@ -200,7 +200,7 @@ def test_stateful_sequences_follow_the_links_without_an_undocumented_answer(
                 created.add(str(body["id"]))
             return response
 
-        def validate_response(self, response, case, additional_checks=None, **kwargs):  # type: ignore[no-untyped-def]
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
             case.validate_response(response, checks=CHECKS)
 
     Workflow.run(

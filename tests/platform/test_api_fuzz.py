@@ -68,7 +68,7 @@ PARTNER_PROTOCOLS = {
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory, sqlite_template):  # type: ignore[no-untyped-def]
+def client(tmp_path_factory, sqlite_template):
     import shutil
 
     from igaming.db import make_engine

@@ -16,19 +16,19 @@ from tests.conftest import register_player
 from tests.platform.test_cashier import deliver, deposit
 
 
-def claim(p, player, code="WELCOME100"):  # type: ignore[no-untyped-def]
+def claim(p, player, code="WELCOME100"):
     with p.uow() as uow:
         bonus = service.claim(uow, player.id, code, p.clock.now())
         uow.commit()
     return bonus
 
 
-def bonus_of(p, player) -> PlayerBonus:  # type: ignore[no-untyped-def]
+def bonus_of(p, player) -> PlayerBonus:
     with p.session_factory() as s:
         return s.execute(select(PlayerBonus).where(PlayerBonus.player_id == player.id)).scalar_one()
 
 
-def wallet(p, player) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+def wallet(p, player) -> tuple[int, int]:
     b = balances(p, player.id)[0]
     return b.cash, b.bonus
 
@@ -153,7 +153,7 @@ def test_a_chargeback_of_the_qualifying_deposit_forfeits_the_bonus(platform):
         assert check_invariants(s).ok
 
 
-def _active_bonus_player(platform):  # type: ignore[no-untyped-def]
+def _active_bonus_player(platform):
     player = register_player(platform)
     claim(platform, player)
     deliver(platform, deposit(platform, player, amount=5_000), "approved")

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from ground.clock import FakeClock
 from igaming.bootstrap import Platform
 from igaming.cashier.callbacks import PAYMENT_STATUSES, PAYOUT_STATUSES, handle_callback
 from igaming.cashier.deposits import request_deposit
@@ -98,8 +99,10 @@ def _play(p: Platform, scenario: Scenario) -> tuple[str, list[str]]:
         for i, status in enumerate(scenario.history)
     ]
     outcomes = []
+    clock = p.clock
+    assert isinstance(clock, FakeClock)  # make_platform's
     for d in scenario.deliveries:
-        now = p.clock.advance(d.advance)
+        now = clock.advance(d.advance)
         body = bodies[d.event]
         header = sign("dev-secret-paybridge", int(now.timestamp()) - d.lag, body)
         outcomes.append(handle_callback(p, "paybridge", body, header).outcome)

@@ -22,13 +22,13 @@ from tests.conftest import register_player
 from tests.fakes import callback_body, signature
 
 
-def deposit(p, player, amount=2_500, key="d1", method="card"):  # type: ignore[no-untyped-def]
+def deposit(p, player, amount=2_500, key="d1", method="card"):
     return deposits.request_deposit(
         p, player.id, amount=amount, currency=player.currency, method=method, idempotency_key=key
     )
 
 
-def deliver(p, d, status, *, event_id=None, psp=None, kind="payment", amount=None, secret=None):  # type: ignore[no-untyped-def]
+def deliver(p, d, status, *, event_id=None, psp=None, kind="payment", amount=None, secret=None):
     psp = psp or d.psp
     body = callback_body(
         merchant_reference=d.id,
@@ -43,11 +43,11 @@ def deliver(p, d, status, *, event_id=None, psp=None, kind="payment", amount=Non
     return handle_callback(p, psp, body, signature(body, p.clock.now(), psp, secret))
 
 
-def cash(p, player) -> int:  # type: ignore[no-untyped-def]
+def cash(p, player) -> int:
     return balances(p, player.id)[0].cash
 
 
-def outcomes(p) -> list[str]:  # type: ignore[no-untyped-def]
+def outcomes(p) -> list[str]:
     with p.session_factory() as s:
         return list(s.execute(select(PspCallback.outcome).order_by(PspCallback.id)).scalars())
 
@@ -280,7 +280,7 @@ def test_method_not_offered_in_the_geo_is_refused(platform):
         deposit(platform, player, method="pix")
 
 
-def _approved_player(p, amount=10_000):  # type: ignore[no-untyped-def]
+def _approved_player(p, amount=10_000):
     player = register_player(p)
     deliver(p, deposit(p, player, amount=amount, key="seed"), "approved")
     with p.session_factory() as s:

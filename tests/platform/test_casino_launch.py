@@ -24,13 +24,13 @@ from tests.platform.test_casino_wallet import GAME, FakeProvider, Provider
 
 
 @pytest.fixture
-def client(platform):  # type: ignore[no-untyped-def]
+def client(platform):
     seed_catalogue(platform)
     install_gateway(platform, FakeProvider())
     return TestClient(create_app(platform))
 
 
-def bearer(client: TestClient, player) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def bearer(client: TestClient, player) -> dict[str, str]:
     token = client.post(
         "/sessions", json={"email": player.email, "password": "correct horse battery"}
     ).json()["token"]

@@ -49,7 +49,7 @@ class FakeProvider:
         return OpenedSession(f"ps-{len(self.opened)}", "https://games.example/play")
 
 
-def funded_player(p: Platform, amount: int = 10_000):  # type: ignore[no-untyped-def]
+def funded_player(p: Platform, amount: int = 10_000):
     """A registered player whose card deposit was approved by the PSP."""
     player = register_player(p)
     d = deposits.request_deposit(
@@ -66,7 +66,7 @@ def funded_player(p: Platform, amount: int = 10_000):  # type: ignore[no-untyped
     return player
 
 
-def cash(p: Platform, player) -> int:  # type: ignore[no-untyped-def]
+def cash(p: Platform, player) -> int:
     return balances(p, player.id)[0].cash
 
 
@@ -78,18 +78,18 @@ class Provider:
     token: str
     name: str = "spinworks"
 
-    def call(self, action: str, *, secret: str | None = None, **fields: object):  # type: ignore[no-untyped-def]
+    def call(self, action: str, *, secret: str | None = None, **fields: object):
         raw = json.dumps({"session_token": self.token, **fields}).encode()
         secret = secret or f"dev-secret-{self.name}"
         sig = sign_request(secret, int(self.p.clock.now().timestamp()), self.name, action, raw)
         return seamless.handle(self.p, self.name, action, raw, sig)
 
-    def bet(self, tx: str, round_id: str = "r1", amount: int = 300, currency: str = "EUR"):  # type: ignore[no-untyped-def]
+    def bet(self, tx: str, round_id: str = "r1", amount: int = 300, currency: str = "EUR"):
         return self.call(
             "bet", transaction_id=tx, round_id=round_id, amount=amount, currency=currency
         )
 
-    def win(self, tx: str, round_id: str = "r1", amount: int = 700, closed: bool = True):  # type: ignore[no-untyped-def]
+    def win(self, tx: str, round_id: str = "r1", amount: int = 700, closed: bool = True):
         return self.call(
             "win",
             transaction_id=tx,
@@ -99,13 +99,13 @@ class Provider:
             round_closed=closed,
         )
 
-    def rollback(self, tx: str, reference: str, round_id: str = "r1"):  # type: ignore[no-untyped-def]
+    def rollback(self, tx: str, reference: str, round_id: str = "r1"):
         return self.call(
             "rollback", transaction_id=tx, round_id=round_id, reference_transaction_id=reference
         )
 
 
-def open_game(p: Platform, player, game: str = GAME) -> Provider:  # type: ignore[no-untyped-def]
+def open_game(p: Platform, player, game: str = GAME) -> Provider:
     seed_catalogue(p)
     if not isinstance(p.games, FakeProvider):
         install_gateway(p, FakeProvider())
@@ -127,7 +127,7 @@ def ledger_ok(p: Platform) -> None:
 
 
 @pytest.fixture
-def game(platform):  # type: ignore[no-untyped-def]
+def game(platform):
     player = funded_player(platform)
     return open_game(platform, player), player
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 
 from igaming.db import make_engine
 
 
-def _synchronous(url: str, **kwargs: bool) -> tuple[int, str]:
+def _synchronous(url: str, **kwargs: Any) -> tuple[int, str]:
     engine = make_engine(url, **kwargs)
     try:
         with engine.connect() as conn:

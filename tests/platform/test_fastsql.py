@@ -158,7 +158,7 @@ def test_cursor_listeners_still_run(engine: Engine) -> None:
 def test_a_failure_reaches_handle_error_with_the_listeners_context(engine: Engine) -> None:
     # As the platform's metrics do: the start time kept on the context by the "before"
     # listener is read back by handle_error, so a failed statement is timed too.
-    def before(conn, cursor, statement, params, context, many):  # type: ignore[no-untyped-def]
+    def before(conn, cursor, statement, params, context, many):
         context.started = statement
 
     failures: list[tuple[str, str]] = []

@@ -70,7 +70,7 @@ def test_faults_are_immutable_and_break_nothing_by_default():
         0,
     )
     with pytest.raises(ValidationError):
-        faults.db_delay_ms = 10  # type: ignore[misc]
+        faults.db_delay_ms = 10
 
 
 def test_the_deposit_draw_is_reproducible_and_respects_the_extremes():
@@ -87,7 +87,7 @@ def test_the_deposit_draw_is_reproducible_and_respects_the_extremes():
 # -- a bad deploy's deposit regression ---------------------------------------------------
 
 
-def failed_outcomes(p, geo: str) -> float:  # type: ignore[no-untyped-def]
+def failed_outcomes(p, geo: str) -> float:
     return p.metrics.registry.get_sample_value(
         c.DEPOSIT_OUTCOMES.exposed_name,
         {
@@ -141,13 +141,13 @@ def test_a_deposit_regression_fails_its_share_in_the_geo_and_moves_no_money(plat
 # -- a stalled settlement worker ---------------------------------------------------------
 
 
-def backlog(p) -> int:  # type: ignore[no-untyped-def]
+def backlog(p) -> int:
     """Open bets of resulted markets, as the settlement-backlog collector counts them."""
     with p.engine.connect() as conn:
         return sum(r.n for r in conn.execute(BACKLOG))
 
 
-def feed_row(p, market_id: str, type_: str = "result") -> FeedMessage:  # type: ignore[no-untyped-def]
+def feed_row(p, market_id: str, type_: str = "result") -> FeedMessage:
     with p.session_factory() as s:
         return s.execute(
             select(FeedMessage)
@@ -157,7 +157,7 @@ def feed_row(p, market_id: str, type_: str = "result") -> FeedMessage:  # type: 
         ).scalar_one()
 
 
-def bet_status(p, bet_id: str) -> str:  # type: ignore[no-untyped-def]
+def bet_status(p, bet_id: str) -> str:
     with p.session_factory() as s:
         return s.get(Bet, bet_id).status
 
@@ -368,7 +368,7 @@ def client(platform):
         yield c_
 
 
-def assert_problem(response, status: int) -> dict:  # type: ignore[no-untyped-def]
+def assert_problem(response, status: int) -> dict:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     body = response.json()

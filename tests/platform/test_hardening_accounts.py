@@ -33,7 +33,7 @@ COMPLIANCE = admin.OperatorIdentity("cleo", "compliance")
 SUPPORT = admin.OperatorIdentity("sam", "support")
 
 
-def funded_approved_player(p, amount: int = 10_000) -> Player:  # type: ignore[no-untyped-def]
+def funded_approved_player(p, amount: int = 10_000) -> Player:
     player = register_player(p)
     d = deposits.request_deposit(
         p, player.id, amount=amount, currency="EUR", method="card", idempotency_key="seed"
@@ -53,18 +53,18 @@ def funded_approved_player(p, amount: int = 10_000) -> Player:  # type: ignore[n
     return player
 
 
-def withdraw(p, player_id: str, key: str = "w1", amount: int = 4_000):  # type: ignore[no-untyped-def]
+def withdraw(p, player_id: str, key: str = "w1", amount: int = 4_000):
     return withdrawals.request_withdrawal(
         p, player_id, amount=amount, currency="EUR", method="card", idempotency_key=key
     )
 
 
-def client_for(p, ip: str = "203.0.113.7", app=None) -> TestClient:  # type: ignore[no-untyped-def]
+def client_for(p, ip: str = "203.0.113.7", app=None) -> TestClient:
     app = app or create_app(p)
     return TestClient(app, raise_server_exceptions=False, client=(ip, 50000))
 
 
-def two_clients(p) -> tuple[TestClient, TestClient]:  # type: ignore[no-untyped-def]
+def two_clients(p) -> tuple[TestClient, TestClient]:
     """Two client addresses on one app (the limits live in the app's process)."""
     app = create_app(p)
     return client_for(p, "198.51.100.1", app), client_for(p, "198.51.100.2", app)
@@ -81,7 +81,7 @@ def bearer(token: str, key: str | None = None) -> dict[str, str]:
     return headers
 
 
-def problem(response, status: int) -> dict:  # type: ignore[no-untyped-def]
+def problem(response, status: int) -> dict:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     return response.json()
@@ -332,7 +332,7 @@ def test_unknown_email_costs_a_scrypt_like_a_known_one(platform, monkeypatch):
     calls: list[int] = []
     real = hashlib.scrypt
 
-    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def spy(*args, **kwargs):
         calls.append(kwargs["n"])
         return real(*args, **kwargs)
 

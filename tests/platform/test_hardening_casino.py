@@ -35,12 +35,12 @@ SECRET = "dev-secret-spinworks"
 
 
 @pytest.fixture
-def game(platform):  # type: ignore[no-untyped-def]
+def game(platform):
     player = funded_player(platform)
     return open_game(platform, player), player
 
 
-def _signed(p: Platform, action: str, fields: dict, provider: str = "spinworks"):  # type: ignore[no-untyped-def]
+def _signed(p: Platform, action: str, fields: dict, provider: str = "spinworks"):
     raw = json.dumps(fields).encode()
     ts = int(p.clock.now().timestamp())
     return raw, sign_request(SECRET, ts, provider, action, raw)

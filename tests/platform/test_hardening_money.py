@@ -38,14 +38,14 @@ TABLE = "lucky_labs:blackjack-classic"  # RTP 99.5 %: the game of the review's +
 LIVE = "livetable:live-baccarat"
 
 
-def claim(p, player, code: str = "WELCOME100"):  # type: ignore[no-untyped-def]
+def claim(p, player, code: str = "WELCOME100"):
     with p.uow() as uow:
         bonus = service.claim(uow, player.id, code, p.clock.now())
         uow.commit()
     return bonus
 
 
-def bonuses(p, player) -> list[PlayerBonus]:  # type: ignore[no-untyped-def]
+def bonuses(p, player) -> list[PlayerBonus]:
     with p.session_factory() as s:
         return list(
             s.execute(
@@ -56,16 +56,16 @@ def bonuses(p, player) -> list[PlayerBonus]:  # type: ignore[no-untyped-def]
         )
 
 
-def wagered(p, player) -> int:  # type: ignore[no-untyped-def]
+def wagered(p, player) -> int:
     return bonuses(p, player)[-1].wagered_minor
 
 
-def wallet(p, player) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+def wallet(p, player) -> tuple[int, int]:
     b = balances(p, player.id)[0]
     return b.cash, b.bonus
 
 
-def active_bonus_player(p, code: str = "WELCOME100", amount: int = 5_000):  # type: ignore[no-untyped-def]
+def active_bonus_player(p, code: str = "WELCOME100", amount: int = 5_000):
     player = register_player(p)
     claim(p, player, code)
     deliver(p, deposit(p, player, amount=amount), "approved")
@@ -73,7 +73,7 @@ def active_bonus_player(p, code: str = "WELCOME100", amount: int = 5_000):  # ty
     return player
 
 
-def convert_now(p, player) -> None:  # type: ignore[no-untyped-def]
+def convert_now(p, player) -> None:
     """Meet the rest of the wagering with one slot stake (the requirement made small)."""
     with p.session_factory() as s:
         s.execute(

@@ -81,7 +81,7 @@ def test_cli_refuses_to_start_with_placeholder_secrets_exit_code_2(monkeypatch, 
 # -- item 15: fault injection only where enabled, by a role of its own -------------------------
 
 
-def _app_client(platform):  # type: ignore[no-untyped-def]
+def _app_client(platform):
     from fastapi.testclient import TestClient
 
     from igaming.api.app import create_app
@@ -89,7 +89,7 @@ def _app_client(platform):  # type: ignore[no-untyped-def]
     return TestClient(create_app(platform), raise_server_exceptions=False)
 
 
-def _problem(response, status: int) -> dict:  # type: ignore[no-untyped-def]
+def _problem(response, status: int) -> dict:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     return response.json()
@@ -244,7 +244,7 @@ def test_the_native_stack_scrapes_the_metrics_port(tmp_path):
 def _fake_dns(monkeypatch: pytest.MonkeyPatch, answers: dict[str, list[str]]) -> None:
     import socket
 
-    def getaddrinfo(host, port, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def getaddrinfo(host, port, *args, **kwargs):
         if host not in answers:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "",
@@ -381,7 +381,7 @@ def test_every_simulator_binds_loopback_by_default(sim):
     assert args.host == "127.0.0.1"
 
 
-def _sim_clients():  # type: ignore[no-untyped-def]
+def _sim_clients():
     from fastapi.testclient import TestClient
 
     from igaming.sim.affiliate_network import AffiliateNetworkConfig
@@ -468,7 +468,7 @@ def test_settlement_reports_go_under_the_report_folder(tmp_path):
 PLAYER_ID = "3f2b9c1e-8d4a-4c6b-9e1f-2a7d5c3b8e90"
 
 
-def _balance_break_frame():  # type: ignore[no-untyped-def]
+def _balance_break_frame():
     from reconcilers.frames import BALANCES, CLEARING, PSP_ROWS
     from reconcilers.match.internal import check_wallet_internal
     from tests.reconcilers.test_matching import DAY, account, frame

@@ -34,24 +34,24 @@ BAD_ODDS = ["1e500000", "1e1000000", "NaN", "-2", "2.1234", "1000.001"]
 
 
 @pytest.fixture
-def client(platform):  # type: ignore[no-untyped-def]
+def client(platform):
     return TestClient(create_app(platform))
 
 
-def login(client, player) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def login(client, player) -> dict[str, str]:
     token = client.post(
         "/sessions", json={"email": player.email, "password": "correct horse battery"}
     ).json()["token"]
     return {"Authorization": f"Bearer {token}"}
 
 
-def outbox(p, name: str) -> list[dict]:  # type: ignore[no-untyped-def]
+def outbox(p, name: str) -> list[dict]:
     with p.session_factory() as s:
         query = select(OutboxEvent.payload).where(OutboxEvent.event_type == name)
         return list(s.execute(query.order_by(OutboxEvent.id)).scalars())
 
 
-def is_problem(r, status: int) -> bool:  # type: ignore[no-untyped-def]
+def is_problem(r, status: int) -> bool:
     return r.status_code == status and r.headers["content-type"] == "application/problem+json"
 
 
@@ -63,8 +63,8 @@ def is_problem(r, status: int) -> bool:  # type: ignore[no-untyped-def]
     [*(t for t in BAD_ODDS if t != "1000.001"), "inf", "+2", "2.", ".5", "0x10", "2,15", "١.٥",
      "1_000", "2.15e0", "12345", ""],
 )  # fmt: skip
-def test_parse_odds_refuses_by_shape_before_any_arithmetic(text, monkeypatch):  # type: ignore[no-untyped-def]
-    def no_decimal(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+def test_parse_odds_refuses_by_shape_before_any_arithmetic(text, monkeypatch):
+    def no_decimal(*_args, **_kwargs):
         raise AssertionError("parse_odds did arithmetic on text it had not checked")
 
     monkeypatch.setattr(odds_module, "Decimal", no_decimal, raising=False)
@@ -73,7 +73,7 @@ def test_parse_odds_refuses_by_shape_before_any_arithmetic(text, monkeypatch):  
 
 
 @pytest.mark.parametrize("text", ["1.000", "0.5", "0", "1000.5", "9999", "1000.001"])
-def test_parse_odds_refuses_well_shaped_odds_out_of_range(text):  # type: ignore[no-untyped-def]
+def test_parse_odds_refuses_well_shaped_odds_out_of_range(text):
     with pytest.raises(OddsError, match=r"outside 1\.001\.\.1000"):
         parse_odds(text)
 
@@ -83,11 +83,11 @@ def test_parse_odds_refuses_well_shaped_odds_out_of_range(text):  # type: ignore
     [("2.15", 2150), ("2", 2000), ("1.001", 1001), ("1000", 1_000_000), ("1000.000", 1_000_000),
      (" 3.4 ", 3400), ("0002.5", 2500)],
 )  # fmt: skip
-def test_parse_odds_accepts_plain_decimals(text, milli):  # type: ignore[no-untyped-def]
+def test_parse_odds_accepts_plain_decimals(text, milli):
     assert parse_odds(text) == milli
 
 
-def test_bet_with_odds_of_a_bad_shape_is_a_422_problem_and_good_odds_still_work(platform, client):  # type: ignore[no-untyped-def]
+def test_bet_with_odds_of_a_bad_shape_is_a_422_problem_and_good_odds_still_work(platform, client):
     open_fixture(platform, home_odds="2.15")
     headers = login(client, funded_player(platform))
     for i, text in enumerate(BAD_ODDS):
@@ -101,7 +101,7 @@ def test_bet_with_odds_of_a_bad_shape_is_a_422_problem_and_good_odds_still_work(
 
 
 @pytest.mark.parametrize("text", BAD_ODDS)
-def test_feed_odds_of_a_bad_shape_are_invalid_not_a_500(platform, text):  # type: ignore[no-untyped-def]
+def test_feed_odds_of_a_bad_shape_are_invalid_not_a_500(platform, text):
     open_fixture(platform)
     change = message(platform, "odds_change", market_id="f1-1x2", odds={"f1-h": text})
     assert push(platform, change) == "invalid"
@@ -123,7 +123,7 @@ def test_feed_odds_of_a_bad_shape_are_invalid_not_a_500(platform, text):  # type
     assert push(platform, json.dumps(fixture).encode()) == "invalid"
 
 
-def test_feed_odds_over_http_of_a_bad_shape_answer_422_invalid(platform, client):  # type: ignore[no-untyped-def]
+def test_feed_odds_over_http_of_a_bad_shape_answer_422_invalid(platform, client):
     open_fixture(platform)
     body = message(platform, "odds_change", market_id="f1-1x2", odds={"f1-h": "1e1000000"})
     sig = sign(platform.settings.odds_feed_secret, int(platform.clock.now().timestamp()), body)
@@ -134,21 +134,21 @@ def test_feed_odds_over_http_of_a_bad_shape_answer_422_invalid(platform, client)
 # -- item 6: partner bodies ----------------------------------------------------------------
 
 
-def psp_callback(client, platform, body: bytes, psp: str = "paybridge", sig: str | None = None):  # type: ignore[no-untyped-def]
+def psp_callback(client, platform, body: bytes, psp: str = "paybridge", sig: str | None = None):
     header = sig if sig is not None else signature(body, platform.clock.now(), psp)
     return client.post(
         f"/cashier/callbacks/{psp}", content=body, headers={"X-PSP-Signature": header}
     )
 
 
-def pending_deposit(platform):  # type: ignore[no-untyped-def]
+def pending_deposit(platform):
     player = register_player(platform)
     return deposits.request_deposit(
         platform, player.id, amount=2_500, currency="EUR", method="card", idempotency_key="d"
     )
 
 
-def test_callback_with_a_naive_occurred_at_is_a_422_problem_and_changes_nothing(platform, client):  # type: ignore[no-untyped-def]
+def test_callback_with_a_naive_occurred_at_is_a_422_problem_and_changes_nothing(platform, client):
     d = pending_deposit(platform)
     body = callback_body(
         merchant_reference=d.id,
@@ -165,7 +165,7 @@ def test_callback_with_a_naive_occurred_at_is_a_422_problem_and_changes_nothing(
 
 
 @pytest.mark.parametrize("amount", [10**30, MAX_AMOUNT_MINOR + 1, -1])
-def test_orphan_callback_with_an_amount_out_of_bounds_is_a_422_problem(platform, client, amount):  # type: ignore[no-untyped-def]
+def test_orphan_callback_with_an_amount_out_of_bounds_is_a_422_problem(platform, client, amount):
     body = callback_body(
         merchant_reference="00000000-0000-0000-0000-000000000000",
         status="approved",
@@ -175,7 +175,7 @@ def test_orphan_callback_with_an_amount_out_of_bounds_is_a_422_problem(platform,
     assert is_problem(psp_callback(client, platform, body), 422)
 
 
-def test_callback_with_overlong_fields_is_a_422_problem_not_a_database_error(platform, client):  # type: ignore[no-untyped-def]
+def test_callback_with_overlong_fields_is_a_422_problem_not_a_database_error(platform, client):
     d = pending_deposit(platform)
     for field, value in [("event_id", "e" * 101), ("merchant_reference", "m" * 101),
                          ("psp_reference", "p" * 101), ("currency", "EURO")]:  # fmt: skip
@@ -193,7 +193,7 @@ def test_callback_with_overlong_fields_is_a_422_problem_not_a_database_error(pla
         assert is_problem(r, 422), (field, r.status_code)
 
 
-def test_feed_fixture_and_result_with_naive_times_are_invalid(platform):  # type: ignore[no-untyped-def]
+def test_feed_fixture_and_result_with_naive_times_are_invalid(platform):
     naive = (platform.clock.now() + timedelta(hours=1)).replace(tzinfo=None).isoformat()
     fixture = message(
         platform, "fixture", fixture_id="f9", sport="football", competition="C", home="H",
@@ -210,7 +210,7 @@ def test_feed_fixture_and_result_with_naive_times_are_invalid(platform):  # type
 
 
 @pytest.mark.parametrize("sequence", [10**30, 2**63, 0])
-def test_feed_sequence_out_of_bounds_is_invalid(platform, sequence):  # type: ignore[no-untyped-def]
+def test_feed_sequence_out_of_bounds_is_invalid(platform, sequence):
     open_fixture(platform)
     body = message(
         platform, "odds_change", market_id="f1-1x2", sequence=sequence, odds={"f1-h": "2.5"}
@@ -218,7 +218,7 @@ def test_feed_sequence_out_of_bounds_is_invalid(platform, sequence):  # type: ig
     assert push(platform, body) == "invalid"
 
 
-def test_feed_sequence_at_the_63_bit_maximum_applies(platform):  # type: ignore[no-untyped-def]
+def test_feed_sequence_at_the_63_bit_maximum_applies(platform):
     open_fixture(platform)
     body = message(
         platform, "odds_change", market_id="f1-1x2", sequence=2**63 - 1, odds={"f1-h": "2.5"}
@@ -230,7 +230,7 @@ NON_ASCII_HEADERS = ["t=1,v1=é", "t=١٢٣,v1=00", "t=1,v1=" + "ä" * 64, "t=٣
 
 
 @pytest.mark.parametrize("header", NON_ASCII_HEADERS)
-def test_non_ascii_signature_headers_are_refused_not_a_500(platform, client, header):  # type: ignore[no-untyped-def]
+def test_non_ascii_signature_headers_are_refused_not_a_500(platform, client, header):
     now = platform.clock.now().timestamp()
     with pytest.raises(SignatureError):
         verify("secret", header, b"{}", now)
@@ -252,7 +252,7 @@ def test_non_ascii_signature_headers_are_refused_not_a_500(platform, client, hea
     assert (r.status_code, r.json()["outcome"]) == (401, "bad_signature")
 
 
-def test_a_well_formed_signature_still_verifies(platform):  # type: ignore[no-untyped-def]
+def test_a_well_formed_signature_still_verifies(platform):
     now = int(platform.clock.now().timestamp())
     assert verify("secret", sign("secret", now, b"{}"), b"{}", now) == now
 
@@ -262,7 +262,7 @@ def test_a_well_formed_signature_still_verifies(platform):  # type: ignore[no-un
 
 @pytest.mark.parametrize(("kind", "status"), [("payment", "authorised"), ("payout", "approved"),
                                               ("refund", "done")])  # fmt: skip
-def test_callback_with_an_unknown_status_is_recorded_and_ignored_with_a_2xx(  # type: ignore[no-untyped-def]
+def test_callback_with_an_unknown_status_is_recorded_and_ignored_with_a_2xx(
     platform, client, kind, status
 ):
     d = pending_deposit(platform)
@@ -299,7 +299,7 @@ def test_callback_with_an_unknown_status_is_recorded_and_ignored_with_a_2xx(  # 
 LIMIT = 64 * 1024
 
 
-def chunks(total: int, size: int = 8192):  # type: ignore[no-untyped-def]
+def chunks(total: int, size: int = 8192):
     """A body without Content-Length (httpx sends an iterator chunked)."""
     sent = 0
     while sent < total:
@@ -308,17 +308,17 @@ def chunks(total: int, size: int = 8192):  # type: ignore[no-untyped-def]
         yield b" " * n
 
 
-def is_too_large(r) -> bool:  # type: ignore[no-untyped-def]
+def is_too_large(r) -> bool:
     return is_problem(r, 413) and r.json()["type"].endswith("/payload-too-large")
 
 
-def test_default_body_limit_is_64_kib(platform):  # type: ignore[no-untyped-def]
+def test_default_body_limit_is_64_kib(platform):
     assert platform.settings.max_request_body_bytes == LIMIT
 
 
 @pytest.mark.parametrize("path", ["/cashier/callbacks/paybridge", "/sportsbook/feed",
                                   "/casino/seamless/spinworks/bet", "/players"])  # fmt: skip
-def test_a_body_over_the_limit_is_413_by_content_length_and_nothing_is_recorded(  # type: ignore[no-untyped-def]
+def test_a_body_over_the_limit_is_413_by_content_length_and_nothing_is_recorded(
     platform, client, path
 ):
     r = client.post(path, content=b" " * (LIMIT + 1), headers={"content-type": "application/json"})
@@ -330,9 +330,7 @@ def test_a_body_over_the_limit_is_413_by_content_length_and_nothing_is_recorded(
 
 @pytest.mark.parametrize("path", ["/cashier/callbacks/paybridge", "/sportsbook/feed",
                                   "/casino/seamless/spinworks/bet", "/players"])  # fmt: skip
-def test_a_chunked_body_is_counted_as_it_streams_and_refused_past_the_limit(  # type: ignore[no-untyped-def]
-    platform, client, path
-):
+def test_a_chunked_body_is_counted_as_it_streams_and_refused_past_the_limit(platform, client, path):
     r = client.post(
         path, content=chunks(LIMIT + 8192), headers={"content-type": "application/json"}
     )
@@ -340,7 +338,7 @@ def test_a_chunked_body_is_counted_as_it_streams_and_refused_past_the_limit(  # 
     assert is_too_large(r), (r.status_code, r.text[:200])
 
 
-def test_a_body_at_the_limit_is_read(platform, client):  # type: ignore[no-untyped-def]
+def test_a_body_at_the_limit_is_read(platform, client):
     # Not JSON, so refused as invalid: it was read, not cut off.
     r = client.post("/cashier/callbacks/paybridge", content=chunks(LIMIT))
     assert r.status_code == 401  # the signature is checked first
@@ -348,7 +346,7 @@ def test_a_body_at_the_limit_is_read(platform, client):  # type: ignore[no-untyp
     assert is_problem(r, 422)
 
 
-def test_the_limit_is_a_setting(engine):  # type: ignore[no-untyped-def]
+def test_the_limit_is_a_setting(engine):
     from tests.conftest import make_platform
 
     p = make_platform(engine)
@@ -361,16 +359,16 @@ def test_the_limit_is_a_setting(engine):  # type: ignore[no-untyped-def]
 # -- item 8: refusals are counts plus a bounded sample, not a row each -------------------
 
 
-def count(platform, model, *where) -> int:  # type: ignore[no-untyped-def]
+def count(platform, model, *where) -> int:
     with platform.session_factory() as s:
         return s.scalar(select(func.count()).select_from(model).where(*where))
 
 
-def metric(platform, name: str, **labels: str) -> float:  # type: ignore[no-untyped-def]
+def metric(platform, name: str, **labels: str) -> float:
     return platform.metrics.registry.get_sample_value(name, labels) or 0.0
 
 
-def test_refused_callbacks_are_counted_and_only_the_last_samples_kept(platform, monkeypatch):  # type: ignore[no-untyped-def]
+def test_refused_callbacks_are_counted_and_only_the_last_samples_kept(platform, monkeypatch):
     monkeypatch.setattr(partner_body, "SAMPLES_KEPT", 5)
     outbox_before = count(platform, OutboxEvent)
     for i in range(12):
@@ -400,7 +398,7 @@ def test_refused_callbacks_are_counted_and_only_the_last_samples_kept(platform, 
     assert count(platform, OutboxEvent) == outbox_before
 
 
-def test_samples_are_kept_per_psp(platform, monkeypatch):  # type: ignore[no-untyped-def]
+def test_samples_are_kept_per_psp(platform, monkeypatch):
     monkeypatch.setattr(partner_body, "SAMPLES_KEPT", 2)
     for psp in ("paybridge", "paybridge", "paybridge", "ewallo"):
         with pytest.raises(Unauthorized):
@@ -409,7 +407,7 @@ def test_samples_are_kept_per_psp(platform, monkeypatch):  # type: ignore[no-unt
     assert count(platform, PspCallback, PspCallback.psp == "ewallo") == 1
 
 
-def test_refused_feed_messages_are_counted_and_only_the_last_samples_kept(platform, monkeypatch):  # type: ignore[no-untyped-def]
+def test_refused_feed_messages_are_counted_and_only_the_last_samples_kept(platform, monkeypatch):
     monkeypatch.setattr(partner_body, "SAMPLES_KEPT", 3)
     open_fixture(platform)
     outbox_before = count(platform, OutboxEvent)
@@ -431,7 +429,7 @@ def test_refused_feed_messages_are_counted_and_only_the_last_samples_kept(platfo
     assert count(platform, OutboxEvent) == outbox_before + 1
 
 
-def test_seamless_requests_refused_before_authentication_write_no_row(platform, client):  # type: ignore[no-untyped-def]
+def test_seamless_requests_refused_before_authentication_write_no_row(platform, client):
     outbox_before = count(platform, OutboxEvent)
     for _ in range(5):
         r = client.post(
@@ -446,7 +444,7 @@ def test_seamless_requests_refused_before_authentication_write_no_row(platform, 
 # -- item 8: clicks stay a row each (the attribution record) but are rate-limited ----------
 
 
-def limited_platform(engine, burst: int, rate: float):  # type: ignore[no-untyped-def]
+def limited_platform(engine, burst: int, rate: float):
     from tests.conftest import make_platform
 
     p = make_platform(engine)
@@ -454,7 +452,7 @@ def limited_platform(engine, burst: int, rate: float):  # type: ignore[no-untype
     return p
 
 
-def test_clicks_beyond_the_burst_from_one_address_are_429_and_not_stored(engine):  # type: ignore[no-untyped-def]
+def test_clicks_beyond_the_burst_from_one_address_are_429_and_not_stored(engine):
     p = limited_platform(engine, burst=3, rate=0.5)
     app = create_app(p)
     one, other = TestClient(app, client=("198.51.100.7", 1)), TestClient(app, client=("::1", 2))
@@ -471,13 +469,13 @@ def test_clicks_beyond_the_burst_from_one_address_are_429_and_not_stored(engine)
     assert metric(p, "igaming_http_requests_total", **labels) >= 3
 
 
-def test_the_default_click_limit_lets_a_busy_landing_page_through(platform, client):  # type: ignore[no-untyped-def]
+def test_the_default_click_limit_lets_a_busy_landing_page_through(platform, client):
     assert platform.settings.click_burst >= 100
     for _ in range(100):
         assert client.get("/track/click", params={"affiliate": "aff17"}).status_code == 200
 
 
-def test_the_click_limiter_remembers_a_bounded_number_of_addresses():  # type: ignore[no-untyped-def]
+def test_the_click_limiter_remembers_a_bounded_number_of_addresses():
     limiter = ClickLimiter(rate_per_second=1.0, burst=1, max_addresses=3)
     for i in range(10):
         assert limiter.allow(f"10.0.0.{i}", 0.0)
@@ -485,7 +483,7 @@ def test_the_click_limiter_remembers_a_bounded_number_of_addresses():  # type: i
 
 
 @pytest.mark.parametrize("body", [b"[" * 60_000, b'{"kind": ' + b"[" * 60_000])
-def test_a_deeply_nested_refused_body_is_refused_not_a_500(platform, client, body):  # type: ignore[no-untyped-def]
+def test_a_deeply_nested_refused_body_is_refused_not_a_500(platform, client, body):
     # Under the body limit, and deep enough that json.loads raises RecursionError.
     r = client.post("/cashier/callbacks/paybridge", content=body, headers={"X-PSP-Signature": "x"})
     assert is_problem(r, 401)

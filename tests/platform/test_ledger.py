@@ -13,7 +13,7 @@ from igaming.wallet.ledger import Posting
 from tests.conftest import register_player
 
 
-def _credit(p, player_id, amount, key, currency="EUR"):  # type: ignore[no-untyped-def]
+def _credit(p, player_id, amount, key, currency="EUR"):
     now = p.clock.now()
     with p.uow() as uow:
         started = p.ledger.begin(
@@ -41,7 +41,7 @@ def _credit(p, player_id, amount, key, currency="EUR"):  # type: ignore[no-untyp
     return started
 
 
-def _cash(p, player_id, currency="EUR"):  # type: ignore[no-untyped-def]
+def _cash(p, player_id, currency="EUR"):
     with p.session_factory() as s:
         return s.execute(
             select(Account.balance).where(
@@ -205,8 +205,8 @@ def test_integer_amounts_only(platform):
                 uow.session,
                 started.transaction,
                 [
-                    Posting(player_account(player.id, "cash", "EUR"), 1.5),  # type: ignore[arg-type]
+                    Posting(player_account(player.id, "cash", "EUR"), 1.5),
                     Posting(house_account("adjustments", "EUR"), -1.5),
-                ],  # type: ignore[arg-type]
+                ],
                 now=platform.clock.now(),
             )

@@ -20,12 +20,12 @@ from tests.psp_world import psp_world
 
 
 @pytest.fixture
-def world(engine, tmp_path):  # type: ignore[no-untyped-def]
+def world(engine, tmp_path):
     with psp_world(engine, tmp_path) as w:
         yield w.platform, w.psp_app, w.psp_client, w.clock
 
 
-def deliver(psp_app) -> list:  # type: ignore[no-untyped-def]
+def deliver(psp_app) -> list:
     return asyncio.run(psp_app.state.dispatcher.deliver_due())
 
 

@@ -22,7 +22,7 @@ from tests.platform.test_affiliate_support import (
 DEAL = {"kind": "cpa", "currency": "EUR", "cpa_amount": 5_000}
 
 
-def received(w) -> Counter:  # type: ignore[no-untyped-def]
+def received(w) -> Counter:
     """How many times the network accepted each (event, conversion) with a 2xx."""
     return Counter((r.event, r.conversion_id) for r in w.network.receipts)
 

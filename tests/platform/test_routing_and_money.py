@@ -61,6 +61,6 @@ def test_extra_precision_and_floats_are_refused():
     with pytest.raises(MoneyError, match="precision"):
         to_minor("1.005", "EUR")
     with pytest.raises(MoneyError, match="integer"):
-        check_amount(10.0)  # type: ignore[arg-type]
+        check_amount(10.0)
     with pytest.raises(MoneyError, match="integer"):
-        check_amount(True)  # type: ignore[arg-type]
+        check_amount(True)

@@ -33,7 +33,7 @@ _seq = itertools.count(1)
 # -- helpers (also used by the API and simulator tests) ----------------------------------
 
 
-def funded_player(p, amount: int = 100_000, **kw: Any):  # type: ignore[no-untyped-def]
+def funded_player(p, amount: int = 100_000, **kw: Any):
     """A player with ``amount`` of cash from an approved deposit."""
     player = register_player(p, **kw)
     d = deposits.request_deposit(
@@ -51,14 +51,14 @@ def funded_player(p, amount: int = 100_000, **kw: Any):  # type: ignore[no-untyp
     return player
 
 
-def message(p, type_: str, **fields: Any) -> bytes:  # type: ignore[no-untyped-def]
+def message(p, type_: str, **fields: Any) -> bytes:
     fields.setdefault("message_id", str(uuid.uuid4()))
     fields.setdefault("sequence", next(_seq))
     fields.setdefault("sent_at", p.clock.now().isoformat())
     return json.dumps({"type": type_, **fields}).encode()
 
 
-def push(p, body: bytes, secret: str | None = None) -> str:  # type: ignore[no-untyped-def]
+def push(p, body: bytes, secret: str | None = None) -> str:
     """Deliver a signed feed message; returns the outcome (refusals included)."""
     sig = sign(secret or p.settings.odds_feed_secret, int(p.clock.now().timestamp()), body)
     try:
@@ -67,7 +67,7 @@ def push(p, body: bytes, secret: str | None = None) -> str:  # type: ignore[no-u
         return exc.outcome
 
 
-def open_fixture(p, fixture_id: str = "f1", home_odds: str = "2.00", **kw: Any) -> str:  # type: ignore[no-untyped-def]
+def open_fixture(p, fixture_id: str = "f1", home_odds: str = "2.00", **kw: Any) -> str:
     """A football fixture with a 1X2 market (``<f>-1x2``) and an over/under (``<f>-ou``)."""
     body = message(
         p,
@@ -102,7 +102,7 @@ def open_fixture(p, fixture_id: str = "f1", home_odds: str = "2.00", **kw: Any) 
     return fixture_id
 
 
-def result(p, market_id: str, won: str, *, result_at=None, message_id=None) -> bytes:  # type: ignore[no-untyped-def]
+def result(p, market_id: str, won: str, *, result_at=None, message_id=None) -> bytes:
     return message(
         p,
         "result",
@@ -113,7 +113,7 @@ def result(p, market_id: str, won: str, *, result_at=None, message_id=None) -> b
     )
 
 
-def bet(p, player, selection: str = "f1-h", stake: int = 1_000, odds: str = "2.00", key=None, **kw):  # type: ignore[no-untyped-def]
+def bet(p, player, selection: str = "f1-h", stake: int = 1_000, odds: str = "2.00", key=None, **kw):
     return bets.place_bet(
         p,
         player.id,
@@ -126,11 +126,11 @@ def bet(p, player, selection: str = "f1-h", stake: int = 1_000, odds: str = "2.0
     )
 
 
-def cash(p, player) -> int:  # type: ignore[no-untyped-def]
+def cash(p, player) -> int:
     return balances(p, player.id)[0].cash
 
 
-def events(p, name: str) -> list[dict]:  # type: ignore[no-untyped-def]
+def events(p, name: str) -> list[dict]:
     with p.session_factory() as s:
         return list(
             s.execute(
@@ -141,13 +141,13 @@ def events(p, name: str) -> list[dict]:  # type: ignore[no-untyped-def]
         )
 
 
-def assert_ledger_ok(p) -> None:  # type: ignore[no-untyped-def]
+def assert_ledger_ok(p) -> None:
     with p.session_factory() as s:
         report = check_invariants(s)
     assert report.ok, report.violations()
 
 
-def market_status(p, market_id: str) -> str:  # type: ignore[no-untyped-def]
+def market_status(p, market_id: str) -> str:
     with p.session_factory() as s:
         return s.get(Market, market_id).status
 
@@ -308,24 +308,24 @@ def test_odds_worse_within_the_tolerance_are_accepted(platform):
     assert bet(platform, player, odds="2.02", limits=tolerant).reason == "odds_changed"
 
 
-def _suspend(p, player):  # type: ignore[no-untyped-def]
+def _suspend(p, player):
     push(p, message(p, "bet_stop", fixture_id="f1"))
     return {}
 
 
-def _settle(p, player):  # type: ignore[no-untyped-def]
+def _settle(p, player):
     push(p, result(p, "f1-1x2", "f1-a"))
     return {}
 
 
-def _restrict(p, player):  # type: ignore[no-untyped-def]
+def _restrict(p, player):
     with p.session_factory() as s:
         s.execute(update(Player).where(Player.id == player.id).values(status="suspended"))
         s.commit()
     return {}
 
 
-def _exclude(p, player):  # type: ignore[no-untyped-def]
+def _exclude(p, player):
     from igaming.accounts.service import self_exclude
 
     self_exclude(p, player.id, 30)

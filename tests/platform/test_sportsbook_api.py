@@ -12,11 +12,11 @@ from tests.platform.test_sportsbook import funded_player, message, open_fixture
 
 
 @pytest.fixture
-def client(platform):  # type: ignore[no-untyped-def]
+def client(platform):
     return TestClient(create_app(platform))
 
 
-def login(client, player) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def login(client, player) -> dict[str, str]:
     token = client.post(
         "/sessions", json={"email": player.email, "password": "correct horse battery"}
     ).json()["token"]

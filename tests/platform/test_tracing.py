@@ -171,13 +171,13 @@ def test_an_unknown_route_is_named_by_its_method_alone(spans, sqlite_engine):
 
 
 @pytest.fixture
-def psp_world(engine, tmp_path):  # type: ignore[no-untyped-def]
+def psp_world(engine, tmp_path):
     """The platform and the PSP simulator in-process (tests/psp_world.py), both traced."""
     with make_psp_world(engine, tmp_path) as w:
         yield w.platform, w.psp_app, TestClient(w.platform_app), w.clock
 
 
-def deposit_through_the_api(platform, api) -> tuple[Any, str]:  # type: ignore[no-untyped-def]
+def deposit_through_the_api(platform, api) -> tuple[Any, str]:
     player = register_player(platform)
     r = api.post(
         "/cashier/deposits",

@@ -34,7 +34,7 @@ def test_a_failing_job_does_not_stop_the_others(engine, monkeypatch):
     world.clock.advance(31)
     import igaming.affiliates.outbox_consumer as consumer
 
-    def broken(*_a, **_k):  # type: ignore[no-untyped-def]
+    def broken(*_a, **_k):
         raise RuntimeError("outbox unreadable")
 
     monkeypatch.setattr(consumer, "consume_all", broken)

@@ -55,7 +55,7 @@ def frame(*rows: dict) -> pd.DataFrame:
     return frames.conform(pd.DataFrame(list(rows)), frames.BREAKS, "test breaks")
 
 
-def run(conn, now: datetime, pairs=("wallet_psp",), kind: str = "daily") -> int:  # type: ignore[no-untyped-def]
+def run(conn, now: datetime, pairs=("wallet_psp",), kind: str = "daily") -> int:
     start = datetime(DAY.year, DAY.month, DAY.day, tzinfo=UTC)
     return start_run(
         conn, kind=kind, period_start=start, period_end=start + timedelta(days=1),
@@ -68,8 +68,8 @@ def reconcile(
     now: datetime,
     *rows: dict,
     day: date = DAY,
-    pairs=PSP_PAIR,  # type: ignore[no-untyped-def]
-    psps=None,  # type: ignore[no-untyped-def]
+    pairs=PSP_PAIR,
+    psps=None,
 ) -> LedgerChange:
     with engine.begin() as conn:
         run_id = run(conn, now, pairs)

@@ -100,7 +100,7 @@ def fee_row(psp: str = "paybridge") -> dict:
     return row
 
 
-def frame(rows: list[dict], schema) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def frame(rows: list[dict], schema) -> pd.DataFrame:
     return conform(pd.DataFrame(rows), schema, "fixture") if rows else empty(schema)
 
 
@@ -129,7 +129,12 @@ def only(result: MatchResult) -> dict:
 def values(brk: dict) -> tuple:
     """(wallet amount, other amount, wallet value, other value, at risk, currency); None
     where a side has nothing."""
-    names = ("wallet_amount_minor", "other_amount_minor", "wallet_value", "other_value")
+    names: tuple[str, ...] = (
+        "wallet_amount_minor",
+        "other_amount_minor",
+        "wallet_value",
+        "other_value",
+    )
     names += ("amount_at_risk_minor", "currency")
     return tuple(None if pd.isna(brk[n]) else brk[n] for n in names)
 
@@ -458,7 +463,8 @@ def test_a_derived_report_matches_and_each_of_k_mutations_is_exactly_one_break(
     assert clean.breaks.empty
     assert clean.stats["matched"] == len(wallet)
 
-    changed_wallet, changed_psp = list(wallet), list(psp)
+    changed_wallet: list[dict | None] = list(wallet)
+    changed_psp: list[dict | None] = list(psp)
     for i, mutation in mutations:
         if mutation == "drop_psp":
             changed_psp[i] = None

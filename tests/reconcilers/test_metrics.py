@@ -28,13 +28,13 @@ ROWS = "pitwatch_reconciliation_rows_read"
 RUNS = "pitwatch_reconciliation_runs_total"
 
 
-def registry_for(engine, clock) -> CollectorRegistry:  # type: ignore[no-untyped-def]
+def registry_for(engine, clock) -> CollectorRegistry:
     registry = CollectorRegistry()
     registry.register(ReconciliationCollector(engine, clock))
     return registry
 
 
-def a_run(engine, now, pairs, breaks, *, outcome="success", seconds=30.0, rows=None):  # type: ignore[no-untyped-def]
+def a_run(engine, now, pairs, breaks, *, outcome="success", seconds=30.0, rows=None):
     """One run: its breaks applied per pair, finished ``seconds`` after ``now``."""
     start = datetime(DAY.year, DAY.month, DAY.day, tzinfo=UTC)
     with engine.begin() as conn:

@@ -26,18 +26,18 @@ PLAYERS = (("DE", "EUR", "card"), ("SE", "SEK", "ewallet"))
 
 
 @pytest.fixture
-def world(engine, tmp_path):  # type: ignore[no-untyped-def]
+def world(engine, tmp_path):
     with psp_world(engine, tmp_path / "psp") as w:
         yield w
 
 
-def deliver(world) -> None:  # type: ignore[no-untyped-def]
+def deliver(world) -> None:
     for _ in range(3):
         world.clock.advance(5)
         asyncio.run(world.psp_app.state.dispatcher.deliver_due())
 
 
-def traffic(world, n: int = 4) -> list:  # type: ignore[no-untyped-def]
+def traffic(world, n: int = 4) -> list:
     """``n`` deposits per player kind, all approved and credited."""
     made = []
     for geo, currency, method in PLAYERS:
@@ -57,7 +57,7 @@ def traffic(world, n: int = 4) -> list:  # type: ignore[no-untyped-def]
     return made
 
 
-def settlement(world, out: Path) -> list[dict]:  # type: ignore[no-untyped-def]
+def settlement(world, out: Path) -> list[dict]:
     # Into the configured report folder: a request may only name a folder under it.
     simulator = world.psp_app.state.simulator
     simulator.replace_config(simulator.config.model_copy(update={"report_dir": str(out)}))
@@ -68,7 +68,7 @@ def settlement(world, out: Path) -> list[dict]:  # type: ignore[no-untyped-def]
     return [d for report in r.json()["reports"] for d in report["discrepancies"]]
 
 
-def options(tmp_path: Path, **kw) -> RunOptions:  # type: ignore[no-untyped-def]
+def options(tmp_path: Path, **kw) -> RunOptions:
     return RunOptions(
         psp_reports_dir=tmp_path / "reports",
         out_dir=tmp_path / "out",
@@ -150,7 +150,7 @@ def test_each_phase_of_a_run_goes_through_the_phase_hook_in_order(world, engine,
         yield
         seen.append(("end", name))
 
-    def wallet(engine, day, conversions):  # type: ignore[no-untyped-def]
+    def wallet(engine, day, conversions):
         wallet_reads.append(conversions)
         return read_wallet(engine, day, conversions)
 

@@ -32,7 +32,7 @@ from tests.sim.traffic_tools import Run, capture_world, run_scenario, scenario
 
 WARMUP = timedelta(minutes=20)
 
-INCIDENTS = [
+INCIDENTS: list[dict] = [
     {
         "type": "psp_degradation",
         "start": "20m",

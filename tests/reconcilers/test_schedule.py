@@ -121,7 +121,7 @@ def test_the_jobs_run_with_the_context_the_server_gave(settings, monkeypatch):
     class Stop(Exception):
         pass
 
-    def make_engine(url: str):  # type: ignore[no-untyped-def]
+    def make_engine(url: str):
         asked.append(url)
         raise Stop
 

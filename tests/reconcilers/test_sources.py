@@ -211,7 +211,7 @@ def test_a_report_written_by_the_psp_simulator_is_read_back_exactly(tmp_path):
     config = PspSimConfig(seed=5)
     created = datetime(2026, 11, 2, 9, 30, 1, 250_000, tzinfo=UTC)
 
-    def tx(psp, ref, kind, amount, currency, *events):  # type: ignore[no-untyped-def]
+    def tx(psp, ref, kind, amount, currency, *events):
         return PspTransaction(
             psp=psp,
             kind=kind,
@@ -531,7 +531,7 @@ def write_export(path: Path, *lines: str, header: str = AFF_HEADER) -> Path:
 def test_export_written_by_the_network_simulator_is_read_exactly(tmp_path):
     at = T0 + timedelta(minutes=5)
 
-    def record(event, conversion, amount, currency, status, commission):  # type: ignore[no-untyped-def]
+    def record(event, conversion, amount, currency, status, commission):
         return Record("aff17", "", "", "ref-9", event, conversion, amount, currency, status,
                       at, at + timedelta(seconds=2), commission)  # fmt: skip
 
@@ -633,7 +633,7 @@ def test_export_of_the_simulated_network_matches_the_platform_conversions(engine
 # -- the wallet through the contract views ----------------------------------------------------
 
 
-def deliver(p, target, status, *, kind="payment", event_id=None, reference=None):  # type: ignore[no-untyped-def]
+def deliver(p, target, status, *, kind="payment", event_id=None, reference=None):
     body = callback_body(
         merchant_reference=reference or target.id,
         status=status,
@@ -648,7 +648,7 @@ def deliver(p, target, status, *, kind="payment", event_id=None, reference=None)
     return handle_callback(p, target.psp, body, signature(body, p.clock.now(), target.psp))
 
 
-def deposit(p, player, amount, key):  # type: ignore[no-untyped-def]
+def deposit(p, player, amount, key):
     return deposits.request_deposit(
         p, player.id, amount=amount, currency=player.currency, method="card", idempotency_key=key
     )

@@ -15,7 +15,7 @@ from tests.platform.test_cashier import _approved_player, deliver
 REQUEST = PaymentRequest("payouts", "paybridge", "w-1", 100, "EUR", "card", "DE", "http://cb")
 
 
-def _gateway(handler) -> HttpPspGateway:  # type: ignore[no-untyped-def]
+def _gateway(handler) -> HttpPspGateway:
     return HttpPspGateway(
         "http://psp",
         1.0,

@@ -36,7 +36,7 @@ def test_settlement_rollback_is_lost_when_cash_drops_between_check_and_debit(pla
     real_reverse = platform.ledger.reverse
     raced = []
 
-    def reverse_after_a_concurrent_debit(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def reverse_after_a_concurrent_debit(*args, **kwargs):
         if not raced:  # another request's stake commits right after take_back's read
             raced.append(True)
             place_stake(
@@ -49,7 +49,7 @@ def test_settlement_rollback_is_lost_when_cash_drops_between_check_and_debit(pla
             )
         return real_reverse(*args, **kwargs)
 
-    platform.ledger.reverse = reverse_after_a_concurrent_debit  # type: ignore[method-assign]
+    platform.ledger.reverse = reverse_after_a_concurrent_debit
     outcome = push(platform, message(platform, "rollback", market_id="f1-1x2"))
     assert raced
     assert outcome == "applied"

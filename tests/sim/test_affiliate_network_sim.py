@@ -35,12 +35,12 @@ def url(**params: str) -> str:
     return "http://network.test/postback/aff9?" + urlencode(base | params)
 
 
-def send(client: TestClient, clock: FakeClock, target: str, secret: str = SECRET):  # type: ignore[no-untyped-def]
+def send(client: TestClient, clock: FakeClock, target: str, secret: str = SECRET):
     header = sign_url(secret, int(clock.now().timestamp()), target)
     return client.get(target, headers={SIGNATURE_HEADER: header})
 
 
-def sim(**config):  # type: ignore[no-untyped-def]
+def sim(**config):
     clock = FakeClock()
     app = create_app(AffiliateNetworkConfig(**config), clock)
     return app, TestClient(app), clock

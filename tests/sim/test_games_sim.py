@@ -35,12 +35,12 @@ class _LazyApp:
     def __init__(self, holder: dict) -> None:
         self.holder = holder
 
-    async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
+    async def __call__(self, scope, receive, send):
         await self.holder["app"](scope, receive, send)
 
 
 @pytest.fixture
-def world(engine):  # type: ignore[no-untyped-def]
+def world(engine):
     clock = FakeClock()
     config = GamesSimConfig(seed=3)
     for knobs in config.providers.values():
@@ -58,16 +58,16 @@ def world(engine):  # type: ignore[no-untyped-def]
         yield platform, games_app.state.simulator, games_client, clock
 
 
-def run(coro):  # type: ignore[no-untyped-def]
+def run(coro):
     return asyncio.run(coro)
 
 
-def rounds(p) -> list[CasinoRound]:  # type: ignore[no-untyped-def]
+def rounds(p) -> list[CasinoRound]:
     with p.session_factory() as s:
         return list(s.execute(select(CasinoRound).order_by(CasinoRound.started_at)).scalars())
 
 
-def ledger_ok(p) -> None:  # type: ignore[no-untyped-def]
+def ledger_ok(p) -> None:
     with p.session_factory() as s:
         report = check_invariants(s)
     assert report.ok, report.violations()

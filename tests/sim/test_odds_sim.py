@@ -25,7 +25,7 @@ from tests.conftest import make_platform
 from tests.platform.test_sportsbook import funded_player
 
 
-def quiet_config(**changes) -> OddsSimConfig:  # type: ignore[no-untyped-def]
+def quiet_config(**changes) -> OddsSimConfig:
     """One football fixture: kick-off in 10 min, 20 min match, odds every minute."""
     base = {
         "seed": 7,
@@ -44,7 +44,7 @@ def quiet_config(**changes) -> OddsSimConfig:  # type: ignore[no-untyped-def]
 # -- the simulator alone -----------------------------------------------------------------
 
 
-def run_world(seed: int) -> list[dict]:  # type: ignore[type-arg]
+def run_world(seed: int) -> list[dict]:
     clock = FakeClock()
     world = FeedWorld(quiet_config(seed=seed), random.Random(seed))
     out = []
@@ -90,15 +90,15 @@ def test_knobs_are_changed_through_admin_and_validated():
 
 
 class _LazyApp:
-    def __init__(self, holder: dict) -> None:  # type: ignore[type-arg]
+    def __init__(self, holder: dict) -> None:
         self.holder = holder
 
-    async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
+    async def __call__(self, scope, receive, send):
         await self.holder["app"](scope, receive, send)
 
 
 @pytest.fixture
-def world(engine):  # type: ignore[no-untyped-def]
+def world(engine):
     clock = FakeClock()
     holder: dict = {}
     client = httpx.AsyncClient(
@@ -111,22 +111,22 @@ def world(engine):  # type: ignore[no-untyped-def]
     return platform, odds_app, admin, clock
 
 
-def pump(odds_app) -> list:  # type: ignore[no-untyped-def]
+def pump(odds_app) -> list:
     return asyncio.run(odds_app.state.simulator.pump())
 
 
-def run_for(odds_app, clock, seconds: float, step: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+def run_for(odds_app, clock, seconds: float, step: float = 5.0) -> None:
     for _ in range(int(seconds / step)):
         clock.advance(step)
         pump(odds_app)
 
 
-def first_selection(platform) -> Selection:  # type: ignore[no-untyped-def]
+def first_selection(platform) -> Selection:
     with platform.session_factory() as s:
         return s.execute(select(Selection).order_by(Selection.id)).scalars().first()
 
 
-def place(platform, player, sel: Selection, stake: int = 1_000) -> Bet:  # type: ignore[no-untyped-def]
+def place(platform, player, sel: Selection, stake: int = 1_000) -> Bet:
     with platform.session_factory() as s:
         odds = s.get(Selection, sel.id).odds_milli
     return bets.place_bet(

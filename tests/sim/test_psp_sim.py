@@ -592,7 +592,7 @@ def test_admin_put_replaces_the_config() -> None:
         assert (await h.api.put("/admin/config", json=new)).status_code == 200
         assert (await h.pay(psp="acme")).status_code == 202
         assert_problem(await h.pay(psp="paybridge", ref="x"), 404)
-        bad = {"psps": {"Bad Name!": {}}}
+        bad: dict[str, Any] = {"psps": {"Bad Name!": {}}}
         assert_problem(await h.api.put("/admin/config", json=bad), 422)
         health = (await h.api.get("/healthz")).json()
         assert health == {"status": "ok", "psps": ["acme"]}

@@ -403,6 +403,7 @@ def test_odds_feed_lag_delays_feed_messages_in_its_window(sportsbook: Run):
     messages = [m for m in rows(sportsbook.engine, FeedMessage) if m.sent_at is not None]
 
     def lag(m: FeedMessage) -> float:
+        assert m.sent_at is not None  # filtered above
         return (m.received_at - m.sent_at).total_seconds()
 
     lagged = [m for m in messages if start < m.sent_at < end]

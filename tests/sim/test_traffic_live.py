@@ -45,7 +45,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait(what: str, check, timeout: float, procs: dict) -> None:  # type: ignore[no-untyped-def]
+def _wait(what: str, check, timeout: float, procs: dict) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for name, proc in procs.items():
@@ -277,11 +277,11 @@ def test_an_unreachable_platform_is_a_clear_error(monkeypatch):
         run_live(scenario, f"http://127.0.0.1:{port}", rate=1.0, duration=timedelta(seconds=5))
 
 
-def _player(scenario) -> Player:  # type: ignore[no-untyped-def]
+def _player(scenario) -> Player:
     return Player("p1", "DE", "EUR", scenario.geos["DE"])
 
 
-def _driver(handler) -> LiveDriver:  # type: ignore[no-untyped-def]
+def _driver(handler) -> LiveDriver:
     scenario = parse(SCENARIO, "live-test")
     sims = SimUrls(*(f"http://sim-{n}" for n in ("psp", "kyc", "games", "odds", "affiliates")))
     return LiveDriver(

@@ -42,7 +42,7 @@ SMALL = {
 WARMUP = timedelta(minutes=20)
 
 
-def _run(url: str | Engine, tmp: Path, **changes):  # type: ignore[no-untyped-def]
+def _run(url: str | Engine, tmp: Path, **changes):
     scenario = parse(SMALL | changes)
     return run_accelerated(
         scenario, url, settings_for=simulation_settings, out_dir=tmp, warmup=WARMUP

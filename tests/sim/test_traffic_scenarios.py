@@ -61,7 +61,7 @@ def test_a_duration_that_is_not_one_is_refused(text):
         parse_duration(int(text) if text == "-5" else text)
 
 
-def _incident(**fields):  # type: ignore[no-untyped-def]
+def _incident(**fields):
     base = {"type": "psp_degradation", "start": "1h", "duration": "1h", "psp": "paybridge"}
     return {"name": "x", "incidents": [base | {"approval_rate": 0.2} | fields]}
 

@@ -7,8 +7,9 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ground.money import check_amount, check_currency
@@ -199,17 +200,21 @@ def authenticate(p: Platform, token: str) -> str:
 def logout(p: Platform, token: str) -> None:
     """Revoke the presented token (whatever the account's status)."""
     with p.uow() as uow:
-        revoked = uow.session.execute(
-            delete(AuthToken).where(
-                AuthToken.token_hash == _token_hash(token), AuthToken.expires_at > p.clock.now()
-            )
+        # Session.execute is typed as returning a Result; a DML statement's is a CursorResult.
+        revoked = cast(
+            CursorResult[Any],
+            uow.session.execute(
+                delete(AuthToken).where(
+                    AuthToken.token_hash == _token_hash(token), AuthToken.expires_at > p.clock.now()
+                )
+            ),
         ).rowcount
         if not revoked:
             raise Unauthorized("invalid or expired token")
         uow.commit()
 
 
-def revoke_tokens(session, player_id: str) -> int:  # type: ignore[no-untyped-def]
+def revoke_tokens(session, player_id: str) -> int:
     """Revoke every token of a player (in the caller's transaction); how many there were."""
     return session.execute(delete(AuthToken).where(AuthToken.player_id == player_id)).rowcount
 
@@ -266,7 +271,7 @@ def apply_due_limit(player: Player, now: datetime) -> None:
         player.pending_deposit_limit = player.pending_deposit_limit_at = None
 
 
-def check_may_deposit(session, player: Player, amount: int, now: datetime) -> None:  # type: ignore[no-untyped-def]
+def check_may_deposit(session, player: Player, amount: int, now: datetime) -> None:
     """Responsible-gambling checks before a deposit (called under the player's row lock)."""
     if player.status != "active":
         refused = restriction(player.status)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -37,9 +37,13 @@ class FtdTerms:
     require_kyc: bool = False
 
 
+# An FTD's qualification (kept as Conversion.state, a string column, with "reversed" later).
+FtdState = Literal["approved", "pending", "rejected"]
+
+
 @dataclass(frozen=True)
 class Decision:
-    state: str  # approved | pending | rejected
+    state: FtdState
     reason: str | None = None
 
 
@@ -258,7 +262,11 @@ def qualify(uow: UnitOfWork, ftd: Conversion, now: datetime) -> None:
     if decision.state == "pending":
         return
     ftd.state = decision.state
-    ids = {"affiliate": ftd.affiliate, "campaign": ftd.campaign, "conversion_id": ftd.id}
+    ids: dict[str, Any] = {
+        "affiliate": ftd.affiliate,
+        "campaign": ftd.campaign,
+        "conversion_id": ftd.id,
+    }
     if decision.state == "approved":
         ftd.qualified_at = now
         seconds = (now - ftd.occurred_at).total_seconds()
@@ -274,7 +282,11 @@ def on_charged_back(uow: UnitOfWork, deposit_id: str, now: datetime) -> None:
     s = uow.session
     convs = s.execute(select(Conversion).where(Conversion.deposit_id == deposit_id)).scalars()
     for conv in list(convs):
-        ids = {"affiliate": conv.affiliate, "campaign": conv.campaign, "conversion_id": conv.id}
+        ids: dict[str, Any] = {
+            "affiliate": conv.affiliate,
+            "campaign": conv.campaign,
+            "conversion_id": conv.id,
+        }
         if conv.state == "pending" and conv.type == "ftd":
             conv.state, conv.reason, conv.updated_at = "rejected", "charged_back", now
             uow.emit(FtdRejected(occurred_at=now, reason="charged_back", **ids))

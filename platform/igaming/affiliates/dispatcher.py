@@ -15,6 +15,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, Literal
 
 import httpx
 from sqlalchemy import or_, select
@@ -51,11 +52,15 @@ class Claimed:
     affiliate: str = ""
 
 
+# What became of one delivery attempt (kept as PostbackAttempt.outcome, a string column).
+AttemptOutcome = Literal["delivered", "failed", "dead_letter", "lease_lost"]
+
+
 @dataclass(frozen=True)
 class AttemptResult:
     job_id: int
     attempt: int
-    outcome: str  # delivered | failed | dead_letter | lease_lost
+    outcome: AttemptOutcome
     status_code: int | None
     error: str | None
 
@@ -148,13 +153,14 @@ def _record(
     with p.uow() as uow:
         job = uow.session.get(PostbackJob, c.job_id, with_for_update=True)
         assert job is not None
-        ids = {
+        ids: dict[str, Any] = {
             "affiliate": job.affiliate,
             "campaign": job.campaign,
             "event": job.event,
             "postback_id": job.id,
         }
         mine = job.lease_owner == owner and job.status == "pending"
+        outcome: AttemptOutcome
         if ok and job.status != "delivered":
             outcome = "delivered"
             job.status, job.delivered_at, job.next_attempt_at = "delivered", now, None

@@ -45,14 +45,14 @@ transactions = table(
 )
 
 
-def _sum_of(types: tuple[str, ...], sign: int):  # type: ignore[no-untyped-def]
+def _sum_of(types: tuple[str, ...], sign: int):
     amount = entries.c.amount_minor * sign
     return func.coalesce(
         func.sum(case((entries.c.transaction_type.in_(types), amount), else_=0)), 0
     )
 
 
-def _ggr(start: datetime, end: datetime):  # type: ignore[no-untyped-def]
+def _ggr(start: datetime, end: datetime):
     """GGR per (player, currency), from the products' side of each movement.
 
     By transaction type it cannot be told apart: a voided bet's refund is a ``reversal``,
@@ -79,7 +79,7 @@ def _ggr(start: datetime, end: datetime):  # type: ignore[no-untyped-def]
     )
 
 
-def _costs(start: datetime, end: datetime):  # type: ignore[no-untyped-def]
+def _costs(start: datetime, end: datetime):
     """(bonus cost, chargebacks) per (player, currency), from the player's accounts."""
     return (
         select(

@@ -13,7 +13,7 @@ Amount = Field(gt=0, le=MAX_AMOUNT_MINOR, description="minor units (cents); JPY 
 Currency = Field(
     pattern=r"^[A-Z]{3}$",
     description="ISO 4217 code",
-    json_schema_extra={"enum": sorted(CURRENCY_EXPONENTS)},
+    json_schema_extra={"enum": [*sorted(CURRENCY_EXPONENTS)]},  # a list of pydantic's JsonValue
 )
 Country = Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2")
 

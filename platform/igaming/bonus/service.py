@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -165,7 +166,7 @@ def claim(uow: UnitOfWork, player_id: str, offer_code: str, now: datetime) -> Pl
 
 
 def _event(
-    cls: type[BonusEvent], b: PlayerBonus, brand: str, now: datetime, **kw: object
+    cls: type[BonusEvent], b: PlayerBonus, brand: str, now: datetime, **kw: Any
 ) -> BonusEvent:
     return cls(
         occurred_at=now,
@@ -174,7 +175,7 @@ def _event(
         offer_code=b.offer_code,
         brand=brand,
         currency=b.currency,
-        amount=kw.pop("amount", b.amount_minor),  # type: ignore[arg-type]
+        amount=kw.pop("amount", b.amount_minor),
         **kw,
     )
 
@@ -349,7 +350,7 @@ def _close(bonus: PlayerBonus, status: str, reason: str, now: datetime) -> None:
     bonus.status, bonus.close_reason, bonus.closed_at = status, reason, now
 
 
-def expire_due(p) -> int:  # type: ignore[no-untyped-def]
+def expire_due(p) -> int:
     """Forfeit every active bonus past its expiry; returns how many."""
     now = p.clock.now()
     with p.session_factory() as session:

@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, select
 from ground.money import MAX_AMOUNT_MINOR
 from igaming.bootstrap import Platform
 from igaming.cashier import deposits, withdrawals
-from igaming.cashier.states import decide_deposit, decide_withdrawal
+from igaming.cashier.states import Action, decide_deposit, decide_withdrawal
 from igaming.errors import NotFound, Unauthorized, ValidationFailed
 from igaming.events import CallbackReceived
 from igaming.fastsql import query
@@ -165,9 +165,13 @@ PARKED = "parked: waits for the event it follows"
 def _apply(
     p: Platform, uow: UnitOfWork, psp: str, cb: CallbackBody, now: datetime
 ) -> tuple[str, str | None, str | None]:
-    model = Deposit if cb.kind == "payment" else Withdrawal
     # The row lock serialises concurrent deliveries of the same callback.
-    target = uow.session.get(model, cb.merchant_reference, with_for_update=True)
+    ref = cb.merchant_reference
+    target = (
+        uow.session.get(Deposit, ref, with_for_update=True)
+        if cb.kind == "payment"
+        else uow.session.get(Withdrawal, ref, with_for_update=True)
+    )
     if target is None or target.psp != psp:
         return "orphan", None, None
     if _already_applied(uow, psp, cb.event_id):
@@ -219,7 +223,7 @@ def _act(
     p: Platform,
     uow: UnitOfWork,
     d: Deposit,
-    action: str,
+    action: Action,
     status: str,
     reason: str | None,
     event_id: str,
@@ -281,8 +285,8 @@ def _record_rejected(
     text = refused_fields(body, 100)
 
     # Only known values reach the event: its fields become metric labels.
-    kind = text("kind") if text("kind") in ("payment", "payout") else "unknown"
-    status = text("status") if text("status") in PAYMENT_STATUSES + PAYOUT_STATUSES else "unknown"
+    kind = k if (k := text("kind")) in ("payment", "payout") else "unknown"
+    status = s if (s := text("status")) in PAYMENT_STATUSES + PAYOUT_STATUSES else "unknown"
     annotate(kind=kind, status=status, outcome=outcome)
     with p.uow() as uow:
         uow.session.add(

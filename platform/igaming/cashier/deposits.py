@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,7 +30,7 @@ from igaming.wallet.accounts import house_account, player_account
 from igaming.wallet.ledger import Posting
 
 
-def _event(cls: type[DepositEvent], d: Deposit, now: datetime, **extra: object) -> DepositEvent:
+def _event(cls: type[DepositEvent], d: Deposit, now: datetime, **extra: Any) -> DepositEvent:
     return cls(
         occurred_at=now,
         deposit_id=d.id,

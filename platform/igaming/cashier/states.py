@@ -9,21 +9,48 @@ its predecessor.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
-# Deposit statuses. "initiated" (not yet sent), "pending" (PSP has it) and "timed_out"
-# (the PSP may have it) are open: any final callback still applies to them.
-DEPOSIT_OPEN = frozenset({"initiated", "pending", "timed_out"})
-DEPOSIT_FINAL = frozenset({"approved", "declined", "failed"})
-DEPOSIT_AFTER_APPROVAL = frozenset({"chargeback", "refunded", "chargeback_reversed"})
+# Deposit statuses (Deposit.status, a string column). "initiated" (not yet sent),
+# "pending" (PSP has it) and "timed_out" (the PSP may have it) are open: any final callback
+# still applies to them.
+DepositStatus = Literal[
+    "initiated",
+    "pending",
+    "timed_out",
+    "approved",
+    "declined",
+    "failed",
+    "chargeback",
+    "refunded",
+    "chargeback_reversed",
+]
+DEPOSIT_OPEN: frozenset[DepositStatus] = frozenset({"initiated", "pending", "timed_out"})
+DEPOSIT_FINAL: frozenset[DepositStatus] = frozenset({"approved", "declined", "failed"})
+DEPOSIT_AFTER_APPROVAL: frozenset[DepositStatus] = frozenset(
+    {"chargeback", "refunded", "chargeback_reversed"}
+)
 
-WITHDRAWAL_OPEN = frozenset({"requested", "processing"})
-WITHDRAWAL_FINAL = frozenset({"completed", "failed"})
+# Withdrawal statuses (Withdrawal.status, a string column).
+WithdrawalStatus = Literal["requested", "processing", "completed", "failed"]
+WITHDRAWAL_OPEN: frozenset[WithdrawalStatus] = frozenset({"requested", "processing"})
+WITHDRAWAL_FINAL: frozenset[WithdrawalStatus] = frozenset({"completed", "failed"})
+
+
+# What a callback did (PspCallback.outcome, a string column, has more: orphan, invalid, ...).
+Outcome = Literal["applied", "duplicate", "out_of_order"]
+# What the cashier does about it: a deposit's (park: wait for the event it follows) or a
+# withdrawal's (complete, fail).
+Action = Literal[
+    "approve", "decline", "fail", "chargeback", "refund", "chargeback_reversal", "park", "complete"
+]
+_FINAL_ACTIONS: dict[str, Action] = {"approved": "approve", "declined": "decline", "failed": "fail"}
 
 
 @dataclass(frozen=True)
 class Decision:
-    outcome: str  # applied | duplicate | out_of_order
-    action: str | None = None  # approve | decline | fail | chargeback | refund | park
+    outcome: Outcome
+    action: Action | None = None
     new_status: str | None = None
 
 
@@ -32,8 +59,7 @@ def decide_deposit(current: str, incoming: str) -> Decision:
         return Decision("applied") if current in DEPOSIT_OPEN else Decision("out_of_order")
     if incoming in DEPOSIT_FINAL:
         if current in DEPOSIT_OPEN:
-            action = {"approved": "approve", "declined": "decline", "failed": "fail"}[incoming]
-            return Decision("applied", action, incoming)
+            return Decision("applied", _FINAL_ACTIONS[incoming], incoming)
         if current == incoming or (incoming == "approved" and current in DEPOSIT_AFTER_APPROVAL):
             return Decision("duplicate")
         return Decision("out_of_order")
@@ -47,7 +73,7 @@ def decide_deposit(current: str, incoming: str) -> Decision:
         return Decision("out_of_order")
     if incoming in DEPOSIT_AFTER_APPROVAL:
         if current == "approved":
-            action = "chargeback" if incoming == "chargeback" else "refund"
+            action: Action = "chargeback" if incoming == "chargeback" else "refund"
             return Decision("applied", action, incoming)
         if incoming == "chargeback" and current == "chargeback_reversed":
             # A second chargeback (pre-arbitration) after the first was reversed: a new

@@ -4,6 +4,7 @@ the PSP, callback."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from ground.money import check_amount, check_currency
 from igaming.accounts.service import check_may_withdraw
@@ -25,7 +26,7 @@ from igaming.wallet.ledger import Posting
 
 
 def _event(
-    cls: type[WithdrawalEvent], w: Withdrawal, now: datetime, **extra: object
+    cls: type[WithdrawalEvent], w: Withdrawal, now: datetime, **extra: Any
 ) -> WithdrawalEvent:
     return cls(
         occurred_at=now,

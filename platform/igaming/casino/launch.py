@@ -11,7 +11,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from igaming.casino.events import GameLaunched, GameLaunchFailed
 from igaming.casino.gateway import (
@@ -142,7 +142,7 @@ def _settle(
     with p.uow() as uow:
         s = uow.session.get(CasinoSession, session_id, with_for_update=True)
         assert s is not None
-        common = {
+        common: dict[str, Any] = {
             "occurred_at": now,
             "provider": s.provider,
             "game_type": game_type,

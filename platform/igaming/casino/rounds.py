@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -55,6 +55,7 @@ class Context:
 
 
 _ROUND_COLUMNS = tuple(c.name for c in CasinoRound.__table__.c)
+RoundStatus = Literal["open", "completed", "cancelled"]
 
 
 class Round:
@@ -63,6 +64,23 @@ class Round:
     cost); ``save`` writes what a decision changed."""
 
     __slots__ = _ROUND_COLUMNS
+    # CasinoRound's columns, as the type checker sees them (slots hold no annotations).
+    id: str
+    provider: str
+    provider_round_id: str
+    game_id: str
+    game_type: str
+    player_id: str
+    currency: str
+    stake_minor: int
+    win_minor: int
+    open_bets: int
+    wins: int
+    status: RoundStatus
+    started_at: datetime
+    ended_at: datetime | None
+    result_delay_seconds: float | None
+    updated_at: datetime
 
     def __init__(self, **values: Any) -> None:
         for name in _ROUND_COLUMNS:
@@ -131,7 +149,7 @@ ANSWER = select(*CasinoTransaction.__table__.c).where(
 
 
 @cache
-def _insert_round(dialect_name: str):  # type: ignore[no-untyped-def]
+def _insert_round(dialect_name: str):
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     return (
         dialect.insert(CasinoRound)
@@ -186,8 +204,8 @@ def tombstoned(ctx: Context, provider_tx_id: str) -> bool:
     )
 
 
-def _move(ctx: Context, tx_type: str, key: str, amount: int, rnd: Round, to_player: bool):  # type: ignore[no-untyped-def]
-    move = dict(
+def _move(ctx: Context, tx_type: str, key: str, amount: int, rnd: Round, to_player: bool):
+    move: dict[str, Any] = dict(
         product="casino",
         idempotency_key=f"{tx_type}:casino:{ctx.provider}:{key}",
         player_id=ctx.caller.player_id,
@@ -207,7 +225,7 @@ def _move(ctx: Context, tx_type: str, key: str, amount: int, rnd: Round, to_play
     return started.transaction
 
 
-def _money_event(cls, ctx: Context, rnd: Round, amount: int, tx_id: str | None, **kw):  # type: ignore[no-untyped-def]
+def _money_event(cls, ctx: Context, rnd: Round, amount: int, tx_id: str | None, **kw):
     return cls(
         occurred_at=ctx.now,
         provider=ctx.provider,
@@ -221,7 +239,7 @@ def _money_event(cls, ctx: Context, rnd: Round, amount: int, tx_id: str | None, 
     )
 
 
-def _end(ctx: Context, rnd: Round, status: str) -> None:
+def _end(ctx: Context, rnd: Round, status: RoundStatus) -> None:
     rnd.status, rnd.ended_at, rnd.updated_at = status, ctx.now, ctx.now
     rnd.result_delay_seconds = max(0.0, (ctx.now - rnd.started_at).total_seconds())
     cls = RoundCompleted if status == "completed" else RoundCancelled

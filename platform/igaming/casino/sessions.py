@@ -10,8 +10,9 @@ played are still paid: that money is the player's), and the account changes call
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session
 
 from igaming.casino.models import CasinoSession
@@ -38,4 +39,5 @@ def end_player_sessions(session: Session, player_id: str, now: datetime) -> int:
         .values(expires_at=now)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount  # type: ignore[attr-defined, no-any-return]
+    # Session.execute is typed as returning a Result; a DML statement's is a CursorResult.
+    return cast(CursorResult[Any], result).rowcount

@@ -15,7 +15,9 @@ def run() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = make_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    assert url is not None  # igaming.migrate sets it
+    engine = make_engine(url)
     try:
         with engine.connect() as conn:
             _run(conn)
@@ -23,7 +25,7 @@ def run() -> None:
         engine.dispose()
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
@@ -61,7 +61,7 @@ _LIABILITY = select(func.coalesce(func.sum(Bet.potential_payout), 0)).where(
 )
 
 
-def bet_event(cls: type[BetEvent], bet: Bet, market_type: str, now: datetime, **extra: object):  # type: ignore[no-untyped-def]
+def bet_event(cls: type[BetEvent], bet: Bet, market_type: str, now: datetime, **extra: Any):
     return cls(
         occurred_at=now,
         bet_id=bet.id,

@@ -30,7 +30,7 @@ def _check(bet: Bet, market: Market) -> None:
         raise CashoutUnavailable(f"market is {market.status}", reason=f"market_{market.status}")
 
 
-def quote(p: Platform, player_id: str, bet_id: str, limits: SportsbookLimits | None = None):  # type: ignore[no-untyped-def]
+def quote(p: Platform, player_id: str, bet_id: str, limits: SportsbookLimits | None = None):
     """What a cash-out would pay now."""
     limits = limits or SportsbookLimits.from_settings(p.settings)
     with p.session_factory() as session:

@@ -458,7 +458,7 @@ def _record_refused(p: Platform, body: bytes, now: datetime, outcome: str, detai
     text = refused_fields(body, 64)
 
     # Only known values reach the event: its fields become metric labels.
-    message_type = text("type") if text("type") in MESSAGE_TYPES else "unknown"
+    message_type = t if (t := text("type")) in MESSAGE_TYPES else "unknown"
     with p.uow() as uow:
         uow.session.add(
             FeedMessage(

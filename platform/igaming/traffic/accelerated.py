@@ -68,12 +68,12 @@ def seeded_ids(seed: int) -> Iterator[None]:
             cache[password, params] = saved[3](password, params)
         return cache[password, params]
 
-    uuid.uuid4, secrets.token_urlsafe, secrets.token_hex = uuid4, token_urlsafe, token_hex  # type: ignore[assignment]
-    accounts.hash_password = hash_once  # type: ignore[assignment]
+    uuid.uuid4, secrets.token_urlsafe, secrets.token_hex = uuid4, token_urlsafe, token_hex
+    accounts.hash_password = hash_once
     try:
         yield
     finally:
-        uuid.uuid4, secrets.token_urlsafe, secrets.token_hex, accounts.hash_password = saved  # type: ignore[assignment]
+        uuid.uuid4, secrets.token_urlsafe, secrets.token_hex, accounts.hash_password = saved
 
 
 class AcceleratedDriver:

@@ -116,13 +116,15 @@ def effects(inc: Any, active: bool, scenario: Scenario) -> list[Effect]:
     if isinstance(inc, KycVendorDown):
         return [Effect("kyc", None, {"down": active})]
     if isinstance(inc, GameProviderErrors):
-        normal = ProviderKnobs()
+        defaults = ProviderKnobs()
         change: dict[str, Any] = {
-            "launch_failure_rate": inc.launch_failure_rate if active else normal.launch_failure_rate
+            "launch_failure_rate": inc.launch_failure_rate
+            if active
+            else defaults.launch_failure_rate
         }
         if inc.result_delay_seconds is not None:
             change["result_delay_seconds"] = (
-                inc.result_delay_seconds if active else normal.result_delay_seconds
+                inc.result_delay_seconds if active else defaults.result_delay_seconds
             )
         return [Effect("games", inc.provider, change)]
     if isinstance(inc, Deploy):

@@ -270,7 +270,10 @@ class LiveDriver:
             )
             return
         for a in partners.affiliate_setups(self.scenario, self.sims.affiliates):
-            body = {"postback_url_template": a.postback_url_template, "secret": a.secret}
+            body: dict[str, Any] = {
+                "postback_url_template": a.postback_url_template,
+                "secret": a.secret,
+            }
             url = f"{self.base_url}/affiliates/{a.affiliate}"
             self._admin("platform", "PUT", url, body, operator=True)
         for d in partners.deal_setups(self.scenario):

@@ -481,5 +481,5 @@ class Simulation:
             }
             self.incidents.append(row)
             self._open[id(inc)] = row
-        elif (row := self._open.pop(id(inc), None)) is not None:
-            row["end"] = now
+        elif (ended := self._open.pop(id(inc), None)) is not None:
+            ended["end"] = now

@@ -6,8 +6,12 @@ share, the network's own default terms), so FTDs turn into postbacks the network
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from igaming.traffic.scenario import Scenario
+
+if TYPE_CHECKING:
+    from igaming.bootstrap import Platform
 
 POSTBACK_QUERY = (
     "event={event}&conversion_id={conversion_id}&click_id={click_id}&amount={amount}"
@@ -52,20 +56,20 @@ def deal_setups(scenario: Scenario) -> list[DealSetup]:
     return out
 
 
-def setup_in_process(p: object, scenario: Scenario, network_url: str) -> None:
+def setup_in_process(p: Platform, scenario: Scenario, network_url: str) -> None:
     """Create the affiliates and deals through the platform's service layer."""
     from igaming.affiliates import deals
 
     for a in affiliate_setups(scenario, network_url):
         deals.upsert_affiliate(
-            p,  # type: ignore[arg-type]
+            p,
             a.affiliate,
             postback_url_template=a.postback_url_template,
             secret=a.secret,
         )
     for d in deal_setups(scenario):
         deals.create_deal(
-            p,  # type: ignore[arg-type]
+            p,
             d.affiliate,
             kind="hybrid",
             currency=d.currency,

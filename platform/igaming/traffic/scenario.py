@@ -201,7 +201,7 @@ class Withdrawals(_Strict):
 
 
 # Hour by hour (UTC): quiet nights, a lunchtime bump, the evening peak around 20:00.
-DAILY_CURVE = (0.45, 0.3, 0.2, 0.15, 0.12, 0.12, 0.2, 0.35, 0.5, 0.6, 0.7, 0.8)
+DAILY_CURVE: tuple[float, ...] = (0.45, 0.3, 0.2, 0.15, 0.12, 0.12, 0.2, 0.35, 0.5, 0.6, 0.7, 0.8)
 DAILY_CURVE += (0.9, 0.95, 1.0, 1.05, 1.15, 1.3, 1.6, 1.9, 2.1, 2.0, 1.5, 0.9)
 
 
@@ -350,7 +350,7 @@ class Deploy(_Incident):
     duration: Duration | None = None
 
     @model_validator(mode="after")
-    def _window(self) -> Deploy:  # type: ignore[override]
+    def _window(self) -> Deploy:
         if self.end is not None and self.duration is not None:
             raise ValueError("give at most one of end and duration")
         if self.until <= self.start:

@@ -45,7 +45,7 @@ def house_account(kind: str, currency: str, psp: str = "") -> AccountRef:
     return AccountRef(HOUSE, kind, currency, psp)
 
 
-def _insert(session: Session):  # type: ignore[no-untyped-def]
+def _insert(session: Session):
     return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
 
 

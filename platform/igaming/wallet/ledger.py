@@ -64,7 +64,7 @@ _INSERT_ENTRY = insert(LedgerEntry)
 
 
 @cache
-def _insert_transaction(dialect_name: str):  # type: ignore[no-untyped-def]
+def _insert_transaction(dialect_name: str):
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     return (
         dialect.insert(WalletTransaction)

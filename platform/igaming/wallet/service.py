@@ -117,7 +117,7 @@ def _move(
     check_amount(amount)
     check_currency(currency)
     now = p.clock.now()
-    move = dict(
+    move: dict[str, Any] = dict(
         product=product,
         idempotency_key=f"{tx_type}:{product}:{idempotency_key}",
         player_id=player_id,

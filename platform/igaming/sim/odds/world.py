@@ -96,7 +96,7 @@ class FeedWorld:
             **fields,
         }
 
-    def _schedule(self, at: datetime, kind: str, fixture_id: str, market_id: str | None = None):  # type: ignore[no-untyped-def]
+    def _schedule(self, at: datetime, kind: str, fixture_id: str, market_id: str | None = None):
         heapq.heappush(self._actions, _Action(at, next(self._ids), kind, fixture_id, market_id))
 
     # -- lifecycle ----------------------------------------------------------------------

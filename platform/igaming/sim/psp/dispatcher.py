@@ -158,7 +158,10 @@ class CallbackDispatcher:
         }
         status_code: int | None = None
         error: str | None = None
-        attrs = {"kind": str(item.payload.get("kind", "")), "attempt": item.attempt}
+        attrs: dict[str, str | int] = {
+            "kind": str(item.payload.get("kind", "")),
+            "attempt": item.attempt,
+        }
         with client_span("psp.callback.send", parent=item.trace_context, **attrs) as trace:
             headers.update(trace)
             try:
