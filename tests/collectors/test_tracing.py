@@ -27,7 +27,7 @@ from collectors.tracing import (
 )
 from igaming.api.app import create_app as create_platform_app
 from tests.conftest import make_platform, register_player
-from tests.platform.test_affiliate_support import approved_deposit, make_world, referred_player
+from tests.platform.affiliate_helpers import approved_deposit, make_world, referred_player
 from tests.psp_world import psp_world as make_psp_world
 
 PASSWORD = "correct horse battery"

@@ -34,7 +34,7 @@ from igaming.casino.launch import install_gateway
 from igaming.casino.signing import sign_request
 from igaming.db import make_engine
 from tests.conftest import make_platform
-from tests.platform.test_casino_wallet import FakeProvider
+from tests.platform.casino_helpers import FakeProvider
 
 CHECKS = [
     not_a_server_error,

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from igaming.casino.models import CasinoRound, CasinoTransaction
 from igaming.models import WalletTransaction
 from igaming.wallet.invariants import check_invariants
-from tests.platform.test_casino_wallet import cash, funded_player, open_game
+from tests.platform.casino_helpers import cash, funded_player, open_game
 
 # The calls a provider can make in one round, as (action, transaction id, arguments).
 # b1 is also sent with another amount (a conflicting reuse of its id).

@@ -51,7 +51,7 @@ from reconcilers.sources.wallet import (
 )
 from tests.conftest import make_platform, register_player
 from tests.fakes import callback_body, signature
-from tests.platform.test_affiliate_support import (
+from tests.platform.affiliate_helpers import (
     approved_deposit,
     conversions,
     make_world,
