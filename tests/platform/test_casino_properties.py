@@ -4,6 +4,7 @@ balance is what the applied answers say, and the ledger balances."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -28,6 +29,7 @@ CALLS = [
 ]
 
 
+@pytest.mark.slow
 @settings(
     max_examples=40,
     deadline=None,

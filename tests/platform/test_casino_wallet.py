@@ -435,6 +435,7 @@ def test_two_players_racing_for_one_transaction_id_get_one_ok_and_one_duplicate(
     ledger_ok(platform)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=60,
     deadline=None,

@@ -441,6 +441,7 @@ def expected_type(kind: str, mutation: str) -> str:
     }[mutation]
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(days())
 def test_a_derived_report_matches_and_each_of_k_mutations_is_exactly_one_break(

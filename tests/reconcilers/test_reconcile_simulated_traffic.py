@@ -296,6 +296,7 @@ def week(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Week]:
     run.engine.dispose()
 
 
+@pytest.mark.slow
 def test_the_ledger_invariant_holds_after_the_mixed_week(week: Week):
     """(The week's run, shared with its reconciliation: two minutes here.)"""
     result = week.run.result
@@ -307,6 +308,7 @@ def test_the_ledger_invariant_holds_after_the_mixed_week(week: Week):
     assert result.database["postback_jobs"].get("delivered", 0) > 0
 
 
+@pytest.mark.slow
 def test_a_mixed_week_breaks_only_where_its_callbacks_were_lost(week: Week):
     assert all(r.summary.outcome == "success" for r in week.days.values())
     assert sum(r.summary.matched["wallet_psp"] for r in week.days.values()) >= 50
