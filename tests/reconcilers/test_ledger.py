@@ -268,6 +268,7 @@ def test_bad_run_arguments_are_refused(engine):
             finish_run(conn, 999, outcome="success", now=T0, rows={}, matched=0, in_flight=0)
 
 
+@pytest.mark.slow
 def test_a_hundred_thousand_breaks_go_in_with_bulk_statements(engine):
     n = 100_000
     many = frames.conform(

@@ -29,6 +29,9 @@ from reconcilers import ledger
 from reconcilers.run import RunOptions, RunResult, reconcile_day
 from tests.sim.traffic_tools import Run, capture_world, run_scenario, scenario
 
+# Every test here reads a simulated afternoon or week, run once per module (15 s to minutes).
+pytestmark = pytest.mark.slow
+
 WARMUP = timedelta(minutes=20)
 
 INCIDENTS = [
@@ -296,7 +299,6 @@ def week(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Week]:
     run.engine.dispose()
 
 
-@pytest.mark.slow
 def test_the_ledger_invariant_holds_after_the_mixed_week(week: Week):
     """(The week's run, shared with its reconciliation: two minutes here.)"""
     result = week.run.result
@@ -308,7 +310,6 @@ def test_the_ledger_invariant_holds_after_the_mixed_week(week: Week):
     assert result.database["postback_jobs"].get("delivered", 0) > 0
 
 
-@pytest.mark.slow
 def test_a_mixed_week_breaks_only_where_its_callbacks_were_lost(week: Week):
     assert all(r.summary.outcome == "success" for r in week.days.values())
     assert sum(r.summary.matched["wallet_psp"] for r in week.days.values()) >= 50
