@@ -16,6 +16,25 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, create_engine, inspect, text
 
+# The shared helpers' asserts get pytest's detailed messages too (pytest rewrites only
+# test_* modules and conftest by itself; these must be named before they are imported).
+pytest.register_assert_rewrite(
+    "tests.fakes",
+    "tests.psp_world",
+    "tests.alert_rules.tools",
+    "tests.collectors.metrics_helpers",
+    "tests.dashboards.tools",
+    "tests.e2e.stack_tools",
+    "tests.platform.affiliate_helpers",
+    "tests.platform.cashier_helpers",
+    "tests.platform.casino_helpers",
+    "tests.platform.sportsbook_helpers",
+    "tests.reconcilers.ledger_helpers",
+    "tests.reconcilers.matching_helpers",
+    "tests.reconcilers.report_helpers",
+    "tests.sim.traffic_tools",
+)
+
 from ground.clock import FakeClock
 from ground.dburl import normalise_url
 from igaming.bootstrap import Platform

@@ -43,6 +43,7 @@ def test_promtool_check_rules_passes_on_every_rule_file():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("test_file", TEST_FILES, ids=lambda p: p.stem)
 def test_promtool_unit_tests_pass(test_file):
     """Each alert fires on its incident within its promised time, stays silent on normal
@@ -58,6 +59,7 @@ def test_promtool_unit_tests_pass(test_file):
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_promtool_unit_tests_can_fail(tmp_path):
     """The harness is not vacuous: a rule whose threshold moved fails its own tests."""
     promtool = require("promtool")

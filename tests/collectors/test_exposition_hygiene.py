@@ -15,7 +15,7 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from igaming.api.app import create_app
-from tests.collectors.test_platform_metrics import deliver, deposit
+from tests.collectors.metrics_helpers import deliver, deposit
 from tests.conftest import register_player
 
 CLICK_ID = "clk-8f3a2b1c"

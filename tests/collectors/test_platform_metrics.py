@@ -8,52 +8,21 @@ registry by catalog declaration.
 from __future__ import annotations
 
 import pytest
-from prometheus_client import CollectorRegistry
 
 from collectors.catalog import platform as c
-from collectors.catalog.base import Metric
 from collectors.instrumentation.build import DEPLOYED_AT_ENV, PROCESS_STARTED, deploy_timestamp
-from collectors.instrumentation.events import DEFAULT_BRAND
 from collectors.instrumentation.subscribers.base import major_units
 from collectors.instrumentation.subscribers.payments import routed_combinations
+from ground.vocabulary import DEFAULT_BRAND
 from igaming.accounts.service import Registration
-from igaming.cashier import deposits
-from igaming.cashier.callbacks import handle_callback
 from igaming.cashier.gateway import PspTimeout
 from igaming.cashier.routing import RoutingTable
 from igaming.errors import InsufficientFunds, Unauthorized
 from igaming.wallet.service import place_stake
+from tests.collectors.metrics_helpers import deliver, deposit, sample
 from tests.conftest import make_platform, register_player
-from tests.fakes import callback_body, signature
 
 DE_CARD = {"geo": "DE", "psp": "paybridge", "method": "card", "brand": "pitwatch"}
-
-
-def sample(registry: CollectorRegistry, metric: Metric, suffix: str = "", **labels: str) -> float:
-    """A sample's value by catalog declaration; a missing series fails the test."""
-    name = (metric.name if metric.type == "histogram" else metric.exposed_name) + suffix
-    value = registry.get_sample_value(name, labels)
-    assert value is not None, f"no series {name}{labels}"
-    return value
-
-
-def deliver(p, d, status, *, event_id=None, secret=None):
-    body = callback_body(
-        merchant_reference=d.id,
-        status=status,
-        amount=d.amount,
-        currency=d.currency,
-        psp=d.psp,
-        occurred_at=p.clock.now(),
-        event_id=event_id,
-    )
-    return handle_callback(p, d.psp, body, signature(body, p.clock.now(), d.psp, secret))
-
-
-def deposit(p, player, key, amount=2_500):
-    return deposits.request_deposit(
-        p, player.id, amount=amount, currency=player.currency, method="card", idempotency_key=key
-    )
 
 
 def test_every_fixed_combination_is_at_zero_from_start_up(platform):

@@ -16,7 +16,7 @@ from collectors.catalog import platform as c
 from collectors.instrumentation import PlatformMetrics, metrics_app
 from collectors.instrumentation.http import HttpMetricsMiddleware, status_class
 from igaming.api.app import create_app
-from tests.collectors.test_platform_metrics import sample
+from tests.collectors.metrics_helpers import sample
 
 TEMPLATE = "/cashier/deposits/{deposit_id}"
 

@@ -27,17 +27,17 @@ from igaming.events import PlayerRegistered
 from igaming.partners.request_signing import sign_request
 from igaming.sportsbook import cashout
 from igaming.sportsbook.protocol import MESSAGE_TYPES
-from tests.collectors.test_platform_metrics import sample
+from tests.collectors.metrics_helpers import sample
 from tests.conftest import register_player
-from tests.platform.test_affiliate_support import (
+from tests.platform.affiliate_helpers import (
     approved_deposit,
     deliver_callback,
     make_world,
     referred_player,
 )
-from tests.platform.test_casino_wallet import funded_player as casino_player
-from tests.platform.test_casino_wallet import open_game
-from tests.platform.test_sportsbook import bet, funded_player, message, open_fixture, push
+from tests.platform.casino_helpers import funded_player as casino_player
+from tests.platform.casino_helpers import open_game
+from tests.platform.sportsbook_helpers import bet, funded_player, message, open_fixture, push
 
 DEAL = {
     "kind": "cpa",

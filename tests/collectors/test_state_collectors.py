@@ -18,13 +18,13 @@ from igaming.kyc import service as kyc
 from igaming.models import Account
 from tests.conftest import make_platform, register_player
 from tests.fakes import FakeKyc
-from tests.platform.test_affiliate_support import (
+from tests.platform.affiliate_helpers import (
     approved_deposit,
     jobs,
     make_world,
     referred_player,
 )
-from tests.platform.test_sportsbook import bet, funded_player, open_fixture
+from tests.platform.sportsbook_helpers import bet, funded_player, open_fixture
 
 DEAL = {"kind": "cpa", "currency": "EUR", "cpa_amount": 5_000}
 GAP = "igaming_ftd_postback_gap"

@@ -25,6 +25,9 @@ from collectors.catalog import METRICS, Metric
 from tests.alert_rules.tools import require
 from tests.dashboards.tools import LABEL_VALUES, panels, promql
 
+# Every test here queries a Prometheus the module starts and fills (about 10 s).
+pytestmark = pytest.mark.slow
+
 # Values of the labels whose domain is open (top-N): any will do, they only need to exist.
 OPEN_VALUES = {
     "affiliate": ("aff17", "aff23"),

@@ -13,7 +13,7 @@ from igaming.errors import ValidationFailed
 from igaming.wallet.accounts import house_account, player_account
 from igaming.wallet.ledger import Posting
 from igaming.wallet.service import pay_win, place_stake
-from tests.platform.test_affiliate_support import (
+from tests.platform.affiliate_helpers import (
     AFFILIATE,
     approved_deposit,
     conversions,

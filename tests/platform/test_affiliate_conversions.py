@@ -14,7 +14,7 @@ from igaming.kyc.service import request_verification, retry_due
 from igaming.models import OutboxEvent
 from igaming.partners.pseudonyms import AFFILIATE_REF_HEX_CHARS, player_ref
 from tests.fakes import FakeKyc
-from tests.platform.test_affiliate_support import (
+from tests.platform.affiliate_helpers import (
     AFFILIATE,
     approved_deposit,
     conversions,

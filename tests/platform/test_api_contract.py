@@ -34,7 +34,7 @@ from igaming.db import make_engine
 from igaming.partners.request_signing import sign_request
 from igaming.partners.signing import sign
 from tests.conftest import make_platform
-from tests.platform.test_casino_wallet import FakeProvider
+from tests.platform.casino_helpers import FakeProvider
 
 CHECKS = [
     not_a_server_error,
@@ -105,6 +105,7 @@ def _signed(case, app: FastAPI) -> dict[str, str]:
 
 # One test per operation, named after it (schemathesis' own pytest loader does not run on
 # pytest 9: it writes a private attribute of the test item).
+@pytest.mark.slow
 @pytest.mark.parametrize("operation", sorted(contract.PROBLEMS))
 def test_every_answer_is_documented_and_none_is_a_server_error(
     operation: str, api_schema, contract_app: FastAPI
@@ -178,6 +179,7 @@ def test_errors_are_documented_as_problems(contract_app: FastAPI) -> None:
     assert "application/json" not in deposit["422"]["content"]
 
 
+@pytest.mark.slow
 def test_stateful_sequences_follow_the_links_without_an_undocumented_answer(
     tmp_path_factory, sqlite_template
 ) -> None:

@@ -94,6 +94,7 @@ def client(tmp_path_factory, sqlite_template):
         yield c
 
 
+@pytest.mark.slow
 @settings(
     max_examples=150,
     deadline=None,

@@ -13,7 +13,7 @@ from igaming.models import OutboxEvent, Player
 from igaming.wallet.invariants import check_invariants
 from igaming.wallet.service import balances, place_stake
 from tests.conftest import register_player
-from tests.platform.test_cashier import deliver, deposit
+from tests.platform.cashier_helpers import deliver, deposit
 
 
 def claim(p, player, code="WELCOME100"):
@@ -161,7 +161,7 @@ def _active_bonus_player(platform):
 
 
 def test_a_casino_stake_rolled_back_no_longer_counts_towards_wagering(platform):
-    from tests.platform.test_casino_wallet import open_game
+    from tests.platform.casino_helpers import open_game
 
     player = _active_bonus_player(platform)
     provider = open_game(platform, player)
@@ -173,7 +173,7 @@ def test_a_casino_stake_rolled_back_no_longer_counts_towards_wagering(platform):
 
 
 def test_a_voided_bet_no_longer_counts_and_a_rollback_of_the_void_counts_it_again(platform):
-    from tests.platform.test_sportsbook import bet, message, open_fixture, push
+    from tests.platform.sportsbook_helpers import bet, message, open_fixture, push
 
     player = _active_bonus_player(platform)
     open_fixture(platform)
@@ -190,7 +190,7 @@ def test_a_voided_bet_no_longer_counts_and_a_rollback_of_the_void_counts_it_agai
 
 
 def test_a_stake_placed_before_the_grant_never_counted_and_its_refund_takes_nothing(platform):
-    from tests.platform.test_casino_wallet import open_game
+    from tests.platform.casino_helpers import open_game
 
     player = register_player(platform)
     deliver(platform, deposit(platform, player, amount=5_000, key="first"), "approved")

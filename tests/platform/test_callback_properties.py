@@ -158,6 +158,7 @@ def _property(p: Platform, max_examples: int) -> None:
     run()
 
 
+@pytest.mark.slow
 def test_any_delivery_order_ends_in_the_psps_final_status_and_credits_once(engine):
     """One platform per backend; every example plays on a fresh player and deposit."""
     p = make_platform(engine)
@@ -291,6 +292,7 @@ def test_unknown_callback_statuses_are_refused_by_the_state_machine():
         decide_withdrawal("processing", "approved")
 
 
+@pytest.mark.slow
 @settings(max_examples=300, derandomize=True, database=None)
 @given(st.lists(st.sampled_from(PAYMENT_STATUSES), max_size=12))
 def test_a_final_deposit_only_moves_on_to_chargeback_refund_or_reversal(incoming):
@@ -308,6 +310,7 @@ def test_a_final_deposit_only_moves_on_to_chargeback_refund_or_reversal(incoming
             assert later in DEPOSIT_LATER.get(before, ()), history
 
 
+@pytest.mark.slow
 @settings(max_examples=200, derandomize=True, database=None)
 @given(st.lists(st.sampled_from(PAYOUT_STATUSES), max_size=10))
 def test_a_withdrawal_settles_at_most_once(incoming):

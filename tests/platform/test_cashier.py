@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from igaming.cashier import deposits, withdrawals
 from igaming.cashier.callbacks import handle_callback
@@ -15,41 +15,12 @@ from igaming.errors import (
     UpstreamUnavailable,
     ValidationFailed,
 )
-from igaming.models import LedgerEntry, OutboxEvent, Player, PspCallback, WalletTransaction
+from igaming.models import LedgerEntry, OutboxEvent, WalletTransaction
 from igaming.wallet.invariants import check_invariants
 from igaming.wallet.service import balances
 from tests.conftest import register_player
 from tests.fakes import callback_body, signature
-
-
-def deposit(p, player, amount=2_500, key="d1", method="card"):
-    return deposits.request_deposit(
-        p, player.id, amount=amount, currency=player.currency, method=method, idempotency_key=key
-    )
-
-
-def deliver(p, d, status, *, event_id=None, psp=None, kind="payment", amount=None, secret=None):
-    psp = psp or d.psp
-    body = callback_body(
-        merchant_reference=d.id,
-        status=status,
-        amount=d.amount if amount is None else amount,
-        currency=d.currency,
-        psp=psp,
-        kind=kind,
-        occurred_at=p.clock.now(),
-        event_id=event_id,
-    )
-    return handle_callback(p, psp, body, signature(body, p.clock.now(), psp, secret))
-
-
-def cash(p, player) -> int:
-    return balances(p, player.id)[0].cash
-
-
-def outcomes(p) -> list[str]:
-    with p.session_factory() as s:
-        return list(s.execute(select(PspCallback.outcome).order_by(PspCallback.id)).scalars())
+from tests.platform.cashier_helpers import approved_player, cash, deliver, deposit, outcomes
 
 
 def test_deposit_is_routed_sent_and_pending_until_its_callback(platform):
@@ -280,15 +251,6 @@ def test_method_not_offered_in_the_geo_is_refused(platform):
         deposit(platform, player, method="pix")
 
 
-def _approved_player(p, amount=10_000):
-    player = register_player(p)
-    deliver(p, deposit(p, player, amount=amount, key="seed"), "approved")
-    with p.session_factory() as s:
-        s.execute(update(Player).where(Player.id == player.id).values(kyc_status="approved"))
-        s.commit()
-    return player
-
-
 def test_withdrawal_needs_approved_kyc(platform):
     player = register_player(platform)
     deliver(platform, deposit(platform, player), "approved")
@@ -300,7 +262,7 @@ def test_withdrawal_needs_approved_kyc(platform):
 
 
 def test_withdrawal_locks_funds_then_pays_out_on_callback(platform):
-    player = _approved_player(platform)
+    player = approved_player(platform)
     w = withdrawals.request_withdrawal(
         platform, player.id, amount=4_000, currency="EUR", method="card", idempotency_key="w"
     )
@@ -316,7 +278,7 @@ def test_withdrawal_locks_funds_then_pays_out_on_callback(platform):
 
 
 def test_failed_payout_returns_the_funds(platform):
-    player = _approved_player(platform)
+    player = approved_player(platform)
     w = withdrawals.request_withdrawal(
         platform, player.id, amount=4_000, currency="EUR", method="card", idempotency_key="w"
     )
@@ -326,7 +288,7 @@ def test_failed_payout_returns_the_funds(platform):
 
 
 def test_withdrawal_over_the_balance_is_refused(platform):
-    player = _approved_player(platform, amount=1_000)
+    player = approved_player(platform, amount=1_000)
     from igaming.errors import InsufficientFunds
 
     with pytest.raises(InsufficientFunds):
@@ -337,7 +299,7 @@ def test_withdrawal_over_the_balance_is_refused(platform):
 
 
 def test_withdrawal_with_psp_down_gives_the_money_back(platform):
-    player = _approved_player(platform)
+    player = approved_player(platform)
     platform.psp.fail_with = PspUnavailable
     with pytest.raises(UpstreamUnavailable):
         withdrawals.request_withdrawal(

@@ -20,7 +20,7 @@ from igaming.casino.models import CasinoSession
 from igaming.models import OutboxEvent
 from pitwatch.compose import start_platform
 from tests.conftest import register_player
-from tests.platform.test_casino_wallet import GAME, FakeProvider, Provider
+from tests.platform.casino_helpers import GAME, FakeProvider, Provider
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ balance is what the applied answers say, and the ledger balances."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 from igaming.casino.models import CasinoRound, CasinoTransaction
 from igaming.models import WalletTransaction
 from igaming.wallet.invariants import check_invariants
-from tests.platform.test_casino_wallet import cash, funded_player, open_game
+from tests.platform.casino_helpers import cash, funded_player, open_game
 
 # The calls a provider can make in one round, as (action, transaction id, arguments).
 # b1 is also sent with another amount (a conflicting reuse of its id).
@@ -28,6 +29,7 @@ CALLS = [
 ]
 
 
+@pytest.mark.slow
 @settings(
     max_examples=40,
     deadline=None,

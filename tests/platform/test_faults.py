@@ -27,8 +27,8 @@ from igaming.sportsbook.models import Bet, FeedMessage, Market
 from igaming.wallet.invariants import check_invariants
 from igaming.worker import BackgroundJobs
 from tests.conftest import make_platform, register_player
-from tests.platform.test_affiliate_support import approved_deposit, make_world, referred_player
-from tests.platform.test_sportsbook import (
+from tests.platform.affiliate_helpers import approved_deposit, make_world, referred_player
+from tests.platform.sportsbook_helpers import (
     assert_ledger_ok,
     bet,
     cash,

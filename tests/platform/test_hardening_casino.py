@@ -22,7 +22,7 @@ from igaming.casino.sessions import end_player_sessions
 from igaming.errors import ResponsibleGamblingBlock
 from igaming.models import Player
 from igaming.partners.request_signing import sign_request
-from tests.platform.test_casino_wallet import (
+from tests.platform.casino_helpers import (
     FakeProvider,
     cash,
     funded_player,

@@ -21,7 +21,7 @@ from igaming.errors import Conflict
 from igaming.wallet.invariants import check_invariants
 from igaming.wallet.service import balances
 from tests.conftest import register_player
-from tests.platform.test_affiliate_support import (
+from tests.platform.affiliate_helpers import (
     AFFILIATE,
     approved_deposit,
     conversions,
@@ -29,9 +29,9 @@ from tests.platform.test_affiliate_support import (
     make_world,
     referred_player,
 )
-from tests.platform.test_cashier import deliver, deposit
-from tests.platform.test_casino_wallet import open_game
-from tests.platform.test_sportsbook import bet, message, open_fixture, push
+from tests.platform.cashier_helpers import deliver, deposit
+from tests.platform.casino_helpers import open_game
+from tests.platform.sportsbook_helpers import bet, message, open_fixture, push
 
 SLOT = "spinworks:pit-of-gold"
 TABLE = "lucky_labs:blackjack-classic"  # RTP 99.5 %: the game of the review's +85 EUR

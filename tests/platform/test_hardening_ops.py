@@ -318,7 +318,7 @@ def test_delivery_re_checks_the_destination_and_sends_nothing_to_a_private_addre
 
     from igaming.affiliates.dispatcher import dispatch_due
     from igaming.affiliates.outbox_consumer import consume_all
-    from tests.platform.test_affiliate_support import jobs, make_world, referred_player
+    from tests.platform.affiliate_helpers import jobs, make_world, referred_player
 
     w = make_world(sqlite_engine)  # registered while network.test was allowed
     referred_player(w.p)
@@ -345,7 +345,7 @@ def test_a_partners_answer_body_is_never_recorded_or_shown(sqlite_engine):
     from igaming.admin import create_operator
     from igaming.affiliates.dispatcher import dispatch_due
     from igaming.affiliates.outbox_consumer import consume_all
-    from tests.platform.test_affiliate_support import AFFILIATE, make_world, referred_player
+    from tests.platform.affiliate_helpers import AFFILIATE, make_world, referred_player
 
     w = make_world(sqlite_engine)
     referred_player(w.p)
@@ -471,7 +471,7 @@ PLAYER_ID = "3f2b9c1e-8d4a-4c6b-9e1f-2a7d5c3b8e90"
 def _balance_break_frame():
     from reconcilers.frames import BALANCES, CLEARING, PSP_ROWS
     from reconcilers.match.internal import check_wallet_internal
-    from tests.reconcilers.test_matching import DAY, account, frame
+    from tests.reconcilers.matching_helpers import DAY, account, frame
 
     balances = [account(2, 1000, 900, account_owner=PLAYER_ID, account_kind="player_cash")]
     result = check_wallet_internal(
@@ -490,7 +490,7 @@ def test_the_shared_csv_and_html_name_the_account_but_never_the_player(tmp_path)
 
     from reconcilers.frames import LEDGER_BREAKS, conform
     from reconcilers.report import csv_rows, render_html
-    from tests.reconcilers.test_report import ledger_break, summary
+    from tests.reconcilers.report_helpers import ledger_break, summary
 
     brk = _balance_break_frame().iloc[0].to_dict()
     row = ledger_break("k", **{k: brk[k] for k in brk if k in LEDGER_BREAKS})

@@ -28,7 +28,7 @@ from igaming.sportsbook.models import FeedMessage, Market
 from igaming.sportsbook.odds import OddsError, parse_odds
 from tests.conftest import register_player
 from tests.fakes import callback_body, signature
-from tests.platform.test_sportsbook import funded_player, message, open_fixture, push
+from tests.platform.sportsbook_helpers import funded_player, message, open_fixture, push
 
 BAD_ODDS = ["1e500000", "1e1000000", "NaN", "-2", "2.1234", "1000.001"]
 

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from igaming.affiliates.dispatcher import backoff, dispatch_due
 from igaming.affiliates.models import PostbackJob
 from igaming.affiliates.outbox_consumer import consume_all, reset_cursor
-from tests.platform.test_affiliate_support import (
+from tests.platform.affiliate_helpers import (
     AFFILIATE,
     approved_deposit,
     jobs,
@@ -137,7 +137,7 @@ def test_transport_errors_are_logged_as_failed_attempts(engine):
 
 def test_network_books_ftd_commission_and_marks_reversals(engine):
     w = make_world(engine, deal=DEAL)
-    from tests.platform.test_affiliate_support import deliver_callback
+    from tests.platform.affiliate_helpers import deliver_callback
 
     d = approved_deposit(w.p, referred_player(w.p), amount=3_000)
     w.pump()

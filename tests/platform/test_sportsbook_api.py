@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from igaming.api.app import create_app
 from igaming.partners.signing import sign
-from tests.platform.test_sportsbook import funded_player, message, open_fixture
+from tests.platform.sportsbook_helpers import funded_player, message, open_fixture
 
 
 @pytest.fixture

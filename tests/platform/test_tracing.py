@@ -27,7 +27,7 @@ from igaming.tracing import (
     traces_url,
 )
 from tests.conftest import make_platform, register_player
-from tests.platform.test_affiliate_support import approved_deposit, make_world, referred_player
+from tests.platform.affiliate_helpers import approved_deposit, make_world, referred_player
 from tests.psp_world import psp_world as make_psp_world
 
 PASSWORD = "correct horse battery"

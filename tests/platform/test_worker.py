@@ -6,7 +6,7 @@ from __future__ import annotations
 from igaming.kyc import service as kyc_service
 from igaming.worker import BackgroundJobs
 from tests.fakes import FakeKyc
-from tests.platform.test_affiliate_support import approved_deposit, make_world, referred_player
+from tests.platform.affiliate_helpers import approved_deposit, make_world, referred_player
 
 
 def test_one_pass_delivers_the_registration_and_ftd_postbacks(engine):

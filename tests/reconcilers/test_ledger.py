@@ -21,32 +21,10 @@ from reconcilers.ledger import (
     recon_runs,
     start_run,
 )
+from tests.reconcilers.ledger_helpers import T0, brk
 
 DAY = date(2026, 11, 2)
-T0 = datetime(2026, 11, 3, 6, 0, tzinfo=UTC)
 PSP_PAIR = ["wallet_psp"]
-
-
-def brk(key: str, *, pair: str = "wallet_psp", type: str = "missing_in_wallet", **values):
-    row = {
-        "break_key": key,
-        "pair": pair,
-        "type": type,
-        "psp": "paybridge",
-        "affiliate": None,
-        "reference": f"dep-{key}",
-        "psp_reference": f"pb-{key}",
-        "currency": "EUR",
-        "wallet_amount_minor": None,
-        "other_amount_minor": 2_500,
-        "wallet_value": None,
-        "other_value": "Settled",
-        "amount_at_risk_minor": 2_500,
-        "occurred_at": T0 - timedelta(hours=20),
-        "details": "settled by the PSP, never credited",
-    }
-    row.update(values)
-    return row
 
 
 def frame(*rows: dict) -> pd.DataFrame:
@@ -290,6 +268,7 @@ def test_bad_run_arguments_are_refused(engine):
             finish_run(conn, 999, outcome="success", now=T0, rows={}, matched=0, in_flight=0)
 
 
+@pytest.mark.slow
 def test_a_hundred_thousand_breaks_go_in_with_bulk_statements(engine):
     n = 100_000
     many = frames.conform(

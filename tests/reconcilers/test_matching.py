@@ -22,7 +22,6 @@ from reconcilers.frames import (
     REJECTS,
     STATS_KEYS,
     WALLET_MOVEMENTS,
-    conform,
     empty,
 )
 from reconcilers.match.affiliate import match_wallet_affiliate
@@ -30,8 +29,8 @@ from reconcilers.match.engine import MatchResult, recode, same_values
 from reconcilers.match.internal import check_wallet_internal
 from reconcilers.match.psp import match_wallet_psp
 from reconcilers.match.rejects import rejects_to_breaks
+from tests.reconcilers.matching_helpers import DAY, account, frame
 
-DAY = date(2026, 11, 2)
 NOON = datetime(2026, 11, 2, 12, tzinfo=UTC)
 NOW = datetime(2026, 11, 5, 6, tzinfo=UTC)
 WINDOW = timedelta(hours=48)
@@ -98,10 +97,6 @@ def fee_row(psp: str = "paybridge") -> dict:
         "fee_minor": -500,
     }
     return row
-
-
-def frame(rows: list[dict], schema) -> pd.DataFrame:
-    return conform(pd.DataFrame(rows), schema, "fixture") if rows else empty(schema)
 
 
 def match_psp(
@@ -451,6 +446,7 @@ def expected_type(kind: str, mutation: str) -> str:
     }[mutation]
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(days())
 def test_a_derived_report_matches_and_each_of_k_mutations_is_exactly_one_break(
@@ -672,19 +668,6 @@ def test_status_mismatch_a_charged_back_ftd_still_approved_at_the_network() -> N
 
 
 # -- wallet internal --------------------------------------------------------------------------
-
-
-def account(account_id: int, stored: int, entries: int, **kw: object) -> dict:
-    row = {
-        "account_id": account_id,
-        "account_owner": "p-1",
-        "account_kind": "cash",
-        "psp": None,
-        "currency": "EUR",
-        "stored_minor": stored,
-        "entries_minor": entries,
-    }
-    return row | kw
 
 
 def clearing_account(account_id: int, psp: str, currency: str = "EUR") -> dict:

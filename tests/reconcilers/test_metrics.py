@@ -15,7 +15,7 @@ from ground.clock import FakeClock
 from reconcilers import frames
 from reconcilers.ledger import apply_breaks, finish_run, start_run
 from reconcilers.metrics import ReconciliationCollector, major
-from tests.reconcilers.test_ledger import brk
+from tests.reconcilers.ledger_helpers import brk
 
 DAY = date(2026, 11, 2)
 T0 = datetime(2026, 11, 3, 6, 0, tzinfo=UTC)

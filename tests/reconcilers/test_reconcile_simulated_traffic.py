@@ -30,6 +30,9 @@ from reconcilers import ledger
 from reconcilers.run import RunOptions, RunResult, reconcile_day
 from tests.sim.traffic_tools import Run, capture_world, run_scenario, scenario
 
+# Every test here reads a simulated afternoon or week, run once per module (15 s to minutes).
+pytestmark = pytest.mark.slow
+
 WARMUP = timedelta(minutes=20)
 
 INCIDENTS: list[dict] = [

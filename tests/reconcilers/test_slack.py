@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from reconcilers.report import write_csv
 from reconcilers.slack import SlackPostError, escape_mrkdwn, post_summary, summary_blocks
 from tests.reconcilers.fake_slack import TOKEN, FakeSlack, running_fake_slack
-from tests.reconcilers.test_report import breaks_frame, ledger_break, sample_breaks, summary
+from tests.reconcilers.report_helpers import breaks_frame, ledger_break, sample_breaks, summary
 
 CHANNEL = "#finance-recon"
 

@@ -51,7 +51,7 @@ from reconcilers.sources.wallet import (
 )
 from tests.conftest import make_platform, register_player
 from tests.fakes import callback_body, signature
-from tests.platform.test_affiliate_support import (
+from tests.platform.affiliate_helpers import (
     approved_deposit,
     conversions,
     make_world,
@@ -443,6 +443,7 @@ LINE_KINDS = {
 }
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(kinds=st.lists(st.sampled_from(sorted(LINE_KINDS)), max_size=30))
 def test_every_data_line_is_a_row_or_a_reject(kinds):
@@ -475,6 +476,7 @@ def documented_minor(amount: str, currency: str) -> int | None:
     return to_minor(amount, currency) if re.fullmatch(pattern, amount) else None
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None)
 @given(
     cases=st.lists(

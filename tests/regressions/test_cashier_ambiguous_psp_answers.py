@@ -10,7 +10,7 @@ from igaming.cashier.gateway import HttpPspGateway, PaymentRequest, PspTimeout
 from igaming.errors import UpstreamUnavailable
 from igaming.wallet.invariants import check_invariants
 from igaming.wallet.service import balances
-from tests.platform.test_cashier import _approved_player, deliver
+from tests.platform.cashier_helpers import approved_player, deliver
 
 REQUEST = PaymentRequest("payouts", "paybridge", "w-1", 100, "EUR", "card", "DE", "http://cb")
 
@@ -62,7 +62,7 @@ def test_payout_whose_answer_was_lost_is_not_both_returned_and_paid(engine):
         return httpx.Response(201, json={"psp_reference": f"ref-{len(created)}"})
 
     p = make_platform(engine, psp=_gateway(handler))
-    player = _approved_player(p)
+    player = approved_player(p)
     try:
         w = withdrawals.request_withdrawal(
             p, player.id, amount=4_000, currency="EUR", method="card", idempotency_key="w"

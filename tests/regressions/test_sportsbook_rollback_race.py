@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from igaming.wallet.service import place_stake
-from tests.platform.test_sportsbook import (
+from tests.platform.sportsbook_helpers import (
     assert_ledger_ok,
     bet,
     cash,

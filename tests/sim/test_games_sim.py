@@ -26,7 +26,7 @@ from igaming.sim.games import create_app as create_games_app
 from igaming.sim.games.simulator import GameProviderSimulator
 from igaming.wallet.invariants import check_invariants
 from tests.conftest import make_platform
-from tests.platform.test_casino_wallet import GAME, cash, funded_player
+from tests.platform.casino_helpers import GAME, cash, funded_player
 
 
 class _LazyApp:

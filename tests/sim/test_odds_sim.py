@@ -22,7 +22,7 @@ from igaming.sportsbook.models import Bet, FeedMessage, Market, Selection
 from igaming.wallet.invariants import check_invariants
 from igaming.wallet.service import balances
 from tests.conftest import make_platform
-from tests.platform.test_sportsbook import funded_player
+from tests.platform.sportsbook_helpers import funded_player
 
 
 def quiet_config(**changes) -> OddsSimConfig:

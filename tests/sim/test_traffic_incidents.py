@@ -36,6 +36,9 @@ from igaming.sportsbook.models import Bet, FeedMessage
 from igaming.traffic.scenario import INCIDENT_TYPES
 from tests.sim.traffic_tools import Run, rate, run_scenario, scenario, within
 
+# Every test here reads an accelerated run of an incident scenario, run once per module.
+pytestmark = pytest.mark.slow
+
 MINUTE = timedelta(minutes=1)
 
 

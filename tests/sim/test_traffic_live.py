@@ -167,6 +167,7 @@ def _override(psp_url: str) -> float | None:
     return override.get("approval_rate")
 
 
+@pytest.mark.slow
 def test_live_run_drives_the_platform_and_plays_incidents_on_the_simulators(stack):
     url = stack["url"]
     scenario = parse(SCENARIO, "live-test")

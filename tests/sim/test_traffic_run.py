@@ -49,6 +49,7 @@ def _run(url: str | Engine, tmp: Path, **changes):
     )
 
 
+@pytest.mark.slow
 def test_one_seed_gives_one_run_and_another_seed_another(tmp_path: Path):
     first = _run(f"sqlite:///{tmp_path}/a.db", tmp_path / "a")
     second = _run(f"sqlite:///{tmp_path}/b.db", tmp_path / "b")
