@@ -25,6 +25,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/python -m ground.layers
 
 # The packages, tests and benchmarks as [tool.mypy] in pyproject.toml says.
 typecheck: $(STAMP)
