@@ -169,6 +169,6 @@ def demo_config(config: RulesConfig, domains: tuple[Domain, ...]) -> RulesConfig
 
 def rule_file(domain: Domain, config: RulesConfig, domains: tuple[Domain, ...]) -> str:
     """``alert_rules/demo/<domain>.yml``: the domain's rules in the demo profile."""
-    from alert_rules import render
+    from alert_rules.render import rule_file as render_rule_file
 
-    return render.rule_file(demo_domain(domain), demo_config(config, domains), note=HEADER)
+    return render_rule_file(demo_domain(domain), demo_config(config, domains), note=HEADER)

@@ -12,9 +12,9 @@ from typing import Annotated, Any
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StrictInt, field_validator
 
+import igaming.sim.psp.outcomes as outcomes
 from ground.clock import Clock
 from ground.money import CURRENCY_EXPONENTS, MAX_AMOUNT_MINOR
-from igaming.sim.psp import outcomes
 from igaming.sim.psp.config import PspKnobs, PspSettings, PspSimConfig
 from igaming.sim.psp.dispatcher import CallbackDispatcher
 from igaming.sim.psp.ledger import Kind, PspEvent, PspTransaction, SimLedger
