@@ -46,6 +46,8 @@ from pitwatch.settings import Settings
 from tests.fakes import FakeKyc, FakePsp
 
 PG_URL = os.environ.get("PITWATCH_TEST_DATABASE_URL")
+# The password register_player gives every player.
+PASSWORD = "correct horse battery"
 # Settings without PITWATCH_ENVIRONMENT are production (placeholder secrets refused): the
 # tests, and the processes they start, run as test unless a test says otherwise.
 os.environ.setdefault("PITWATCH_ENVIRONMENT", "test")
@@ -145,10 +147,17 @@ def register_player(
         p,
         Registration(
             email=email or f"{uuid.uuid4().hex[:10]}@example.com",
-            password="correct horse battery",
+            password=PASSWORD,
             country=country,
             currency=currency,
             date_of_birth=date(1990, 5, 17),
             **kw,
         ),
     )
+
+
+def bearer(client: Any, player: Any) -> dict[str, str]:
+    """The Authorization header of a player registered by register_player, logged in over
+    the API (client: a TestClient of the platform's app)."""
+    answer = client.post("/sessions", json={"email": player.email, "password": PASSWORD})
+    return {"Authorization": f"Bearer {answer.json()['token']}"}

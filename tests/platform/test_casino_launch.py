@@ -19,7 +19,7 @@ from igaming.casino.launch import (
 from igaming.casino.models import CasinoSession
 from igaming.models import OutboxEvent
 from pitwatch.compose import start_platform
-from tests.conftest import register_player
+from tests.conftest import bearer, register_player
 from tests.platform.casino_helpers import GAME, FakeProvider, Provider
 
 
@@ -28,13 +28,6 @@ def client(platform):
     seed_catalogue(platform)
     install_gateway(platform, FakeProvider())
     return TestClient(create_app(platform))
-
-
-def bearer(client: TestClient, player) -> dict[str, str]:
-    token = client.post(
-        "/sessions", json={"email": player.email, "password": "correct horse battery"}
-    ).json()["token"]
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_platform_start_seeds_the_catalogue_once(platform):

@@ -26,7 +26,7 @@ from igaming.partners.signing import SignatureError, sign, verify
 from igaming.sportsbook import odds as odds_module
 from igaming.sportsbook.models import FeedMessage, Market
 from igaming.sportsbook.odds import OddsError, parse_odds
-from tests.conftest import register_player
+from tests.conftest import bearer, register_player
 from tests.fakes import callback_body, signature
 from tests.platform.sportsbook_helpers import funded_player, message, open_fixture, push
 
@@ -36,13 +36,6 @@ BAD_ODDS = ["1e500000", "1e1000000", "NaN", "-2", "2.1234", "1000.001"]
 @pytest.fixture
 def client(platform):
     return TestClient(create_app(platform))
-
-
-def login(client, player) -> dict[str, str]:
-    token = client.post(
-        "/sessions", json={"email": player.email, "password": "correct horse battery"}
-    ).json()["token"]
-    return {"Authorization": f"Bearer {token}"}
 
 
 def outbox(p, name: str) -> list[dict]:
@@ -89,7 +82,7 @@ def test_parse_odds_accepts_plain_decimals(text, milli):
 
 def test_bet_with_odds_of_a_bad_shape_is_a_422_problem_and_good_odds_still_work(platform, client):
     open_fixture(platform, home_odds="2.15")
-    headers = login(client, funded_player(platform))
+    headers = bearer(client, funded_player(platform))
     for i, text in enumerate(BAD_ODDS):
         body = {"selection_id": "f1-h", "stake": 1_000, "currency": "EUR", "odds": text}
         key = {"Idempotency-Key": f"k{i}"}

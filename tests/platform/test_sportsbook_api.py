@@ -8,19 +8,13 @@ from fastapi.testclient import TestClient
 
 from igaming.api.app import create_app
 from igaming.partners.signing import sign
+from tests.conftest import bearer
 from tests.platform.sportsbook_helpers import funded_player, message, open_fixture
 
 
 @pytest.fixture
 def client(platform):
     return TestClient(create_app(platform))
-
-
-def login(client, player) -> dict[str, str]:
-    token = client.post(
-        "/sessions", json={"email": player.email, "password": "correct horse battery"}
-    ).json()["token"]
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_open_fixtures_list_markets_with_decimal_string_odds(platform, client):
@@ -37,7 +31,7 @@ def test_open_fixtures_list_markets_with_decimal_string_odds(platform, client):
 def test_bet_is_placed_replayed_and_listed(platform, client):
     open_fixture(platform)
     player = funded_player(platform)
-    headers = login(client, player) | {"Idempotency-Key": "b-1"}
+    headers = bearer(client, player) | {"Idempotency-Key": "b-1"}
     body = {"selection_id": "f1-h", "stake": 1_000, "currency": "EUR", "odds": "2.00"}
     first = client.post("/sportsbook/bets", json=body, headers=headers)
     again = client.post("/sportsbook/bets", json=body, headers=headers)
@@ -51,7 +45,7 @@ def test_bet_is_placed_replayed_and_listed(platform, client):
 def test_rejected_bet_is_a_problem_with_its_reason_and_bet_id(platform, client):
     open_fixture(platform)
     player = funded_player(platform)
-    headers = login(client, player) | {"Idempotency-Key": "b-2"}
+    headers = bearer(client, player) | {"Idempotency-Key": "b-2"}
     body = {"selection_id": "f1-h", "stake": 1_000, "currency": "EUR", "odds": "2.50"}
     r = client.post("/sportsbook/bets", json=body, headers=headers)
     assert r.status_code == 409 and r.headers["content-type"] == "application/problem+json"
@@ -64,7 +58,7 @@ def test_rejected_bet_is_a_problem_with_its_reason_and_bet_id(platform, client):
 def test_bet_with_float_like_garbage_odds_is_a_422(platform, client):
     open_fixture(platform)
     player = funded_player(platform)
-    headers = login(client, player) | {"Idempotency-Key": "b-3"}
+    headers = bearer(client, player) | {"Idempotency-Key": "b-3"}
     body = {"selection_id": "f1-h", "stake": 1_000, "currency": "EUR", "odds": "2.0001"}
     r = client.post("/sportsbook/bets", json=body, headers=headers)
     assert r.status_code == 422 and "three decimals" in r.json()["detail"]
@@ -73,7 +67,7 @@ def test_bet_with_float_like_garbage_odds_is_a_422(platform, client):
 def test_cash_out_quote_then_cash_out(platform, client):
     open_fixture(platform)
     player = funded_player(platform)
-    headers = login(client, player)
+    headers = bearer(client, player)
     bet = client.post(
         "/sportsbook/bets",
         json={"selection_id": "f1-h", "stake": 1_000, "currency": "EUR", "odds": "2.00"},

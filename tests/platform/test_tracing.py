@@ -26,11 +26,10 @@ from igaming.tracing import (
     trace_app,
     traces_url,
 )
-from tests.conftest import make_platform, register_player
+from tests.conftest import bearer, make_platform, register_player
 from tests.platform.affiliate_helpers import approved_deposit, make_world, referred_player
 from tests.psp_world import psp_world as make_psp_world
 
-PASSWORD = "correct horse battery"
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_SPAN_ID = "00f067aa0ba902b7"
 
@@ -86,11 +85,6 @@ def traced_platform_app(platform: Any) -> Any:
     return trace_app(create_platform_app(platform))
 
 
-def login(client: TestClient, email: str) -> dict[str, str]:
-    token = client.post("/sessions", json={"email": email, "password": PASSWORD}).json()["token"]
-    return {"Authorization": f"Bearer {token}"}
-
-
 def every_value(exporter: InMemorySpanExporter) -> list[str]:
     """Names, attribute values and event attribute values of every captured span."""
     out: list[str] = []
@@ -110,7 +104,7 @@ def test_an_api_request_makes_a_server_span_named_by_its_route_template(spans, s
     player = register_player(platform)
     client = TestClient(traced_platform_app(platform))
 
-    r = client.get("/players/me", headers=login(client, player.email))
+    r = client.get("/players/me", headers=bearer(client, player))
 
     assert r.status_code == 200
     s = one(spans, "GET /players/me")
@@ -127,7 +121,7 @@ def test_a_path_with_an_id_is_named_by_its_template_and_keeps_its_status(spans, 
     player = register_player(platform)
     client = TestClient(traced_platform_app(platform))
 
-    r = client.get("/cashier/deposits/dep-123456789", headers=login(client, player.email))
+    r = client.get("/cashier/deposits/dep-123456789", headers=bearer(client, player))
 
     assert r.status_code == 404
     s = one(spans, "GET /cashier/deposits/{deposit_id}")
@@ -182,7 +176,7 @@ def deposit_through_the_api(platform, api) -> tuple[Any, str]:
     r = api.post(
         "/cashier/deposits",
         json={"amount": 4_200, "currency": "EUR", "method": "card"},
-        headers={**login(api, player.email), "Idempotency-Key": "k1"},
+        headers={**bearer(api, player), "Idempotency-Key": "k1"},
     )
     assert r.status_code == 201, r.text
     return player, r.json()["id"]
@@ -230,7 +224,7 @@ def test_the_psps_callback_continues_the_deposits_trace(spans, psp_world):
 def test_no_span_carries_the_player_id_or_email(spans, psp_world):
     platform, psp_app, api, clock = psp_world
     player, deposit_id = deposit_through_the_api(platform, api)
-    api.get(f"/cashier/deposits/{deposit_id}", headers=login(api, player.email))
+    api.get(f"/cashier/deposits/{deposit_id}", headers=bearer(api, player))
     clock.advance(4)
     asyncio.run(psp_app.state.dispatcher.deliver_due())
 
