@@ -63,3 +63,20 @@ TX_TYPES = frozenset(
 )
 # The brand a player registers under when none is given.
 DEFAULT_BRAND = "pitwatch"
+
+# The simulator's incident types (igaming.traffic.scenario), which alerts declare they catch.
+INCIDENT_TYPES = (
+    "psp_degradation",
+    "psp_callback_delay",
+    "psp_callback_loss",
+    "psp_callback_duplicates",
+    "postback_outage",
+    "postback_dispatcher_stall",
+    "odds_feed_lag",
+    "settlement_stall",
+    "kyc_vendor_down",
+    "game_provider_errors",
+    "traffic_surge",
+    "deploy",
+    "db_slowdown",
+)

@@ -22,7 +22,7 @@ import secrets
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from ground.clock import FakeClock
 from igaming.accounts import service as accounts
@@ -76,6 +76,18 @@ def seeded_ids(seed: int) -> Iterator[None]:
         uuid.uuid4, secrets.token_urlsafe, secrets.token_hex, accounts.hash_password = saved
 
 
+class RunObserver(Protocol):
+    """Watches an accelerated run on its simulated clock (the backtest's recorder): it is
+    attached to the platform before the first action, then looks at every ``interval`` of
+    simulated time, from the run's first instant, after what was due then has landed."""
+
+    interval: timedelta
+
+    def attach(self, platform: Platform) -> None: ...
+
+    def look(self, now: datetime) -> None: ...
+
+
 class AcceleratedDriver:
     """Carries out the model's actions on the service layer, on a fake clock."""
 
@@ -87,6 +99,7 @@ class AcceleratedDriver:
         tick: timedelta = timedelta(seconds=5),
         jobs_every: timedelta = timedelta(seconds=30),
         idle_jobs_every: timedelta = timedelta(minutes=5),
+        observer: RunObserver | None = None,
     ) -> None:
         if not isinstance(p.clock, FakeClock):
             raise TypeError("accelerated mode needs the platform on a FakeClock")
@@ -97,12 +110,17 @@ class AcceleratedDriver:
         self.jobs_every = jobs_every
         self.idle_jobs_every = idle_jobs_every
         self._busy = True  # something happened since the last job pass
+        self.observer = observer
+        self._next_look: datetime | None = None
         configs = default_configs(scenario.seed, scenario.sportsbook.fixture_interval)
         self.loop = asyncio.new_event_loop()
         self.world: World = build_world(p, configs, self.loop)
         self._faults: dict[str, Any] = p.faults.current.model_dump()
         self._next_tick = self.clock.now()
         self._next_jobs = self.clock.now()
+        if observer is not None:
+            observer.attach(p)
+            self._next_look = self.clock.now()
         self._revenue_done: date | None = None
         self.deliveries = 0
         for effect in fx.baseline(scenario):
@@ -122,6 +140,8 @@ class AcceleratedDriver:
         """Move the clock to ``when``, stopping at every tick and job pass on the way."""
         while True:
             stop = min(self._next_tick, self._next_jobs)
+            if self._next_look is not None:
+                stop = min(stop, self._next_look)
             if stop > when:
                 break
             if stop > self.clock.now():
@@ -137,6 +157,10 @@ class AcceleratedDriver:
                 every = self.jobs_every if self._busy else self.idle_jobs_every
                 self._busy = False
                 self._next_jobs = stop + every
+            if stop == self._next_look and self.observer is not None:
+                # After what was due at this instant landed, as a scrape would see it.
+                self.observer.look(stop)
+                self._next_look = stop + self.observer.interval
         if when > self.clock.now():
             self.clock.set(when)
         self._busy = True  # the model acts at ``when``: the jobs look again soon

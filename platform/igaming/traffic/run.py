@@ -17,6 +17,7 @@ from igaming.traffic.scenario import Scenario
 from igaming.traffic.truth import db_summary, write_incident_log
 
 if TYPE_CHECKING:
+    from igaming.traffic.accelerated import RunObserver
     from pitwatch.settings import Settings
 
 Progress = Callable[[datetime, Tally], None]
@@ -72,11 +73,13 @@ def run_accelerated(
     progress: Progress | None = None,
     out_dir: Path | None = None,
     warmup: timedelta = WARMUP,
+    observer: RunObserver | None = None,
 ) -> RunResult:
     """Run the scenario on the service layer with a simulated clock, writing the database
     (a URL, or an engine the caller owns). ``settings_for`` makes the platform's settings
     for the database's URL (``pitwatch.compose.simulation_settings``: the simulated
-    partners sign with the development placeholders)."""
+    partners sign with the development placeholders). An ``observer`` (the backtest's
+    recorder) is attached to the platform and looks at it on the simulated clock."""
     from ground.clock import FakeClock
     from igaming.assembly import build_platform, start_platform
     from igaming.bus import MessageBus
@@ -95,7 +98,7 @@ def run_accelerated(
     with seeded_ids(scenario.seed):
         platform = build_platform(settings, engine=engine, clock=clock, bus=MessageBus())
         start_platform(platform)
-        driver = AcceleratedDriver(platform, scenario)
+        driver = AcceleratedDriver(platform, scenario, observer=observer)
         try:
             sim = Simulation(
                 scenario,

@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from ground.money import CURRENCY_EXPONENTS
-from ground.vocabulary import METHODS
+from ground.vocabulary import INCIDENT_TYPES, METHODS
 from igaming.cashier.routing import DEFAULT_ROUTES
 from igaming.casino.catalogue import DEFAULT_CATALOGUE
 
@@ -388,21 +388,6 @@ Incident = Annotated[
     | DbSlowdown,
     Field(discriminator="type"),
 ]
-INCIDENT_TYPES = (
-    "psp_degradation",
-    "psp_callback_delay",
-    "psp_callback_loss",
-    "psp_callback_duplicates",
-    "postback_outage",
-    "postback_dispatcher_stall",
-    "odds_feed_lag",
-    "settlement_stall",
-    "kyc_vendor_down",
-    "game_provider_errors",
-    "traffic_surge",
-    "deploy",
-    "db_slowdown",
-)
 
 
 # -- the scenario ----------------------------------------------------------------------
