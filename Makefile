@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint typecheck format bench-wallet bench-collect bench-recon bench-sim bench-floor bench-profile clean
+.PHONY: demo test test-fast lint typecheck format backtest bench-wallet bench-collect bench-recon bench-sim bench-floor bench-profile bench-backtest clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The published backtest table (docs/backtest.md): the mixed week and a baseline week of
+# 2,000 daily active players and one 10,000-player day, through the production rules.
+backtest: $(STAMP)
+	$(BIN)/python -m pitwatch.backtest.publish
+
 bench-wallet: $(STAMP)
 	$(BIN)/python benchmarks/bench_wallet.py
 
@@ -54,6 +59,9 @@ bench-floor: $(STAMP)
 bench-profile: $(STAMP)
 	@test -x $(BIN)/py-spy || $(BIN)/pip install --quiet -e '.[profile]'
 	$(BIN)/python benchmarks/profile_split.py
+
+bench-backtest: $(STAMP)
+	$(BIN)/python benchmarks/bench_backtest.py
 
 clean:
 	rm -rf $(VENV) var/*.db

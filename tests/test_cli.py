@@ -17,6 +17,7 @@ COMMANDS = [
     ["platform", "operator", "create"],
     ["generate"],
     ["collect", "serve"],
+    ["backtest"],
     ["sim", "psp", "serve"],
     ["sim", "kyc", "serve"],
     ["sim", "odds", "serve"],

@@ -11,13 +11,23 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from pitwatch.cli import collect, demo, generate, platform, reconcile, sim, simulate, stack
+from pitwatch.cli import (
+    backtest,
+    collect,
+    demo,
+    generate,
+    platform,
+    reconcile,
+    sim,
+    simulate,
+    stack,
+)
 from pitwatch.cli.errors import CliError, Parser, is_user_error, one_line
 
 __all__ = ["CliError", "build_parser", "main"]
 
 # In the order --help lists them.
-COMMANDS = (demo, platform, generate, collect, reconcile, simulate, sim, stack)
+COMMANDS = (demo, platform, generate, collect, reconcile, simulate, backtest, sim, stack)
 
 
 def build_parser() -> argparse.ArgumentParser:
