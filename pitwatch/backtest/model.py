@@ -81,3 +81,8 @@ class Evaluation:
     series: tuple[AlertSeries, ...]
     alerts: tuple[str, ...]  # every alerting rule evaluated, fired or not
     engine: str  # e.g. "prometheus 2.42.0"
+
+
+class BacktestError(Exception):
+    """A backtest cannot go on: a missing tool, a failing promtool or Prometheus, bad input.
+    The message is one line (the CLI prints it and exits 2)."""
