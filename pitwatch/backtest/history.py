@@ -95,8 +95,7 @@ class PrometheusReader:
             body = response.json()
         except ValueError:
             raise BacktestError(
-                f"{self.url} is not a Prometheus query API (HTTP {response.status_code}, "
-                "not JSON)"
+                f"{self.url} is not a Prometheus query API (HTTP {response.status_code}, not JSON)"
             ) from None
         if response.status_code >= 400 or body.get("status") != "success":
             error = body.get("error") if isinstance(body, dict) else None
@@ -118,7 +117,8 @@ class PrometheusReader:
             return "unknown"
 
     def raw(self, name: str, at: datetime, window: timedelta) -> list[tuple[Labels, list]]:
-        """The raw samples of every series of ``name`` in (at - window, at]."""
+        """The raw samples of every series of ``name`` in [at - window, at] (Prometheus 2;
+        (at - window, at] from Prometheus 3 on)."""
         query = f'{{__name__="{name}"}}[{int(window.total_seconds())}s]'
         data = self._get("/api/v1/query", {"query": query, "time": f"{at.timestamp():.3f}"})
         if not isinstance(data, dict) or data.get("resultType") != "matrix":
@@ -160,10 +160,13 @@ def fetch_history(
                 window = at - (start + chunk * c)
                 for labels, values in reader.raw(name, at, window):
                     bucket = per_series.setdefault(labels, [])
+                    # A range selector's window is closed at both ends (Prometheus 2): a
+                    # sample on a chunk's edge comes twice.
+                    last = bucket[-1][0] if bucket else -math.inf
                     for t, v in values:
-                        bucket.append((float(t), float(v)))
+                        if float(t) > last:
+                            bucket.append((float(t), float(v)))
             for labels, points in per_series.items():
-                points.sort()
                 writer.series(labels, points)
                 samples += len(points)
             series_count += len(per_series)

@@ -107,9 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         f"the whole suite took {time.perf_counter() - began:,.0f} s.\n"
     )
     method = Path(__file__).with_name("method.md").read_text(encoding="utf-8")
-    Path(args.doc).write_text(
-        header + "\n" + "\n".join(sections) + "\n" + method, encoding="utf-8"
-    )
+    Path(args.doc).write_text(header + "\n" + "\n".join(sections) + "\n" + method, encoding="utf-8")
     print(f"wrote {args.doc}")
     return 0
 

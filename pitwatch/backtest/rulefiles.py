@@ -17,17 +17,16 @@ from pitwatch.backtest.model import BacktestError
 # PromQL words that look like metric names: functions, aggregations, keywords, modifiers.
 _NOT_METRICS = frozenset(
     """
-    abs absent absent_over_time and avg avg_over_time bool bottomk by ceil changes
-    clamp clamp_max clamp_min count count_over_time count_values day_of_month
-    day_of_week day_of_year days_in_month delta deriv exp floor group group_left
-    group_right histogram_count histogram_fraction histogram_quantile histogram_sum
-    holt_winters hour idelta ignoring increase inf irate label_join label_replace
-    last_over_time ln log10 log2 max max_over_time min min_over_time minute month nan
-    offset on or predict_linear present_over_time quantile quantile_over_time rate
-    resets round scalar sgn sort sort_desc sqrt stddev stddev_over_time stdvar
-    stdvar_over_time sum sum_over_time time timestamp topk unless vector without year
-    atan2 start end
-    """.split()
+    abs absent absent_over_time and avg avg_over_time bool bottomk by ceil changes clamp
+    clamp_max clamp_min count count_over_time count_values day_of_month day_of_week
+    day_of_year days_in_month delta deriv exp floor group group_left group_right
+    histogram_count histogram_fraction histogram_quantile histogram_sum holt_winters hour
+    idelta ignoring increase inf irate label_join label_replace last_over_time ln log10
+    log2 max max_over_time min min_over_time minute month nan offset on or predict_linear
+    present_over_time quantile quantile_over_time rate resets round scalar sgn sort
+    sort_desc sqrt stddev stddev_over_time stdvar stdvar_over_time sum sum_over_time time
+    timestamp topk unless vector without year atan2 start end
+    """.split()  # noqa: SIM905
 )
 _TOKEN = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 # What a metric name cannot be: inside quotes, a label name before = or =~, a duration.

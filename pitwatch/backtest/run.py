@@ -70,7 +70,14 @@ def code_version() -> str:
     except OSError:
         return "unknown"
     tree = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", f"HEAD:{parts[0]}", *[f"HEAD:{p}" for p in parts[1:]]],
+        [
+            "git",
+            "-C",
+            str(ROOT),
+            "rev-parse",
+            f"HEAD:{parts[0]}",
+            *[f"HEAD:{p}" for p in parts[1:]],
+        ],
         capture_output=True,
         text=True,
     ).stdout
@@ -129,9 +136,7 @@ def record_simulation(
     out_dir.mkdir(parents=True, exist_ok=True)
     database = out_dir / "platform.db"
     database.unlink(missing_ok=True)
-    recorder = Recorder(
-        scrape={job: timedelta(seconds=s) for job, s in scrape.items()}, keep=keep
-    )
+    recorder = Recorder(scrape={job: timedelta(seconds=s) for job, s in scrape.items()}, keep=keep)
     started = time.perf_counter()
     progress(f"seed {seed}: simulating {scenario.name} for {duration} at scale {scale:g}")
     result = run_accelerated(

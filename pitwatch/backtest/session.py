@@ -193,7 +193,9 @@ def history(
     for paths in rule_sets.values():
         names |= steps.needed_metrics(paths)
     phases = steps.Phase()
-    progress(f"fetching {len(names)} metrics from {url}, {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}")
+    progress(
+        f"fetching {len(names)} metrics from {url}, {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}"
+    )
     data = out / "history"
     shutil.rmtree(data, ignore_errors=True)
     recording = fetch_history(
@@ -212,7 +214,9 @@ def history(
     engine = ""
     for label, paths in rule_sets.items():
         progress(f"{label}: evaluating {len(paths)} rule files with Prometheus")
-        evaluation = steps.evaluate_recording(data, paths, recording, 15.0, progress=progress, phases=phases)
+        evaluation = steps.evaluate_recording(
+            data, paths, recording, 15.0, progress=progress, phases=phases
+        )
         engine = evaluation.engine
         results[label] = score.score_run(
             evaluation,
@@ -234,4 +238,11 @@ def history(
     else:
         table = report.markdown(results["rules"], context=context)
         files = report.write_all(results["rules"], out, context=context)
-    return Outcome(table=table, files=files, scores=results, phases=phases, recordings=[recording], engine=engine)
+    return Outcome(
+        table=table,
+        files=files,
+        scores=results,
+        phases=phases,
+        recordings=[recording],
+        engine=engine,
+    )

@@ -105,7 +105,9 @@ def register(sub) -> None:
         help="reuse a recorded run's directory (metrics.om, recording.json, "
         "incidents.jsonl); repeat for several",
     )
-    sim.add_argument("--days", type=positive(float), help="simulated days (default: the scenario's)")
+    sim.add_argument(
+        "--days", type=positive(float), help="simulated days (default: the scenario's)"
+    )
     sim.add_argument(
         "--seed",
         type=int,

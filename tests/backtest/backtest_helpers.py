@@ -14,7 +14,7 @@ def require_prometheus() -> None:
     require("promtool")
 
 
-_LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+) (\S+)$')
+_LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+) (\S+)$")
 _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 
@@ -29,6 +29,8 @@ def read_openmetrics(path: Path) -> dict[tuple[tuple[str, str], ...], list[tuple
         name, labels, value, ts = match.groups()
         pairs = [("__name__", name)]
         if labels:
-            pairs += [(k, v.replace('\\"', '"').replace("\\\\", "\\")) for k, v in _LABEL.findall(labels)]
+            pairs += [
+                (k, v.replace('\\"', '"').replace("\\\\", "\\")) for k, v in _LABEL.findall(labels)
+            ]
         out.setdefault(tuple(sorted(pairs)), []).append((float(ts), float(value)))
     return out

@@ -56,10 +56,10 @@ def test_raw_samples_come_back_as_the_server_holds_them(tmp_path):
     got = read_openmetrics(tmp_path / "fetched" / SAMPLES_FILE)
     end = (START + timedelta(hours=2)).timestamp()
     want = {
-        labels: [(t, v) for t, v in points if START.timestamp() < t <= end]
+        labels: [(t, v) for t, v in points if START.timestamp() <= t <= end]
         for labels, points in written.items()
     }
-    assert got == want  # every sample once, none outside (from, to], values exact
+    assert got == want  # every sample once, none outside [from, to], values exact
     assert recording.series == 3 and recording.samples == sum(map(len, want.values()))
     again = Recording.read(tmp_path / "fetched")
     assert again.source == recording.source and again.start == START
