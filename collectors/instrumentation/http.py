@@ -53,16 +53,38 @@ def _walk(routes: Any) -> Any:
             yield route
 
 
+class Answered:
+    """Counts one answered request: by route template, method and status class, and its
+    duration. The middleware's, and the accelerated simulation's, whose in-process calls
+    pass no middleware (the backtest's recorder)."""
+
+    def __init__(self, metrics: PlatformMetrics) -> None:
+        self.requests = metrics[catalog.HTTP_REQUESTS]
+        self.duration = metrics[catalog.HTTP_DURATION]
+        self.route = metrics.binder(ROUTE)
+        self.method = metrics.binder(HTTP_METHOD)
+
+    def __call__(
+        self,
+        template: str | None,
+        method: str | None,
+        status: int,
+        seconds: float,
+        exemplar: dict[str, str] | None = None,
+    ) -> None:
+        route = self.route(template) if template else UNMATCHED
+        bound = self.method(method)
+        self.requests.labels(route, bound, status_class(status)).inc()
+        self.duration.labels(route, bound).observe(seconds, exemplar)
+
+
 class HttpMetricsMiddleware:
     """Pure ASGI middleware (no BaseHTTPMiddleware: no extra task, streaming untouched)."""
 
     def __init__(self, app: Any, metrics: PlatformMetrics) -> None:
         self.app = app
-        self.requests = metrics[catalog.HTTP_REQUESTS]
         self.in_flight = metrics[catalog.HTTP_IN_FLIGHT]
-        self.duration = metrics[catalog.HTTP_DURATION]
-        self.route = metrics.binder(ROUTE)
-        self.method = metrics.binder(HTTP_METHOD)
+        self.answered = Answered(metrics)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -85,10 +107,7 @@ class HttpMetricsMiddleware:
             self.in_flight.dec()
             # The router writes the matched route into this same scope dict.
             template = getattr(scope.get("route"), "path", None)
-            route = self.route(template) if template else UNMATCHED
-            method = self.method(scope.get("method"))
-            self.requests.labels(route, method, status_class(status)).inc()
-            self.duration.labels(route, method).observe(elapsed, trace_exemplar())
+            self.answered(template, scope.get("method"), status, elapsed, trace_exemplar())
 
 
 def zero_init_routes(metrics: PlatformMetrics, app: Any) -> None:

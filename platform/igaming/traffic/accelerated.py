@@ -19,6 +19,7 @@ import contextlib
 import logging
 import random
 import secrets
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -86,6 +87,9 @@ class RunObserver(Protocol):
     def attach(self, platform: Platform) -> None: ...
 
     def look(self, now: datetime) -> None: ...
+
+    def answered(self, method: str, route: str, status: int, seconds: float) -> None:
+        """A player-facing call the API would have answered with ``status``."""
 
 
 class AcceleratedDriver:
@@ -226,6 +230,7 @@ class AcceleratedDriver:
             return None
 
     def deposit(self, player: Player, amount: int, method: str, key: str) -> str:
+        started = time.perf_counter()
         try:
             d = request_deposit(
                 self.p,
@@ -236,9 +241,12 @@ class AcceleratedDriver:
                 idempotency_key=key,
             )
         except UpstreamUnavailable as exc:
+            self._answered("POST", "/cashier/deposits", exc.status, started)
             return str(exc.extra.get("reason") or "failed")
         except DomainError as exc:
+            self._answered("POST", "/cashier/deposits", exc.status, started)
             return exc.type
+        self._answered("POST", "/cashier/deposits", 201, started)
         return d.status
 
     def cash(self, player: Player) -> int:
@@ -268,6 +276,7 @@ class AcceleratedDriver:
         ]
 
     def bet(self, player: Player, selection: tuple[str, str], stake: int, key: str) -> str:
+        started = time.perf_counter()
         try:
             bet = place_bet(
                 self.p,
@@ -278,13 +287,17 @@ class AcceleratedDriver:
                 odds=selection[1],
                 idempotency_key=key,
             )
-        except InsufficientFunds:
+        except InsufficientFunds as exc:
+            self._answered("POST", "/sportsbook/bets", exc.status, started)
             return "insufficient_funds"
         except DomainError as exc:
+            self._answered("POST", "/sportsbook/bets", exc.status, started)
             return exc.type
+        self._answered("POST", "/sportsbook/bets", 201, started)
         return bet.status if bet.status != "rejected" else f"rejected:{bet.reason}"
 
     def withdraw(self, player: Player, amount: int, method: str, key: str) -> str:
+        started = time.perf_counter()
         try:
             w = request_withdrawal(
                 self.p,
@@ -295,8 +308,17 @@ class AcceleratedDriver:
                 idempotency_key=key,
             )
         except DomainError as exc:
+            self._answered("POST", "/cashier/withdrawals", exc.status, started)
             return exc.type
+        self._answered("POST", "/cashier/withdrawals", 201, started)
         return w.status
+
+    def _answered(self, method: str, route: str, status: int, started: float) -> None:
+        """What the API would have answered to this call (its route, the status its error
+        handler maps the outcome to, the call's wall time), for an observer that records
+        HTTP metrics: in-process calls pass no HTTP middleware."""
+        if self.observer is not None:
+            self.observer.answered(method, route, status, time.perf_counter() - started)
 
     # -- incidents ---------------------------------------------------------------------
 
