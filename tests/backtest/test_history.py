@@ -19,7 +19,7 @@ START = datetime(2026, 11, 2, tzinfo=UTC)
 
 def _write_history(path: Path, hours: float) -> dict:
     """Two counter series and up, every 15 s, as a server would hold them."""
-    series = {}
+    series: dict[tuple[tuple[str, str], ...], list[tuple[float, float]]] = {}
     steps = int(hours * 240)
     for psp, slope in (("paybridge", 2.0), ("nordpay", 0.5)):
         labels = (
