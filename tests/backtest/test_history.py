@@ -22,18 +22,22 @@ def _write_history(path: Path, hours: float) -> dict:
     series: dict[tuple[tuple[str, str], ...], list[tuple[float, float]]] = {}
     steps = int(hours * 240)
     for psp, slope in (("paybridge", 2.0), ("nordpay", 0.5)):
-        labels = (
+        labels: tuple[tuple[str, str], ...] = (
             ("__name__", "igaming_deposit_outcomes_total"),
             ("job", "igaming-platform"),
             ("outcome", "approved"),
             ("psp", psp),
         )
         series[labels] = [(START.timestamp() + 15 * i, slope * i) for i in range(steps + 1)]
-    up = (("__name__", "up"), ("instance", "a:1"), ("job", "igaming-platform"))
+    up: tuple[tuple[str, str], ...] = (
+        ("__name__", "up"),
+        ("instance", "a:1"),
+        ("job", "igaming-platform"),
+    )
     series[up] = [(START.timestamp() + 15 * i, 1.0) for i in range(steps + 1)]
     with OpenMetricsWriter(path) as writer:
-        for labels in sorted(series):
-            writer.series(labels, series[labels])
+        for key in sorted(series):
+            writer.series(key, series[key])
     return series
 
 
