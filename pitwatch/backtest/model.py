@@ -81,3 +81,7 @@ class Evaluation:
     series: tuple[AlertSeries, ...]
     alerts: tuple[str, ...]  # every alerting rule evaluated, fired or not
     engine: str  # e.g. "prometheus 2.42.0"
+
+
+class BacktestError(Exception):
+    """Bad input to a backtest (a recording, an incidents file, a mapping): one line, exit 2."""
