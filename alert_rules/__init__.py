@@ -18,7 +18,7 @@ from alert_rules.domains import (
     sportsbook,
     wallet,
 )
-from alert_rules.model import Alert, Domain
+from alert_rules.model import Alert, Catch, Domain
 
 DOMAINS: tuple[Domain, ...] = (
     payments.DOMAIN,
@@ -34,6 +34,11 @@ DOMAINS: tuple[Domain, ...] = (
 
 def all_alerts(domains: tuple[Domain, ...] = DOMAINS) -> tuple[Alert, ...]:
     return tuple(a for d in domains for a in d.alerts)
+
+
+def catches(domains: tuple[Domain, ...] = DOMAINS) -> dict[str, tuple[Catch, ...]]:
+    """Alert name -> the incident types it is meant to catch (every alert, most with none)."""
+    return {a.name: a.catches for a in all_alerts(domains)}
 
 
 def artefacts(config: RulesConfig | None = None) -> dict[str, str]:
@@ -63,4 +68,4 @@ def artefacts(config: RulesConfig | None = None) -> dict[str, str]:
     return out
 
 
-__all__ = ["CASES", "DOMAINS", "all_alerts", "artefacts", "load"]
+__all__ = ["CASES", "DOMAINS", "all_alerts", "artefacts", "catches", "load"]

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from string import Template
 from typing import Literal
 
+from ground.vocabulary import INCIDENT_SCOPE_KEYS, INCIDENT_TYPES
+
 Severity = Literal["critical", "warning", "info"]
 TEAMS = ("payments", "wallet", "sportsbook", "casino", "affiliates", "compliance", "finance", "sre")
 DOMAINS = (
@@ -57,6 +59,56 @@ class Runbook:
     mitigation: tuple[str, ...]
 
 
+_NEED = re.compile(r"[a-z_]+(=[^=\s]+)?")
+
+
+@dataclass(frozen=True)
+class Catch:
+    """An incident type (``ground.vocabulary.INCIDENT_TYPES``) an alert is meant to catch.
+
+    ``scope`` maps a label of the alert to a key of the incident's scope
+    (``INCIDENT_SCOPE_KEYS``): a firing of ``{geo="DE"}`` only catches an incident whose
+    scope has no ``geo`` or ``geo`` DE. ``needs`` narrows the incidents of the type to
+    those whose parameters (incidents.jsonl ``parameters``) make the alert's signal
+    appear: ``"regression"`` (present and not empty) or ``"mode=down"`` (equal as text);
+    a deploy without a regression is a marker no alert is meant to catch."""
+
+    incident: str
+    scope: Mapping[str, str] = field(default_factory=dict)
+    needs: tuple[str, ...] = ()
+
+    def problem(self, labels: Iterable[str]) -> str | None:
+        """What is wrong with this declaration on an alert carrying ``labels``, if anything."""
+        if self.incident not in INCIDENT_TYPES:
+            return f"catches unknown incident type {self.incident!r}"
+        known = set(labels)
+        for label, key in self.scope.items():
+            if label not in known:
+                return f"catches {self.incident} by label {label!r}, which the alert lacks"
+            if key not in INCIDENT_SCOPE_KEYS:
+                return f"catches {self.incident} by unknown incident scope key {key!r}"
+        for need in self.needs:
+            if not _NEED.fullmatch(need):
+                return f"catches {self.incident} with a need {need!r} not 'name' or 'name=value'"
+        return None
+
+    def wants(self, parameters: Mapping[str, object]) -> bool:
+        """Whether an incident of the type with these parameters is one it is meant for."""
+        for need in self.needs:
+            name, equals, value = need.partition("=")
+            got = parameters.get(name)
+            if (str(got) != value) if equals else not got:
+                return False
+        return True
+
+    def describe(self) -> str:
+        """``deploy (geo, if regression)``: the type, the scope labels (``label=key`` where
+        they differ) and the needs, for the detection table."""
+        terms = [label if label == key else f"{label}={key}" for label, key in self.scope.items()]
+        terms += [f"if {need}" for need in self.needs]
+        return self.incident + (f" ({', '.join(terms)})" if terms else "")
+
+
 @dataclass(frozen=True)
 class Alert:
     """One alert. ``expr`` is a ``string.Template`` over the parameters plus ``$sel``
@@ -82,6 +134,8 @@ class Alert:
     deploy_hint: bool = False  # the description names a deploy of the last hour
     labels: Mapping[str, str] = field(default_factory=dict)
     instances: tuple[Mapping[str, str], ...] = ({},)  # one rule per instance (e.g. per SLO)
+    # The simulated incidents it is meant to catch (what the backtest scores it against).
+    catches: tuple[Catch, ...] = ()
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[A-Z][A-Za-z0-9]+", self.name):
@@ -94,6 +148,9 @@ class Alert:
         instance_keys = {k for inst in self.instances for k in inst}
         if missing - instance_keys:
             raise ValueError(f"{self.name}: expr uses undeclared {sorted(missing)}")
+        for catch in self.catches:
+            if (problem := catch.problem(self.scope)) is not None:
+                raise ValueError(f"{self.name}: {problem}")
 
 
 # -- description templates: one source, rendered for Prometheus and for the tests -------

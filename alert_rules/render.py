@@ -315,18 +315,21 @@ def detection_table(
         "Each promise is checked by promtool unit tests (`alert_rules/tests/`): the alert",
         "fires on its incident no later than the promised time after the incident starts,",
         "stays silent on normal traffic, on a quiet night in a small GEO and on a 5x",
-        "kickoff surge, and resolves after recovery.",
+        "kickoff surge, and resolves after recovery. `catches` names the simulated incident",
+        "types (and the scope labels matched against the incident's) each alert is meant to",
+        "catch: what the backtest (`pitwatch backtest`) scores it against.",
         "",
-        "| alert | team | severity | for | detection | tested against |",
-        "|---|---|---|---|---|---|",
+        "| alert | team | severity | for | detection | catches | tested against |",
+        "|---|---|---|---|---|---|---|",
     ]
     for domain in domains:
         for alert in domain.alerts:
             proven = tested_against(alert, cases[domain.name])
             against = "; ".join(f"{c.kind}: {c.name}" for c in proven)
             link = f"[{alert.name}](../{RUNBOOKS_DIR}/{alert.name}.md)"
+            catches = "; ".join(c.describe() for c in alert.catches) or "none simulated"
             lines.append(
                 f"| {link} | {alert.team} | {alert.severity} | {alert.for_} | "
-                f"{alert.detection} | {against} |"
+                f"{alert.detection} | {catches} | {against} |"
             )
     return "\n".join(lines) + "\n"

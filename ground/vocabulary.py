@@ -80,3 +80,6 @@ INCIDENT_TYPES = (
     "deploy",
     "db_slowdown",
 )
+# The scope an incident carries (igaming.traffic.scenario): the keys of incidents.jsonl's
+# ``scope``, which an alert's labels are matched against when the backtest scores it.
+INCIDENT_SCOPE_KEYS = ("psp", "geo", "method", "affiliate", "campaign", "provider")

@@ -5,7 +5,7 @@ conversion is a commission paid for nothing."""
 
 from __future__ import annotations
 
-from alert_rules.model import Alert, Domain, Param, Runbook
+from alert_rules.model import Alert, Catch, Domain, Param, Runbook
 from collectors.catalog import BY_NAME
 
 REGS = BY_NAME["igaming_affiliate_registrations"].exposed_name
@@ -77,6 +77,11 @@ sum by (affiliate) (increase({POSTBACKS}[$takes_postbacks])) > 0""",
             "(affiliates without a postback URL never get any)",
         ),
     },
+    # An outage in mode "losing" answers 200: nothing on our side can see it.
+    catches=(
+        Catch("postback_outage", {"affiliate": "affiliate"}, needs=("mode=down",)),
+        Catch("postback_dispatcher_stall"),
+    ),
     runbook=Runbook(
         meaning="The affiliate had at least `min_ftds` FTDs qualified within `window` and we "
         "delivered it not a single postback (of any event: registration, deposit, ftd) in that "
@@ -139,6 +144,10 @@ max by (affiliate, campaign) (min_over_time({GAP}[$sustained])) > $max_gap""",
         "max_gap": Param(0, "FTDs without a delivered postback tolerated (0: every one counts)"),
         "sustained": Param(GAP_SUSTAINED, "how long the gap must stay above `max_gap`"),
     },
+    catches=(
+        Catch("postback_outage", {"affiliate": "affiliate"}, needs=("mode=down",)),
+        Catch("postback_dispatcher_stall"),
+    ),
     runbook=Runbook(
         meaning="The state exporter counts, per affiliate and campaign, the FTDs qualified in "
         "the last 7 days (`ftd_lookback_seconds`) whose `ftd` postback is still not delivered "
@@ -203,6 +212,7 @@ sum by (affiliate) (increase({POSTBACKS}{{outcome=~"failed|delivered"}}[$window]
         ),
         "min_attempts": Param(20, "failed + delivered attempts needed in the window"),
     },
+    catches=(Catch("postback_outage", {"affiliate": "affiliate"}, needs=("mode=down",)),),
     runbook=Runbook(
         meaning="More than `max_ratio` of the postback attempts to the affiliate failed "
         "(`failed / (failed + delivered)` over `window`, at least `min_attempts` attempts). "
@@ -246,6 +256,7 @@ POSTBACKS_DEAD_LETTERED = Alert(
     dashboard="affiliates",
     detection="10m",
     params={"max_dead": Param(0, "dead-lettered postbacks tolerated")},
+    catches=(Catch("postback_outage", {"affiliate": "affiliate"}, needs=("mode=down",)),),
     runbook=Runbook(
         meaning="The state exporter counts the affiliate's postback jobs in status "
         "`dead_letter`: every attempt failed (8 attempts, about an hour of back-off) and the "

@@ -3,7 +3,7 @@ Team casino; every alert is per provider (an aggregator's or studio's outage).""
 
 from __future__ import annotations
 
-from alert_rules.model import Alert, Domain, Param, Recording, Runbook
+from alert_rules.model import Alert, Catch, Domain, Param, Recording, Runbook
 from collectors.catalog import BY_NAME
 
 LAUNCHES = BY_NAME["igaming_casino_launches"].exposed_name
@@ -48,6 +48,10 @@ and on(provider) provider:igaming_casino_launch_attempts:increase15m >= $min_lau
         "max_ratio": Param(0.2, "share of failed launches among launch attempts that fires"),
         "min_launches": Param(30, "launch attempts (launched + failed) needed in 15 minutes"),
     },
+    # Only incidents that do fail launches (result delays alone are the next alert's).
+    catches=(
+        Catch("game_provider_errors", {"provider": "provider"}, needs=("launch_failure_rate",)),
+    ),
     runbook=Runbook(
         meaning="Over 15 minutes more than `max_ratio` of the attempts to open a game of "
         "the provider failed: the provider refused the session (4xx: refused), answered "
@@ -101,6 +105,9 @@ and on(provider) sum by (provider) (increase({DELAY.name}_count[$window])) >= $m
         "window": Param("15m", "window of the percentile and of the volume guard"),
         "min_rounds": Param(50, "rounds ended in the window"),
     },
+    catches=(
+        Catch("game_provider_errors", {"provider": "provider"}, needs=("result_delay_seconds",)),
+    ),
     runbook=Runbook(
         meaning="More than 5 % of the provider's rounds that ended over `window` took more "
         "than `p95_seconds` from their first bet to their result (a win, or a cancellation "
@@ -147,6 +154,8 @@ and on(provider) sum by (provider) (increase({ROLLBACKS}[15m])) >= $min_rollback
         "max_ratio": Param(0.02, "rollbacks per ended round that fire (0.02 = 2 per 100)"),
         "min_rollbacks": Param(20, "rollbacks needed in 15 minutes"),
     },
+    # A slow wallet (every SQL statement waits) makes providers time out and roll back.
+    catches=(Catch("db_slowdown"),),
     runbook=Runbook(
         meaning="The provider rolled back more than `max_ratio` bets per round it ended over "
         "15 minutes, and at least `min_rollbacks` of them. A provider rolls a bet back when "

@@ -3,7 +3,7 @@ SLA. Team compliance; neither pages (the platform retries, then queues for revie
 
 from __future__ import annotations
 
-from alert_rules.model import Alert, Domain, Param, Runbook
+from alert_rules.model import Alert, Catch, Domain, Param, Runbook
 from collectors.catalog import BY_NAME
 
 OUT = BY_NAME["igaming_kyc_outcomes"].exposed_name
@@ -48,6 +48,7 @@ and
             10, "vendor errors needed in the window (a quiet night is not an outage)"
         ),
     },
+    catches=(Catch("kyc_vendor_down"),),
     runbook=Runbook(
         meaning="At least `share` of the KYC check attempts of `window` (first attempts and "
         "retries, all GEOs together: there is one vendor) failed because the vendor was "

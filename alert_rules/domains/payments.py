@@ -3,7 +3,7 @@ forged, withdrawals stuck. Team payments; the head of payments reads these first
 
 from __future__ import annotations
 
-from alert_rules.model import Alert, Domain, Param, Recording, Runbook
+from alert_rules.model import Alert, Catch, Domain, Param, Recording, Runbook
 from collectors.catalog import BY_NAME
 
 OUT = BY_NAME["igaming_deposit_outcomes"].exposed_name
@@ -109,6 +109,11 @@ DROP_GEO = Alert(
     params=_drop_params(),
     override_by="geo",
     deploy_hint=True,
+    # A deploy is a marker unless it brings a regression (deposits failing in a GEO).
+    catches=(
+        Catch("psp_degradation", {"geo": "geo"}),
+        Catch("deploy", {"geo": "geo"}, needs=("regression",)),
+    ),
     runbook=Runbook(
         meaning="Fewer deposits than usual succeed in one GEO: the share of approved among "
         "finished deposits over 15 minutes fell more than `drop` below the GEO's baseline "
@@ -140,6 +145,7 @@ DROP_PSP = Alert(
     params=_drop_params(),
     override_by="psp",
     deploy_hint=True,
+    catches=(Catch("psp_degradation", {"psp": "psp"}),),
     runbook=Runbook(
         meaning="The share of approved deposits through one PSP fell more than `drop` below "
         "the PSP's baseline (or below `floor` without a baseline).",
@@ -171,6 +177,7 @@ sum by (psp, geo) (increase({OUT}{{outcome="approved"$m}}[$window])) > 0""",
         "min_attempts": Param(10, "attempts needed in the window (a quiet PSP is not down)"),
     },
     override_by="psp",
+    catches=(Catch("psp_degradation", {"psp": "psp", "geo": "geo"}),),
     runbook=Runbook(
         meaning="Players attempted at least `min_attempts` deposits through the PSP in the "
         "GEO within `window` and not one was approved. Staleness-safe: when the approved "
@@ -210,6 +217,7 @@ and on(psp) sum by (psp) (increase({CB_DELAY.name}_count$sel[15m])) >= $min_call
         "min_callbacks": Param(20, "callbacks needed in the 15 minute window"),
     },
     override_by="psp",
+    catches=(Catch("psp_callback_delay", {"psp": "psp"}),),
     runbook=Runbook(
         meaning="Callbacks (the PSP telling us a deposit was approved or declined) take "
         "longer than `p95_seconds` at the 95th percentile.",
@@ -243,6 +251,11 @@ AWAITING_CALLBACK = Alert(
     detection="30m",
     params={"min_pending": Param(5, "stale pending deposits that fire")},
     override_by="psp",
+    # Lost callbacks, and callbacks later than the 15 minutes a deposit may wait.
+    catches=(
+        Catch("psp_callback_loss", {"psp": "psp"}),
+        Catch("psp_callback_delay", {"psp": "psp"}),
+    ),
     runbook=Runbook(
         meaning="At least `min_pending` deposits through the PSP are still initiated, "
         "pending or timed out 15 minutes (state exporter `deposit_pending_seconds`) after "

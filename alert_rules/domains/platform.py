@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from alert_rules.config import Jobs
-from alert_rules.model import Alert, Domain, Param, Recording, Runbook
+from alert_rules.model import Alert, Catch, Domain, Param, Recording, Runbook
 from alert_rules.series import _le as bucket_label
 from collectors.catalog import BY_NAME
 from collectors.catalog.platform import HTTP_BUCKETS
@@ -194,6 +194,8 @@ SLO_FAST = Alert(
             600, "requests the SLO's route needs in 6 hours (at least 4 failures at 99.9 %)"
         ),
     },
+    # A regression fails deposits with a 5xx; a slow database slows every route.
+    catches=(Catch("deploy", needs=("regression",)), Catch("db_slowdown")),
     runbook=Runbook(
         meaning="Players fail to log in, deposit or place bets, or wait too long, at a pace "
         "that would spend the SLO's whole 30-day error budget in days: the burn rate (error "
@@ -238,6 +240,7 @@ SLO_SLOW = Alert(
             3000, "requests the SLO's route needs in 3 days (at least 4 failures at 99.9 %)"
         ),
     },
+    catches=(Catch("deploy", needs=("regression",)), Catch("db_slowdown")),
     runbook=Runbook(
         meaning="The SLO spent its error budget faster than the objective allows over the "
         "last 3 days (burn rate above `burn_3d`), and still does over the last 6 hours (so "

@@ -3,7 +3,7 @@ on stale or late odds, bets refused for reasons on our side. Team sportsbook (tr
 
 from __future__ import annotations
 
-from alert_rules.model import Alert, Domain, Param, Recording, Runbook
+from alert_rules.model import Alert, Catch, Domain, Param, Recording, Runbook
 from collectors.catalog import BY_NAME
 from collectors.catalog.platform import BET_REJECT_REASON
 
@@ -75,6 +75,7 @@ BACKLOG_AGING = Alert(
     dashboard="sportsbook",
     detection="25m",
     params={"max_age_seconds": Param(900, "age of the oldest unsettled result that fires")},
+    catches=(Catch("settlement_stall"),),
     runbook=Runbook(
         meaning="A market of the sport has its official result, but at least one of its bets "
         "is still open (not settled, voided or paid) more than `max_age_seconds` after the "
@@ -111,6 +112,7 @@ and on(sport) max by (sport) ({BACKLOG_BETS}) >= $min_bets""",
             10, "open bets on resulted markets needed to page (one stuck bet stays a warning)"
         ),
     },
+    catches=(Catch("settlement_stall"),),
     runbook=Runbook(
         meaning="The oldest result of the sport with open bets is more than "
         "`max_age_seconds` old and at least `min_bets` bets wait on resulted markets "
@@ -149,6 +151,8 @@ and on(sport) sum by (sport) (increase({LAG.name}_count[$window])) >= $min_settl
         "window": Param("15m", "window of the percentile and of the volume guard"),
         "min_settlements": Param(20, "settled bets needed in the window"),
     },
+    # The stalled bets are settled late (by the stall) once it ends.
+    catches=(Catch("settlement_stall"),),
     runbook=Runbook(
         meaning="More than 5 % of the bets settled in the sport over `window` were credited "
         "more than `p95_seconds` after their official result (`settled_at - result_at`: "
@@ -188,6 +192,7 @@ ODDS_STALE = Alert(
     dashboard="sportsbook",
     detection="8m",
     params={"max_stale": Param(0, "active in-play markets with stale odds tolerated")},
+    catches=(Catch("odds_feed_lag"),),
     runbook=Runbook(
         meaning="Markets of the sport are `active` (accepting bets) after kick-off, and the "
         "platform applied no odds change to them for longer than the state exporter's "
@@ -242,6 +247,7 @@ and on() sum(increase({FEED_DELAY.name}_count{{{PRICE_SEL}}}[$window])) >= $min_
         "window": Param("10m", "window of the percentile and of the volume guard"),
         "min_messages": Param(50, "odds-change and bet-stop messages needed in the window"),
     },
+    catches=(Catch("odds_feed_lag"),),
     runbook=Runbook(
         meaning="More than 5 % of the odds-change and bet-stop messages over `window` "
         "arrived more than `p95_seconds` after the feed sent them (receive time minus the "

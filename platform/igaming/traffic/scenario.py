@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from ground.money import CURRENCY_EXPONENTS
-from ground.vocabulary import INCIDENT_TYPES, METHODS
+from ground.vocabulary import INCIDENT_SCOPE_KEYS, INCIDENT_TYPES, METHODS
 from igaming.cashier.routing import DEFAULT_ROUTES
 from igaming.casino.catalogue import DEFAULT_CATALOGUE
 
@@ -229,7 +229,7 @@ class Curves(_Strict):
 # -- incidents -------------------------------------------------------------------------
 
 
-SCOPE_KEYS = ("psp", "geo", "method", "affiliate", "campaign", "provider")
+SCOPE_KEYS = INCIDENT_SCOPE_KEYS  # the scope of incidents.jsonl (ground.vocabulary)
 
 
 class _Incident(_Strict):

@@ -1,0 +1,346 @@
+"""The backtest's outputs: Markdown tables (what docs/backtest.md holds), ``scores.json``, and
+an HTML report with a timeline per alert (incident bars against pending and firing bars)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from pitwatch.backtest.score import Aggregate, RunScore, Spread, iso
+
+SCORES_FILE = "scores.json"
+REPORT_FILE = "report.html"
+
+
+# -- formatting --------------------------------------------------------------------------
+
+
+def duration(value: float | None) -> str:
+    """Seconds as ``45s``, ``12m30s``, ``1h05m``, ``2d3h``; a dash for none."""
+    if value is None:
+        return "–"
+    sign, v = ("-" if value < 0 else ""), round(abs(value))
+    if v < 60:
+        return f"{sign}{v}s"
+    if v < 3600:
+        m, s = divmod(v, 60)
+        return f"{sign}{m}m{s:02d}s" if s else f"{sign}{m}m"
+    if v < 86400:
+        h, rest = divmod(v, 3600)
+        return f"{sign}{h}h{rest // 60:02d}m"
+    d, rest = divmod(v, 86400)
+    return f"{sign}{d}d{rest // 3600}h"
+
+
+def number(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}"
+
+
+def _spread(s: Spread, fmt: Any, runs: int) -> str:
+    """``median`` for one run, ``median (worst)`` for several when they differ."""
+    if s.median is None:
+        return "–"
+    if runs > 1 and s.worst != s.median:
+        return f"{fmt(s.median)} ({fmt(s.worst)})"
+    return str(fmt(s.median))
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+# -- Markdown ------------------------------------------------------------------------------
+
+
+def markdown(agg: Aggregate) -> str:
+    """The tables per alert, per incident type and per team (Markdown)."""
+    n = len(agg.runs)
+    worst = " Several runs: median (worst)." if n > 1 else ""
+    lines = [
+        "### Per alert",
+        "",
+        f"Detection: incident start to first firing; reset: incident end to resolution.{worst}",
+        "",
+        "| alert | severity | team | catches | caught | missed | detection median | "
+        "detection worst | promise | reset median | false / week | false pages / week |",
+        "|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for a in agg.alerts:
+        catches = "; ".join(a.catches) or "–"
+        lines.append(
+            "| "
+            + " | ".join(
+                _cell(x)
+                for x in (
+                    a.alert,
+                    a.severity,
+                    a.team,
+                    catches,
+                    _spread(a.caught, number, n),
+                    _spread(a.missed, number, n),
+                    _spread(a.detection_median, duration, n),
+                    _spread(a.detection_worst, duration, n),
+                    a.promise or "–",
+                    _spread(a.reset_median, duration, n),
+                    _spread(a.false_per_week, number, n),
+                    _spread(a.false_pages_per_week, number, n),
+                )
+            )
+            + " |"
+        )
+    lines += [
+        "",
+        "### Per incident type",
+        "",
+        "| incident type | incidents | caught | declared by | caught by (incidents) | "
+        "first detection | latest first detection | pages | warnings |",
+        "|---|--:|--:|---|---|--:|--:|--:|--:|",
+    ]
+    for t in agg.types:
+        caught_by = ", ".join(f"{k} ({v})" for k, v in sorted(t.caught_by.items())) or "–"
+        lines.append(
+            "| "
+            + " | ".join(
+                _cell(x)
+                for x in (
+                    t.incident,
+                    _spread(t.incidents, number, n),
+                    _spread(t.caught, number, n),
+                    ", ".join(t.declared_by) or "none",
+                    caught_by,
+                    _spread(t.detection_best, duration, n),
+                    _spread(t.detection_worst, duration, n),
+                    _spread(t.pages, number, n),
+                    _spread(t.warnings, number, n),
+                )
+            )
+            + " |"
+        )
+    lines += [
+        "",
+        "### False alerts per team",
+        "",
+        "| team | false / week | false pages / week |",
+        "|---|--:|--:|",
+    ]
+    for team in agg.teams:
+        lines.append(
+            f"| {_cell(team.team)} | {_spread(team.false_per_week, number, n)} | "
+            f"{_spread(team.false_pages_per_week, number, n)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+# -- JSON ----------------------------------------------------------------------------------
+
+
+def scores_json(agg: Aggregate, runs: Sequence[RunScore]) -> str:
+    """Everything scored: the aggregate and each run (times in Unix seconds)."""
+    data = {"aggregate": agg.to_dict(), "runs": [r.to_dict() for r in runs]}
+    return json.dumps(data, indent=1, sort_keys=True, allow_nan=False) + "\n"
+
+
+def write(directory: Path, agg: Aggregate, runs: Sequence[RunScore]) -> list[Path]:
+    """scores.json and report.html in ``directory``; returns their paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    out = [directory / SCORES_FILE, directory / REPORT_FILE]
+    out[0].write_text(scores_json(agg, runs), encoding="utf-8")
+    out[1].write_text(html(agg, runs), encoding="utf-8")
+    return out
+
+
+# -- HTML ----------------------------------------------------------------------------------
+
+WIDTH = 960  # the timeline's drawing width in px
+LANE = 12
+GAP = 4
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    w: float
+    h: float
+    css: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Timeline:
+    alert: str
+    severity: str
+    team: str
+    summary: str
+    height: int
+    bars: tuple[Bar, ...]
+    lanes: tuple[tuple[str, float], ...]  # lane name, y of its middle
+    ticks: tuple[tuple[float, str], ...]
+
+
+def _ticks(start: float, end: float) -> tuple[tuple[float, str], ...]:
+    span = end - start
+    step = 86400.0 if span > 2 * 86400 else 3600.0 * max(1, round(span / 3600 / 12))
+    out = []
+    t = start - (start % step) + step if start % step else start
+    while t <= end:
+        label = iso(t)[:10] if step >= 86400 else iso(t)[11:16]
+        out.append((WIDTH * (t - start) / span, label))
+        t += step
+    return tuple(out)
+
+
+def timelines(run: RunScore) -> tuple[list[Timeline], list[str]]:
+    """A timeline for every alert that fired, pended or declares incidents; the names of
+    the others (quiet all run, nothing to catch)."""
+    span = max(run.end - run.measured_from, 1.0)
+
+    def x(t: float) -> float:
+        return max(0.0, min(WIDTH, WIDTH * (t - run.measured_from) / span))
+
+    def bar(start: float, end: float, y: float, css: str, title: str) -> Bar:
+        left = x(start)
+        return Bar(round(left, 1), y, round(max(x(end) - left, 1.5), 1), LANE, css, title)
+
+    ticks = _ticks(run.measured_from, run.end)
+    incidents = {i.index: i for i in run.incidents}
+    shown, quiet = [], []
+    for a in run.alerts:
+        mine = [e for e in run.episodes if e.alert == a.alert]
+        # The incidents it is meant to catch (its catches' types, needs met) in full colour.
+        targets = {i.index for i in run.incidents for d in i.detections if d.alert == a.alert}
+        if not mine and not a.catches:
+            quiet.append(a.alert)
+            continue
+        bars: list[Bar] = []
+        lanes = (("incidents", 0.0), ("pending", LANE + GAP), ("firing", 2 * (LANE + GAP)))
+        for i in incidents.values():
+            css = "incident" if i.index in targets else "incident other"
+            scope = ", ".join(f"{k}={v}" for k, v in i.scope.items())
+            title = f"{i.type} {scope} {iso(i.start)} to {iso(i.end)}"
+            bars.append(bar(i.start, i.end, lanes[0][1], css, title))
+        kinds = {(f.alert, f.start, f.labels): f.kind for f in run.firings}
+        for e in mine:
+            labels = ", ".join(f"{k}={v}" for k, v in e.labels)
+            end = "still firing at the end" if e.open else iso(e.end)
+            if e.state == "pending":
+                title = f"pending {{{labels}}} {iso(e.start)} to {end}"
+                bars.append(bar(e.start, e.end, lanes[1][1], "pending", title))
+            else:
+                kind = kinds.get((e.alert, e.start, e.labels), "false")
+                title = f"firing ({kind}) {{{labels}}} {iso(e.start)} to {end}"
+                bars.append(bar(e.start, e.end, lanes[2][1], f"firing {kind}", title))
+        summary = (
+            f"caught {a.caught} of {a.incidents}; detection median "
+            f"{duration(a.detection_median)} (promise {a.promise or '–'}); "
+            f"{a.false_alerts} false, {a.collateral} collateral"
+        )
+        shown.append(
+            Timeline(
+                a.alert,
+                a.severity,
+                a.team,
+                summary,
+                3 * (LANE + GAP) + 14,
+                tuple(bars),
+                tuple((name, y + LANE / 2) for name, y in lanes),
+                ticks,
+            )
+        )
+    return shown, quiet
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("pitwatch.backtest", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def html(agg: Aggregate, runs: Sequence[RunScore]) -> str:
+    """The HTML report: the aggregate tables, then each run's timelines."""
+    n = len(agg.runs)
+    alerts = [
+        (
+            a.alert,
+            a.severity,
+            a.team,
+            "; ".join(a.catches) or "–",
+            _spread(a.caught, number, n),
+            _spread(a.missed, number, n),
+            _spread(a.detection_median, duration, n),
+            _spread(a.detection_worst, duration, n),
+            a.promise or "–",
+            _spread(a.reset_median, duration, n),
+            _spread(a.false_per_week, number, n),
+            _spread(a.false_pages_per_week, number, n),
+        )
+        for a in agg.alerts
+    ]
+    types = [
+        (
+            t.incident,
+            _spread(t.incidents, number, n),
+            _spread(t.caught, number, n),
+            ", ".join(t.declared_by) or "none",
+            ", ".join(f"{k} ({v})" for k, v in sorted(t.caught_by.items())) or "–",
+            _spread(t.detection_best, duration, n),
+            _spread(t.pages, number, n),
+            _spread(t.warnings, number, n),
+        )
+        for t in agg.types
+    ]
+    sections = []
+    for run in runs:
+        shown, quiet = timelines(run)
+        incidents = [
+            (
+                i.index + 1,
+                i.type,
+                ", ".join(f"{k}={v}" for k, v in i.scope.items()) or "–",
+                iso(i.start),
+                "open" if i.open else iso(i.end),
+                ", ".join(
+                    f"{f.alert} ({f.kind}{', page' if f.severity == 'critical' else ''})"
+                    for f in i.firings
+                )
+                or "nothing fired",
+            )
+            for i in run.incidents
+        ]
+        sections.append(
+            {
+                "run": run.run or "run",
+                "period": f"{iso(run.measured_from)} to {iso(run.end)}",
+                "interval": duration(run.interval),
+                "engine": run.engine,
+                "incidents": incidents,
+                "timelines": shown,
+                "quiet": quiet,
+            }
+        )
+    return (
+        _environment()
+        .get_template("report.html.j2")
+        .render(
+            title="Backtest: every alert against the incidents",
+            runs=", ".join(agg.runs) or "one run",
+            engines=", ".join(agg.engines),
+            weeks=f"{agg.weeks:.2f}",
+            alerts=alerts,
+            types=types,
+            sections=sections,
+            width=WIDTH,
+        )
+    )
