@@ -4,7 +4,7 @@ an HTML report with a timeline per alert (incident bars against pending and firi
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -136,6 +136,38 @@ def markdown(agg: Aggregate) -> str:
             f"| {_cell(team.team)} | {_spread(team.false_per_week, number, n)} | "
             f"{_spread(team.false_pages_per_week, number, n)} |"
         )
+    return "\n".join(lines) + "\n"
+
+
+def firing_markdown(runs: Mapping[str, RunScore]) -> str:
+    """How often and how long each alert fired, one column group per rule set (an
+    operator's history, ``--compare``: what changes if I merge this rule set)."""
+    names = sorted({a.alert for r in runs.values() for a in r.alerts})
+    labels = list(runs)
+    head = "| alert | " + " | ".join(
+        f"{_cell(label)}: firings | {_cell(label)}: time firing | {_cell(label)}: longest"
+        for label in labels
+    )
+    lines = [
+        "### How often each alert would have fired",
+        "",
+        "Firing episodes in the period (from the ALERTS samples, gaps of at most one "
+        "evaluation), their total and longest duration.",
+        "",
+        head + " |",
+        "|---|" + "--:|--:|--:|" * len(labels),
+    ]
+    for name in names:
+        cells = [_cell(name)]
+        for label in labels:
+            mine = [f for f in runs[label].firings if f.alert == name]
+            lengths = [f.end - f.start for f in mine]
+            cells += [
+                str(len(mine)),
+                duration(sum(lengths)) if mine else "–",
+                duration(max(lengths)) if mine else "–",
+            ]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

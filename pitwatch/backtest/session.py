@@ -16,6 +16,8 @@ from pitwatch.backtest.model import INCIDENTS_FILE, BacktestError, Evaluation, R
 
 Progress = Callable[[str], None]
 CACHE = Path("var/backtest/cache")
+# An operator's history is evaluated as production Prometheus evaluates: every 15 s.
+HISTORY_INTERVAL = 15.0
 
 
 @dataclass
@@ -104,34 +106,39 @@ def simulated(
             phases=phases,
         )
         engine = evaluation.engine
-        incidents = score.read_incidents(directory / INCIDENTS_FILE)
+        incidents = score.read_incidents(directory / INCIDENTS_FILE, recording.end.timestamp())
         results.append(
-            score.score_run(
+            score.score(
                 evaluation,
                 incidents,
+                _evaluated(evaluation),
                 measured_from=recording.measured_from or recording.start,
                 grace=timedelta(minutes=grace_minutes),
-                label=directory.name,
+                run=directory.name,
             )
         )
         _keep_alerts(directory, evaluation)
     overall = score.aggregate(results)
-    context = {
-        "title": f"Backtest of {name}",
-        "engine": engine,
-        "runs": [_describe(r) for _, r in runs],
-        "rules": [str(p) for p in rule_paths],
-        "profile": profile if rules is None else str(rules),
-    }
-    files = report.write_all(overall, out, context=context)
+    table = report.markdown(overall)
+    files = report.write(out, overall, results)
+    (out / "backtest.md").write_text(table, encoding="utf-8")
+    files.append(out / "backtest.md")
     return Outcome(
-        table=report.markdown(overall, context=context),
+        table=table,
         files=files,
         scores=overall,
         phases=phases,
         recordings=[r for _, r in runs],
         engine=engine,
     )
+
+
+def _evaluated(evaluation: Evaluation) -> dict[str, Any]:
+    """The declared alerts the evaluation's rules hold (a rule set of one's own may lack
+    some, or hold alerts of its own: those are scored by their labels, catching nothing)."""
+    from pitwatch.backtest.score import declared
+
+    return {name: info for name, info in declared().items() if name in evaluation.alerts}
 
 
 def _describe(recording: Recording) -> dict[str, Any]:
@@ -151,7 +158,7 @@ def _describe(recording: Recording) -> dict[str, Any]:
     }
 
 
-def _keep_alerts(directory: Path, evaluation: Evaluation) -> None:
+def _keep_alerts(directory: Path, evaluation: Evaluation, suffix: str = "") -> None:
     """The raw ALERTS series beside the recording (alerts.json), for a second look."""
     rows = [
         {
@@ -162,7 +169,7 @@ def _keep_alerts(directory: Path, evaluation: Evaluation) -> None:
         }
         for s in evaluation.series
     ]
-    (directory / "alerts.json").write_text(json.dumps(rows) + "\n", encoding="utf-8")
+    (directory / f"alerts{suffix}.json").write_text(json.dumps(rows) + "\n", encoding="utf-8")
 
 
 def history(
@@ -215,29 +222,25 @@ def history(
     for label, paths in rule_sets.items():
         progress(f"{label}: evaluating {len(paths)} rule files with Prometheus")
         evaluation = steps.evaluate_recording(
-            data, paths, recording, 15.0, progress=progress, phases=phases
+            data, paths, recording, HISTORY_INTERVAL, progress=progress, phases=phases
         )
         engine = evaluation.engine
-        results[label] = score.score_run(
+        results[label] = score.score(
             evaluation,
             truth,
+            _evaluated(evaluation),
             measured_from=start,
             grace=timedelta(minutes=grace_minutes),
-            label=label,
+            run=label,
         )
-    context = {
-        "title": f"Backtest of {url} history",
-        "engine": engine,
-        "runs": [_describe(recording)],
-        "rules": {k: [str(p) for p in v] for k, v in rule_sets.items()},
-        "profile": str(rules or "production"),
-    }
-    if compare is not None:
-        table = report.compare_markdown(results["rules"], results["compare"], context=context)
-        files = report.write_all(results["rules"], out, context=context, compare=results["compare"])
-    else:
-        table = report.markdown(results["rules"], context=context)
-        files = report.write_all(results["rules"], out, context=context)
+        _keep_alerts(data, evaluation, suffix=f"-{label}")
+    table = report.firing_markdown(results)
+    first = score.aggregate([results["rules"]])
+    if truth:
+        table += "\n" + report.markdown(first)
+    files = report.write(out, first, [results["rules"]])
+    (out / "backtest.md").write_text(table, encoding="utf-8")
+    files.append(out / "backtest.md")
     return Outcome(
         table=table,
         files=files,
