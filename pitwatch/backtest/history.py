@@ -65,24 +65,25 @@ class PrometheusReader:
     def close(self) -> None:
         self.client.close()
 
-    def _get(self, path: str, params: dict[str, str]) -> Any:
+    def _get(self, path: str, params: dict[str, str], retries: int | None = None) -> Any:
+        retries = self.retries if retries is None else retries
         delay = 1.0
-        for attempt in range(self.retries + 1):
+        for attempt in range(retries + 1):
             self.throttle.wait()
             self.requests += 1
             try:
                 response = self.client.get(f"{self.url}{path}", params=params)
             except httpx.HTTPError as exc:
-                if attempt == self.retries:
+                if attempt == retries:
                     raise BacktestError(
                         f"cannot reach Prometheus at {self.url}: {type(exc).__name__}: {exc}"
                     ) from None
             else:
                 if response.status_code == 429 or response.status_code >= 500:
-                    if attempt == self.retries:
+                    if attempt == retries:
                         raise BacktestError(
                             f"Prometheus at {self.url} answered {response.status_code} "
-                            f"to {params.get('query', path)!r} {self.retries + 1} times"
+                            f"to {params.get('query', path)!r} {retries + 1} times"
                         )
                 else:
                     return self._data(response, params)
@@ -106,9 +107,9 @@ class PrometheusReader:
         return body.get("data")
 
     def check(self) -> str:
-        """The server's version (or "unknown"), failing early on a wrong URL."""
+        """The server's version (or "unknown"), failing at once on a wrong URL."""
         try:
-            data = self._get("/api/v1/status/buildinfo", {})
+            data = self._get("/api/v1/status/buildinfo", {}, retries=0)
             return str(data.get("version", "unknown"))
         except BacktestError as exc:
             if "cannot reach" in str(exc):

@@ -190,7 +190,7 @@ def history(
     on it, score (against ``incidents`` when given: otherwise every firing is counted as
     how often and how long the alert would have fired)."""
     from pitwatch.backtest import report, score
-    from pitwatch.backtest.history import fetch_history
+    from pitwatch.backtest.history import PrometheusReader, fetch_history
 
     rule_sets = {"rules": steps.rules_for("production", rules)}
     if compare is not None:
@@ -200,6 +200,10 @@ def history(
     for paths in rule_sets.values():
         names |= steps.needed_metrics(paths)
     phases = steps.Phase()
+    if end <= start:
+        raise BacktestError("--to must be after --from")
+    reader = PrometheusReader(url, max_rps=max_rps)
+    reader.check()  # a wrong URL fails here, in one line, before any progress
     progress(
         f"fetching {len(names)} metrics from {url}, {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}"
     )
@@ -214,6 +218,7 @@ def history(
         chunk=timedelta(minutes=chunk_minutes),
         max_rps=max_rps,
         progress=progress,
+        reader=reader,
     )
     if truth:
         shutil.copyfile(incidents, data / INCIDENTS_FILE)  # type: ignore[arg-type]
