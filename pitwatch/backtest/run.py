@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from alert_rules.config import Jobs
 from pitwatch.backtest.model import (
     INCIDENTS_FILE,
     SAMPLES_FILE,
@@ -31,9 +32,10 @@ PROFILES = {"production": ROOT / "alert_rules" / "rules", "demo": ROOT / "alert_
 # samples, the same rates within the window's edges) and the state exporter every 60 s
 # (each of its scrapes is SQL; its gauges move slowly). The demo profile divides every
 # window by 12, so it needs the demo stack's 5 s.
+_JOBS = Jobs()
 SCRAPE = {
-    "production": {"platform": 30.0, "state": 60.0},
-    "demo": {"platform": 5.0, "state": 5.0},
+    "production": {_JOBS.platform: 30.0, _JOBS.state: 60.0},
+    "demo": {_JOBS.platform: 5.0, _JOBS.state: 5.0},
 }
 CACHE_VERSION = "1"
 

@@ -35,7 +35,7 @@ def _interval(recording: Recording, profile: str) -> float:
     only re-read the same samples)."""
     if recording.scrape_seconds:
         return min(recording.scrape_seconds.values())
-    return steps.SCRAPE[profile]["platform"]
+    return min(steps.SCRAPE[profile].values())
 
 
 def simulated(
