@@ -42,6 +42,10 @@ from pitwatch.backtest.prom import LocalPrometheus, Matrix, create_blocks
 
 Progress = Callable[[str], None]
 
+# promtool reads the whole OpenMetrics file once per block: for a week of 1,000 series at
+# 30 s (20M samples, 1.5 GB) 162h blocks load in 28 s, 18h blocks (its "24h") in 93 s.
+BLOCK = "162h"
+
 _DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 # Metric-name-like tokens of an expression (label values and function names included:
@@ -355,7 +359,7 @@ def evaluate(
         shutil.rmtree(data)
     for i, path in enumerate(samples, start=1):
         say(f"loading samples {i}/{len(samples)}: {path.name}")
-        create_blocks(path, data, max_block_duration="24h" if t1 - t0 <= 86400 else "162h")
+        create_blocks(path, data, max_block_duration=BLOCK)
     first = _data_min_time(data)
     with LocalPrometheus(data, workdir) as prom:
         for n, level in enumerate(levels, start=1):
@@ -377,7 +381,7 @@ def evaluate(
                     out[key] = (new, points)
             om = workdir / f"recording-level-{n}.om"
             if write_openmetrics(out.values(), om):
-                create_blocks(om, data, max_block_duration="162h")
+                create_blocks(om, data, max_block_duration=BLOCK)
                 prom.restart()
             om.unlink()
         series: list[AlertSeries] = []
