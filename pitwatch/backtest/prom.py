@@ -43,13 +43,19 @@ def _last_line(text: str) -> str:
     return lines[-1][:300] if lines else "(no output)"
 
 
-def run_promtool(args: Sequence[str], *, timeout: float = 3600.0) -> str:
-    """Run ``promtool ARGS``; its stdout, or BacktestError with its last stderr line."""
+def promtool(args: Sequence[str], *, timeout: float = 3600.0) -> subprocess.CompletedProcess[str]:
+    """Run ``promtool ARGS`` whatever its exit code; BacktestError if it is missing or
+    takes over ``timeout`` seconds."""
     cmd = [binary("promtool"), *args]
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         raise BacktestError(f"promtool {' '.join(args[:3])} took over {timeout:.0f} s") from None
+
+
+def run_promtool(args: Sequence[str], *, timeout: float = 3600.0) -> str:
+    """Run ``promtool ARGS``; its stdout, or BacktestError with its last stderr line."""
+    done = promtool(args, timeout=timeout)
     if done.returncode != 0:
         last = _last_line(done.stderr or done.stdout)
         raise BacktestError(f"promtool {' '.join(args[:3])} failed: {last}")
