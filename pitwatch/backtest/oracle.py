@@ -21,9 +21,10 @@ from pathlib import Path
 
 import yaml
 
-from pitwatch.backtest.engine import grid, load_rules
+from pitwatch.backtest.engine import grid
 from pitwatch.backtest.model import AlertSeries, BacktestError
 from pitwatch.backtest.prom import promtool
+from pitwatch.backtest.rulefiles import load_rules
 
 Key = tuple[tuple[str, str], ...]  # sorted labels, __name__ included
 

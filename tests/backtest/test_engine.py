@@ -11,16 +11,10 @@ from pathlib import Path
 import pytest
 
 import pitwatch.backtest.prom as prom
-from pitwatch.backtest.engine import (
-    alert_states,
-    evaluate,
-    grid,
-    load_rules,
-    parse_duration,
-    recording_levels,
-)
+from pitwatch.backtest.engine import alert_states, evaluate, grid
 from pitwatch.backtest.model import AlertSeries, BacktestError
 from pitwatch.backtest.oracle import parse_failures, promtool_firings, unit_test
+from pitwatch.backtest.rulefiles import load_rules, parse_duration, recording_levels
 from tests.backtest.synth import Synth, write
 
 RULES = sorted((Path(__file__).resolve().parents[2] / "alert_rules" / "rules").glob("*.yml"))
