@@ -5,12 +5,19 @@ together, ``# EOF`` last. Written as it goes, never held whole in memory."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from pitwatch.backtest.model import BacktestError
+
 Labels = tuple[tuple[str, str], ...]  # __name__ included
+Key = Labels  # sorted
+
+_SAMPLE = re.compile(r"^([A-Za-z_:][A-Za-z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+(\S+))?\s*$")
+_LABEL = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*,?')
 
 
 def escape(value: str) -> str:
@@ -79,3 +86,47 @@ class OpenMetricsWriter:
         self._file.writelines(lines)
         self.samples += len(lines)
         self.series_written += 1
+
+
+# -- reading -----------------------------------------------------------------------------
+
+
+def _unescape(v: str) -> str:
+    return re.sub(r"\\(.)", lambda m: "\n" if m.group(1) == "n" else m.group(1), v)
+
+
+def parse_labels(text: str, where: str) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    pos = 0
+    text = text.strip()
+    while pos < len(text):
+        m = _LABEL.match(text, pos)
+        if m is None:
+            raise BacktestError(f"{where}: bad labels {{{text[:80]}}}")
+        labels[m.group(1)] = _unescape(m.group(2))
+        pos = m.end()
+    return labels
+
+
+def read_openmetrics(path: Path) -> Iterator[tuple[Key, float, float]]:
+    """(labels, Unix time, value) of every sample line of an OpenMetrics file with
+    timestamps (exemplars ignored)."""
+    try:
+        f = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise BacktestError(f"{path}: cannot read ({exc.strerror})") from None
+    with f:
+        for n, line in enumerate(f, start=1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            body = line.split(" # ", 1)[0]
+            m = _SAMPLE.match(body)
+            if m is None or m.group(4) is None:
+                raise BacktestError(f"{path}:{n}: not a sample with a timestamp")
+            labels = parse_labels(m.group(2) or "", f"{path}:{n}")
+            labels["__name__"] = m.group(1)
+            try:
+                value, t = float(m.group(3)), float(m.group(4))
+            except ValueError:
+                raise BacktestError(f"{path}:{n}: bad value or timestamp") from None
+            yield tuple(sorted(labels.items())), t, value

@@ -16,63 +16,18 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
 
 from pitwatch.backtest.engine import grid
 from pitwatch.backtest.model import AlertSeries, BacktestError
+from pitwatch.backtest.openmetrics import Key, parse_labels, read_openmetrics
 from pitwatch.backtest.prom import promtool
 from pitwatch.backtest.rulefiles import load_rules
 
-Key = tuple[tuple[str, str], ...]  # sorted labels, __name__ included
-
-_SAMPLE = re.compile(r"^([A-Za-z_:][A-Za-z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+(\S+))?\s*$")
-_LABEL = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*,?')
 _GO_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|m|s|ms)")
 _GO_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
-
-
-def _unescape(v: str) -> str:
-    return re.sub(r"\\(.)", lambda m: "\n" if m.group(1) == "n" else m.group(1), v)
-
-
-def _parse_labels(text: str, where: str) -> dict[str, str]:
-    labels: dict[str, str] = {}
-    pos = 0
-    text = text.strip()
-    while pos < len(text):
-        m = _LABEL.match(text, pos)
-        if m is None:
-            raise BacktestError(f"{where}: bad labels {{{text[:80]}}}")
-        labels[m.group(1)] = _unescape(m.group(2))
-        pos = m.end()
-    return labels
-
-
-def read_openmetrics(path: Path) -> Iterator[tuple[Key, float, float]]:
-    """(labels, Unix time, value) of every sample line of an OpenMetrics file with
-    timestamps (exemplars ignored)."""
-    try:
-        f = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise BacktestError(f"{path}: cannot read ({exc.strerror})") from None
-    with f:
-        for n, line in enumerate(f, start=1):
-            if not line.strip() or line.startswith("#"):
-                continue
-            body = line.split(" # ", 1)[0]
-            m = _SAMPLE.match(body)
-            if m is None or m.group(4) is None:
-                raise BacktestError(f"{path}:{n}: not a sample with a timestamp")
-            labels = _parse_labels(m.group(2) or "", f"{path}:{n}")
-            labels["__name__"] = m.group(1)
-            try:
-                value, t = float(m.group(3)), float(m.group(4))
-            except ValueError:
-                raise BacktestError(f"{path}:{n}: bad value or timestamp") from None
-            yield tuple(sorted(labels.items())), t, value
 
 
 def _series_name(key: Key) -> str:
@@ -157,7 +112,7 @@ def parse_failures(output: str) -> dict[tuple[str, Key], list[float]]:
         elif current is not None and line.strip().startswith("got:"):
             in_got = True
         elif current is not None and in_got and (g := _GOT_LABELS.match(line)):
-            labels = _parse_labels(g.group(1), "promtool output")
+            labels = parse_labels(g.group(1), "promtool output")
             key = tuple(sorted(labels.items()))
             firing.setdefault((current[0], key), []).append(current[1])
     return firing
