@@ -49,9 +49,7 @@ def _slice(hours: float, record: bool, tmp: Path) -> tuple[float, Recorder | Non
     scenario = scenario.model_copy(update={"start": scenario.start + timedelta(hours=16)})
     database = tmp / f"slice-{record}-{time.monotonic_ns()}.db"
     recorder = (
-        Recorder(
-            scrape={j: timedelta(seconds=s) for j, s in steps.SCRAPE["production"].items()}
-        )
+        Recorder(scrape={j: timedelta(seconds=s) for j, s in steps.SCRAPE["production"].items()})
         if record
         else None
     )
@@ -69,7 +67,8 @@ def _slice(hours: float, record: bool, tmp: Path) -> tuple[float, Recorder | Non
 
 
 def overhead(hours: float, tmp: Path) -> dict[str, float]:
-    plain, recorded = [], []
+    plain: list[float] = []
+    recorded: list[float] = []
     for i in range(2):
         for record in (False, True) if i == 0 else (True, False):
             wall, _ = _slice(hours, record, tmp)

@@ -41,6 +41,7 @@ from sqlalchemy import create_engine
 
 from alert_rules.config import Jobs
 from collectors.catalog import platform as catalog
+from collectors.instrumentation.http import Answered
 from ground.ports import COLLECT_PORT, PLATFORM_METRICS_PORT
 from pitwatch.backtest.model import SAMPLES_FILE, Recording
 
@@ -294,6 +295,15 @@ class Written:
     seconds: float
 
 
+# The routes an accelerated run's calls stand for (igaming.traffic.accelerated): their RED
+# series exist from the start, as the API's do.
+ANSWERED_ROUTES = (
+    ("POST", "/cashier/deposits"),
+    ("POST", "/cashier/withdrawals"),
+    ("POST", "/sportsbook/bets"),
+)
+
+
 class Recorder:
     """Records the platform's /metrics and the state exporter as Prometheus would have
     scraped them (see the module doc). ``scrape``: the interval per job name
@@ -336,6 +346,7 @@ class Recorder:
         self._state_engine: Any = None
         self._last_look: datetime | None = None
         self.written: Written | None = None
+        self._answered: Answered | None = None
 
     # -- RunObserver --------------------------------------------------------------------
 
@@ -362,7 +373,18 @@ class Recorder:
             clock=platform.clock,
             collectors=tuple(self._state_collectors or STATE_COLLECTORS),
         )
+        self._answered = Answered(metrics)
+        for method, route in ANSWERED_ROUTES:  # as zero_init_routes does for the API's
+            self._answered.duration.labels(route, method)
+            for status_class in ("2xx", "4xx", "5xx"):
+                self._answered.requests.labels(route, method, status_class)
         self.watch({PLATFORM_JOB: metrics.registry, STATE_JOB: state})
+
+    def answered(self, method: str, route: str, status: int, seconds: float) -> None:
+        """What the API would have counted for a player's call (in-process in an
+        accelerated run: no HTTP middleware sees it)."""
+        if self._answered is not None:
+            self._answered(route, method, status, seconds)
 
     def watch(self, registries: Mapping[str, CollectorRegistry]) -> None:
         """Look at these registries, one per job (``attach`` passes the platform's and the
