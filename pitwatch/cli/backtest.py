@@ -4,6 +4,7 @@ an operator's own history (docs/backtest.md)."""
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 from pitwatch.cli.environment import development_by_default
 from pitwatch.cli.errors import CliError
 from pitwatch.cli.options import positive
+from pitwatch.cli.progress import progress_bar
 
 
 def _say(message: str) -> None:
@@ -34,6 +36,10 @@ def _when(text: str) -> datetime:
 def cmd_backtest(args: argparse.Namespace) -> int:
     from pitwatch.backtest import session
     from pitwatch.backtest.model import BacktestError
+
+    # Progress lines, not the platform's and the migrations' logs (-v shows them).
+    for name in ("igaming", "alembic", "collectors", "reconcilers"):
+        logging.getLogger(name).setLevel(logging.DEBUG if args.verbose else logging.WARNING)
 
     try:
         if args.prometheus:
@@ -64,6 +70,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
                 )
             development_by_default()
             outcome = session.simulated(
+                sim_progress=lambda start, end: progress_bar(start, end, warmup=True),
                 scenario=args.scenario,
                 recorded=[Path(d) for d in args.recorded or []],
                 seeds=args.seed or None,
