@@ -59,7 +59,6 @@ DEFAULT_INSTANCES: dict[str, str] = {
     PLATFORM_JOB: f"127.0.0.1:{PLATFORM_METRICS_PORT}",
     STATE_JOB: f"127.0.0.1:{COLLECT_PORT}",
 }
-TARGET_LABELS = ("job", "instance")  # what Prometheus adds to every scraped series
 UP = "up"
 Key = tuple[str, tuple[tuple[str, str], ...]]  # sample name, sorted labels (target's included)
 

@@ -253,7 +253,7 @@ class Recorded:
     dir: Path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module")  # one run (5-8 s) for the tests below
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
     tmp = tmp_path_factory.mktemp("recorded")
     recorder = Recorder()
@@ -261,7 +261,6 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
     return Recorded(recorder, result, tmp)
 
 
-@pytest.mark.slow
 def test_the_recorded_counters_are_the_live_registrys_at_the_end_of_a_run(recorded: Recorded):
     recorder = recorded.recorder
     looks = recorder.stats()[PLATFORM_JOB]["looks"]
@@ -284,7 +283,6 @@ def test_the_recorded_counters_are_the_live_registrys_at_the_end_of_a_run(record
     assert state.keys() == recorder.live(STATE_JOB).keys()
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is not installed")
 def test_promtool_loads_the_recording_sample_for_sample(recorded: Recorded, tmp_path: Path):
     recording = recorded.recorder.finish(tmp_path / "run")
