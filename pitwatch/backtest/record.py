@@ -22,7 +22,6 @@ out together: ``histogram_quantile`` needs every bucket).
 from __future__ import annotations
 
 import io
-import math
 import time
 from array import array
 from collections.abc import Collection, Iterable, Mapping
@@ -44,6 +43,7 @@ from collectors.catalog import platform as catalog
 from collectors.instrumentation.http import Answered
 from ground.ports import COLLECT_PORT, PLATFORM_METRICS_PORT
 from pitwatch.backtest.model import SAMPLES_FILE, Recording
+from pitwatch.backtest.openmetrics import escape, number
 
 if TYPE_CHECKING:
     from igaming.bootstrap import Platform
@@ -542,7 +542,7 @@ class Recorder:
                     by_name.setdefault(key[0], []).append((job, slot))
                 else:
                     dropped += 1
-        stamps = {job.name: [_float_text(t) for t in job.store.times] for job in jobs}
+        stamps = {job.name: [number(t) for t in job.store.times] for job in jobs}
         series = samples = 0
         for name in sorted(by_name):
             out.write(f"# TYPE {name} unknown\n")
@@ -557,7 +557,7 @@ def _write_series(out: TextIO, store: _Store, slot: int, stamps: list[str]) -> i
     """Every scrape of one series: for each run of looks with one value while present,
     the lines ``name{labels} value timestamp``. Returns the number of samples."""
     name, labels = store.keys[slot]
-    prefix = name + "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in labels) + "} "
+    prefix = name + "{" + ",".join(f'{k}="{escape(v)}"' for k, v in labels) + "} "
     looks = len(stamps)
     toggles = store.toggles[slot]
     spans = [
@@ -571,7 +571,7 @@ def _write_series(out: TextIO, store: _Store, slot: int, stamps: list[str]) -> i
     for j in range(runs):
         begin = at[j]
         end = at[j + 1] if j + 1 < runs else looks
-        head = prefix + _float_text(to[j]) + " "
+        head = prefix + number(to[j]) + " "
         for a, b in spans:
             lo, hi = max(a, begin), min(b, end)
             if lo < hi:
@@ -581,21 +581,6 @@ def _write_series(out: TextIO, store: _Store, slot: int, stamps: list[str]) -> i
                 written += hi - lo
     out.write(buf.getvalue())
     return written
-
-
-def _float_text(value: float) -> str:
-    """A value as OpenMetrics writes it: integers without a point, +Inf, NaN."""
-    if value != value:
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return repr(value)
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def _collectors(registry: CollectorRegistry) -> list[Collector]:
