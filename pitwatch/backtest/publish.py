@@ -9,6 +9,7 @@ pipeline, not for publishing)."""
 from __future__ import annotations
 
 import argparse
+import os
 import platform as host
 import subprocess
 import sys
@@ -91,9 +92,10 @@ def main(argv: list[str] | None = None) -> int:
         rec = outcome.recordings[0]
         size = (
             f"{suite.scenario}, seeds {', '.join(map(str, suite.seeds))}, "
-            f"{(rec.end - (rec.measured_from or rec.start)).total_seconds() / 86400:g} "
-            f"simulated days each, {int((rec.daily_active or 0) * suite.scale):,} daily active "
-            f"players ({suite.why}); recorded every "
+            f"{(rec.end - (rec.measured_from or rec.start)).total_seconds() / 86400:.1f} "
+            f"simulated days each (after a 2-hour warm-up, not scored), "
+            f"{int((rec.daily_active or 0) * suite.scale):,} daily active players "
+            f"({suite.why}); recorded every "
             + ", ".join(f"{s:g} s ({job})" for job, s in rec.scrape_seconds.items())
             + f"; {rec.series:,} series, {rec.samples:,} samples a run; "
             f"{time.perf_counter() - started:,.0f} s to run"
@@ -101,10 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         sections.append(f"## {suite.scenario}: {suite.why}\n\n{size}\n\n{outcome.table}\n")
         engine = outcome.engine
     header = (
-        f"{INTRO}\nEngine: {engine} (PromQL and the rules' `for:` from "
-        f"`{_tool_version('prometheus')}`, {_tool_version('promtool')}); "
-        f"machine: {host.machine()}, Python {host.python_version()}; "
-        f"the whole suite took {time.perf_counter() - began:,.0f} s.\n"
+        f"{INTRO}\nEngine: {engine} (`{_tool_version('prometheus')}`) over TSDB blocks "
+        f"made by promtool; machine: {host.machine()}, {os.cpu_count()} cores, Python "
+        f"{host.python_version()}; the whole suite took {time.perf_counter() - began:,.0f} s.\n"
     )
     method = Path(__file__).with_name("method.md").read_text(encoding="utf-8")
     Path(args.doc).write_text(header + "\n" + "\n".join(sections) + "\n" + method, encoding="utf-8")
