@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pitwatch.backtest import session
 from pitwatch.backtest.model import BacktestError
+from pitwatch.cli.progress import progress_bar
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "backtest.md"
 
@@ -85,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
                 out=out,
                 grace_minutes=15.0,
                 progress=lambda m: print(m, file=sys.stderr, flush=True),
+                sim_progress=lambda start, end: progress_bar(start, end, warmup=True),
             )
         except BacktestError as exc:
             print(f"pitwatch: {exc}", file=sys.stderr)
