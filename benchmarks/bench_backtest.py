@@ -153,7 +153,8 @@ def main() -> int:
     parser.add_argument(
         "--week-scale", type=float, default=1.0, help="scale of the week when not cached (1)"
     )
-    parser.add_argument("--skip-overhead", action="store_true")
+    parser.add_argument("--skip-overhead", action="store_true", help="only the week's cost")
+    parser.add_argument("--skip-week", action="store_true", help="only the overhead")
     args = parser.parse_args()
     os.environ.setdefault("PITWATCH_ENVIRONMENT", "development")
     tmp = Path(tempfile.mkdtemp(prefix="bench-backtest-"))
@@ -166,6 +167,8 @@ def main() -> int:
                 f"   best of two: {o['without']:.1f} s without, {o['with']:.1f} s with: "
                 f"{o['overhead']:+.1%} (target < {OVERHEAD_TARGET:.0%}: {verdict})"
             )
+        if args.skip_week:
+            return 0
         print("2. the backtest's own cost for one simulated week")
         f = own_cost(args.week_scale, tmp)
         total = sum(v for k, v in f.items() if k not in ("series", "samples", "bytes"))

@@ -139,6 +139,40 @@ def markdown(agg: Aggregate) -> str:
     return "\n".join(lines) + "\n"
 
 
+def findings(agg: Aggregate) -> str:
+    """What the tables say, in words: alerts that missed incidents meant for them, alerts
+    slower than their promise, alerts that fired on nothing, incident types nothing
+    caught (worst over the runs)."""
+    lines = ["### Findings", ""]
+    for a in agg.alerts:
+        incidents, missed = a.incidents.worst or 0, a.missed.worst or 0
+        if incidents and missed:
+            lines.append(
+                f"- **{a.alert}** missed {number(missed)} of {number(incidents)} incidents "
+                f"meant for it ({'; '.join(a.catches)}) in the worst run."
+            )
+        worst, promise = a.detection_worst.worst, a.promise_seconds
+        if worst is not None and promise is not None and worst > promise:
+            lines.append(
+                f"- **{a.alert}** detected in {duration(worst)} at worst, slower than its "
+                f"promise of {a.promise}."
+            )
+        if (a.false_per_week.worst or 0) > 0:
+            pages = a.false_pages_per_week.worst or 0
+            kind = "false pages" if pages else "false alerts"
+            rate = number(a.false_per_week.worst)
+            lines.append(
+                f"- **{a.alert}** ({a.severity}) fired on nothing: {rate} {kind} a week at worst."
+            )
+    for t in agg.types:
+        if (t.incidents.worst or 0) and not (t.caught.worst or 0):
+            who = ", ".join(t.declared_by) or "no alert declares it"
+            lines.append(f"- No alert caught **{t.incident}** in the worst run ({who}).")
+    if len(lines) == 2:
+        lines.append("- Every incident caught within its promise, and nothing fired on nothing.")
+    return "\n".join(lines) + "\n"
+
+
 def firing_markdown(runs: Mapping[str, RunScore]) -> str:
     """How often and how long each alert fired, one column group per rule set (an
     operator's history, ``--compare``: what changes if I merge this rule set)."""

@@ -128,7 +128,9 @@ def simulated(
             )
         )
     overall = score.aggregate(results)
-    table = report.markdown(overall) + _not_measured(NOT_SIMULATED)
+    table = (
+        report.findings(overall) + "\n" + report.markdown(overall) + _not_measured(NOT_SIMULATED)
+    )
     files = report.write(out, overall, results)
     (out / "backtest.md").write_text(table, encoding="utf-8")
     files.append(out / "backtest.md")

@@ -422,3 +422,19 @@ def test_firing_through_the_last_evaluation_is_open_whether_or_not_it_falls_on_t
         assert f.open, last
     run = score(evaluation(series("Pager", range(100, 24 * 60 - 1))), [], ALERTS)
     assert not run.firings[0].open
+
+
+def test_findings_name_misses_slow_detections_and_false_alerts():
+    from pitwatch.backtest.report import findings
+
+    slow = series("Drop", range(100, 161), geo="DE")  # 40 minutes in: promise 20m
+    page = series("Pager", range(500, 510))  # once in a day: 7 a week
+    caught = findings(aggregate([score(evaluation(slow, page), [degradation(60, 150)], ALERTS)]))
+    assert "**Drop** detected in 40m at worst, slower than its promise of 20m." in caught
+    assert "**Pager** (critical) fired on nothing: 7 false pages a week at worst." in caught
+    assert "missed" not in caught
+    missed = findings(aggregate([score(evaluation(), [degradation(60, 150, geo="DE")], ALERTS)]))
+    assert "**Drop** missed 1 of 1 incidents" in missed
+    assert "No alert caught **psp_degradation**" in missed
+    quiet = findings(aggregate([score(evaluation(), [], ALERTS)]))
+    assert "Every incident caught within its promise" in quiet
