@@ -254,7 +254,10 @@ class Timeline:
 
 def _ticks(start: float, end: float) -> tuple[tuple[float, str], ...]:
     span = end - start
-    step = 86400.0 if span > 2 * 86400 else 3600.0 * max(1, round(span / 3600 / 12))
+    if span <= 4 * 3600:  # a close-up: every 10 or 30 minutes
+        step = 600.0 if span <= 2 * 3600 else 1800.0
+    else:
+        step = 86400.0 if span > 2 * 86400 else 3600.0 * max(1, round(span / 3600 / 12))
     out = []
     t = start - (start % step) + step if start % step else start
     while t <= end:
@@ -322,6 +325,60 @@ def timelines(run: RunScore) -> tuple[list[Timeline], list[str]]:
             )
         )
     return shown, quiet
+
+
+ZOOM_MARGIN = 1800.0  # seconds shown before an incident's start and after its end
+
+
+def zooms(run: RunScore) -> list[Timeline]:
+    """A close-up of every incident (30 minutes either side): one lane per alert that was
+    pending or firing in that window, so that the order in which alerts fired, and the
+    collateral around the one meant for it, can be read at the minute."""
+    out = []
+    kinds = {(f.alert, f.start, f.labels): f.kind for f in run.firings}
+    for inc in run.incidents:
+        lo, hi = inc.start - ZOOM_MARGIN, min(inc.end + ZOOM_MARGIN, run.end)
+        span = max(hi - lo, 1.0)
+
+        def x(t: float, lo: float = lo, span: float = span) -> float:
+            return max(0.0, min(WIDTH, WIDTH * (t - lo) / span))
+
+        def bar(start: float, end: float, y: float, css: str, title: str) -> Bar:
+            left = x(start)
+            return Bar(round(left, 1), y, round(max(x(end) - left, 1.5), 1), LANE, css, title)
+
+        near = [e for e in run.episodes if e.start < hi and e.end > lo]
+        names = sorted({e.alert for e in near})
+        scope = ", ".join(f"{k}={v}" for k, v in inc.scope.items())
+        lanes = [(f"{inc.type}", 0.0)] + [
+            (name, (i + 1) * (LANE + GAP)) for i, name in enumerate(names)
+        ]
+        y_of = dict(lanes)
+        bars = [bar(inc.start, inc.end, 0.0, "incident", f"{inc.type} {scope}")]
+        for e in sorted(near, key=lambda e: e.state != "pending"):  # firing drawn on top
+            labels = ", ".join(f"{k}={v}" for k, v in e.labels)
+            end = "still firing at the end" if e.open else iso(e.end)
+            if e.state == "pending":
+                css, what = "pending", "pending"
+            else:
+                kind = kinds.get((e.alert, e.start, e.labels), "false")
+                css, what = f"firing {kind}", f"firing ({kind})"
+            title = f"{e.alert} {what} {{{labels}}} {iso(e.start)} to {end}"
+            bars.append(bar(e.start, e.end, y_of[e.alert], css, title))
+        out.append(
+            Timeline(
+                f"#{inc.index + 1} {inc.type}",
+                "",
+                "",
+                f"{scope or 'no scope'}; {iso(inc.start)} to "
+                f"{'open' if inc.open else iso(inc.end)}; {len(names)} alerts around it",
+                len(lanes) * (LANE + GAP) + 14,
+                tuple(bars),
+                tuple((name, y + LANE / 2) for name, y in lanes),
+                _ticks(lo, hi),
+            )
+        )
+    return out
 
 
 @cache
@@ -393,6 +450,7 @@ def html(agg: Aggregate, runs: Sequence[RunScore]) -> str:
                 "engine": run.engine,
                 "incidents": incidents,
                 "timelines": shown,
+                "zooms": zooms(run),
                 "quiet": quiet,
             }
         )

@@ -92,6 +92,8 @@ def test_a_psp_outage_is_caught_by_its_alerts_within_their_promises(outage, tmp_
     assert {p.name for p in outcome.files} >= {"scores.json", "report.html", "backtest.md"}
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "PspDown" in html and "<svg" in html
+    close_up = html[html.index("Close-ups") :]
+    assert "#1 psp_degradation" in close_up and "PspDown firing (declared)" in close_up
 
 
 def test_an_hour_without_incident_fires_nothing(tmp_path):

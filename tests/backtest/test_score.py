@@ -343,7 +343,9 @@ def test_the_html_report_is_well_formed_escaped_and_has_a_timeline_per_alert():
     checker.feed(page)
     checker.close()
     assert checker.stack == []
-    assert checker.tags.count("svg") == 3  # Drop and Deploys declare incidents, Pager fired
+    # Drop and Deploys declare incidents, Pager fired; and a close-up of each of the two
+    # incidents
+    assert checker.tags.count("svg") == 3 + 2
     text = "".join(checker.text)
     for name in ("Drop", "Pager", "Deploys", "Noisy", "psp_degradation"):
         assert name in text
