@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform as host
+import shutil
 import subprocess
 import sys
 import time
@@ -59,6 +60,41 @@ def _tool_version(binary: str) -> str:
     return (out.stdout or out.stderr).splitlines()[0] if (out.stdout or out.stderr) else binary
 
 
+def _record(job: tuple[Suite, int]) -> str:
+    """One suite's seed recorded into the cache (a worker process of ``prefetch``)."""
+    from igaming.traffic.scenario import load
+    from pitwatch.backtest import run as steps
+
+    suite, seed = job
+    rules = steps.rules_for("production", None)
+    out = Path("var/backtest/prefetch") / f"{suite.scenario}-{suite.scale:g}x-{seed}"
+    steps.record_simulation(
+        load(suite.scenario),
+        out,
+        seed=seed,
+        days=suite.days,
+        scale=suite.scale,
+        scrape=steps.SCRAPE["production"],
+        keep=sorted(steps.needed_metrics(rules)),
+        progress=lambda m: print(m, file=sys.stderr, flush=True),
+        cache=session.CACHE,
+    )
+    shutil.rmtree(out, ignore_errors=True)
+    return f"{suite.scenario} seed {seed} recorded"
+
+
+def prefetch(suites: tuple[Suite, ...], workers: int) -> None:
+    """Record every suite's seeds that are not cached yet, ``workers`` at a time (each
+    simulation is one process on one core); the suites then evaluate from the cache."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    jobs = [(suite, seed) for suite in suites for seed in suite.seeds]
+    print(f"recording {len(jobs)} runs, {workers} at a time", file=sys.stderr, flush=True)
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for done in pool.map(_record, jobs):
+            print(done, file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m pitwatch.backtest.publish",
@@ -67,8 +103,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a small size, to try it")
     parser.add_argument("--doc", default=str(DOC), help="where the table goes")
     parser.add_argument("--out", default="var/backtest/published", help="results")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="simulations recorded at once (default: the cores)",
+    )
     args = parser.parse_args(argv)
     suites = QUICK if args.quick else SUITES
+    if args.workers > 1:
+        prefetch(suites, args.workers)
     sections = []
     began = time.perf_counter()
     for suite in suites:
