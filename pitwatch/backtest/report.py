@@ -60,6 +60,51 @@ def _cell(text: str) -> str:
 # -- Markdown ------------------------------------------------------------------------------
 
 
+def alert_rows(agg: Aggregate) -> list[tuple[str, ...]]:
+    """The per-alert table's rows (Markdown and HTML)."""
+    n = len(agg.runs)
+    return [
+        (
+            a.alert,
+            a.severity,
+            a.team,
+            "; ".join(a.catches) or "–",
+            _spread(a.caught, number, n),
+            _spread(a.missed, number, n),
+            _spread(a.detection_median, duration, n),
+            _spread(a.detection_worst, duration, n),
+            a.promise or "–",
+            _spread(a.reset_median, duration, n),
+            _spread(a.false_per_week, number, n),
+            _spread(a.false_pages_per_week, number, n),
+        )
+        for a in agg.alerts
+    ]
+
+
+def type_rows(agg: Aggregate) -> list[tuple[str, ...]]:
+    """The per-incident-type table's rows (Markdown and HTML)."""
+    n = len(agg.runs)
+    return [
+        (
+            t.incident,
+            _spread(t.incidents, number, n),
+            _spread(t.caught, number, n),
+            ", ".join(t.declared_by) or "none",
+            ", ".join(f"{k} ({v})" for k, v in sorted(t.caught_by.items())) or "–",
+            _spread(t.detection_best, duration, n),
+            _spread(t.detection_worst, duration, n),
+            _spread(t.pages, number, n),
+            _spread(t.warnings, number, n),
+        )
+        for t in agg.types
+    ]
+
+
+def _row(cells: tuple[str, ...]) -> str:
+    return "| " + " | ".join(_cell(c) for c in cells) + " |"
+
+
 def markdown(agg: Aggregate) -> str:
     """The tables per alert, per incident type and per team (Markdown)."""
     n = len(agg.runs)
@@ -73,29 +118,7 @@ def markdown(agg: Aggregate) -> str:
         "detection worst | promise | reset median | false / week | false pages / week |",
         "|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
-    for a in agg.alerts:
-        catches = "; ".join(a.catches) or "–"
-        lines.append(
-            "| "
-            + " | ".join(
-                _cell(x)
-                for x in (
-                    a.alert,
-                    a.severity,
-                    a.team,
-                    catches,
-                    _spread(a.caught, number, n),
-                    _spread(a.missed, number, n),
-                    _spread(a.detection_median, duration, n),
-                    _spread(a.detection_worst, duration, n),
-                    a.promise or "–",
-                    _spread(a.reset_median, duration, n),
-                    _spread(a.false_per_week, number, n),
-                    _spread(a.false_pages_per_week, number, n),
-                )
-            )
-            + " |"
-        )
+    lines += [_row(row) for row in alert_rows(agg)]
     lines += [
         "",
         "### Per incident type",
@@ -104,26 +127,7 @@ def markdown(agg: Aggregate) -> str:
         "first detection | latest first detection | pages | warnings |",
         "|---|--:|--:|---|---|--:|--:|--:|--:|",
     ]
-    for t in agg.types:
-        caught_by = ", ".join(f"{k} ({v})" for k, v in sorted(t.caught_by.items())) or "–"
-        lines.append(
-            "| "
-            + " | ".join(
-                _cell(x)
-                for x in (
-                    t.incident,
-                    _spread(t.incidents, number, n),
-                    _spread(t.caught, number, n),
-                    ", ".join(t.declared_by) or "none",
-                    caught_by,
-                    _spread(t.detection_best, duration, n),
-                    _spread(t.detection_worst, duration, n),
-                    _spread(t.pages, number, n),
-                    _spread(t.warnings, number, n),
-                )
-            )
-            + " |"
-        )
+    lines += [_row(row) for row in type_rows(agg)]
     lines += [
         "",
         "### False alerts per team",
@@ -393,37 +397,8 @@ def _environment() -> Environment:
 
 def html(agg: Aggregate, runs: Sequence[RunScore]) -> str:
     """The HTML report: the aggregate tables, then each run's timelines."""
-    n = len(agg.runs)
-    alerts = [
-        (
-            a.alert,
-            a.severity,
-            a.team,
-            "; ".join(a.catches) or "–",
-            _spread(a.caught, number, n),
-            _spread(a.missed, number, n),
-            _spread(a.detection_median, duration, n),
-            _spread(a.detection_worst, duration, n),
-            a.promise or "–",
-            _spread(a.reset_median, duration, n),
-            _spread(a.false_per_week, number, n),
-            _spread(a.false_pages_per_week, number, n),
-        )
-        for a in agg.alerts
-    ]
-    types = [
-        (
-            t.incident,
-            _spread(t.incidents, number, n),
-            _spread(t.caught, number, n),
-            ", ".join(t.declared_by) or "none",
-            ", ".join(f"{k} ({v})" for k, v in sorted(t.caught_by.items())) or "–",
-            _spread(t.detection_best, duration, n),
-            _spread(t.pages, number, n),
-            _spread(t.warnings, number, n),
-        )
-        for t in agg.types
-    ]
+    alerts = alert_rows(agg)
+    types = type_rows(agg)
     sections = []
     for run in runs:
         shown, quiet = timelines(run)
