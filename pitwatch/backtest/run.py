@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -56,34 +55,19 @@ class Phase:
         self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
 
 
+# The code a recording depends on: the platform, what it is measured with, the recorder.
+RECORDED_BY = ("platform/igaming", "collectors", "reconcilers", "ground")
+RECORDER = "pitwatch/backtest/record.py"
+
+
 def code_version() -> str:
-    """What a recording depends on: the commit and any uncommitted change of the code that
-    writes it (a cached recording of other code is recorded again)."""
-    parts = ["platform", "collectors", "reconcilers", "ground", "pitwatch/backtest/record.py"]
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True
-        ).stdout.strip()
-        diff = subprocess.run(
-            ["git", "-C", str(ROOT), "diff", "HEAD", "--", *parts],
-            capture_output=True,
-            text=True,
-        ).stdout
-    except OSError:
-        return "unknown"
-    tree = subprocess.run(
-        [
-            "git",
-            "-C",
-            str(ROOT),
-            "rev-parse",
-            f"HEAD:{parts[0]}",
-            *[f"HEAD:{p}" for p in parts[1:]],
-        ],
-        capture_output=True,
-        text=True,
-    ).stdout
-    return hashlib.sha256((tree or head).encode() + diff.encode()).hexdigest()[:16]
+    """A digest of every source file a recording depends on, committed or not: a cached
+    recording of other code is recorded again."""
+    digest = hashlib.sha256()
+    files = [p for d in RECORDED_BY for p in (ROOT / d).rglob("*.py")] + [ROOT / RECORDER]
+    for path in sorted(files):
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def cache_key(scenario: Any, seed: int, days: float, scale: float, scrape: dict[str, float]) -> str:

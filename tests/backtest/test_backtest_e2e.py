@@ -96,22 +96,26 @@ def test_a_psp_outage_is_caught_by_its_alerts_within_their_promises(outage, tmp_
     assert "#1 psp_degradation" in close_up and "PspDown firing (declared)" in close_up
 
 
-def test_an_hour_without_incident_fires_nothing(tmp_path):
+def test_an_hour_without_incident_fires_nothing_and_its_recording_is_reused(tmp_path, monkeypatch):
     require_prometheus()
-    outcome = session.simulated(
-        scenario=str(SCENARIOS / "quiet-de-short.yaml"),
-        recorded=[],
-        seeds=None,
-        days=None,
-        scale=1.0,
-        profile="production",
-        rules=None,
-        out=tmp_path,
-        grace_minutes=15.0,
-        use_cache=False,
-        progress=lambda message: None,
-    )
-    raw = json.loads((tmp_path / "seed-7" / "alerts.json").read_text(encoding="utf-8"))
+    monkeypatch.setattr(session, "CACHE", tmp_path / "cache")
+
+    def backtest(out: Path) -> session.Outcome:
+        return session.simulated(
+            scenario=str(SCENARIOS / "quiet-de-short.yaml"),
+            recorded=[],
+            seeds=None,
+            days=None,
+            scale=1.0,
+            profile="production",
+            rules=None,
+            out=out,
+            grace_minutes=15.0,
+            progress=lambda message: None,
+        )
+
+    outcome = backtest(tmp_path / "first")
+    raw = json.loads((tmp_path / "first" / "seed-7" / "alerts.json").read_text(encoding="utf-8"))
     measured = (outcome.recordings[0].measured_from or outcome.recordings[0].start).timestamp()
     fired = {
         r["alertname"]
@@ -124,6 +128,15 @@ def test_an_hour_without_incident_fires_nothing(tmp_path):
     assert all(a.false_per_week.median == 0 for a in outcome.scores.alerts)
     # ...and it was measured: the deposit series the rules read are there.
     assert outcome.recordings[0].samples > 10_000
+
+    # The same scenario, seed, size and code again: the recording comes from the cache.
+    def no_simulation(*args, **kwargs):
+        raise AssertionError("simulated again")
+
+    monkeypatch.setattr("igaming.traffic.run.run_accelerated", no_simulation)
+    again = backtest(tmp_path / "second")
+    assert again.recordings[0] == outcome.recordings[0]
+    assert again.table == outcome.table
 
 
 def _slice(source: Path, target: Path, start: float, end: float) -> None:
