@@ -74,7 +74,6 @@ def simulated(
             if not (directory / "recording.json").is_file():
                 raise BacktestError(f"{directory}: not a recorded run (no recording.json)")
             runs.append((directory, Recording.read(directory)))
-        name = runs[0][1].scenario or recorded[0].name
         out = out or recorded[0]
     else:
         assert scenario is not None
@@ -82,8 +81,7 @@ def simulated(
             loaded = scenarios.load(scenario)
         except scenarios.ScenarioError as exc:
             raise BacktestError(str(exc)) from None
-        name = loaded.name
-        out = out or Path("var/backtest") / name
+        out = out or Path("var/backtest") / loaded.name
         scrape = steps.SCRAPE[profile]
         for seed in seeds or [loaded.seed]:
             directory = out / f"seed-{seed}"
@@ -175,23 +173,6 @@ def _evaluated(evaluation: Evaluation) -> dict[str, Any]:
     from pitwatch.backtest.score import declared
 
     return {name: info for name, info in declared().items() if name in evaluation.alerts}
-
-
-def _describe(recording: Recording) -> dict[str, Any]:
-    return {
-        "scenario": recording.scenario,
-        "seed": recording.seed,
-        "daily_active": recording.daily_active,
-        "scale": recording.scale,
-        "start": recording.start.isoformat(),
-        "end": recording.end.isoformat(),
-        "measured_from": (recording.measured_from or recording.start).isoformat(),
-        "scrape_seconds": recording.scrape_seconds,
-        "series": recording.series,
-        "samples": recording.samples,
-        "dropped_series": recording.dropped_series,
-        "source": recording.source,
-    }
 
 
 def _keep_alerts(directory: Path, evaluation: Evaluation, suffix: str = "") -> None:
