@@ -42,7 +42,7 @@ from alert_rules.config import Jobs
 from collectors.catalog import platform as catalog
 from collectors.instrumentation.http import Answered
 from ground.ports import COLLECT_PORT, PLATFORM_METRICS_PORT
-from pitwatch.backtest.model import SAMPLES_FILE, Recording
+from pitwatch.backtest.model import SAMPLES_FILE, BacktestError, Recording
 from pitwatch.backtest.openmetrics import escape, number
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ UP = "up"
 Key = tuple[str, tuple[tuple[str, str], ...]]  # sample name, sorted labels (target's included)
 
 
-class RecordError(Exception):
+class RecordError(BacktestError):
     """A recorder used wrongly (bad intervals, looks out of order): one line."""
 
 
