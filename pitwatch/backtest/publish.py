@@ -122,14 +122,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             outcome = session.simulated(
                 scenario=suite.scenario,
-                recorded=[],
                 seeds=list(suite.seeds),
                 days=suite.days,
                 scale=suite.scale,
-                profile="production",
-                rules=None,
                 out=out,
-                grace_minutes=15.0,
                 progress=lambda m: print(m, file=sys.stderr, flush=True),
                 sim_progress=lambda start, end: progress_bar(start, end, warmup=True),
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,6 +23,7 @@ NOT_SIMULATED = {
     "ReconciliationBreaksOpen": "the simulation runs no reconciliation (no break ledger)",
     "ReconciliationAmountAtRisk": "the simulation runs no reconciliation (no break ledger)",
 }
+GRACE_MINUTES = 15.0  # after an incident's end, a firing still counts as catching it
 # An operator's history is evaluated as production Prometheus evaluates: every 15 s.
 HISTORY_INTERVAL = 15.0
 
@@ -47,15 +48,15 @@ def _interval(recording: Recording, profile: str) -> float:
 
 def simulated(
     *,
-    scenario: str | None,
-    recorded: list[Path],
-    seeds: list[int] | None,
-    days: float | None,
-    scale: float,
-    profile: str,
-    rules: Path | None,
-    out: Path | None,
-    grace_minutes: float,
+    scenario: str | None = None,
+    recorded: Sequence[Path] = (),
+    seeds: list[int] | None = None,
+    days: float | None = None,
+    scale: float = 1.0,
+    profile: str = "production",
+    rules: Path | None = None,
+    out: Path | None = None,
+    grace_minutes: float = GRACE_MINUTES,
     use_cache: bool = True,
     progress: Progress = print,
     sim_progress: Callable[[datetime, datetime], Callable[[datetime, Any], None]] | None = None,

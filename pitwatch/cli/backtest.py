@@ -9,6 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pitwatch.backtest.session import GRACE_MINUTES
 from pitwatch.cli.environment import development_by_default
 from pitwatch.cli.errors import CliError
 from pitwatch.cli.options import positive
@@ -158,7 +159,7 @@ def register(sub) -> None:
     p.add_argument(
         "--grace",
         type=positive(float),
-        default=15.0,
+        default=GRACE_MINUTES,
         help="minutes after an incident's end in which a firing still counts as caught (15)",
     )
     p.add_argument("--out", help="where the results go (var/backtest/NAME)")

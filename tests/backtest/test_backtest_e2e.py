@@ -66,16 +66,7 @@ def outage(tmp_path_factory) -> Recorded:
 
 def test_a_psp_outage_is_caught_by_its_alerts_within_their_promises(outage, tmp_path):
     outcome = session.simulated(
-        scenario=None,
-        recorded=[outage.dropped],
-        seeds=None,
-        days=None,
-        scale=1.0,
-        profile="production",
-        rules=None,
-        out=tmp_path,
-        grace_minutes=15.0,
-        progress=lambda message: None,
+        recorded=[outage.dropped], out=tmp_path, progress=lambda message: None
     )
     alerts = {a.alert: a for a in outcome.scores.alerts}
     for name in ("PspDown", "DepositSuccessRateDropGeo", "DepositSuccessRateDropPsp"):
@@ -103,14 +94,7 @@ def test_an_hour_without_incident_fires_nothing_and_its_recording_is_reused(tmp_
     def backtest(out: Path) -> session.Outcome:
         return session.simulated(
             scenario=str(SCENARIOS / "quiet-de-short.yaml"),
-            recorded=[],
-            seeds=None,
-            days=None,
-            scale=1.0,
-            profile="production",
-            rules=None,
             out=out,
-            grace_minutes=15.0,
             progress=lambda message: None,
         )
 
