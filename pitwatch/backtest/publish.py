@@ -35,6 +35,13 @@ class Suite:
 
 
 SUITES = (
+    Suite(
+        "peak-day",
+        (1, 2),
+        None,
+        5.0,
+        "the page-worthy incidents on a busy first day of history",
+    ),
     Suite("mixed-week", (1, 2), None, 1.0, "a week with one incident of every type"),
     Suite("baseline", (1,), None, 1.0, "a week with no incident: every firing is false"),
     Suite("baseline", (3,), 1.0, 5.0, "a day five times as busy, no incident"),
