@@ -136,6 +136,9 @@ class Alert:
     instances: tuple[Mapping[str, str], ...] = ({},)  # one rule per instance (e.g. per SLO)
     # The simulated incidents it is meant to catch (what the backtest scores it against).
     catches: tuple[Catch, ...] = ()
+    # How long it stays firing once its condition clears: a page that flickers while the
+    # evidence hovers at the threshold is one page, not several (Prometheus 2.42+).
+    keep_firing_for: str = "0s"
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[A-Z][A-Za-z0-9]+", self.name):
@@ -162,9 +165,14 @@ _GO_FORMAT = {
     "int": '{{ $value | printf "%.0f" }}',
     "num": "{{ $value | humanize }}",
 }
+# A version running now that was not running an hour ago, while some version was: a
+# deploy within the hour. Not the process start of the only version ever seen (the deploy
+# timestamp is the process start without PITWATCH_DEPLOYED_AT), nor a restart of the
+# same version.
 DEPLOY_QUERY = (
-    "max by (version) (igaming_build_info) and on() "
-    "(time() - max(igaming_deploy_timestamp_seconds) < 3600)"
+    "max by (version) (igaming_build_info) "
+    "unless on(version) max by (version) (igaming_build_info offset 1h) "
+    "and on() count(igaming_build_info offset 1h)"
 )
 DEPLOY_HINT_GO = (
     '{{ with query "' + DEPLOY_QUERY + '" }}{{ range . }}'

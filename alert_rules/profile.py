@@ -131,6 +131,7 @@ def demo_alert(alert: Alert) -> Alert:
         alert,
         expr=shorten_ranges(alert.expr),
         for_=demo_for(alert.for_),
+        keep_firing_for=demo_for(alert.keep_firing_for),
         params=demo_params(alert),
     )
 

@@ -159,6 +159,8 @@ def rule_file(domain: Domain, config: RulesConfig, note: str = "") -> str:
             }
             if seconds(alert.for_) > 0:
                 rule["for"] = alert.for_
+            if seconds(alert.keep_firing_for) > 0:
+                rule["keep_firing_for"] = alert.keep_firing_for
             rule["labels"] = static_labels(alert, instance)
             rule["annotations"] = alert_annotations(alert, config)
             rules.append(rule)

@@ -169,3 +169,12 @@ def quantile_in_bucket(buckets: Iterable[float], value: float, q: float) -> floa
             return lower + (upper - lower) * q
         lower = upper
     return lower  # the +Inf bucket: the highest finite bound
+
+
+def deploy(metric: str, before: str, after: str, at: int, total: int) -> list[Series]:
+    """The build info series of a deploy at minute ``at``: ``before`` runs until then (its
+    series goes stale, as a scrape of the new process makes it), ``after`` from then on."""
+    return [
+        series(metric, f"1+0x{at - 1} stale _x{max(total - at - 1, 0)}", version=before),
+        series(metric, f"_x{at} 1+0x{total - at}", version=after),
+    ]

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from alert_rules.domains.payments import ALERTS, ATT, CB, CB_DELAY, OUT, PENDING, STUCK
 from alert_rules.model import Case, Fires, Series, Silent, silence
-from alert_rules.series import counter, counter_from, every, gauge, histogram, merge, series
+from alert_rules.series import (
+    counter,
+    counter_from,
+    deploy,
+    every,
+    gauge,
+    histogram,
+    merge,
+    series,
+)
 from alert_rules.series import quantile_in_bucket as q_in
 from collectors.catalog import BY_NAME
 
@@ -29,6 +38,19 @@ def deposits(
         series(ATT, counter(*[(m, a + d) for m, a, d in segments]), **kv),
         series(OUT, counter(*[(m, a) for m, a, _ in segments]), **kv, outcome="approved"),
         series(OUT, counter(*[(m, d) for m, _, d in segments]), **kv, outcome="declined"),
+    ]
+
+
+def deposits_failing(
+    geo: str, psp: str, method: str, segments: list[tuple[int, float, float, float]]
+) -> list[Series]:
+    """Deposits with errors: segments of (minutes, approved/min, declined/min, failed/min)."""
+    kv = {"geo": geo, "psp": psp, "method": method, "brand": "acme"}
+    return [
+        series(ATT, counter(*[(m, a + d + f) for m, a, d, f in segments]), **kv),
+        series(OUT, counter(*[(m, a) for m, a, _, _ in segments]), **kv, outcome="approved"),
+        series(OUT, counter(*[(m, d) for m, _, d, _ in segments]), **kv, outcome="declined"),
+        series(OUT, counter(*[(m, f) for m, _, _, f in segments]), **kv, outcome="failed"),
     ]
 
 
@@ -96,6 +118,14 @@ def _drop(
 WEEK = 7 * DAY
 
 
+def _per_minute(
+    base: float, bad: float, start: int, length: int, total: int
+) -> list[tuple[int, float, float]]:
+    """One deposit a minute: success ``base``, then ``bad`` for ``length`` minutes."""
+    return [(start, base, 1 - base), (length, bad, 1 - bad),
+            (total - start - length, base, 1 - base)]  # fmt: skip
+
+
 def _weekly(usual: float, last_week: float, now: float) -> list[tuple[int, float, float]]:
     """A week and two hours of 20 deposits a minute at ``usual`` success, except 10:00 to
     11:00 on the first day (``last_week``) and the same hour a week later (``now``)."""
@@ -141,14 +171,38 @@ def cases() -> tuple[Case, ...]:
             merge(
                 deposits("DE", "paybridge", "card", _drop(0.95, 0.6, t0, 60, total)),
                 deposits("GB", "paybridge", "card", [(total, 17, 3)]),
-                series(BUILD, gauge((total, 1)), version="2026.11.3"),
-                series(DEPLOYED, gauge((total, (t0 - 5) * 60))),
+                deploy(BUILD, "2026.11.2", "2026.11.3", t0 - 5, total),
             ),
             (
-                Silent(f"{t0 + 8}m"),
-                Fires(f"{t0 + 20}m", {"geo": "DE"}, 0.6, deploy="2026.11.3"),
+                # 20 deposits a minute: the 5-minute window holds 100, and four minutes of
+                # 40 % failures against the usual 5 % trip it
+                Silent(f"{t0 + 2}m"),
+                Fires(f"{t0 + 10}m", {"geo": "DE"}, 0.6, deploy="2026.11.3"),
                 Fires(f"{t0 + 50}m", {"geo": "DE"}, 0.6, deploy="2026.11.3"),
                 Fires(f"{t0 + 58}m", {"geo": "DE"}, 0.6),  # the deploy is an hour old
+                # fixed at +60: the 5-minute window is clean by +65, then 3 minutes' keep
+                Silent(f"{t0 + 70}m"),
+            ),
+            incident_start=f"{t0}m",
+            recovery=f"{t0 + 60}m",
+            alerts=("DepositSuccessRateDropGeo",),
+        ),
+        Case(
+            "deploy 2026.11.4 fails 30% of DE deposits inside the platform at two a minute: "
+            "the errors, usually none, trip the 15-minute window",
+            "incident",
+            merge(
+                deposits_failing(
+                    "DE",
+                    "paybridge",
+                    "card",
+                    [(t0, 1.7, 0.3, 0), (60, 1.19, 0.21, 0.6), (total - t0 - 60, 1.7, 0.3, 0)],
+                ),
+                deploy(BUILD, "2026.11.3", "2026.11.4", t0, total),
+            ),
+            (
+                Silent(f"{t0 + 5}m"),
+                Fires(f"{t0 + 30}m", {"geo": "DE"}, 0.595, deploy="2026.11.4"),
                 Silent(f"{t0 + 75}m"),
             ),
             incident_start=f"{t0}m",
@@ -156,7 +210,8 @@ def cases() -> tuple[Case, ...]:
             alerts=("DepositSuccessRateDropGeo",),
         ),
         Case(
-            "new GEO without history: DE at 45% is below the 50% floor, IN's floor is 35%",
+            "new GEO without history: DE at 45% is below the 50% floor; IN fires only at a "
+            "45% drop",
             "incident",
             merge(
                 deposits("DE", "paybridge", "card", [(60, 9, 11), (60, 17, 3)]),
@@ -164,7 +219,7 @@ def cases() -> tuple[Case, ...]:
             ),
             (
                 Silent("4m"),
-                Fires("20m", {"geo": "DE"}, 0.45),
+                Fires("25m", {"geo": "DE"}, 0.45),
                 Silent("90m"),
             ),
             incident_start="0m",
@@ -181,39 +236,56 @@ def cases() -> tuple[Case, ...]:
                 deposits("GB", "paybridge", "card", _weekly(0.9, 0.9, 0.58)),
             ),
             (
-                Silent(f"{WEEK + 605}m"),
+                Silent(f"{WEEK + 602}m"),
                 Fires(f"{WEEK + 620}m", {"geo": "GB"}, 0.58),
                 Fires(f"{WEEK + 650}m", {"geo": "GB"}, 0.58),
-                Silent(f"{WEEK + 690}m"),
+                Silent(f"{WEEK + 672}m"),
             ),
             incident_start=f"{WEEK + 600}m",
             recovery=f"{WEEK + 660}m",
             alerts=("DepositSuccessRateDropGeo",),
         ),
         Case(
-            "DE approvals dip from 85% to 65%: less than 30% below the baseline",
+            "DE approvals dip from 85% to 65%: less than 25% below the baseline",
             "guard",
             merge(deposits("DE", "paybridge", "card", _drop(0.85, 0.65, t0, 60, total))),
             (Silent(f"{t0 + 20}m"), Silent(f"{t0 + 50}m")),
             alerts=("DepositSuccessRateDropGeo",),
         ),
         Case(
-            "nordpay declines 70% of deposits in every GEO",
+            "nordpay declines 70% of deposits in every GEO: one alert per GEO (one page)",
             "incident",
             merge(
                 deposits("DE", "nordpay", "ewallet", _drop(0.9, 0.3, t0, 60, total)),
                 deposits("SE", "nordpay", "ewallet", _drop(0.9, 0.3, t0, 60, total)),
                 deposits("DE", "paybridge", "card", [(total, 17, 3)]),
                 series(BUILD, gauge((total, 1)), version="2026.11.2"),
-                series(DEPLOYED, gauge((total, 0))),
             ),
             (
-                Silent(f"{t0 + 5}m"),
-                Fires(f"{t0 + 20}m", {"psp": "nordpay"}, 0.3),
+                Silent(f"{t0 + 1}m"),
+                Fires(f"{t0 + 20}m", {"psp": "nordpay", "geo": "DE"}, 0.3),
+                Fires(f"{t0 + 20}m", {"psp": "nordpay", "geo": "SE"}, 0.3),
                 Silent(f"{t0 + 75}m"),
             ),
             incident_start=f"{t0}m",
             recovery=f"{t0 + 60}m",
+            alerts=("DepositSuccessRateDropPsp",),
+        ),
+        Case(
+            "paybridge declines most DE cards at one deposit a minute: the 15-minute window "
+            "holds the evidence",
+            "incident",
+            merge(
+                deposits("DE", "paybridge", "card", _per_minute(0.85, 0.05, t0, 45, total)),
+                deposits("DE", "ewallo", "ewallet", [(total, 1, 0)]),
+            ),
+            (
+                Silent(f"{t0 + 3}m"),
+                Fires(f"{t0 + 15}m", {"psp": "paybridge", "geo": "DE"}, 0.05),
+                Silent(f"{t0 + 60}m"),
+            ),
+            incident_start=f"{t0}m",
+            recovery=f"{t0 + 45}m",
             alerts=("DepositSuccessRateDropPsp",),
         ),
         Case(

@@ -21,7 +21,7 @@ from alert_rules.domains.platform import (
 )
 from alert_rules.model import Case, Fires, Series, Silent, silence
 from alert_rules.series import _le as bucket_label
-from alert_rules.series import counter_from, every, gauge, merge, series
+from alert_rules.series import counter_from, deploy, every, gauge, merge, series
 from collectors.catalog import BY_NAME
 from collectors.catalog.platform import HTTP_BUCKETS
 
@@ -190,8 +190,7 @@ def cases() -> tuple[Case, ...]:
             merge(
                 http(DEPOSIT_R, [(h, *deposits_ok), (30, 28, 0, 12, 0), (40, *deposits_ok)]),
                 http(LOGIN_R, [(h + 70, 110, 10, 0, 0)]),
-                series(BUILD, gauge((h + 70, 1)), version="2026.11.3"),
-                series(DEPLOYED, gauge((h + 70, (h - 3) * 60))),
+                deploy(BUILD, "2026.11.2", "2026.11.3", h - 3, h + 70),
             ),
             (
                 Silent(f"{h + 2}m", alert=FAST),  # 1h burn 10, 6h burn 3.9

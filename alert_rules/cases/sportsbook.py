@@ -20,6 +20,7 @@ from alert_rules.model import Case, Fires, Series, Silent, silence
 from alert_rules.series import (
     counter,
     counter_from,
+    deploy,
     every,
     gauge_from,
     histogram,
@@ -297,8 +298,7 @@ def cases() -> tuple[Case, ...]:
                     ],
                 ),
                 steady_bets("tennis", shape(total), 30, TENNIS_REJECTIONS),
-                series(BUILD, gauge_from([1] * (total + 1)), version="2026.11.3"),
-                series(DEPLOYED, gauge_from([(t0 - 5) * 60] * (total + 1))),
+                deploy(BUILD, "2026.11.2", "2026.11.3", t0 - 5, total),
             ),
             (
                 Silent(f"{t0 + 6}m"),

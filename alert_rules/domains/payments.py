@@ -16,10 +16,13 @@ STUCK = BY_NAME["igaming_withdrawals_stuck"].name
 # A baseline needs this many finished deposits in its window, and (trailing day) at least
 # 6 hours of history, else the absolute floor applies.
 BASELINE_MIN_DEPOSITS = 50
+# The trailing hour that ended half an hour after this minute a week ago: the hour centred
+# on the same minute last week.
+LAST_WEEK = "6d23h30m"
 
 
 def _success_recordings(by: str) -> tuple[Recording, ...]:
-    p = f"{by}:igaming_deposit"
+    p = f"{_prefix(by)}:igaming_deposit"
     return (
         Recording(f"{p}_finished:rate5m", f"sum by ({by}) (rate({OUT}[5m]))"),
         Recording(f"{p}_approved:rate5m", f'sum by ({by}) (rate({OUT}{{outcome="approved"}}[5m]))'),
@@ -39,42 +42,159 @@ def _success_recordings(by: str) -> tuple[Recording, ...]:
             f"sum_over_time({p}_approved:rate5m[1d]) / sum_over_time({p}_finished:rate5m[1d])",
         ),
         Recording(f"{p}_finished:avg_rate1d", f"avg_over_time({p}_finished:rate5m[1d])"),
-        # Same hour last week when it had volume, else the trailing day once it has six
-        # hours of history; no baseline at all means the absolute floor applies.
-        Recording(
-            f"{p}_success:ratio_baseline",
-            f"""(
-  {p}_success:ratio_1h offset 1w
-  and on({by}) ({p}_finished:avg_rate1h offset 1w * 3600 >= {BASELINE_MIN_DEPOSITS})
-)
-or
-(
-  {p}_success:ratio_1d
-  and on({by}) ({p}_finished:avg_rate1d * 86400 >= {BASELINE_MIN_DEPOSITS})
-  and on({by}) ({p}_finished:avg_rate1d offset 6h)
-)""",
-        ),
+        Recording(f"{p}_success:ratio_baseline", _baseline(by, f"{p}_success")),
     )
 
 
-def _drop_expr(by: str) -> str:
-    p = f"{by}:igaming_deposit"
+# -- the deposit-drop statistic -----------------------------------------------------------
+#
+# A fixed threshold on a ratio is either slow on a busy scope or noisy on a quiet one: 3 of 4
+# deposits failing at night says little, 60 of 80 at peak says everything. So the drop
+# alerts ask how many standard errors the failures in a window lie above what the scope's
+# baseline predicts, given how many deposits finished in it (the normal approximation of
+# the binomial, with a continuity correction):
+#
+#     z = (failed - n * q0 - 0.5) / sqrt(n * q0 * (1 - q0))
+#
+# on three windows at once (5 minutes, 15 minutes, an hour): a busy scope trips on the short
+# window within minutes, a quiet one waits until the longer windows hold enough evidence.
+# Two kinds of failure are tested, each against its own expected share: every deposit not
+# approved (a PSP that declines), and the errors alone (failed or timed out: a deploy that
+# breaks deposits inside the platform), whose normal share is small, so that a burst of
+# them is evidence after a handful of deposits. A trip also needs the success rate to have
+# fallen by at least ``drop`` (relative) from the expected one and ``min_failed`` failures
+# in the window: significance without size pages nobody. The 15-minute and hour windows
+# only count while the 5-minute window still shows failures above the expected share
+# (CONFIRM), so that an alert resolves within minutes of the recovery rather than when the
+# hour has drained.
+# Without a baseline (a new scope, the first hours of history) the expected rates are
+# EXPECTED_SUCCESS and EXPECTED_ERRORED: floors, not silence.
+
+DROP_WINDOWS = ("5m", "15m", "1h")
+# Expected while a scope has no baseline: a success rate of 65 % (so that, with the default
+# drop, the alerts fire below about 49 %: the floor of a new GEO) and 5 % of errors.
+EXPECTED_SUCCESS = 0.65
+EXPECTED_ERRORED = 0.05
+# A longer window's trip counts while the shortest window still shows failures at least
+# CONFIRM standard errors above the expected share (or holds too few deposits to tell).
+CONFIRM = 1
+_UNAPPROVED = 'outcome!="approved"'
+_ERRORED = 'outcome=~"failed|timed_out"'
+
+
+def _prefix(by: str) -> str:
+    return by.replace(", ", "_")
+
+
+def _drop_recordings(by: str) -> tuple[Recording, ...]:
+    """Per window: finished, not approved and errored deposits; and the errored share's
+    baseline, built as the success rate's is."""
+    p = f"{_prefix(by)}:igaming_deposit"
+    counts = tuple(
+        Recording(f"{p}_{name}:increase{w}", f"sum by ({by}) (increase({OUT}{sel}[{w}]))")
+        for w in DROP_WINDOWS
+        for name, sel in (
+            ("finished", ""),
+            ("unapproved", "{" + _UNAPPROVED + "}"),
+            ("errored", "{" + _ERRORED + "}"),
+        )
+        # finished:increase15m is the success rate's volume guard (_success_recordings)
+        if (name, w) != ("finished", "15m")
+    )
+    errored = (
+        Recording(f"{p}_errored:rate5m", f"sum by ({by}) (rate({OUT}{{{_ERRORED}}}[5m]))"),
+        Recording(
+            f"{p}_errored:ratio_1h",
+            f"sum_over_time({p}_errored:rate5m[1h]) / sum_over_time({p}_finished:rate5m[1h])",
+        ),
+        Recording(
+            f"{p}_errored:ratio_1d",
+            f"sum_over_time({p}_errored:rate5m[1d]) / sum_over_time({p}_finished:rate5m[1d])",
+        ),
+        Recording(f"{p}_errored:ratio_baseline", _baseline(by, f"{p}_errored")),
+    )
+    return counts + errored
+
+
+def _baseline(by: str, ratio: str) -> str:
+    """The same hour last week (centred on this minute a week ago: a trailing hour would
+    compare the first half of a weekly dip with the hour before it) when it had volume,
+    else the trailing day once it has six hours of history; no baseline at all means the
+    expectations' defaults apply."""
+    p = f"{_prefix(by)}:igaming_deposit"
     return f"""(
-  {p}_success:ratio_rate15m$sel < (1 - $drop) * {p}_success:ratio_baseline$sel
-  or
-  (
-    {p}_success:ratio_rate15m$sel < $floor
-    unless on({by}) {p}_success:ratio_baseline$sel
-  )
+  {ratio}:ratio_1h offset {LAST_WEEK}
+  and on({by}) ({p}_finished:avg_rate1h offset {LAST_WEEK} * 3600 >= {BASELINE_MIN_DEPOSITS})
 )
-and on({by}) {p}_finished:increase15m$sel >= $min_deposits"""
+or
+(
+  {ratio}:ratio_1d
+  and on({by}) ({p}_finished:avg_rate1d * 86400 >= {BASELINE_MIN_DEPOSITS})
+  and on({by}) ({p}_finished:avg_rate1d offset 6h)
+)"""
+
+
+def _expectations(by: str) -> tuple[Recording, ...]:
+    """The expected success rate and errored share (baseline, else the defaults), and per
+    window the success rate and how many standard errors each kind of failure lies above
+    its expectation."""
+    p = f"{_prefix(by)}:igaming_deposit"
+    success, errored = f"{p}_success:ratio_expected", f"{p}_errored:ratio_expected"
+    out = [
+        Recording(
+            success,
+            f"clamp({p}_success:ratio_baseline, 0.05, 0.99)\n"
+            f"or on({by}) (0 * {p}_finished:increase1h + {EXPECTED_SUCCESS})",
+        ),
+        Recording(
+            errored,
+            f"clamp({p}_errored:ratio_baseline, 0.01, 0.9)\n"
+            f"or on({by}) (0 * {p}_finished:increase1h + {EXPECTED_ERRORED})",
+        ),
+    ]
+    for w in DROP_WINDOWS:
+        n = f"{p}_finished:increase{w}"
+        out += [
+            Recording(f"{p}_success:ratio{w}", f"1 - {p}_unapproved:increase{w} / ({n} > 0)"),
+            Recording(
+                f"{p}_unapproved:z{w}", _z(f"{p}_unapproved:increase{w}", n, f"(1 - {success})")
+            ),
+            Recording(f"{p}_errored:z{w}", _z(f"{p}_errored:increase{w}", n, errored)),
+        ]
+    return tuple(out)
+
+
+def _z(failed: str, n: str, share: str) -> str:
+    return f"({failed} - {n} * {share} - 0.5)\n/\nsqrt(({n} > 0) * {share} * (1 - {share}))"
+
+
+def _drop_window(by: str, w: str) -> str:
+    p = f"{_prefix(by)}:igaming_deposit"
+    expected = f"{p}_success:ratio_expected$sel"
+    term = f"""(
+  {p}_success:ratio{w}$sel < (1 - $drop) * {expected}
+  and on({by}) {p}_unapproved:increase{w}$sel >= $min_failed
+  and on({by}) ({p}_unapproved:z{w}$sel >= $z or on({by}) {p}_errored:z{w}$sel >= $z)"""
+    if w != DROP_WINDOWS[0]:
+        short = DROP_WINDOWS[0]
+        term += f"""
+  and on({by}) (
+    {p}_unapproved:z{short}$sel >= {CONFIRM}
+    or on({by}) {p}_errored:z{short}$sel >= {CONFIRM}
+    or on({by}) {p}_finished:increase{short}$sel < 3
+  )"""
+    return term + "\n)"
+
+
+def _drop_expr(by: str) -> str:
+    return f"\nor on({by})\n".join(_drop_window(by, w) for w in DROP_WINDOWS)
 
 
 def _drop_params() -> dict[str, Param]:
     return {
-        "drop": Param(0.3, "relative drop below the baseline that fires (0.3 = 30 % below)"),
-        "floor": Param(0.5, "absolute success-rate floor while there is no baseline"),
-        "min_deposits": Param(20, "finished deposits needed in the 15 minute window"),
+        "z": Param(5, "standard errors the failures must lie above the expected share"),
+        "drop": Param(0.25, "relative drop of the success rate that fires (0.25 = 25 % below)"),
+        "min_failed": Param(5, "failed deposits needed in the window"),
     }
 
 
@@ -91,6 +211,23 @@ _DROP_MITIGATION = (
     "Tell customer support which GEO and methods are affected.",
 )
 
+_DROP_MEANING = (
+    "the deposits that failed in a window lie at least `z` standard errors above what the "
+    "expected success rate predicts for that many deposits (or the errors alone, failed "
+    "and timed out, above their expected share), the success rate fell at least `drop` "
+    "below the expected one, and at least `min_failed` deposits failed. Three windows are "
+    "tested at once: 5 minutes, 15 minutes and an hour, the longer two only while the "
+    "5-minute window still shows failures a standard error above the expected share. The "
+    "expected rates are the scope's baseline (the hour centred on the same minute last "
+    "week when it had volume, else the trailing day once six hours of history exist); "
+    "without one, a 65 % success rate and 5 % of errors (floors, not silence: the alert "
+    "then fires below about 49 %). How fast it fires depends on the volume: a busy scope "
+    "trips the 5-minute window in 2 to 4 minutes; at a deposit a minute a PSP that stops "
+    "approving trips the 15-minute window in about 10; at a deposit every few minutes it "
+    "waits for the hour window. The value is the success rate over the shortest window "
+    "that trips."
+)
+
 DROP_GEO = Alert(
     name="DepositSuccessRateDropGeo",
     domain="payments",
@@ -98,14 +235,15 @@ DROP_GEO = Alert(
     severity="critical",
     summary="Deposit success rate in a GEO dropped well below its baseline.",
     description=(
-        "Deposit success rate in {geo} is {value:pct} over the last 15 minutes, well below "
-        "its baseline (same hour last week, else the trailing day) or, without one, its floor."
+        "Deposit success rate in {geo} fell to {value:pct}, far below its expected rate "
+        "(same hour last week, else the trailing day, else its floor) for the deposits seen."
     ),
     expr=_drop_expr("geo"),
-    for_="5m",
+    for_="1m",
+    keep_firing_for="3m",
     scope=("geo",),
     dashboard="payments",
-    detection="20m",
+    detection="10m",
     params=_drop_params(),
     override_by="geo",
     deploy_hint=True,
@@ -115,10 +253,7 @@ DROP_GEO = Alert(
         Catch("deploy", {"geo": "geo"}, needs=("regression",)),
     ),
     runbook=Runbook(
-        meaning="Fewer deposits than usual succeed in one GEO: the share of approved among "
-        "finished deposits over 15 minutes fell more than `drop` below the GEO's baseline "
-        "(the same hour last week when it had volume, else the trailing day), or below the "
-        "absolute `floor` while the GEO has no baseline yet.",
+        meaning="Fewer deposits than usual succeed in one GEO: " + _DROP_MEANING,
         impact="Players in the GEO cannot fund their accounts: lost revenue by the minute, "
         "and first deposits lost for good (affiliate traffic wasted).",
         diagnosis=_DROP_DIAGNOSIS,
@@ -131,25 +266,29 @@ DROP_PSP = Alert(
     domain="payments",
     team="payments",
     severity="critical",
-    summary="Deposit success rate through a PSP dropped well below its baseline.",
+    summary="Deposit success rate through a PSP in a GEO dropped well below its baseline.",
     description=(
-        "Deposit success rate through {psp} is {value:pct} over the last 15 minutes, well "
-        "below its baseline (same hour last week, else the trailing day) or, without one, "
-        "its floor."
+        "Deposit success rate through {psp} in {geo} fell to {value:pct}, far below its "
+        "expected rate (same hour last week, else the trailing day, else its floor) for the "
+        "deposits seen."
     ),
-    expr=_drop_expr("psp"),
-    for_="5m",
-    scope=("psp",),
+    expr=_drop_expr("psp, geo"),
+    for_="1m",
+    keep_firing_for="3m",
+    scope=("psp", "geo"),
     dashboard="payments",
-    detection="20m",
+    detection="10m",
     params=_drop_params(),
     override_by="psp",
     deploy_hint=True,
-    catches=(Catch("psp_degradation", {"psp": "psp"}),),
+    # Routing is by GEO and method, so a PSP's deposits in a GEO are one method's: the
+    # sharpest scope for a PSP that declines. A PSP failing everywhere fires once per GEO,
+    # and the page groups them (alert_rules.alertmanager).
+    catches=(Catch("psp_degradation", {"psp": "psp", "geo": "geo"}),),
     runbook=Runbook(
-        meaning="The share of approved deposits through one PSP fell more than `drop` below "
-        "the PSP's baseline (or below `floor` without a baseline).",
-        impact="Every GEO routed to the PSP loses deposits.",
+        meaning="Fewer deposits than usual succeed through one PSP in one GEO: " + _DROP_MEANING,
+        impact="The GEO's players paying with the method routed to this PSP cannot fund "
+        "their accounts; when it fires in several GEOs at once the PSP itself is failing.",
         diagnosis=_DROP_DIAGNOSIS,
         mitigation=_DROP_MITIGATION,
     ),
@@ -343,7 +482,13 @@ ALERTS = (
 
 DOMAIN = Domain(
     name="payments",
-    recordings=_success_recordings("geo") + _success_recordings("psp"),
+    recordings=_success_recordings("geo")
+    + _success_recordings("psp")
+    + _success_recordings("psp, geo")
+    + _drop_recordings("geo")
+    + _drop_recordings("psp, geo")
+    + _expectations("geo")
+    + _expectations("psp, geo"),
     alerts=ALERTS,
     about="Payments: deposit success vs baseline, PSPs, callbacks, withdrawals.",
 )

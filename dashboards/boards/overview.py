@@ -40,7 +40,6 @@ def board(src: AlertSource) -> Board:
             "Deposit success rate (15m)",
             Q(success_ratio("", "15m", *DEPOSIT)),
             unit="percentunit",
-            limits=[src.limit("DepositSuccessRateDropGeo", "floor", op="<")],
             links=[payments],
         ),
         stat(

@@ -48,10 +48,13 @@ def alert_line(src: AlertSource, alert: str, by: str, baseline: str, drop: float
 
 
 def success_by(src: AlertSource, by: str, alert: str) -> Cell:
-    """Success rate by GEO or PSP: the alert's recording rule, its floor, and its
-    relative-drop line (the baseline scaled by ``1 - drop``)."""
+    """Success rate by GEO or PSP: the alert's recording rule and its relative-drop line
+    (the expected rate scaled by ``1 - drop``: the baseline, else the default a scope
+    without history is held to; the PSP panel has the baseline alone)."""
     recorded = src.recording(f"{by}:igaming_deposit_success:ratio_rate15m")
-    baseline = src.recording(f"{by}:igaming_deposit_success:ratio_baseline")
+    baseline = src.recording(f"{by}:igaming_deposit_success:ratio_expected") or src.recording(
+        f"{by}:igaming_deposit_success:ratio_baseline"
+    )
     current = f"{recorded}{{{var(by)}}}" if recorded else success_ratio(by, "15m", var(by))
     queries = [Q(current, f"{{{{{by}}}}}")]
     drop = src.param(alert, "drop")
@@ -66,10 +69,10 @@ def success_by(src: AlertSource, by: str, alert: str) -> Cell:
         max_=1,
         desc=f"Approved among finished deposits over 15 minutes, per {label} (the alert's "
         f"recording rule: the {label} filter applies, not the others). The dashed "
-        "'alert line' series is the baseline (same hour last week, else the trailing day) "
-        "lowered by the alert's `drop`; below it, or below the floor while there is no "
-        "baseline, the alert fires once 20 deposits finished in the window.",
-        limits=[src.limit(alert, "floor", op="<")],
+        "'alert line' series is the expected rate (same hour last week, else the trailing "
+        "day, else the default for a scope without history) lowered by the alert's `drop`: "
+        "below it the alert fires once the failures are also statistically significant for "
+        "the number of deposits (see the runbook).",
         overrides=[
             {
                 "matcher": {"id": "byRegexp", "options": ".*alert line"},
@@ -92,7 +95,6 @@ def board(src: AlertSource) -> Board:
             Q(success_ratio("", "15m", *DEPOSIT)),
             unit="percentunit",
             desc="Approved among finished deposits in the selection over 15 minutes.",
-            limits=[src.limit("DepositSuccessRateDropGeo", "floor", op="<")],
             links=runbook_links(src, "DepositSuccessRateDropPsp"),
         ),
         stat(
