@@ -151,6 +151,61 @@ def markdown(agg: Aggregate) -> str:
     return "\n".join(lines) + "\n"
 
 
+ALERT_FIGURES = ("caught", "missed", "detection median", "detection worst", "false / week")
+
+
+def _alert_figures(agg: Aggregate | None, name: str) -> tuple[str, ...]:
+    a = next((a for a in agg.alerts if a.alert == name), None) if agg else None
+    if agg is None or a is None:
+        return ("–",) * len(ALERT_FIGURES)
+    n = len(agg.runs)
+    return (
+        _spread(a.caught, number, n),
+        _spread(a.missed, number, n),
+        _spread(a.detection_median, duration, n),
+        _spread(a.detection_worst, duration, n),
+        _spread(a.false_per_week, number, n),
+    )
+
+
+def _type_pages(agg: Aggregate | None, kind: str) -> str:
+    t = next((t for t in agg.types if t.incident == kind), None) if agg else None
+    return "–" if agg is None or t is None else _spread(t.pages, number, len(agg.runs))
+
+
+def before_after(
+    before: Aggregate | None, after: Aggregate, ref: str = "", why: str | None = None
+) -> str:
+    """The same runs through the rules at ``ref`` (before) and now (after), side by side:
+    per alert, caught, missed, detection and false alerts; per incident type, its pages.
+    An alert of one rule set only shows a dash on the other side. Without ``before``, only
+    the after columns, and ``why``."""
+    sides = (before, after) if before is not None else (after,)
+    words = ("before", "after")[-len(sides) :]
+
+    def head(figures: Sequence[str]) -> str:
+        return " | ".join(
+            f"{figure}: {word}" if i == 0 else word
+            for figure in figures
+            for i, word in enumerate(words)
+        )
+
+    lines = [f"### Before and after: the rules at {ref or 'before'} and now", ""]
+    if before is None:
+        lines += [f"No before columns: {why or 'no before rules'}.", ""]
+    lines += [
+        f"| alert | {head(ALERT_FIGURES)} |",
+        "|---|" + "--:|" * (len(ALERT_FIGURES) * len(sides)),
+    ]
+    for name in dict.fromkeys(a.alert for agg in (after, before) if agg for a in agg.alerts):
+        figures = [_alert_figures(agg, name) for agg in sides]
+        lines.append(_row((name, *(f[k] for k in range(len(ALERT_FIGURES)) for f in figures))))
+    lines += ["", f"| incident type | {head(['pages'])} |", "|---|" + "--:|" * len(sides)]
+    for kind in dict.fromkeys(t.incident for agg in (after, before) if agg for t in agg.types):
+        lines.append(_row((kind, *(_type_pages(agg, kind) for agg in sides))))
+    return "\n".join(lines) + "\n"
+
+
 def findings(agg: Aggregate) -> str:
     """What the tables say, in words: alerts that missed incidents meant for them, alerts
     slower than their promise, alerts that fired on nothing, incident types nothing
