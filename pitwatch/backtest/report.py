@@ -12,6 +12,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from pitwatch.backtest.paging import Page
 from pitwatch.backtest.score import Aggregate, RunScore, Spread, iso
 
 SCORES_FILE = "scores.json"
@@ -95,6 +96,8 @@ def type_rows(agg: Aggregate) -> list[tuple[str, ...]]:
             _spread(t.detection_best, duration, n),
             _spread(t.detection_worst, duration, n),
             _spread(t.pages, number, n),
+            ", ".join(t.paged_teams) or "–",
+            _spread(t.critical_firings, number, n),
             _spread(t.warnings, number, n),
         )
         for t in agg.types
@@ -123,9 +126,14 @@ def markdown(agg: Aggregate) -> str:
         "",
         "### Per incident type",
         "",
+        "Pages: what PagerDuty received on the type's incidents, after Alertmanager's "
+        "inhibition and grouping (the target: one an incident); critical firings: the "
+        "critical alerts' firing episodes on them, before Alertmanager.",
+        "",
         "| incident type | incidents | caught | declared by | caught by (incidents) | "
-        "first detection | latest first detection | pages | warnings |",
-        "|---|--:|--:|---|---|--:|--:|--:|--:|",
+        "first detection | latest first detection | pages (after inhibition and grouping) | "
+        "paged teams | critical firings | warnings |",
+        "|---|--:|--:|---|---|--:|--:|--:|---|--:|--:|",
     ]
     lines += [_row(row) for row in type_rows(agg)]
     lines += [
@@ -143,10 +151,65 @@ def markdown(agg: Aggregate) -> str:
     return "\n".join(lines) + "\n"
 
 
+ALERT_FIGURES = ("caught", "missed", "detection median", "detection worst", "false / week")
+
+
+def _alert_figures(agg: Aggregate | None, name: str) -> tuple[str, ...]:
+    a = next((a for a in agg.alerts if a.alert == name), None) if agg else None
+    if agg is None or a is None:
+        return ("–",) * len(ALERT_FIGURES)
+    n = len(agg.runs)
+    return (
+        _spread(a.caught, number, n),
+        _spread(a.missed, number, n),
+        _spread(a.detection_median, duration, n),
+        _spread(a.detection_worst, duration, n),
+        _spread(a.false_per_week, number, n),
+    )
+
+
+def _type_pages(agg: Aggregate | None, kind: str) -> str:
+    t = next((t for t in agg.types if t.incident == kind), None) if agg else None
+    return "–" if agg is None or t is None else _spread(t.pages, number, len(agg.runs))
+
+
+def before_after(
+    before: Aggregate | None, after: Aggregate, ref: str = "", why: str | None = None
+) -> str:
+    """The same runs through the rules at ``ref`` (before) and now (after), side by side:
+    per alert, caught, missed, detection and false alerts; per incident type, its pages.
+    An alert of one rule set only shows a dash on the other side. Without ``before``, only
+    the after columns, and ``why``."""
+    sides = (before, after) if before is not None else (after,)
+    words = ("before", "after")[-len(sides) :]
+
+    def head(figures: Sequence[str]) -> str:
+        return " | ".join(
+            f"{figure}: {word}" if i == 0 else word
+            for figure in figures
+            for i, word in enumerate(words)
+        )
+
+    lines = [f"### Before and after: the rules at {ref or 'before'} and now", ""]
+    if before is None:
+        lines += [f"No before columns: {why or 'no before rules'}.", ""]
+    lines += [
+        f"| alert | {head(ALERT_FIGURES)} |",
+        "|---|" + "--:|" * (len(ALERT_FIGURES) * len(sides)),
+    ]
+    for name in dict.fromkeys(a.alert for agg in (after, before) if agg for a in agg.alerts):
+        figures = [_alert_figures(agg, name) for agg in sides]
+        lines.append(_row((name, *(f[k] for k in range(len(ALERT_FIGURES)) for f in figures))))
+    lines += ["", f"| incident type | {head(['pages'])} |", "|---|" + "--:|" * len(sides)]
+    for kind in dict.fromkeys(t.incident for agg in (after, before) if agg for t in agg.types):
+        lines.append(_row((kind, *(_type_pages(agg, kind) for agg in sides))))
+    return "\n".join(lines) + "\n"
+
+
 def findings(agg: Aggregate) -> str:
     """What the tables say, in words: alerts that missed incidents meant for them, alerts
     slower than their promise, alerts that fired on nothing, incident types nothing
-    caught (worst over the runs)."""
+    caught (worst over the runs), incidents that did not page exactly once, false pages."""
     lines = ["### Findings", ""]
     for a in agg.alerts:
         incidents, missed = a.incidents.worst or 0, a.missed.worst or 0
@@ -172,8 +235,26 @@ def findings(agg: Aggregate) -> str:
         if (t.incidents.worst or 0) and not (t.caught.worst or 0):
             who = ", ".join(t.declared_by) or "no alert declares it"
             lines.append(f"- No alert caught **{t.incident}** in the worst run ({who}).")
+    critical = {a.alert for a in agg.alerts if a.severity == "critical"}
+    for t in agg.types:
+        off = [p for p in t.pages_per_incident if p != 1]
+        if off:
+            why = "" if critical & set(t.declared_by) else " (no critical alert declares it)"
+            lines.append(
+                f"- **{t.incident}**: {len(off)} of {len(t.pages_per_incident)} incidents did "
+                f"not page exactly once{why}: pages per incident "
+                f"{', '.join(map(str, t.pages_per_incident))}."
+            )
+    if agg.false_pages.worst:
+        lines.append(
+            f"- {number(agg.false_pages.worst)} false pages (a page no incident explains) in "
+            "the worst run."
+        )
     if len(lines) == 2:
-        lines.append("- Every incident caught within its promise, and nothing fired on nothing.")
+        lines.append(
+            "- Every incident caught within its promise and paged once, and nothing fired "
+            "on nothing."
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -228,6 +309,13 @@ def write(directory: Path, agg: Aggregate, runs: Sequence[RunScore]) -> list[Pat
 
 
 # -- HTML ----------------------------------------------------------------------------------
+
+
+def _page_text(page: Page) -> str:
+    """A page in a line: its time, its teams and the alerts it carried."""
+    alerts = ", ".join(a.alert + "".join(f" {k}={v}" for k, v in a.labels) for a in page.alerts)
+    return f"{', '.join(page.teams) or page.receiver} at {iso(page.start)}: {alerts}"
+
 
 WIDTH = 960  # the timeline's drawing width in px
 LANE = 12
@@ -410,10 +498,11 @@ def html(agg: Aggregate, runs: Sequence[RunScore]) -> str:
                 iso(i.start),
                 "open" if i.open else iso(i.end),
                 ", ".join(
-                    f"{f.alert} ({f.kind}{', page' if f.severity == 'critical' else ''})"
+                    f"{f.alert} ({f.kind}{', critical' if f.severity == 'critical' else ''})"
                     for f in i.firings
                 )
                 or "nothing fired",
+                "; ".join(_page_text(p) for p in i.paged) or "no page",
             )
             for i in run.incidents
         ]

@@ -8,7 +8,13 @@ open at the run's end. A firing episode catches an incident when its alert decla
 catch maps and both sides carry is equal) and the episode overlaps the incident's window
 ``[start, end + grace]``. An episode that catches nothing but overlaps some incident's
 window is that incident's collateral (a page or a warning it caused); any other is a false
-alert, counted per simulated week and by severity (a false critical is a false page).
+alert, counted per simulated week and by severity.
+
+Pages are what PagerDuty receives after Alertmanager (``paging``: inhibition, then grouping)
+from the firing episodes. A page counts on an incident when an alert it carried fired on the
+incident (caught or collateral) and the page starts within the incident's window; a page
+carrying no alert that fired on any incident is a false page. Critical firing episodes are
+still counted (``critical_firings``): what would page without Alertmanager.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from typing import Any, Literal
 from alert_rules.model import Catch, seconds
 from ground.vocabulary import INCIDENT_SCOPE_KEYS, INCIDENT_TYPES
 from pitwatch.backtest.model import AlertSeries, BacktestError, Evaluation, State
+from pitwatch.backtest.paging import NOT_SCOPE, Page, Sent, generated_config, pages, read_config
 
 GRACE = timedelta(minutes=15)
 WEEK = 7 * 86400.0
@@ -202,7 +209,7 @@ class Episode:
         return dict(self.labels).get(name)
 
 
-_SCOPE_NOISE = {"alertname", "alertstate", "severity", "team"}
+_SCOPE_NOISE = NOT_SCOPE
 
 
 def episodes(series: AlertSeries, interval: float, run_end: float) -> list[Episode]:
@@ -282,6 +289,8 @@ class AlertScore:
     collateral: int
     false_alerts: int
     false_per_week: float
+    # False firings of a critical alert a week: the alert's own share, before Alertmanager
+    # (the run's and the teams' false pages count PagerDuty's pages).
     false_pages_per_week: float
 
 
@@ -294,7 +303,10 @@ class TypeScore:
     caught_by: dict[str, int]  # alert -> incidents of the type it caught
     detection_best: float | None  # the median over the incidents of their first detection
     detection_worst: float | None  # the latest first detection
-    pages: int  # critical firing episodes on the incidents (caught or collateral)
+    pages: int  # Alertmanager's pages on the incidents, summed
+    pages_per_incident: tuple[int, ...]  # each incident's (the target: 1 each)
+    paged_teams: tuple[str, ...]
+    critical_firings: int  # critical firing episodes on the incidents (caught or collateral)
     warnings: int
 
 
@@ -310,15 +322,18 @@ class IncidentScore:
     detections: tuple[Detection, ...]  # every alert declaring the type
     firings: tuple[Firing, ...]  # every firing on it, declared or collateral
     first_detection: float | None
-    pages: int
-    warnings: int
+    pages: int  # the PagerDuty pages it caused (after inhibition and grouping)
+    paged_teams: tuple[str, ...]
+    paged: tuple[Page, ...]  # those pages
+    critical_firings: int  # critical firing episodes on it
+    warnings: int  # the other firing episodes on it
 
 
 @dataclass(frozen=True)
 class TeamScore:
     team: str
     false_alerts: int
-    false_pages: int
+    false_pages: int  # pages to the team that no incident explains
     false_per_week: float
     false_pages_per_week: float
 
@@ -341,6 +356,8 @@ class RunScore:
     teams: tuple[TeamScore, ...]
     episodes: tuple[Episode, ...]  # pending and firing, for the timelines
     firings: tuple[Firing, ...]
+    pages: tuple[Page, ...]  # every PagerDuty page in the measured period
+    false_pages: int  # pages no incident explains
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -382,11 +399,15 @@ def score(
     measured_from: datetime | None = None,
     grace: timedelta = GRACE,
     run: str = "",
+    alertmanager: Mapping[str, Any] | None = None,
 ) -> RunScore:
     """Score one run. ``incidents`` as ``read_incidents`` returns them or as rows of
-    incidents.jsonl; ``alerts`` defaults to ``declared()``. Firings that end before
-    ``measured_from`` (the warm-up) and incidents that ended before it are left out."""
+    incidents.jsonl; ``alerts`` defaults to ``declared()``; ``alertmanager`` (a
+    configuration as alertmanager.yml holds it) to the one alert_rules generates. Firings
+    that end before ``measured_from`` (the warm-up) and incidents that ended before it are
+    left out."""
     alerts = declared() if alerts is None else alerts
+    routing = read_config(generated_config() if alertmanager is None else alertmanager)
     run_start, run_end = evaluation.start.timestamp(), evaluation.end.timestamp()
     evaluated = set(evaluation.alerts) | {s.alertname for s in evaluation.series}
     for name, given in alerts.items():
@@ -447,12 +468,36 @@ def score(
                 name, inc.index, True, delay, reset, any(f.open for f in mine), within
             )
 
+    # Pages: from every firing episode (the warm-up's too: they may inhibit), those still
+    # going in the measured period; what each explains is what its alerts fired on.
+    sent = [p for p in pages(_sent(evaluation, info), routing) if p.end > since]
+    by_key = {(f.alert, tuple(sorted(f.labels)), f.start): f for f in firings}
+    explains = [_explains(p, by_key) for p in sent]
+    false_pages = [p for p, on in zip(sent, explains, strict=True) if not on]
+
     alert_scores = tuple(_alert_score(info[n], detections, firings, weeks) for n in names)
-    incident_scores = tuple(_incident_score(i, detections, firings) for i in incs)
+    incident_scores = tuple(
+        _incident_score(
+            i,
+            detections,
+            firings,
+            [
+                p
+                for p, on in zip(sent, explains, strict=True)
+                if i.index in on and i.start <= p.start <= i.end + g
+            ],
+        )
+        for i in incs
+    )
     types = tuple(_type_score(t, incident_scores, info) for t in INCIDENT_TYPES)
     teams = tuple(
-        _team_score(t, [f for f in firings if info[f.alert].team == t], weeks)
-        for t in sorted({info[n].team for n in names})
+        _team_score(
+            t,
+            [f for f in firings if info[f.alert].team == t],
+            sum(t in p.teams for p in false_pages),
+            weeks,
+        )
+        for t in sorted({info[n].team for n in names} | {t for p in sent for t in p.teams})
     )
     return RunScore(
         run=run,
@@ -469,7 +514,37 @@ def score(
         teams=teams,
         episodes=tuple(e for e in eps if e.end > since),
         firings=tuple(firings),
+        pages=tuple(sent),
+        false_pages=len(false_pages),
     )
+
+
+def _explains(page: Page, firings: Mapping[tuple[Any, ...], Firing]) -> set[int]:
+    """The incidents the page's alerts fired on (caught or collateral)."""
+    out: set[int] = set()
+    for a in page.alerts:
+        f = firings.get((a.alert, a.labels, a.start))
+        out.update(f.incidents if f else ())
+    return out
+
+
+def _sent(evaluation: Evaluation, info: Mapping[str, AlertInfo]) -> list[Sent]:
+    """Every firing episode with the labels Alertmanager matches on; an alert whose series
+    lacks severity or team (a test's) takes its declared ones."""
+    run_end = evaluation.end.timestamp()
+    out = []
+    for s in evaluation.series:
+        if s.state != "firing":
+            continue
+        me = info.get(s.alertname)
+        labels = {"severity": me.severity, "team": me.team} if me else {}
+        labels.update((k, v) for k, v in s.labels if k != "alertstate")
+        labels["alertname"] = s.alertname
+        pairs = tuple(sorted(labels.items()))
+        out += [
+            Sent(pairs, e.start, e.end, e.open) for e in episodes(s, evaluation.interval, run_end)
+        ]
+    return out
 
 
 def _alert_score(
@@ -508,7 +583,10 @@ def _alert_score(
 
 
 def _incident_score(
-    inc: Incident, detections: Mapping[tuple[str, int], Detection], firings: Sequence[Firing]
+    inc: Incident,
+    detections: Mapping[tuple[str, int], Detection],
+    firings: Sequence[Firing],
+    paged: Sequence[Page],
 ) -> IncidentScore:
     mine = tuple(d for (_, i), d in sorted(detections.items()) if i == inc.index)
     on_it = tuple(f for f in firings if inc.index in f.incidents)
@@ -524,7 +602,10 @@ def _incident_score(
         detections=mine,
         firings=on_it,
         first_detection=min(delays) if delays else None,
-        pages=sum(f.severity == "critical" for f in on_it),
+        pages=len(paged),
+        paged_teams=tuple(sorted({t for p in paged for t in p.teams})),
+        paged=tuple(paged),
+        critical_firings=sum(f.severity == "critical" for f in on_it),
         warnings=sum(f.severity != "critical" for f in on_it),
     )
 
@@ -548,14 +629,16 @@ def _type_score(
         detection_best=_median(firsts),
         detection_worst=max(firsts) if firsts else None,
         pages=sum(i.pages for i in mine),
+        pages_per_incident=tuple(i.pages for i in mine),
+        paged_teams=tuple(sorted({t for i in mine for t in i.paged_teams})),
+        critical_firings=sum(i.critical_firings for i in mine),
         warnings=sum(i.warnings for i in mine),
     )
 
 
-def _team_score(team: str, firings: Sequence[Firing], weeks: float) -> TeamScore:
+def _team_score(team: str, firings: Sequence[Firing], false_pages: int, weeks: float) -> TeamScore:
     false = [f for f in firings if f.kind == "false"]
-    pages = sum(f.severity == "critical" for f in false)
-    return TeamScore(team, len(false), pages, len(false) / weeks, pages / weeks)
+    return TeamScore(team, len(false), false_pages, len(false) / weeks, false_pages / weeks)
 
 
 # -- several runs ------------------------------------------------------------------------
@@ -605,6 +688,9 @@ class TypeAggregate:
     detection_best: Spread
     detection_worst: Spread
     pages: Spread
+    pages_per_incident: tuple[int, ...]  # every incident's, over the runs
+    paged_teams: tuple[str, ...]  # over the runs
+    critical_firings: Spread
     warnings: Spread
 
 
@@ -625,6 +711,7 @@ class Aggregate:
     types: tuple[TypeAggregate, ...]
     teams: tuple[TeamAggregate, ...]
     engines: tuple[str, ...] = field(default=())
+    false_pages: Spread = Spread(None, None)  # per run: pages no incident explains
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -682,6 +769,9 @@ def aggregate(runs: Sequence[RunScore]) -> Aggregate:
                 detection_best=spread(t.detection_best for t in scores),
                 detection_worst=spread(t.detection_worst for t in scores),
                 pages=spread(t.pages for t in scores),
+                pages_per_incident=tuple(n for t in scores for n in t.pages_per_incident),
+                paged_teams=tuple(sorted({team for t in scores for team in t.paged_teams})),
+                critical_firings=spread(t.critical_firings for t in scores),
                 warnings=spread(t.warnings for t in scores),
             )
         )
@@ -701,6 +791,7 @@ def aggregate(runs: Sequence[RunScore]) -> Aggregate:
         types=tuple(sorted(types, key=lambda t: order.get(t.incident, len(order)))),
         teams=tuple(sorted(teams, key=lambda t: t.team)),
         engines=tuple(sorted({r.engine for r in runs})),
+        false_pages=spread(r.false_pages for r in runs),
     )
 
 

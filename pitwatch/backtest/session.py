@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -60,9 +60,11 @@ def simulated(
     use_cache: bool = True,
     progress: Progress = print,
     sim_progress: Callable[[datetime, datetime], Callable[[datetime, Any], None]] | None = None,
+    alertmanager: Mapping[str, Any] | None = None,
 ) -> Outcome:
     """Simulate (or reuse) one run per seed, evaluate, score, aggregate, report.
-    ``sim_progress(start, end)`` makes a simulation's progress callback (a bar)."""
+    ``sim_progress(start, end)`` makes a simulation's progress callback (a bar);
+    ``alertmanager`` is the configuration pages go through (None: the generated one)."""
     from igaming.traffic import scenario as scenarios
     from pitwatch.backtest import report, score
 
@@ -124,6 +126,7 @@ def simulated(
                 measured_from=recording.measured_from or recording.start,
                 grace=timedelta(minutes=grace_minutes),
                 run=directory.name,
+                alertmanager=alertmanager,
             )
         )
     overall = score.aggregate(results)
