@@ -77,6 +77,11 @@ INHIBITIONS = (
         why="the critical page already says the sport's settlements are stuck",
     ),
     Inhibition(
+        "OddsFeedLagging",
+        "OddsFeedDelayed",
+        why="the page for a feed minutes behind covers the warning for seconds behind",
+    ),
+    Inhibition(
         "SloErrorBudgetBurnFast",
         "SloErrorBudgetBurnSlow",
         ("slo",),
@@ -168,10 +173,14 @@ def config(domains: Iterable[Domain], delivery: Delivery = Delivery()) -> dict[s
         # fire together (a PSP failing in every GEO, the odds feed stale for every sport,
         # a GEO's drop and its PSPs') join the open PagerDuty incident instead of opening
         # new ones; Slack keeps one message per alert and scope.
+        # group_interval 15m: an alert of the team that resolves and fires again within a
+        # quarter of an hour (evidence hovering at a threshold, a low-volume scope) updates
+        # the open incident instead of paging anew; only its resolution waits as long.
         {
             "receiver": "pagerduty",
             "matchers": ['severity="critical"'],
             "group_by": ["team"],
+            "group_interval": "15m",
             "continue": True,
         },
         *[{"receiver": f"slack-{team}", "matchers": [f'team="{team}"']} for team in TEAMS],

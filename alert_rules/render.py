@@ -305,6 +305,40 @@ def runbook(alert: Alert, domain: Domain, cases: Iterable[Case], config: RulesCo
     return "\n".join(lines) + "\n"
 
 
+# What the alerts as a whole promise, measured by `make backtest` (docs/backtest.md) rather
+# than by the hand-written promtool cases.
+DETECTION_TARGETS = (
+    "## Targets (measured by the backtest)",
+    "",
+    "Measured on `make backtest` (docs/backtest.md: the sizes, the seeds and the figures,",
+    "before and after, per alert) with the production rules:",
+    "",
+    "- **Page-worthy incidents** (a PSP outage or degradation in a GEO, a deploy that breaks",
+    "  a GEO's deposits, the ledger invariant broken, the platform down, the odds feed",
+    "  stale or late, settlement stalled) detected in at most 5 minutes median and 10",
+    "  minutes worst wherever the affected scope sees about a deposit (or bet) a minute.",
+    "  Below that, detection waits for evidence: the deposit drops need the failures to",
+    "  lie 5 standard errors above the expected share, which a PSP that stops approving",
+    "  cards reaches after about 12 deposits (8 to 10 when they error instead of declining),",
+    "  so detection takes about 12 / (deposits a minute) minutes: 12 minutes at one a",
+    "  minute, half an hour at one every 2.5 minutes.",
+    "- **FTD postback stalls** warned within 35 minutes (the state exporter's 10-minute",
+    "  grace, then 10 minutes' persistence, after the first FTD held back); every incident",
+    "  of the mixed week caught by at least one alert of the right team.",
+    "- **No false page** over the simulated weeks, quiet nights and 5x kick-off surges",
+    "  included; at most one false warning a day per team.",
+    "- **Armed after at most one day of history**: without a baseline the deposit alerts",
+    "  expect a 65 % success rate and 5 % of errors (floors, not silence); the trailing-day",
+    "  baseline takes over after six hours, the same hour last week after a week.",
+    "- **Reset within 10 minutes** of an incident's end where the scope has volume: the",
+    "  longer windows count only while the 5-minute window still shows the failures.",
+    "- **One incident, one page**: pages group by team (one PagerDuty incident while a",
+    "  team's critical alerts fire together) and inhibitions hand an incident to the team",
+    "  that owns the fix (alert_rules/alertmanager/routes.md); the backtest counts the pages",
+    "  after Alertmanager, per incident.",
+)
+
+
 def detection_table(
     domains: Iterable[Domain], cases: Mapping[str, tuple[Case, ...]], config: RulesConfig
 ) -> str:
@@ -320,6 +354,8 @@ def detection_table(
         "kickoff surge, and resolves after recovery. `catches` names the simulated incident",
         "types (and the scope labels matched against the incident's) each alert is meant to",
         "catch: what the backtest (`pitwatch backtest`) scores it against.",
+        "",
+        *DETECTION_TARGETS,
         "",
         "| alert | team | severity | for | detection | catches | tested against |",
         "|---|---|---|---|---|---|---|",

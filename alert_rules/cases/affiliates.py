@@ -216,8 +216,8 @@ def cases() -> tuple[Case, ...]:
                 gap("topcasinos", "brand", (140, 0)),
             ),
             (
-                Silent("80m"),
-                Silent("100m"),
+                Silent("78m"),
+                Fires("81m", {"affiliate": "topcasinos", "campaign": "spring"}, 4),
                 Fires("101m", {"affiliate": "topcasinos", "campaign": "spring"}, 4),
                 Fires("110m", {"affiliate": "topcasinos", "campaign": "spring"}, 4),
                 Silent("112m"),
@@ -227,10 +227,10 @@ def cases() -> tuple[Case, ...]:
             alerts=("FtdPostbackGap",),
         ),
         Case(
-            "one slow FTD postback to betguide: gap of 1 for 25 minutes, then delivered",
+            "one slow FTD postback to betguide: gap of 1 for 9 minutes, then delivered",
             "guard",
-            (gap("betguide", "tips", (60, 0), (25, 1), (55, 0)),),
-            (Silent("70m"), Silent("85m"), Silent("100m")),
+            (gap("betguide", "tips", (60, 0), (9, 1), (71, 0)),),
+            (Silent("65m"), Silent("69m"), Silent("75m"), Silent("100m")),
             alerts=("FtdPostbackGap",),
         ),
         # -- PostbackFailureRate

@@ -164,9 +164,9 @@ def cases() -> tuple[Case, ...]:
             alerts=(VENDOR_DOWN.name,),
         ),
         Case(
-            "a small GEO's only checks fail: 9 vendor errors in 10 minutes, under the guard",
+            "a vendor hiccup on a quiet night: 4 vendor errors in 30 minutes, under the guard",
             "guard",
-            merge(checks("FI", [(t0, 0.1, 0), (30, 0, 0.9), (30, 0.1, 0)])),
+            merge(checks("FI", [(t0, 0.1, 0), (4, 0, 1), (56, 0.1, 0)])),
             (Silent(f"{t0 + 12}m"), Silent(f"{t0 + 25}m")),
             alerts=(VENDOR_DOWN.name,),
         ),

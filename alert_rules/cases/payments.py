@@ -189,19 +189,25 @@ def cases() -> tuple[Case, ...]:
         ),
         Case(
             "deploy 2026.11.4 fails 30% of DE deposits inside the platform at two a minute: "
-            "the errors, usually none, trip the 15-minute window",
+            "the errors, usually 2 %, trip the 5-minute window",
             "incident",
             merge(
+                # 2 % of deposits error on a normal day (acquirer errors, timeouts)
                 deposits_failing(
                     "DE",
                     "paybridge",
                     "card",
-                    [(t0, 1.7, 0.3, 0), (60, 1.19, 0.21, 0.6), (total - t0 - 60, 1.7, 0.3, 0)],
+                    [
+                        (t0, 1.66, 0.3, 0.04),
+                        (60, 1.19, 0.21, 0.6),
+                        (total - t0 - 60, 1.66, 0.3, 0.04),
+                    ],
                 ),
                 deploy(BUILD, "2026.11.3", "2026.11.4", t0, total),
             ),
             (
-                Silent(f"{t0 + 5}m"),
+                Silent(f"{t0 + 3}m"),
+                Fires(f"{t0 + 8}m", {"geo": "DE"}, 0.595, deploy="2026.11.4"),
                 Fires(f"{t0 + 30}m", {"geo": "DE"}, 0.595, deploy="2026.11.4"),
                 Silent(f"{t0 + 75}m"),
             ),
@@ -214,11 +220,12 @@ def cases() -> tuple[Case, ...]:
             "45% drop",
             "incident",
             merge(
-                deposits("DE", "paybridge", "card", [(60, 9, 11), (60, 17, 3)]),
-                deposits("IN", "paybridge", "upi", [(120, 9, 11)]),
+                deposits("DE", "paybridge", "card", [(60, 18, 22), (60, 34, 6)]),
+                deposits("IN", "paybridge", "upi", [(120, 18, 22)]),
             ),
             (
                 Silent("4m"),
+                Fires("9m", {"geo": "DE"}, 0.45),
                 Fires("25m", {"geo": "DE"}, 0.45),
                 Silent("90m"),
             ),
@@ -237,6 +244,7 @@ def cases() -> tuple[Case, ...]:
             ),
             (
                 Silent(f"{WEEK + 602}m"),
+                Fires(f"{WEEK + 608}m", {"geo": "GB"}, 0.58),
                 Fires(f"{WEEK + 620}m", {"geo": "GB"}, 0.58),
                 Fires(f"{WEEK + 650}m", {"geo": "GB"}, 0.58),
                 Silent(f"{WEEK + 672}m"),
@@ -263,6 +271,8 @@ def cases() -> tuple[Case, ...]:
             ),
             (
                 Silent(f"{t0 + 1}m"),
+                Fires(f"{t0 + 8}m", {"psp": "nordpay", "geo": "DE"}, 0.3),
+                Fires(f"{t0 + 8}m", {"psp": "nordpay", "geo": "SE"}, 0.3),
                 Fires(f"{t0 + 20}m", {"psp": "nordpay", "geo": "DE"}, 0.3),
                 Fires(f"{t0 + 20}m", {"psp": "nordpay", "geo": "SE"}, 0.3),
                 Silent(f"{t0 + 75}m"),
@@ -375,6 +385,27 @@ def cases() -> tuple[Case, ...]:
             incident_start="60m",
             recovery="90m",
             alerts=("PspCallbackBadSignatures",),
+        ),
+        Case(
+            "pixgate repeats half of its callbacks for an hour",
+            "incident",
+            (series(CB, counter((60, 0), (60, 1), (60, 0)), psp="pixgate", outcome="duplicate"),),
+            (
+                Silent("64m"),
+                Fires("80m", {"psp": "pixgate"}, 20),
+                # the 30 minute window drains half an hour after the replay stops
+                Silent("155m"),
+            ),
+            incident_start="60m",
+            recovery="120m",
+            alerts=("PspCallbackDuplicates",),
+        ),
+        Case(
+            "a PSP resends three callbacks it timed out on: ignored, no alert",
+            "guard",
+            (series(CB, counter((60, 0), (3, 1), (60, 0)), psp="ewallo", outcome="duplicate"),),
+            (Silent("70m"), Silent("100m")),
+            alerts=("PspCallbackDuplicates",),
         ),
         Case(
             "two nordpay payouts pass their SLA without a callback",

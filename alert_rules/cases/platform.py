@@ -10,6 +10,7 @@ from alert_rules.domains.platform import (
     ALERTS,
     BET,
     COLLECTOR_UP,
+    DB,
     DEPOSIT,
     DUR,
     JOBS,
@@ -21,7 +22,7 @@ from alert_rules.domains.platform import (
 )
 from alert_rules.model import Case, Fires, Series, Silent, silence
 from alert_rules.series import _le as bucket_label
-from alert_rules.series import counter_from, deploy, every, gauge, merge, series
+from alert_rules.series import counter_from, deploy, every, gauge, histogram, merge, series
 from collectors.catalog import BY_NAME
 from collectors.catalog.platform import HTTP_BUCKETS
 
@@ -197,9 +198,9 @@ def cases() -> tuple[Case, ...]:
                 Silent(f"{h + 4}m", alert=FAST),  # 1h/5m true since +3m, pending
                 Fires(f"{h + 5}m", deposit_slo, 25, deploy="2026.11.3", alert=FAST),
                 Fires(f"{h + 15}m", deposit_slo, 75, deploy="2026.11.3", alert=FAST),
-                # Fixed at +30m: the 5m window is clean at +35m, but 6h/30m (6h burn 45)
-                # pages until the 30m window is clean too.
-                Fires(f"{h + 50}m", deposit_slo, 45, deploy="2026.11.3", alert=FAST),
+                Fires(f"{h + 29}m", deposit_slo, 75, deploy="2026.11.3", alert=FAST),
+                # Fixed at +30m: the 5m window is clean at +35m, and both tiers need it
+                Silent(f"{h + 37}m", alert=FAST),
                 Silent(f"{h + 61}m", alert=FAST),
             ),
             incident_start=f"{h}m",
@@ -221,14 +222,14 @@ def cases() -> tuple[Case, ...]:
             alerts=(FAST,),
         ),
         Case(
-            "bet placement 10 % slow from a cold start: 1h burn 10 < 14.4, the 6h/30m tier pages",
+            "bet placement 10 % slow from a cold start: 1h burn 10 < 14.4, the 6h/5m tier pages",
             "incident",
             http(BET_R, [(60, 270, 30, 0, 30), (40, 270, 30, 0, 0)]),
             (
                 Silent("2m"),  # pending since 1m
                 Fires("10m", {"slo": "bet-placement-latency"}, 10),
                 Fires("60m", {"slo": "bet-placement-latency"}, 10),
-                Silent("75m"),  # 30m burn below 6
+                Silent("75m"),  # 5m burn below 6
             ),
             incident_start="0m",
             recovery="60m",
@@ -422,5 +423,35 @@ def cases() -> tuple[Case, ...]:
             (series(OUTBOX_AGE, "1+0x60 60+60x6 0+0x30", consumer="affiliates"),),
             (Silent("66m"), Silent("70m"), Silent("80m")),
             alerts=("OutboxBacklogGrowing",),
+        ),
+        Case(
+            "every SQL statement takes 5 ms longer for 15 minutes",
+            "incident",
+            tuple(
+                histogram(
+                    DB.name,
+                    DB.buckets or (),
+                    [(60, 200, 0.0004), (15, 200, 0.0054), (45, 200, 0.0004)],
+                    statement="select",
+                )
+            ),
+            (
+                Silent("61m"),
+                Fires("70m", {}, 1.0),
+                Silent("86m"),
+            ),
+            incident_start="60m",
+            recovery="75m",
+            alerts=("DatabaseSlow",),
+        ),
+        Case(
+            "a tenth of statements slow (a report query running): no alert",
+            "guard",
+            (
+                *histogram(DB.name, DB.buckets or (), [(120, 180, 0.0004)], statement="select"),
+                *histogram(DB.name, DB.buckets or (), [(120, 20, 0.02)], statement="update"),
+            ),
+            (Silent("30m"), Silent("90m")),
+            alerts=("DatabaseSlow",),
         ),
     )

@@ -187,8 +187,14 @@ def cases() -> tuple[Case, ...]:
                 Fires(
                     f"{t0 + 25}m", {"sport": "football"}, 25 * 60, alert="SettlementBacklogAging"
                 ),
-                Silent(f"{t0 + 25}m", alert="SettlementBacklogAgingCritical"),
-                Silent(f"{t0 + 63}m", alert="SettlementBacklogAgingCritical"),
+                # 240 bets wait: five minutes' age pages, a minute later
+                Silent(f"{t0 + 5}m", alert="SettlementBacklogAgingCritical"),
+                Fires(
+                    f"{t0 + 8}m",
+                    {"sport": "football"},
+                    8 * 60,
+                    alert="SettlementBacklogAgingCritical",
+                ),
                 Fires(
                     f"{t0 + 70}m",
                     {"sport": "football"},
@@ -270,13 +276,52 @@ def cases() -> tuple[Case, ...]:
                 feed("result", [(total, 5, 0.3)]),
             ),
             (
-                Silent(f"{t0 + 3}m"),
+                Silent(f"{t0 + 1}m"),
                 Fires(f"{t0 + 10}m", {}, q_in(FEED_DELAY.buckets or (), 20, 0.95)),
                 Silent(f"{t0 + 57}m"),
             ),
             incident_start=f"{t0}m",
             recovery=f"{t0 + 45}m",
             alerts=("OddsFeedDelayed",),
+        ),
+        Case(
+            "odds changes and bet stops 20 s late: the warning, not the page",
+            "guard",
+            merge(
+                feed("odds_change", [(t0, 300, 0.3), (45, 300, 20), (75, 300, 0.3)]),
+                feed("bet_stop", [(t0, 10, 0.4), (45, 10, 20), (75, 10, 0.4)]),
+            ),
+            (Silent(f"{t0 + 10}m"), Silent(f"{t0 + 40}m")),
+            alerts=("OddsFeedLagging",),
+        ),
+        Case(
+            "a quiet evening's feed (three price messages a minute) falls four minutes behind",
+            "incident",
+            merge(
+                feed("odds_change", [(t0, 2, 0.3), (40, 2, 240), (80, 2, 0.3)]),
+                feed("bet_stop", [(t0, 1, 0.4), (40, 1, 240), (80, 1, 0.4)]),
+            ),
+            (
+                Silent(f"{t0 + 1}m", alert="OddsFeedLagging"),
+                Silent(f"{t0 + 1}m", alert="OddsFeedDelayed"),
+                Fires(
+                    f"{t0 + 5}m",
+                    {},
+                    q_in(FEED_DELAY.buckets or (), 240, 0.95),
+                    alert="OddsFeedLagging",
+                ),
+                Fires(
+                    f"{t0 + 10}m",
+                    {},
+                    q_in(FEED_DELAY.buckets or (), 240, 0.95),
+                    alert="OddsFeedDelayed",
+                ),
+                Silent(f"{t0 + 52}m", alert="OddsFeedDelayed"),
+                Silent(f"{t0 + 52}m", alert="OddsFeedLagging"),
+            ),
+            incident_start=f"{t0}m",
+            recovery=f"{t0 + 40}m",
+            alerts=("OddsFeedLagging", "OddsFeedDelayed"),
         ),
         Case(
             "feed messages 8 s late: p95 9.75 s, under the 10 s bound",

@@ -121,7 +121,10 @@ sum by (affiliate) (increase({POSTBACKS}[$takes_postbacks])) > 0""",
 
 # -- FTDs without a delivered postback after the grace period (state exporter) ------------
 
-GAP_SUSTAINED = "30m"
+# Long enough for a postback that needs a few retries (normal, and delivered within 20
+# minutes of qualifying), short enough that a stalled dispatcher warns within about 20
+# minutes of the first FTD it holds back (the state exporter's 10-minute grace first).
+GAP_SUSTAINED = "10m"
 
 FTD_POSTBACK_GAP = Alert(
     name="FtdPostbackGap",
@@ -139,7 +142,7 @@ max by (affiliate, campaign) (min_over_time({GAP}[$sustained])) > $max_gap""",
     for_="0m",
     scope=("affiliate", "campaign"),
     dashboard="affiliates",
-    detection="45m",
+    detection="35m",
     params={
         "max_gap": Param(0, "FTDs without a delivered postback tolerated (0: every one counts)"),
         "sustained": Param(GAP_SUSTAINED, "how long the gap must stay above `max_gap`"),

@@ -11,7 +11,49 @@ ERR = BY_NAME["igaming_kyc_vendor_errors"].exposed_name
 BACKLOG = BY_NAME["igaming_kyc_manual_review_backlog"].name
 OLDEST = BY_NAME["igaming_kyc_manual_review_oldest_age_seconds"].name
 
-_ERRORS = f"sum(increase({ERR}[$window]))"
+
+def _ratio(window: str) -> str:
+    """Vendor errors over check outcomes in ``$window``. Every vendor error is also counted
+    as an outcome (provider_unavailable, or manual_review after the last retry), so the
+    share is errors / outcomes; the denominator is max(outcomes, errors): if the outcome
+    series vanish the share is 100 % instead of nothing, and it never exceeds 1."""
+    errors = f"sum(increase({ERR}[${window}]))"
+    return f"""{errors}
+/
+(
+  sum(increase({OUT}[${window}])) > {errors}
+  or
+  {errors}
+)"""
+
+
+def _share(window: str, minimum: str) -> str:
+    """At least ``$share`` of the attempts over ``$window`` failed with a vendor error, with
+    at least ``$minimum`` errors."""
+    errors = f"sum(increase({ERR}[${window}]))"
+    return f"""(
+  {_indent(_ratio(window))}
+  >= $share
+  and
+  {errors} >= ${minimum}
+)"""
+
+
+def _indent(text: str) -> str:
+    return "\n  ".join(text.splitlines())
+
+
+# The longer window counts while the short one agrees (or saw no check at all), so that the
+# alert resolves within minutes of the vendor's recovery, not when half an hour has drained.
+_CONFIRMED = f"""
+and on()
+(
+  {_indent(_ratio("window"))}
+  >= $share
+  or
+  sum(increase({OUT}[$window])) < 1
+)"""
+
 
 VENDOR_DOWN = Alert(
     name="KycVendorDown",
@@ -20,39 +62,36 @@ VENDOR_DOWN = Alert(
     severity="warning",
     summary="Most KYC checks fail because the KYC vendor does not answer.",
     description=(
-        "{value:pct} of KYC check attempts in the last 10 minutes failed with a vendor "
-        "error (all GEOs)."
+        "{value:pct} of KYC check attempts in the last 10 minutes (30 when few players "
+        "register) failed with a vendor error (all GEOs)."
     ),
-    # Every vendor error is also counted as an outcome (provider_unavailable, or
-    # manual_review after the last retry), so the share is errors / outcomes. The
-    # denominator is max(outcomes, errors): if the outcome series vanish the share is 100 %
-    # instead of nothing, and it never exceeds 1.
-    expr=f"""{_ERRORS}
-/
-(
-  sum(increase({OUT}[$window])) > {_ERRORS}
-  or
-  {_ERRORS}
-)
->= $share
-and
-{_ERRORS} >= $min_errors""",
-    for_="5m",
+    expr=_share("window", "min_errors")
+    + "\nor\n(\n"
+    + _share("long_window", "long_min_errors")
+    + _CONFIRMED
+    + "\n)",
+    for_="3m",
     scope=(),
     dashboard="kyc",
-    detection="15m",
+    detection="20m",
     params={
         "window": Param("10m", "window the errors and outcomes are counted over"),
         "share": Param(0.5, "share of check attempts that failed with a vendor error that fires"),
         "min_errors": Param(
             10, "vendor errors needed in the window (a quiet night is not an outage)"
         ),
+        # A small operator registers a player every few minutes: the longer window
+        # gathers enough errors to tell an outage from a vendor hiccup.
+        "long_window": Param("30m", "the longer window, for low registration volumes"),
+        "long_min_errors": Param(5, "vendor errors needed in the longer window"),
     },
     catches=(Catch("kyc_vendor_down"),),
     runbook=Runbook(
         meaning="At least `share` of the KYC check attempts of `window` (first attempts and "
         "retries, all GEOs together: there is one vendor) failed because the vendor was "
-        "unavailable or answered with an error, with at least `min_errors` errors. The "
+        "unavailable or answered with an error, with at least `min_errors` errors; or the "
+        "same share over `long_window` with `long_min_errors`, so that an operator who "
+        "registers a player every few minutes hears of an outage within 20 minutes. The "
         "platform retries a check after 30 s, 2 min and 10 min, then gives up and sends it "
         "to manual review, so an outage of more than ~13 minutes turns into manual-review "
         "backlog. Warning, not a page: no money is at risk and the platform degrades safely "

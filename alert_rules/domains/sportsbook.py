@@ -95,21 +95,23 @@ BACKLOG_CRITICAL = Alert(
     domain="sportsbook",
     team="sportsbook",
     severity="critical",
-    summary="Many bets on resulted markets have gone unsettled for an hour.",
+    summary="Bets on resulted markets have stopped being settled.",
     description=(
         "{sport} results have waited {value:dur} to be settled and many bets are still "
         "open: winners are not being paid."
     ),
     expr=f"""max by (sport) ({BACKLOG_AGE}) > $max_age_seconds
 and on(sport) max by (sport) ({BACKLOG_BETS}) >= $min_bets""",
-    for_="5m",
+    for_="1m",
     scope=("sport",),
     dashboard="sportsbook",
-    detection="70m",
+    detection="10m",
     params={
-        "max_age_seconds": Param(3600, "age of the oldest unsettled result that pages"),
+        # Settlement runs in the result's transaction: a healthy book has no backlog at
+        # all, so five minutes with several bets waiting is a stall, not a slow result.
+        "max_age_seconds": Param(300, "age of the oldest unsettled result that pages"),
         "min_bets": Param(
-            10, "open bets on resulted markets needed to page (one stuck bet stays a warning)"
+            5, "open bets on resulted markets needed to page (one stuck bet stays a warning)"
         ),
     },
     catches=(Catch("settlement_stall"),),
@@ -117,7 +119,9 @@ and on(sport) max by (sport) ({BACKLOG_BETS}) >= $min_bets""",
         meaning="The oldest result of the sport with open bets is more than "
         "`max_age_seconds` old and at least `min_bets` bets wait on resulted markets "
         "(`igaming_settlement_backlog_bets`): settlement of the sport has stopped, not just "
-        "one odd market. The warning SettlementBacklogAging fired 45 minutes earlier.",
+        "one odd market. Settlement normally happens in the result's own transaction, so "
+        "the backlog of a healthy book is empty; the warning SettlementBacklogAging covers "
+        "a single bet left behind.",
         impact="Every winner of the sport waits for money that is theirs: support queues "
         "fill, players go public, regulators treat unpaid winnings as a complaint ground.",
         diagnosis=_BACKLOG_DIAGNOSIS,
@@ -222,6 +226,20 @@ ODDS_STALE = Alert(
     ),
 )
 
+
+def _late_feed(bound: float) -> str:
+    """The p95 delay of price messages above ``$p95_seconds`` (``bound``, a bucket bound),
+    with ``$min_messages`` messages and ``$min_late`` of them later than the bound: one
+    late message on a quiet night is not a late feed."""
+    total = f"sum(increase({FEED_DELAY.name}_count{{{PRICE_SEL}}}[$window]))"
+    on_time = f'sum(increase({FEED_DELAY.name}_bucket{{{PRICE_SEL},le="{bound!r}"}}[$window]))'
+    return f"""histogram_quantile(0.95,
+  sum by (le) (rate({FEED_DELAY.name}_bucket{{{PRICE_SEL}}}[$window]))
+) > $p95_seconds
+and on() {total} >= $min_messages
+and on() {total} - {on_time} >= $min_late"""
+
+
 FEED_DELAYED = Alert(
     name="OddsFeedDelayed",
     domain="sportsbook",
@@ -232,20 +250,20 @@ FEED_DELAYED = Alert(
         "95th percentile delay of odds-change and bet-stop messages from the odds feed is "
         "{value:dur}."
     ),
-    expr=f"""histogram_quantile(0.95,
-  sum by (le) (rate({FEED_DELAY.name}_bucket{{{PRICE_SEL}}}[$window]))
-) > $p95_seconds
-and on() sum(increase({FEED_DELAY.name}_count{{{PRICE_SEL}}}[$window])) >= $min_messages""",
-    for_="5m",
+    expr=_late_feed(10.0),
+    for_="2m",
     scope=(),
     dashboard="sportsbook",
-    detection="12m",
+    detection="10m",
     params={
         "p95_seconds": Param(
             10, "p95 feed delay that fires, in seconds (on a bucket bound: 5, 10, 30, 60)"
         ),
         "window": Param("10m", "window of the percentile and of the volume guard"),
-        "min_messages": Param(50, "odds-change and bet-stop messages needed in the window"),
+        # A quiet evening sends two or three price messages a minute; the normal p95 is
+        # under 5 s, so ten messages suffice to tell a late feed.
+        "min_messages": Param(10, "odds-change and bet-stop messages needed in the window"),
+        "min_late": Param(3, "messages later than `p95_seconds` needed in the window"),
     },
     catches=(Catch("odds_feed_lag"),),
     runbook=Runbook(
@@ -265,6 +283,46 @@ and on() sum(increase({FEED_DELAY.name}_count{{{PRICE_SEL}}}[$window])) >= $min_
             "Raise the in-play bet delay (or suspend in-play) for the affected sports while "
             "the delay lasts.",
             "Open a ticket with the feed provider with the delay figures.",
+        ),
+    ),
+)
+
+FEED_LAGGING = Alert(
+    name="OddsFeedLagging",
+    domain="sportsbook",
+    team="sportsbook",
+    severity="critical",
+    summary="Bet stops and odds changes arrive more than a minute late: in-play is exposed.",
+    description=(
+        "95th percentile delay of odds-change and bet-stop messages from the odds feed is "
+        "{value:dur} over 5 minutes: players can bet on what already happened."
+    ),
+    expr=_late_feed(60.0),
+    for_="1m",
+    keep_firing_for="5m",
+    scope=(),
+    dashboard="sportsbook",
+    detection="8m",
+    params={
+        "p95_seconds": Param(60, "p95 feed delay that pages, in seconds (a bucket bound)"),
+        "window": Param("5m", "window of the percentile and of the volume guard"),
+        "min_messages": Param(5, "odds-change and bet-stop messages needed in the window"),
+        "min_late": Param(3, "messages later than `p95_seconds` needed in the window"),
+    },
+    catches=(Catch("odds_feed_lag"),),
+    runbook=Runbook(
+        meaning="More than 5 % of the odds-change and bet-stop messages over `window` arrived "
+        "more than `p95_seconds` after the feed sent them. A bet stop a minute late lets "
+        "players bet on a goal already scored; OddsFeedDelayed (10 s, a warning) is the early "
+        "sign, this is the page. OddsFeedStale pages separately when in-play markets stop "
+        "being priced at all; both go to the same sportsbook page.",
+        impact="In-play bets accepted on outcomes already known: courtsiding and latency "
+        "bettors take real money until the book stops in-play.",
+        diagnosis=FEED_DELAYED.runbook.diagnosis,
+        mitigation=(
+            "Suspend in-play for the affected sports now (bet stop in the trading back "
+            "office), or raise the in-play bet delay above the feed's delay.",
+            "Open an incident with the feed provider with the delay figures.",
         ),
     ),
 )
@@ -323,6 +381,7 @@ ALERTS = (
     SETTLEMENT_LAG,
     ODDS_STALE,
     FEED_DELAYED,
+    FEED_LAGGING,
     REJECTIONS,
 )
 

@@ -48,6 +48,13 @@ class Suite:
 
 SUITES = (
     Suite(
+        "busy-evening",
+        (1,),
+        None,
+        15.0,
+        "a busy evening: German cards at about a deposit a minute, no baseline yet",
+    ),
+    Suite(
         "peak-day",
         (1, 2),
         None,

@@ -108,7 +108,7 @@ def test_expressions_and_thresholds_are_production_s_but_for_their_range_windows
     baseline = next(
         d for _, p, d in PAIRS if p.get("record") == "geo:igaming_deposit_success:ratio_baseline"
     )
-    assert "offset 1w" in baseline["expr"] and "offset 6h" in baseline["expr"]
+    assert "offset 6d23h30m" in baseline["expr"] and "offset 6h" in baseline["expr"]
 
 
 def test_every_demo_for_is_shorter_or_equal_and_at_least_30s_or_zero():
@@ -219,8 +219,8 @@ def test_demo_profile_pages_on_a_de_deposit_collapse_within_five_minutes(tmp_pat
 
 
 def test_production_has_not_fired_yet_at_that_point_and_fires_only_later(tmp_path):
-    """The same input against the production rules: silent five minutes in (its 15 minute
-    window still holds mostly healthy deposits, then `for: 5m`), firing twenty-five
+    """The same input against the production rules: silent five minutes in (its shortest
+    window, 5 minutes, still holds healthy deposits, then `for: 1m`), firing twenty-five
     minutes in: the demo's windows are what make the difference."""
     prod = ROOT / RULES_DIR / "payments.yml"
     result = promtool_test(tmp_path, "prod", prod, [(-1, False), (5, False), (25, True)])

@@ -263,13 +263,13 @@ def _panel(model: dict, title: str) -> dict:
     return next(p for p in panels(model) if p["title"] == title)
 
 
-def test_changing_an_alerts_floor_moves_the_line_on_the_dashboard():
-    src = _with_param("DepositSuccessRateDropGeo", "floor", 0.77)
+def test_changing_an_alerts_drop_moves_the_line_on_the_dashboard():
+    src = _with_param("DepositSuccessRateDropGeo", "drop", 0.4)
     payments = dashboards.dashboards(src)["payments"]
     panel = _panel(payments, "Deposit success rate by GEO (15m) and its alert line")
-    steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
-    assert steps == [{"color": "red", "value": None}, {"color": "green", "value": 0.77}]
-    assert panel["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"] == "dashed"
+    line = next(t["expr"] for t in panel["targets"] if t["legendFormat"].endswith("alert line"))
+    # the expected rate (baseline, else the default of a scope without history), lowered
+    assert "(1 - 0.4) * geo:igaming_deposit_success:ratio_expected{" in line
 
 
 def test_a_count_that_fires_above_n_turns_red_at_n_plus_one(models):
@@ -296,12 +296,15 @@ def test_a_registered_alert_without_the_parameter_fails_loudly():
         src.limit("DepositSuccessRateDropGeo", "nope")
 
 
-def test_overrides_in_force_are_named_beside_the_threshold(models):
+def test_overrides_in_force_draw_their_own_alert_line(models):
     config = alert_rules.load()
     panel = _panel(models["payments"], "Deposit success rate by GEO (15m) and its alert line")
-    for o in config.overrides_for("DepositSuccessRateDropGeo"):
-        if "floor" in o.params:
-            assert f"{o.label}={o.value}: {o.params['floor']}" in panel["description"]
+    line = next(t["expr"] for t in panel["targets"] if t["legendFormat"].endswith("alert line"))
+    drops = [o for o in config.overrides_for("DepositSuccessRateDropGeo") if "drop" in o.params]
+    assert drops, "the committed overrides set a per-GEO drop (India)"
+    for o in drops:
+        expected = "geo:igaming_deposit_success:ratio_expected"
+        assert f'(1 - {o.params["drop"]:g}) * {expected}{{{o.label}="{o.value}"' in line
 
 
 def test_a_per_geo_drop_override_draws_that_geos_own_alert_line():
@@ -313,8 +316,9 @@ def test_a_per_geo_drop_override_draws_that_geos_own_alert_line():
         "Deposit success rate by GEO (15m) and its alert line",
     )
     line = next(t["expr"] for t in panel["targets"] if t["legendFormat"].endswith("alert line"))
-    assert '(1 - 0.2) * geo:igaming_deposit_success:ratio_baseline{geo="DE"' in line
-    assert 'geo!~"DE"' in line  # the default drop everywhere else
+    assert '(1 - 0.2) * geo:igaming_deposit_success:ratio_expected{geo="DE"' in line
+    # the default drop everywhere else (India has its own, alert_rules/overrides.toml)
+    assert 'geo!~"IN|DE"' in line
 
 
 @pytest.mark.parametrize("key", KEYS)
