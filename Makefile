@@ -35,8 +35,8 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# The published backtest table (docs/backtest.md): the mixed week and a baseline week of
-# 2,000 daily active players and one 10,000-player day, through the production rules.
+# The published backtest table (docs/backtest.md): a busy evening, a busy first day, the
+# mixed week and quiet days, through the production rules before and after, side by side.
 backtest: $(STAMP)
 	$(BIN)/python -m pitwatch.backtest.publish
 

@@ -198,7 +198,7 @@ def cases() -> tuple[Case, ...]:
                 Silent(f"{h + 4}m", alert=FAST),  # 1h/5m true since +3m, pending
                 Fires(f"{h + 5}m", deposit_slo, 25, deploy="2026.11.3", alert=FAST),
                 Fires(f"{h + 15}m", deposit_slo, 75, deploy="2026.11.3", alert=FAST),
-                Fires(f"{h + 29}m", deposit_slo, 75, deploy="2026.11.3", alert=FAST),
+                Fires(f"{h + 29}m", deposit_slo, 145, deploy="2026.11.3", alert=FAST),
                 # Fixed at +30m: the 5m window is clean at +35m, and both tiers need it
                 Silent(f"{h + 37}m", alert=FAST),
                 Silent(f"{h + 61}m", alert=FAST),

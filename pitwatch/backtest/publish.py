@@ -1,11 +1,12 @@
 """``make backtest``: the table we publish in docs/backtest.md.
 
-The built-in mixed week (one incident of every kind) over several seeds and a baseline week
-(no incident), at 2,000 daily active players, and one 10,000-player day, all through the
-production rules. Recordings are cached (var/backtest/cache): a second run after a rule
-change only evaluates and scores again. ``--quick`` runs a small size (for trying the
-pipeline, not for publishing). Each suite is also scored through the rules (and the
-Alertmanager configuration) at ``BEFORE``, and the two are published side by side."""
+A busy evening (30,000 daily active players: German cards see about a deposit a minute) and
+a busy first day with the page-worthy incidents (10,000), both without the week-old
+baseline, then the built-in mixed week (one incident of every kind, 2,000) over two seeds and
+three quiet days, all through the production rules, before (``BEFORE``) and after, side by
+side. Recordings are cached (var/backtest/cache): a second run after a rule change only
+evaluates and scores again. ``--quick`` runs a small size (for trying the pipeline, not for
+publishing)."""
 
 from __future__ import annotations
 
@@ -62,8 +63,7 @@ SUITES = (
         "the page-worthy incidents on a busy first day of history",
     ),
     Suite("mixed-week", (1, 2), None, 1.0, "a week with one incident of every type"),
-    Suite("baseline", (1,), None, 1.0, "a week with no incident: every firing is false"),
-    Suite("baseline", (3,), 1.0, 5.0, "a day five times as busy, no incident"),
+    Suite("baseline", (1,), 3.0, 1.0, "three days with no incident: every firing is false"),
 )
 QUICK = (
     Suite("mixed-week", (1,), 1.0, 0.1, "quick: the mixed week's first day at a tenth"),

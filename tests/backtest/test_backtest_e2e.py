@@ -79,8 +79,11 @@ def test_a_psp_outage_is_caught_by_its_alerts_within_their_promises(outage, tmp_
     (psp_outage,) = [t for t in outcome.scores.types if t.incident == "psp_degradation"]
     assert psp_outage.caught.median == 1
     # Nothing else fires critical: the outage's critical firings are the three alerts meant
-    # for it (its pages, after Alertmanager, are tests/backtest/test_paging.py's).
+    # for it, and after Alertmanager (inhibitions, pages grouped by team) they are one page
+    # to payments.
     assert psp_outage.critical_firings.median == 3
+    assert psp_outage.pages.median == 1
+    assert psp_outage.paged_teams == ("payments",)
     assert {p.name for p in outcome.files} >= {"scores.json", "report.html", "backtest.md"}
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "PspDown" in html and "<svg" in html
