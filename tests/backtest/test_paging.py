@@ -142,15 +142,17 @@ def test_a_child_route_inherits_grouping_and_timing_unless_it_sets_its_own():
 # -- inhibition ----------------------------------------------------------------------------
 
 
-def test_psp_down_mutes_the_deposit_drop_of_its_own_psp_only():
+def test_psp_down_mutes_the_deposit_drop_of_its_own_psp_and_geo_only():
     rules = read_config(generated_config()).inhibit_rules
     down = critical("PspDown", 10, 40, psp="paybridge", geo="DE")
-    same = critical("DepositSuccessRateDropPsp", 5, 50, psp="paybridge")
-    other = critical("DepositSuccessRateDropPsp", 5, 50, psp="nordpay")
-    spans = unmuted([down, same, other], rules)
+    same = critical("DepositSuccessRateDropPsp", 5, 50, psp="paybridge", geo="DE")
+    other = critical("DepositSuccessRateDropPsp", 5, 50, psp="nordpay", geo="DE")
+    elsewhere = critical("DepositSuccessRateDropPsp", 5, 50, psp="paybridge", geo="GB")
+    spans = unmuted([down, same, other, elsewhere], rules)
     assert spans[0] == [(down.start, down.end)]
     assert spans[1] == [(same.start, down.start), (down.end, same.end)]
     assert spans[2] == [(other.start, other.end)]
+    assert spans[3] == [(elsewhere.start, elsewhere.end)]
 
 
 def test_equal_labels_missing_on_both_sides_are_equal():
@@ -192,11 +194,11 @@ def test_an_alert_matching_both_sides_mutes_neither_itself_nor_its_like():
 
 
 def test_a_flapping_alert_is_one_page_within_the_group_interval_two_beyond_it():
-    # group_interval 5m: fires again 4 minutes after resolving, then 6 minutes after that
+    # pages: group_interval 15m; fires again 4 minutes after resolving, then 16 after that
     flaps = [
         critical("PspDown", 0, 10, psp="p", geo="DE"),
         critical("PspDown", 14, 20, psp="p", geo="DE"),
-        critical("PspDown", 26, 30, psp="p", geo="DE"),
+        critical("PspDown", 36, 40, psp="p", geo="DE"),
     ]
     routing = read_config(generated_config())
     first, second = pages(flaps, routing)
@@ -204,7 +206,7 @@ def test_a_flapping_alert_is_one_page_within_the_group_interval_two_beyond_it():
     assert first.start == flaps[0].start + 30  # group_wait
     assert first.end == flaps[1].end and second.start == flaps[2].start + 30
     assert first.teams == ("payments",) and first.receiver == "pagerduty"
-    assert dict(first.group) == {"alertname": "PspDown", "psp": "p", "geo": "DE"}
+    assert dict(first.group) == {"team": "payments"}  # pages group by team
     assert first.alerts[0].labels == (("geo", "DE"), ("psp", "p"))
 
 
@@ -227,20 +229,18 @@ def test_two_alerts_in_one_group_are_one_page():
         ["PspDown", "DepositSuccessRateDropPsp"],
         ["DepositSuccessRateDropPsp"],
     ]
-    # the generated configuration groups by alert name: two pages
-    assert page_alerts(both[:2]) == [["PspDown"], ["DepositSuccessRateDropPsp"]]
+    # the generated configuration groups pages by team: one page for payments
+    assert page_alerts(both[:2]) == [["PspDown", "DepositSuccessRateDropPsp"]]
 
 
-def test_an_inhibited_alert_sends_no_page_unless_it_fired_before_its_source():
+def test_an_inhibited_alert_sends_no_page_and_one_that_fired_first_shares_its_page():
     down = critical("PspDown", 10, 60, psp="p", geo="DE")
-    assert page_alerts([down, critical("DepositSuccessRateDropPsp", 12, 50, psp="p")]) == [
-        ["PspDown"]
-    ]
-    # firing 5 minutes before the outage's alert: it has paged already
-    assert page_alerts([down, critical("DepositSuccessRateDropPsp", 5, 50, psp="p")]) == [
-        ["DepositSuccessRateDropPsp"],
-        ["PspDown"],
-    ]
+    drop = critical("DepositSuccessRateDropPsp", 12, 50, psp="p", geo="DE")
+    assert page_alerts([down, drop]) == [["PspDown"]]
+    # firing 5 minutes before the outage's alert: it opened the team's page, which the
+    # outage joins
+    early = critical("DepositSuccessRateDropPsp", 5, 50, psp="p", geo="DE")
+    assert page_alerts([down, early]) == [["DepositSuccessRateDropPsp", "PspDown"]]
 
 
 # -- in the scores ---------------------------------------------------------------------------
@@ -270,7 +270,7 @@ def run_of(*s: AlertSeries, incidents: list[dict[str, Any]] | None = None) -> An
 def test_psp_down_inhibits_the_deposit_drops_so_the_outage_pages_once():
     run = run_of(
         series("PspDown", range(64, 152), psp="paybridge", geo="DE"),
-        series("DepositSuccessRateDropPsp", range(68, 152), psp="paybridge"),
+        series("DepositSuccessRateDropPsp", range(68, 152), psp="paybridge", geo="DE"),
         series("DepositSuccessRateDropGeo", range(70, 152), geo="DE"),
     )
     (inc,) = run.incidents
@@ -285,10 +285,21 @@ def test_psp_down_inhibits_the_deposit_drops_so_the_outage_pages_once():
     assert "did not page exactly once" not in findings(agg)
 
 
-def test_without_the_outage_alert_each_deposit_drop_pages():
+def test_without_the_outage_alert_the_deposit_drops_share_one_page():
     run = run_of(
-        series("DepositSuccessRateDropPsp", range(68, 152), psp="paybridge"),
+        series("DepositSuccessRateDropPsp", range(68, 152), psp="paybridge", geo="DE"),
         series("DepositSuccessRateDropGeo", range(70, 152), geo="DE"),
+    )
+    (inc,) = run.incidents
+    assert inc.pages == 1
+    assert [a.alert for a in inc.paged[0].alerts] == [
+        "DepositSuccessRateDropPsp",
+        "DepositSuccessRateDropGeo",
+    ]
+    # a second team's page on the same incident is a second page
+    run = run_of(
+        series("DepositSuccessRateDropGeo", range(70, 152), geo="DE"),
+        series("SloErrorBudgetBurnFast", range(72, 152), slo="login-latency", team="sre"),
     )
     assert run.incidents[0].pages == 2
     text = findings(aggregate([run]))

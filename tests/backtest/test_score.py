@@ -400,10 +400,9 @@ def test_a_bad_declaration_is_a_value_error_naming_the_alert(catch: Catch, messa
 
 
 # Simulated incidents no alert is meant to catch, on purpose.
+# (Duplicate callbacks are absorbed by the callback state machine, so no money moves
+# twice and nothing pages; PspCallbackDuplicates tells payments in Slack, a warning.)
 NOT_DECLARED = {
-    # Duplicate callbacks are absorbed by the callback state machine (outcome duplicate):
-    # no money moves twice, so nothing should wake anyone.
-    "psp_callback_duplicates",
     # A surge is traffic, not a fault: the alerts must stay silent through it.
     "traffic_surge",
 }
