@@ -103,6 +103,9 @@ class Delivery:
     pagerduty_url: str | None = None  # None: PagerDuty's Events API v2
     group_wait: str = "30s"
     group_interval: str = "5m"
+    # Pages (PagerDuty): wait for the alert that explains another; regroup a flicker.
+    page_group_wait: str = "2m"
+    page_group_interval: str = "15m"
     repeat_interval: str = "4h"
 
 
@@ -173,14 +176,18 @@ def config(domains: Iterable[Domain], delivery: Delivery = Delivery()) -> dict[s
         # fire together (a PSP failing in every GEO, the odds feed stale for every sport,
         # a GEO's drop and its PSPs') join the open PagerDuty incident instead of opening
         # new ones; Slack keeps one message per alert and scope.
-        # group_interval 15m: an alert of the team that resolves and fires again within a
-        # quarter of an hour (evidence hovering at a threshold, a low-volume scope) updates
-        # the open incident instead of paging anew; only its resolution waits as long.
+        # group_wait 2m: the alert that explains another has time to arrive and inhibit it
+        # before anyone is woken (a GEO's deposit drop fires a minute after the deposit SLO
+        # burn it explains). group_interval 15m: an alert of the team that resolves and
+        # fires again within a quarter of an hour (evidence hovering at a threshold, a
+        # low-volume scope) updates the open incident instead of paging anew; only its
+        # resolution waits as long.
         {
             "receiver": "pagerduty",
             "matchers": ['severity="critical"'],
             "group_by": ["team"],
-            "group_interval": "15m",
+            "group_wait": delivery.page_group_wait,
+            "group_interval": delivery.page_group_interval,
             "continue": True,
         },
         *[{"receiver": f"slack-{team}", "matchers": [f'team="{team}"']} for team in TEAMS],

@@ -375,27 +375,48 @@ def pages(alerts: Sequence[Sent], config: Alertmanager) -> list[Page]:
         for member in members:
             (start, end), _ = member
             if cluster and start - until >= route.group_interval:
-                out.append(_page(route, group, cluster))
+                out += _page(route, group, cluster)
                 cluster = []
             until = max(until, end) if cluster else end
             cluster.append(member)
-        out.append(_page(route, group, cluster))
+        out += _page(route, group, cluster)
     return sorted(out, key=lambda p: (p.start, p.receiver, p.group))
 
 
-def _page(route: Route, group: LabelPairs, members: Sequence[tuple[Span, Sent]]) -> Page:
+def _first_flush(route: Route, members: Sequence[tuple[Span, Sent]]) -> float | None:
+    """When Alertmanager first notifies the group: its first flush (``group_wait`` after
+    the first alert) or a later one (every ``group_interval``) at which some alert is
+    still firing and not muted. None: every alert resolved or was muted before any flush
+    (the explaining alert arrived within ``group_wait``), and nothing is sent."""
+    first = min(span[0] for span, _ in members)
+    last = max(span[1] for span, _ in members)
+    flush = first + route.group_wait
+    while flush <= last:
+        if any(start <= flush < end for (start, end), _ in members):
+            return flush
+        flush += route.group_interval
+    return None
+
+
+def _page(route: Route, group: LabelPairs, members: Sequence[tuple[Span, Sent]]) -> list[Page]:
+    """The cluster's page, or none when nothing is firing at any of its flushes."""
+    start = _first_flush(route, members)
+    if start is None:
+        return []
     carried: dict[tuple[LabelPairs, float], PagedAlert] = {}
     for _, a in members:
         scope = tuple(sorted((k, v) for k, v in a.labels if k not in NOT_SCOPE))
         carried.setdefault((a.labels, a.start), PagedAlert(a.alert, scope, a.start, a.end))
     teams = {dict(a.labels).get("team", "") for _, a in members} - {""}
     end = max(span[1] for span, _ in members)
-    return Page(
-        receiver=route.receiver,
-        teams=tuple(sorted(teams)),
-        group=group,
-        start=min(span[0] for span, _ in members) + route.group_wait,
-        end=end,
-        open=any(a.open and span[1] >= a.end for span, a in members),
-        alerts=tuple(sorted(carried.values(), key=lambda p: (p.start, p.alert, p.labels))),
-    )
+    return [
+        Page(
+            receiver=route.receiver,
+            teams=tuple(sorted(teams)),
+            group=group,
+            start=start,
+            end=end,
+            open=any(a.open and span[1] >= a.end for span, a in members),
+            alerts=tuple(sorted(carried.values(), key=lambda p: (p.start, p.alert, p.labels))),
+        )
+    ]

@@ -158,4 +158,7 @@ class StackConfig:
             group_wait=self.group_wait or ("10s" if short else base.group_wait),
             group_interval=self.group_interval or ("1m" if short else base.group_interval),
             repeat_interval=self.repeat_interval or ("1h" if short else base.repeat_interval),
+            page_group_wait=self.group_wait or ("20s" if short else base.page_group_wait),
+            page_group_interval=self.group_interval
+            or ("3m" if short else base.page_group_interval),
         )

@@ -165,6 +165,8 @@ def alertmanager(tmp_path):
         pagerduty_url=receiver.url + "/pagerduty",
         group_wait="1s",
         group_interval="1s",
+        page_group_wait="1s",
+        page_group_interval="1s",
     )
     (tmp_path / "alertmanager.yml").write_text(render_config(DOMAINS, delivery))
     shutil.copy(ROOT / TEMPLATE_PATH, tmp_path / "pitwatch.tmpl")

@@ -203,11 +203,24 @@ def test_a_flapping_alert_is_one_page_within_the_group_interval_two_beyond_it():
     routing = read_config(generated_config())
     first, second = pages(flaps, routing)
     assert [len(first.alerts), len(second.alerts)] == [2, 1]
-    assert first.start == flaps[0].start + 30  # group_wait
-    assert first.end == flaps[1].end and second.start == flaps[2].start + 30
+    assert first.start == flaps[0].start + 120  # the pages' group_wait
+    assert first.end == flaps[1].end and second.start == flaps[2].start + 120
     assert first.teams == ("payments",) and first.receiver == "pagerduty"
     assert dict(first.group) == {"team": "payments"}  # pages group by team
     assert first.alerts[0].labels == (("geo", "DE"), ("psp", "p"))
+
+
+def test_an_alert_explained_within_the_group_wait_never_pages():
+    # the deposit SLO burns a minute before the GEO's drop that explains it is firing: by
+    # the first flush (group_wait 2m) it is muted, so only payments is paged
+    burn = sent(
+        "SloErrorBudgetBurnFast", 0, 30, severity="critical", team="sre", slo="deposit-availability"
+    )
+    drop = critical("DepositSuccessRateDropGeo", 1, 30, geo="GB")
+    assert page_alerts([burn, drop]) == [["DepositSuccessRateDropGeo"]]
+    # three minutes late, the drop comes after the SRE page went out: two pages
+    late = critical("DepositSuccessRateDropGeo", 3, 30, geo="GB")
+    assert page_alerts([burn, late]) == [["SloErrorBudgetBurnFast"], ["DepositSuccessRateDropGeo"]]
 
 
 def test_two_alerts_in_one_group_are_one_page():
