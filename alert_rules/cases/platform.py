@@ -27,7 +27,6 @@ from collectors.catalog import BY_NAME
 from collectors.catalog.platform import HTTP_BUCKETS
 
 BUILD = BY_NAME["igaming_build"].exposed_name
-DEPLOYED = BY_NAME["igaming_deploy_timestamp_seconds"].name
 NAMES = tuple(a.name for a in ALERTS)
 FAST, SLOW = SLO_FAST.name, SLO_SLOW.name
 
