@@ -295,7 +295,7 @@ class Page:
     receiver: str
     teams: tuple[str, ...]
     group: LabelPairs  # the group labels
-    start: float  # the first alert active + group_wait: the first notification
+    start: float  # the first notification: the first flush with an alert still active
     end: float  # the active set empty for good (the resolve goes at the next flush)
     open: bool  # still active at the run's end
     alerts: tuple[PagedAlert, ...]

@@ -11,6 +11,7 @@ publishing)."""
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import platform as host
 import shutil
@@ -195,28 +196,22 @@ def main(argv: list[str] | None = None) -> int:
     for suite in suites:
         started = time.perf_counter()
         out = Path(args.out) / f"{suite.scenario}-{suite.scale:g}x-{suite.days or 'full'}d"
+        said = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+        run = functools.partial(
+            session.simulated,
+            scenario=suite.scenario,
+            seeds=list(suite.seeds),
+            days=suite.days,
+            scale=suite.scale,
+            progress=said,
+        )
         try:
-            outcome = session.simulated(
-                scenario=suite.scenario,
-                seeds=list(suite.seeds),
-                days=suite.days,
-                scale=suite.scale,
-                out=out,
-                progress=lambda m: print(m, file=sys.stderr, flush=True),
-                sim_progress=lambda start, end: progress_bar(start, end, warmup=True),
+            outcome = run(
+                out=out, sim_progress=lambda start, end: progress_bar(start, end, warmup=True)
             )
             # The same recordings (cached: only evaluated again) through the rules before.
             earlier = (
-                session.simulated(
-                    scenario=suite.scenario,
-                    seeds=list(suite.seeds),
-                    days=suite.days,
-                    scale=suite.scale,
-                    rules=before.rules,
-                    alertmanager=before.alertmanager,
-                    out=out / "before",
-                    progress=lambda m: print(m, file=sys.stderr, flush=True),
-                )
+                run(rules=before.rules, alertmanager=before.alertmanager, out=out / "before")
                 if before.rules is not None
                 else None
             )
