@@ -6,10 +6,15 @@ fails loudly, before anything is exported.
 
 from __future__ import annotations
 
-from collectors.catalog import platform, reconciliation, state
+from collectors.catalog import backup, platform, reconciliation, state
 from collectors.catalog.base import CatalogError, LabelDomain, Metric, validate
 
-METRICS: tuple[Metric, ...] = (*platform.METRICS, *state.METRICS, *reconciliation.METRICS)
+METRICS: tuple[Metric, ...] = (
+    *platform.METRICS,
+    *state.METRICS,
+    *reconciliation.METRICS,
+    *backup.METRICS,
+)
 validate(METRICS)
 BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
 

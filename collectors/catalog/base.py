@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 MetricType = Literal["counter", "gauge", "histogram", "info"]
-Source = Literal["platform", "state", "reconciler"]
+Source = Literal["platform", "state", "reconciler", "backup"]
 
 NAME = re.compile(r"^(igaming|pitwatch)_[a-z][a-z0-9_]*$")
 # Label values that name a person or a transaction are never labels (privacy, cardinality).
