@@ -34,7 +34,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PITWATCH_", env_file=None, extra="ignore")
 
     environment: str = Field("production", description="development | test | production")
+    # The platform's database: pitwatch reads the pw_* contract views through it (on an
+    # operator's platform, a read-only login on a replica will do).
     database_url: str = f"sqlite:///{DEFAULT_DB_PATH}"
+    # pitwatch's own state: break ledger, run records, scheduler jobs, backup records,
+    # watermarks. None: the platform's database (the reference platform, one database).
+    state_database_url: str | None = None
     platform_url: str = f"http://127.0.0.1:{PLATFORM_PORT}"
     psp_base_url: str = f"http://127.0.0.1:{PSP_SIM_PORT}"
     kyc_base_url: str = f"http://127.0.0.1:{KYC_SIM_PORT}"
@@ -127,6 +132,11 @@ class Settings(BaseSettings):
     @property
     def is_development(self) -> bool:
         return self.environment in DEVELOPMENT_ENVIRONMENTS
+
+    @property
+    def state_url(self) -> str:
+        """Where pitwatch keeps its own state (``state_database_url``, else the platform's)."""
+        return self.state_database_url or self.database_url
 
     @model_validator(mode="after")
     def _environment_defaults(self) -> Settings:
