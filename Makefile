@@ -16,7 +16,7 @@ demo: $(STAMP)
 	$(BIN)/pitwatch demo
 
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
 
 test-fast: $(STAMP)
 	$(BIN)/pytest -m "not slow"
