@@ -6,12 +6,12 @@ from __future__ import annotations
 from alert_rules.domains.wallet import (
     ALERTS,
     FAILURES,
+    FULL_CHECK,
     INVALID_SPIKE,
     LEDGER_BROKEN,
     LEDGER_OK,
     REPLAY_SPIKE,
     REPLAYS,
-    FULL_CHECK,
     VIOLATIONS,
 )
 from alert_rules.model import Case, Fires, Series, Silent, silence, silent_all
