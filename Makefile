@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint typecheck format backtest bench-wallet bench-collect bench-recon bench-sim bench-floor bench-profile bench-backtest clean
+.PHONY: demo test test-fast lint typecheck format backtest bench-wallet bench-collect bench-recon bench-sim bench-floor bench-profile bench-backtest bench-ledger-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,10 @@ bench-profile: $(STAMP)
 
 bench-backtest: $(STAMP)
 	$(BIN)/python benchmarks/bench_backtest.py
+
+# The full ledger check over 10M entries on PostgreSQL (PITWATCH_BENCH_DATABASE_URL).
+bench-ledger-check: $(STAMP)
+	$(BIN)/python benchmarks/bench_ledger_check.py
 
 clean:
 	rm -rf $(VENV) var/*.db

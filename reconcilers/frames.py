@@ -140,7 +140,7 @@ REJECTS: Mapping[str, str] = {
 
 # -- matching output --------------------------------------------------------------------------
 
-PAIRS = ("wallet_psp", "wallet_affiliate", "wallet_internal")
+PAIRS = ("wallet_psp", "wallet_affiliate", "wallet_internal", "ledger")
 BREAK_TYPES = (
     # wallet ⟷ PSP
     "missing_at_psp",
@@ -158,6 +158,8 @@ BREAK_TYPES = (
     # wallet internal
     "balance_mismatch",
     "clearing_residue",
+    # the full ledger check (reconcilers.ledger_job; balance_mismatch too)
+    "unbalanced_transaction",
     # any source
     "invalid_record",
 )

@@ -287,9 +287,14 @@ def apply_breaks(
     pairs: Collection[str],
     psps: Collection[str] | None,
     now: datetime,
+    every_day: bool = False,
+    resolve: bool = True,
 ) -> LedgerChange:
     """Upsert the run's breaks by break_key, then resolve every open break of the scope
-    (scope_day, pairs, and psps when given) that this run did not report."""
+    (scope_day, pairs, and psps when given) that this run did not report.
+
+    ``every_day``: the scope is the pairs on every day (a check of the whole ledger, not
+    of one day); ``resolve=False``: resolve nothing (the run's list was incomplete)."""
     frame = conform(breaks, BREAKS, "breaks")
     frame["psp"] = frame["psp"].fillna("none")
     duplicated = frame["break_key"][frame["break_key"].duplicated()]
@@ -308,8 +313,17 @@ def apply_breaks(
         # executemany of one cached statement: the driver batches it (sqlite3 in C,
         # psycopg in a pipeline); a statement with many VALUES rows costs more to compile.
         conn.execute(_upsert(conn), records)
-    resolved = _resolve_unreported(
-        conn, run_id=run_id, scope_day=scope_day, pairs=pairs, psps=psps, now=now
+    resolved = (
+        _resolve_unreported(
+            conn,
+            run_id=run_id,
+            scope_day=None if every_day else scope_day,
+            pairs=pairs,
+            psps=psps,
+            now=now,
+        )
+        if resolve
+        else 0
     )
     statuses = Counter(before.values())
     change = LedgerChange(
@@ -383,13 +397,15 @@ def _resolve_unreported(
     conn: Connection,
     *,
     run_id: int,
-    scope_day: date,
+    scope_day: date | None,
     pairs: Collection[str],
     psps: Collection[str] | None,
     now: datetime,
 ) -> int:
     b = recon_breaks.c
-    scope = [b.status == "open", b.scope_day == scope_day, b.pair.in_(sorted(pairs))]
+    scope = [b.status == "open", b.pair.in_(sorted(pairs))]
+    if scope_day is not None:
+        scope.append(b.scope_day == scope_day)
     if psps is not None:
         scope.append(b.psp.in_(sorted(psps)))
     # Upserted rows carry this run's id: whatever open row of the scope does not, this run

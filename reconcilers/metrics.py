@@ -11,6 +11,7 @@ pair that never ran, the rows of a source no successful run read.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
@@ -26,7 +27,7 @@ from ground.money import CURRENCY_EXPONENTS
 from ground.vocabulary import DEFAULT_PSPS
 from reconcilers.ledger import SOURCES, recon_breaks, recon_runs, split_pairs
 
-OPEN, OLDEST, AMOUNT, LAST_SUCCESS, DURATION, ROWS, RUNS = catalog.METRICS
+OPEN, OLDEST, AMOUNT, LAST_SUCCESS, DURATION, ROWS, RUNS, LEDGER_CHECK = catalog.METRICS
 PAIRS = catalog.PAIR.values
 TYPES = catalog.BREAK_TYPE.values
 
@@ -143,6 +144,24 @@ class ReconciliationCollector(StateCollector):
         yield success
         yield duration
         yield self.rows_read(conn)
+        yield self.ledger_check(conn)
+
+    def ledger_check(self, conn: Connection) -> Metric:
+        """Per kind, the violations of the last successful full ledger check (its breaks:
+        every one it found, up to its limit)."""
+        r = recon_runs.c
+        fam = gauge(LEDGER_CHECK)
+        last = conn.execute(
+            select(r.breaks_by_type)
+            .where(r.outcome == "success", r.pairs == "ledger")
+            .order_by(r.run_id.desc())
+            .limit(1)
+        ).first()
+        if last is not None:
+            by_type = json.loads(last[0] or "{}")
+            for kind in catalog.LEDGER_CHECK_KIND.values:
+                fam.add_metric([kind], float(by_type.get(kind, 0)))
+        return fam
 
     def rows_read(self, conn: Connection) -> Metric:
         """Per source, the rows of the last successful run that read it."""

@@ -38,6 +38,7 @@ MISFIRE_GRACE = timedelta(hours=6)
 DAILY_JOB = "reconcile-daily"
 INTRADAY_JOB = "reconcile-intraday"
 START_JOB = "reconcile-at-start"
+LEDGER_JOB = "ledger-check-daily"  # reconcilers.ledger_job, at the daily run's time, after it
 _one_at_a_time = threading.Lock()
 
 
@@ -111,7 +112,8 @@ def run_intraday() -> None:
 
 
 def configure(scheduler: BaseScheduler, settings: Settings) -> None:
-    """Add (or replace) the two jobs on a scheduler whose job store is persistent."""
+    """Add (or replace) the jobs on a scheduler whose job store is persistent: the daily
+    and intraday reconciliations and the full ledger check."""
     hour, minute = (int(x) for x in settings.recon_daily_at.split(":"))
     tz = ZoneInfo(settings.recon_timezone)
     scheduler.add_job(
@@ -119,6 +121,13 @@ def configure(scheduler: BaseScheduler, settings: Settings) -> None:
         CronTrigger(hour=hour, minute=minute, timezone=tz),
         id=DAILY_JOB,
         name="daily reconciliation of yesterday",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        "reconcilers.ledger_job:run_ledger_check",
+        CronTrigger(hour=hour, minute=minute, timezone=tz),
+        id=LEDGER_JOB,
+        name="nightly full ledger check",
         replace_existing=True,
     )
     scheduler.add_job(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from alert_rules.domains.wallet import (
     ALERTS,
     FAILURES,
+    FULL_CHECK,
     INVALID_SPIKE,
     LEDGER_BROKEN,
     LEDGER_OK,
@@ -142,6 +143,26 @@ def cases() -> tuple[Case, ...]:
                 Fires("61m", {"kind": "negative_balance"}, 1),
                 Fires("100m", {"kind": "unbalanced_transaction"}, 1),
                 Fires("100m", {"kind": "negative_balance"}, 3),
+                Silent("125m"),
+            ),
+            incident_start="60m",
+            recovery="120m",
+            alerts=(LEDGER_BROKEN.name,),
+        ),
+        Case(
+            "the nightly full check finds an old unbalanced transaction the exporter's "
+            "window never reached",
+            "incident",
+            merge(
+                series(LEDGER_OK, gauge((150, 1))),
+                *[series(VIOLATIONS, gauge((150, 0)), kind=k) for k in KINDS],
+                series(FULL_CHECK, gauge((59, 0), (61, 1), (30, 0)), kind="unbalanced_transaction"),
+                series(FULL_CHECK, gauge((150, 0)), kind="balance_mismatch"),
+            ),
+            (
+                Silent("60m"),
+                Fires("61m", {"kind": "unbalanced_transaction"}, 1),
+                Fires("119m", {"kind": "unbalanced_transaction"}, 1),
                 Silent("125m"),
             ),
             incident_start="60m",

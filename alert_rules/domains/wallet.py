@@ -10,6 +10,7 @@ REPLAYS = BY_NAME["igaming_wallet_idempotent_replays"].exposed_name
 FAILURES = BY_NAME["igaming_wallet_transaction_failures"].exposed_name
 LEDGER_OK = BY_NAME["pitwatch_ledger_invariant_ok"].name
 VIOLATIONS = BY_NAME["pitwatch_ledger_invariant_violations"].name
+FULL_CHECK = BY_NAME["pitwatch_ledger_full_check_violations"].name
 
 REPLAY_P = "tx_type:igaming_wallet_idempotent_replays"
 INVALID_P = "tx_type:igaming_wallet_transaction_failures_invalid"
@@ -64,10 +65,11 @@ LEDGER_BROKEN = Alert(
     severity="critical",
     summary="The wallet ledger breaks a double-entry invariant.",
     description=(
-        "The incremental ledger check holds {value:int} open {kind} violation(s): "
+        "The ledger checks hold {value:int} open {kind} violation(s): "
         "balances or transactions no longer add up."
     ),
     expr=f"""max by (kind) ({VIOLATIONS}) > 0
+or max by (kind) ({FULL_CHECK}) > 0
 or on()
 label_replace(1 - min({LEDGER_OK}) > 0, "kind", "unknown", "", "")""",
     for_="1m",
@@ -76,8 +78,10 @@ label_replace(1 - min({LEDGER_OK}) > 0, "kind", "unknown", "", "")""",
     detection="3m",
     runbook=Runbook(
         meaning="The state exporter's incremental ledger check "
-        "(`pitwatch_ledger_invariant_ok` is 0) found entries that break the wallet's "
-        "invariants, one alert per kind (`pitwatch_ledger_invariant_violations{kind}`): "
+        "(`pitwatch_ledger_invariant_ok` is 0, `pitwatch_ledger_invariant_violations{kind}`) "
+        "or the nightly full ledger check (`pitwatch_ledger_full_check_violations{kind}`: "
+        "every entry read, so it also finds a transaction older than the exporter's window) "
+        "found entries that break the wallet's invariants, one alert per kind: "
         "`unbalanced_transaction` (a transaction's entries do not sum to zero in a "
         "currency), `balance_mismatch` (an account's stored balance differs from the sum of "
         "its entries: a balance written behind the ledger's back), `negative_balance` (a "
@@ -90,9 +94,10 @@ label_replace(1 - min({LEDGER_OK}) > 0, "kind", "unknown", "", "")""",
         "on the ledger (GGR, tax, reconciliation with PSPs) is wrong from that point.",
         diagnosis=(
             "Find the culprits: the exporter does not name them, the full check does. Run "
-            "`igaming.wallet.invariants.check_invariants(session)` against the database (a "
-            "read-only replica is fine) and read `report.violations()`: transaction ids with "
-            "their currency, account ids with balance and sum.",
+            "`pitwatch reconcile ledger` (read-only on the platform's views; a replica is "
+            "fine): it prints the transaction ids with their currency and the account ids "
+            "with balance and sum, and keeps each as a break of the pair `ledger` "
+            "(`unbalanced_transaction`, `balance_mismatch`) in the reconciliation report.",
             "unbalanced_transaction: list the transaction's entries in pw_ledger_entries; "
             "look for a deploy or a manual SQL change at its time.",
             "balance_mismatch: compare the account's balance with SUM(amount_minor) of its "
@@ -105,7 +110,9 @@ label_replace(1 - min({LEDGER_OK}) > 0, "kind", "unknown", "", "")""",
             "If the wallet code is at fault, roll back the deploy; consider freezing "
             "withdrawals of the affected accounts until the books are fixed.",
             "Correct with a reversal or an audited adjustment (never by editing entries or "
-            "balances by hand); the alert resolves on the next scrape that finds no violation.",
+            "balances by hand); the alert resolves on the next scrape that finds no violation "
+            "(for the full check's kinds: after the next `pitwatch reconcile ledger` or the "
+            "nightly run).",
             "Tell finance: the next reconciliation will show the same accounts.",
         ),
     ),

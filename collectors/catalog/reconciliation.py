@@ -12,7 +12,8 @@ from collectors.catalog.base import LabelDomain, Metric, MetricType
 from collectors.catalog.labels import CURRENCY, outcome
 from ground.vocabulary import DEFAULT_PSPS
 
-PAIR = outcome("wallet_psp", "wallet_affiliate", "wallet_internal", name="pair")
+# ledger: the nightly full ledger check (reconcilers.ledger_job), beside the reconciliations.
+PAIR = outcome("wallet_psp", "wallet_affiliate", "wallet_internal", "ledger", name="pair")
 BREAK_TYPE = outcome(
     "missing_at_psp",
     "missing_in_wallet",
@@ -27,6 +28,7 @@ BREAK_TYPE = outcome(
     "duplicate_conversion",
     "balance_mismatch",
     "clearing_residue",
+    "unbalanced_transaction",
     "invalid_record",
     "other",
     name="type",
@@ -35,6 +37,7 @@ BREAK_TYPE = outcome(
 RECON_PSP = LabelDomain("psp", (*DEFAULT_PSPS, "none", "other"))
 RECON_SOURCE = outcome("wallet", "psp_report", "affiliate_export", name="source")
 RUN_OUTCOME = outcome("success", "failed")
+LEDGER_CHECK_KIND = outcome("unbalanced_transaction", "balance_mismatch", name="kind")
 
 
 def _m(name: str, type_: MetricType, help_: str, *labels: LabelDomain, unit: str = "") -> Metric:
@@ -90,5 +93,12 @@ METRICS: tuple[Metric, ...] = (
         "Reconciliation runs, by pair and outcome.",
         PAIR,
         RUN_OUTCOME,
+    ),
+    _m(
+        "pitwatch_ledger_full_check_violations",
+        "gauge",
+        "Violations the last successful full ledger check found, by kind (its breaks of the "
+        "pair ledger); absent until a check succeeded.",
+        LEDGER_CHECK_KIND,
     ),
 )

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pitwatch.cli import (
     backtest,
     collect,
+    contract,
     demo,
     generate,
     platform,
@@ -27,7 +28,7 @@ from pitwatch.cli.errors import CliError, Parser, is_user_error, one_line
 __all__ = ["CliError", "build_parser", "main"]
 
 # In the order --help lists them.
-COMMANDS = (demo, platform, generate, collect, reconcile, simulate, backtest, sim, stack)
+COMMANDS = (demo, platform, generate, collect, contract, reconcile, simulate, backtest, sim, stack)
 
 
 def build_parser() -> argparse.ArgumentParser:

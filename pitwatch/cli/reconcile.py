@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from pitwatch.cli.errors import CliError, Parser
-from pitwatch.cli.options import day
+from pitwatch.cli.options import day, positive
 from pitwatch.settings import get_settings
 
 
@@ -50,6 +50,51 @@ def cmd_reconcile_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reconcile_ledger(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from sqlalchemy.exc import DBAPIError
+
+    from igaming.db import make_engine
+    from reconcilers import ledger
+    from reconcilers.ledger_job import run_ledger_job
+
+    settings = get_settings()
+    platform = make_engine(settings.database_url, pool_size=2)
+    state_url = settings.state_url
+    state = platform if state_url == settings.database_url else make_engine(state_url, pool_size=2)
+    try:
+        ledger.metadata.create_all(state, checkfirst=True)  # pitwatch's own tables only
+        result = run_ledger_job(
+            platform,
+            state,
+            now=datetime.now(UTC),
+            kind="manual",
+            limit=args.limit,
+            progress=lambda msg: print(msg, file=sys.stderr, flush=True),
+        )
+    except DBAPIError as exc:
+        cause = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
+        raise CliError(f"ledger check: {cause[0] if cause else type(exc).__name__}") from None
+    finally:
+        platform.dispose()
+        if state is not platform:
+            state.dispose()
+    c = result.check
+    print(
+        f"ledger check (run {result.run_id}): {c.summary()}; breaks: {result.new} new, "
+        f"{result.resolved} resolved"
+    )
+    for u in c.unbalanced[:20]:
+        print(f"  unbalanced_transaction {u.transaction_id} {u.currency}: sums to {u.total_minor}")
+    for m in c.mismatches[:20]:
+        print(
+            f"  balance_mismatch account {m.account_id} {m.currency}: stored {m.balance_minor}, "
+            f"entries {m.entries_minor}"
+        )
+    return 0 if c.ok else 1
+
+
 def cmd_reconcile_schedule(args: argparse.Namespace) -> int:
     from igaming.db import make_engine
     from reconcilers.schedule import serve
@@ -69,6 +114,18 @@ def register(sub) -> None:
     rrun.add_argument("--affiliate-export", help="affiliate network conversions export CSV")
     rrun.add_argument("--out", help="folder for the reports (settings: recon_out_dir)")
     rrun.set_defaults(func=cmd_reconcile_run)
+    rled = rsub.add_parser(
+        "ledger",
+        help="the full ledger check: every transaction sums to zero, every balance equals "
+        "its entries (breaks of the pair ledger); exit 1 when a violation is found",
+    )
+    rled.add_argument(
+        "--limit",
+        type=positive(int),
+        default=100_000,
+        help="violations of each kind kept as breaks (default 100000; counts stay exact)",
+    )
+    rled.set_defaults(func=cmd_reconcile_ledger)
     rsched = rsub.add_parser(
         "schedule", help="run the daily and hourly reconciliations (APScheduler, foreground)"
     )

@@ -14,6 +14,7 @@ from pitwatch.settings import Settings, get_settings
 from reconcilers.schedule import (
     DAILY_JOB,
     INTRADAY_JOB,
+    LEDGER_JOB,
     MISFIRE_GRACE,
     configure,
     options_for,
@@ -60,7 +61,8 @@ def test_jobs_survive_a_restart_and_configuring_again_does_not_duplicate_them(se
     try:
         assert {job.id: job.next_run_time for job in second.get_jobs()} == before
         configure(second, settings)
-        assert sorted(job.id for job in second.get_jobs()) == sorted([DAILY_JOB, INTRADAY_JOB])
+        jobs = sorted(job.id for job in second.get_jobs())
+        assert jobs == sorted([DAILY_JOB, INTRADAY_JOB, LEDGER_JOB])
     finally:
         second.shutdown()
 
@@ -129,3 +131,18 @@ def test_the_jobs_run_with_the_context_the_server_gave(settings, monkeypatch):
     with pytest.raises(Stop):
         schedule.run_intraday()
     assert asked == [settings.database_url]
+
+
+def test_the_full_ledger_check_runs_nightly_at_the_daily_time(settings):
+    from reconcilers.ledger_job import JOB_ID
+
+    scheduler = started(settings)
+    try:
+        configure(scheduler, settings)
+        jobs = {job.id: job for job in scheduler.get_jobs()}
+        ledger = jobs[LEDGER_JOB]
+        assert LEDGER_JOB == JOB_ID
+        assert ledger.func_ref == "reconcilers.ledger_job:run_ledger_check"
+        assert ledger.next_run_time == jobs[DAILY_JOB].next_run_time
+    finally:
+        scheduler.shutdown()
