@@ -22,6 +22,7 @@ from dashboards.promql import m, rate, sum_by, var
 
 LEDGER_OK = m("pitwatch_ledger_invariant_ok")
 VIOLATIONS = m("pitwatch_ledger_invariant_violations")
+FULL_CHECK = m("pitwatch_ledger_full_check_violations")
 CHECKED = m("pitwatch_ledger_entries_checked")
 REPLAYS = m("igaming_wallet_idempotent_replays")
 FAILURES = m("igaming_wallet_transaction_failures")
@@ -89,8 +90,12 @@ def board(src: AlertSource) -> Board:
         timeseries(
             "Open ledger violations by kind",
             Q(f"max by (kind) ({VIOLATIONS})", "{{kind}}"),
+            Q(f"max by (kind) ({FULL_CHECK})", "{{kind}} (nightly full check)"),
             unit="short",
             min_=0,
+            desc="The exporter's incremental check (newest entries, a rotating sample of "
+            "accounts) and the last nightly full check (every entry: pitwatch reconcile "
+            "ledger).",
             links=runbook_links(src, "LedgerInvariantBroken"),
             w=6,
             h=6,
