@@ -1,4 +1,10 @@
-"""``pitwatch reconcile``: wallet ⟷ PSP ⟷ affiliate network reconciliation."""
+"""``pitwatch reconcile``: wallet ⟷ PSP ⟷ affiliate network reconciliation.
+
+The wallet is read from the platform's database (``PITWATCH_DATABASE_URL``: the contract
+views, read only); the break ledger, the run records and the scheduler's jobs are kept in
+pitwatch's own (``PITWATCH_STATE_DATABASE_URL``, else the platform's), whose tables pitwatch
+creates itself. The platform's migrations are never run here (``pitwatch platform db
+upgrade`` is the reference platform's)."""
 
 from __future__ import annotations
 
@@ -6,17 +12,41 @@ import argparse
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pitwatch.cli.errors import CliError, Parser
 from pitwatch.cli.options import day
 from pitwatch.settings import get_settings
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+
+def state_engine(url: str) -> Engine:
+    """pitwatch's own database with its tables (created where missing); a database that
+    cannot be reached or written is a CliError naming it."""
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from igaming.db import make_engine
+    from reconcilers.ledger import create_tables
+
+    engine = make_engine(url, pool_size=2)
+    try:
+        create_tables(engine)
+    except (SQLAlchemyError, OSError) as exc:
+        engine.dispose()
+        lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        detail = lines[0] if lines else type(exc).__name__
+        shown = make_url(url).render_as_string(hide_password=True)
+        raise CliError(f"pitwatch: the state database {shown}: {detail}") from None
+    return engine
+
 
 def cmd_reconcile_run(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from igaming.db import make_engine
-    from igaming.migrate import upgrade_engine
+    from collectors.exporter import make_read_engine
     from reconcilers.errors import SourceError
     from reconcilers.run import reconcile_day
     from reconcilers.schedule import options_for
@@ -33,15 +63,16 @@ def cmd_reconcile_run(args: argparse.Namespace) -> int:
             raise CliError(f"pitwatch: {export}: no such affiliate export")
         options = replace(options, affiliate_export=export)
     options = replace(options, progress=lambda msg: print(msg, file=sys.stderr, flush=True))
-    engine = make_engine(settings.database_url, pool_size=2)
+    state = state_engine(settings.state_url)
+    source = make_read_engine(settings.database_url, "pitwatch-reconcile")
     try:
-        upgrade_engine(engine)
-        result = reconcile_day(engine, args.date, options, datetime.now(UTC))
-    except SourceError as exc:
+        result = reconcile_day(source, state, args.date, options, datetime.now(UTC))
+    except SourceError as exc:  # recorded as a failed run in the state database
         print(f"pitwatch: {exc}", file=sys.stderr)
         return 2
     finally:
-        engine.dispose()
+        source.dispose()
+        state.dispose()
     s = result.summary
     print(
         f"reconciled {args.date}: {s.new_breaks} new, {s.resolved_breaks} resolved, "
@@ -51,10 +82,16 @@ def cmd_reconcile_run(args: argparse.Namespace) -> int:
 
 
 def cmd_reconcile_schedule(args: argparse.Namespace) -> int:
-    from igaming.db import make_engine
+    from collectors.exporter import make_read_engine
     from reconcilers.schedule import serve
 
-    serve(get_settings(), lambda url: make_engine(url, pool_size=2))
+    settings = get_settings()
+    state_engine(settings.state_url).dispose()  # its tables, before the first job
+    serve(
+        settings,
+        lambda url: make_read_engine(url, "pitwatch-reconcile"),
+        state_engine,
+    )
     return 0
 
 
@@ -70,6 +107,8 @@ def register(sub) -> None:
     rrun.add_argument("--out", help="folder for the reports (settings: recon_out_dir)")
     rrun.set_defaults(func=cmd_reconcile_run)
     rsched = rsub.add_parser(
-        "schedule", help="run the daily and hourly reconciliations (APScheduler, foreground)"
+        "schedule",
+        help="run the daily and hourly reconciliations (APScheduler, foreground; its jobs "
+        "in the state database)",
     )
     rsched.set_defaults(func=cmd_reconcile_schedule)
