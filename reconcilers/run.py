@@ -210,7 +210,7 @@ def read_wallet(engine: Engine, day: date, conversions: bool) -> WalletFrames:
     start, end = day_period(day)
     # Movements of the day's neighbours too: a deposit approved at 23:59:59 settles in the
     # next day's file, one settled just after midnight was approved the day before.
-    with engine.connect() as conn:
+    with wallet.connect(engine) as conn:
         wallet.require_views(conn, conversions)
         return WalletFrames(
             movements=wallet.load_wallet_movements(

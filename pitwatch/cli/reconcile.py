@@ -39,7 +39,7 @@ def state_engine(url: str) -> Engine:
         lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         detail = lines[0] if lines else type(exc).__name__
         shown = make_url(url).render_as_string(hide_password=True)
-        raise CliError(f"pitwatch: the state database {shown}: {detail}") from None
+        raise CliError(f"the state database {shown}: {detail}") from None
     return engine
 
 
@@ -60,7 +60,7 @@ def cmd_reconcile_run(args: argparse.Namespace) -> int:
     if args.affiliate_export:
         export = Path(args.affiliate_export)
         if not export.is_file():
-            raise CliError(f"pitwatch: {export}: no such affiliate export")
+            raise CliError(f"{export}: no such affiliate export")
         options = replace(options, affiliate_export=export)
     options = replace(options, progress=lambda msg: print(msg, file=sys.stderr, flush=True))
     state = state_engine(settings.state_url)

@@ -61,6 +61,22 @@ WALLET_VIEWS = (
 CONVERSION_VIEWS = ("pw_conversions", "pw_postbacks")
 
 
+def _first_line(exc: BaseException) -> str:
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def connect(engine: Engine) -> Connection:
+    """A connection to the platform's database; SourceError when it cannot be reached."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        return engine.connect()
+    except SQLAlchemyError as exc:
+        problem = f"cannot be reached ({_first_line(exc)})"
+        raise SourceError("the platform database", problem) from exc
+
+
 def require_views(conn: Connection, conversions: bool) -> None:
     """SourceError naming the views of WALLET_VIEWS (and CONVERSION_VIEWS when
     ``conversions``) that the platform's database does not have."""
@@ -72,9 +88,7 @@ def require_views(conn: Connection, conversions: bool) -> None:
     try:
         missing = missing_views(conn, needed)
     except SQLAlchemyError as exc:
-        lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        detail = lines[0] if lines else type(exc).__name__
-        raise SourceError("the platform database", f"cannot be read ({detail})") from exc
+        raise SourceError("the platform database", f"cannot be read ({_first_line(exc)})") from exc
     if missing:
         noun = "view" if len(missing) == 1 else "views"
         raise SourceError(
