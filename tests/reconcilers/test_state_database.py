@@ -133,3 +133,16 @@ def test_the_scheduler_keeps_its_jobs_in_the_state_database(tmp_path):
     engine = create_engine(f"sqlite:///{state}")
     assert JOB_TABLE in inspect(engine).get_table_names()
     engine.dispose()
+
+
+def test_the_platform_still_migrates_a_sqlite_file_where_pitwatch_was_first(tmp_path):
+    from igaming.migrate import is_empty
+    from pitwatch.cli.platform import pitwatch_tables
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'one.db'}")
+    ledger.create_tables(engine)
+    assert not is_empty(engine)
+    assert is_empty(engine, pitwatch_tables())  # `platform serve` upgrades it
+    upgrade_engine(engine)
+    assert not is_empty(engine, pitwatch_tables())
+    engine.dispose()
