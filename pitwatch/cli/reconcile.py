@@ -22,31 +22,56 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 
+def _shown(url: str) -> str:
+    """A database URL as an error message may show it: without its password."""
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return repr(url.split("@")[-1])
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 def state_engine(url: str) -> Engine:
     """pitwatch's own database with its tables (created where missing); a database that
-    cannot be reached or written is a CliError naming it."""
-    from sqlalchemy import make_url
+    cannot be reached or written (or a URL that is not one) is a CliError naming it."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from igaming.db import make_engine
     from reconcilers.ledger import create_tables
 
-    engine = make_engine(url, pool_size=2)
+    engine = None
     try:
+        engine = make_engine(url, pool_size=2)
         create_tables(engine)
     except (SQLAlchemyError, OSError) as exc:
-        engine.dispose()
-        lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        detail = lines[0] if lines else type(exc).__name__
-        shown = make_url(url).render_as_string(hide_password=True)
-        raise CliError(f"the state database {shown}: {detail}") from None
+        if engine is not None:
+            engine.dispose()
+        raise CliError(f"the state database {_shown(url)}: {_first_line(exc)}") from None
     return engine
+
+
+def source_engine(url: str) -> Engine:
+    """The platform's database, read only (nothing is connected yet)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from collectors.exporter import make_read_engine
+
+    try:
+        return make_read_engine(url, "pitwatch-reconcile")
+    except SQLAlchemyError as exc:
+        raise CliError(f"the platform database {_shown(url)}: {_first_line(exc)}") from None
 
 
 def cmd_reconcile_run(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from collectors.exporter import make_read_engine
     from reconcilers.errors import SourceError
     from reconcilers.run import reconcile_day
     from reconcilers.schedule import options_for
@@ -63,8 +88,8 @@ def cmd_reconcile_run(args: argparse.Namespace) -> int:
             raise CliError(f"{export}: no such affiliate export")
         options = replace(options, affiliate_export=export)
     options = replace(options, progress=lambda msg: print(msg, file=sys.stderr, flush=True))
+    source = source_engine(settings.database_url)
     state = state_engine(settings.state_url)
-    source = make_read_engine(settings.database_url, "pitwatch-reconcile")
     try:
         result = reconcile_day(source, state, args.date, options, datetime.now(UTC))
     except SourceError as exc:  # recorded as a failed run in the state database
@@ -82,16 +107,12 @@ def cmd_reconcile_run(args: argparse.Namespace) -> int:
 
 
 def cmd_reconcile_schedule(args: argparse.Namespace) -> int:
-    from collectors.exporter import make_read_engine
     from reconcilers.schedule import serve
 
     settings = get_settings()
+    source_engine(settings.database_url).dispose()  # a URL that is one
     state_engine(settings.state_url).dispose()  # its tables, before the first job
-    serve(
-        settings,
-        lambda url: make_read_engine(url, "pitwatch-reconcile"),
-        state_engine,
-    )
+    serve(settings, source_engine, state_engine)
     return 0
 
 

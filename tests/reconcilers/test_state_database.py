@@ -146,3 +146,16 @@ def test_the_platform_still_migrates_a_sqlite_file_where_pitwatch_was_first(tmp_
     upgrade_engine(engine)
     assert not is_empty(engine, pitwatch_tables())
     engine.dispose()
+
+
+def test_a_url_that_is_not_one_is_named_in_one_line(tmp_path, monkeypatch, capsys):
+    reports = empty_reports(tmp_path / "reports", date(2026, 11, 2), ("paybridge",))
+    code, _out, err = reconcile_cli(
+        monkeypatch, capsys, "not-a-url", f"sqlite:///{tmp_path / 's.db'}",
+        "--date", "2026-11-02", "--psp-reports", str(reports), recon_psps='["paybridge"]',
+    )  # fmt: skip
+    assert code == 2
+    assert err.strip().splitlines() == [
+        "pitwatch: the platform database 'not-a-url': "
+        "Could not parse SQLAlchemy URL from given URL string"
+    ]
