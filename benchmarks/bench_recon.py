@@ -759,7 +759,7 @@ def run_day(
         m.notes.append("could not reset VmHWM: peak RSS includes what came before the run")
     sampler.start()
     began = time.perf_counter()
-    result = reconcile_day(ledger_engine, DAY, options, NOW)
+    result = reconcile_day(ledger_engine, ledger_engine, DAY, options, NOW)
     m.whole = time.perf_counter() - began
     m.hwm = _status_kb("VmHWM") * 1024
     sampler.stop()

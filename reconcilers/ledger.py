@@ -4,10 +4,15 @@ A break lives from the first run that reports it until a later run of the same s
 (day, pair, PSP) no longer does: then it is resolved, and it reopens if it comes back.
 ``break_key`` is deterministic, so re-running a day updates the same rows: no duplicates.
 
+These tables are pitwatch's own state: they live in the state database
+(``Settings.state_url``), never in an operator's platform database, and pitwatch creates
+them there itself (``create_tables``), not through the platform's migrations.
+
 Every function takes a connection and leaves the transaction to the caller. A run records
 ``start_run`` in a transaction of its own, so that a failed run still leaves its record;
 its breaks and ``finish_run`` follow. SQLite and PostgreSQL; bulk statements (executemany,
-chunked look-ups), never one per break. Migration 0009 creates the same tables.
+chunked look-ups), never one per break. The reference platform's migration 0009 creates
+the same tables when they are not there yet (one database for the platform and pitwatch).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from sqlalchemy import (
     Column,
     Connection,
     Date,
+    Engine,
     Float,
     Index,
     Integer,
@@ -111,6 +117,13 @@ recon_runs = Table(
     Column("breaks_by_type", Text),  # JSON {type: breaks this run reported and left open}
     Index("ix_recon_runs_outcome", "outcome", "run_id"),
 )
+
+
+def create_tables(engine: Engine) -> None:
+    """Create the break ledger and the run records in pitwatch's state database where they
+    are missing (``checkfirst``); what is there is left as it is."""
+    metadata.create_all(engine, checkfirst=True)
+
 
 BREAK_VALUES = [c for c in BREAKS if c != "break_key"]
 TIMESTAMPS = ("occurred_at", "first_seen_at", "last_seen_at", "resolved_at")

@@ -184,8 +184,7 @@ def run_ledger_check() -> None:
     settings = context.settings
     with schedule._one_at_a_time:
         platform = context.make_engine(settings.database_url)
-        state_url = getattr(settings, "state_url", settings.database_url)
-        state = platform if state_url == settings.database_url else context.make_engine(state_url)
+        state = (context.make_state_engine or context.make_engine)(settings.state_url)
         try:
             result = run_ledger_job(
                 platform,
@@ -199,5 +198,4 @@ def run_ledger_check() -> None:
             log.error("ledger check failed: %s", str(exc).splitlines()[0] if str(exc) else exc)
         finally:
             platform.dispose()
-            if state is not platform:
-                state.dispose()
+            state.dispose()

@@ -7,6 +7,9 @@ for every pair and type, the amount at risk for every currency of the label doma
 runs for every pair and outcome. Absent until known: the last success timestamp of a pair
 that never succeeded (ReconciliationRunStale's absent() depends on it), the duration of a
 pair that never ran, the rows of a source no successful run read.
+
+The tables are pitwatch's own state (``database = STATE``: ``Settings.state_url``). A state
+database without them yet (a new install, no run so far) reads as one with no runs.
 """
 
 from __future__ import annotations
@@ -21,9 +24,18 @@ from sqlalchemy import Connection, Engine, func, select
 
 from collectors.catalog import reconciliation as catalog
 from collectors.catalog.labels import CURRENCY
-from collectors.state.base import Health, StateCollector, StateConfig, age, family, gauge
+from collectors.state.base import (
+    STATE,
+    Health,
+    StateCollector,
+    StateConfig,
+    age,
+    family,
+    gauge,
+)
 from ground.clock import Clock
 from ground.money import CURRENCY_EXPONENTS
+from ground.relations import missing_views
 from ground.vocabulary import DEFAULT_PSPS
 from reconcilers.ledger import SOURCES, recon_breaks, recon_runs, split_pairs
 
@@ -49,6 +61,7 @@ class ReconciliationCollector(StateCollector):
 
     name = "reconciliation"
     metrics = catalog.METRICS
+    database = STATE
 
     def __init__(
         self,
@@ -58,11 +71,35 @@ class ReconciliationCollector(StateCollector):
         health: Health | None = None,
     ) -> None:
         super().__init__(engine, clock, config or StateConfig(), health or Health([self.name]))
+        self._tables = False  # the ledger's tables were there at a scrape (they stay)
 
     def query(self, conn: Connection, now: datetime) -> Iterable[Metric]:
+        if not self._tables:
+            self._tables = not missing_views(conn, (recon_breaks.name, recon_runs.name))
+        if not self._tables:  # nothing ran yet: every series at zero, the rest absent
+            yield from self.breaks_and_runs_absent()
+            return
         yield from self.breaks(conn, now)
         yield self.amount_at_risk(conn)
         yield from self.runs(conn)
+
+    def breaks_and_runs_absent(self) -> Iterable[Metric]:
+        """What a ledger without a break or a run reports."""
+        open_family, oldest_family = gauge(OPEN), gauge(OLDEST)
+        for pair in PAIRS:
+            for kind in TYPES:
+                for psp in psps_of(pair, kind):
+                    open_family.add_metric([pair, kind, psp], 0.0)
+                oldest_family.add_metric([pair, kind], 0.0)
+        amount = gauge(AMOUNT)
+        for currency in CURRENCY.values:
+            amount.add_metric([currency], 0.0)
+        runs = family(RUNS)
+        for pair in PAIRS:
+            for outcome in catalog.RUN_OUTCOME.values:
+                runs.add_metric([pair, outcome], 0.0)
+        absent = [gauge(LAST_SUCCESS), gauge(DURATION), gauge(ROWS)]
+        return [open_family, oldest_family, amount, runs, *absent]
 
     def breaks(self, conn: Connection, now: datetime) -> Iterable[Metric]:
         b = recon_breaks.c

@@ -1,5 +1,10 @@
 """One reconciliation run: read the sources, match, keep the breaks, write the reports,
-tell Slack. The CLI and the scheduler both call ``reconcile_day``."""
+tell Slack. The CLI and the scheduler both call ``reconcile_day``.
+
+Two databases: the SOURCE, the platform's (the wallet through the contract views, only
+ever read: a read-only login on a replica will do), and the STATE, pitwatch's own (the
+break ledger and the run records, reconcilers.ledger). On the reference platform they are
+one database, and the same engine may be given twice."""
 
 from __future__ import annotations
 
@@ -94,10 +99,14 @@ def day_period(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def reconcile_day(engine: Engine, day: date, options: RunOptions, now: datetime) -> RunResult:
-    """Reconcile ``day`` (UTC): every pair whose sources are there. A source that is
-    missing or malformed fails the run (recorded, then raised as SourceError); a bad row
-    becomes an invalid_record break."""
+def reconcile_day(
+    source: Engine, state: Engine, day: date, options: RunOptions, now: datetime
+) -> RunResult:
+    """Reconcile ``day`` (UTC): every pair whose sources are there. The wallet is read from
+    ``source`` (the contract views; nothing is written there), the run and its breaks are
+    recorded in ``state`` (its tables must exist: ``ledger.create_tables``). A source that
+    is missing or malformed (a view the platform lacks included) fails the run (recorded,
+    then raised as SourceError); a bad row becomes an invalid_record break."""
     from reconcilers import ledger
 
     started = time.monotonic()
@@ -109,15 +118,15 @@ def reconcile_day(engine: Engine, day: date, options: RunOptions, now: datetime)
     pairs = ["wallet_psp", "wallet_internal"]
     if options.affiliate_export is not None:
         pairs.append("wallet_affiliate")
-    with options.phase("record_run"), engine.begin() as conn:
+    with options.phase("record_run"), state.begin() as conn:
         run_id = ledger.start_run(
             conn, kind=options.kind, period_start=start, period_end=end, pairs=pairs, now=now
         )
     try:
-        found = _match(engine, day, options, now)
+        found = _match(source, day, options, now)
     except Exception as exc:
         message = str(exc) if isinstance(exc, SourceError) else f"{type(exc).__name__}: {exc}"
-        with engine.begin() as conn:
+        with state.begin() as conn:
             ledger.finish_run(
                 conn,
                 run_id,
@@ -130,7 +139,7 @@ def reconcile_day(engine: Engine, day: date, options: RunOptions, now: datetime)
             )
         raise
     options.progress(f"matched: {found.matched} rows, {found.in_flight} in flight")
-    with options.phase("write_breaks"), engine.begin() as conn:
+    with options.phase("write_breaks"), state.begin() as conn:
         change = {}
         for pair in pairs:
             pair_breaks = found.breaks[found.breaks["pair"] == pair]
@@ -194,13 +203,15 @@ class Found:
 
 
 def read_wallet(engine: Engine, day: date, conversions: bool) -> WalletFrames:
-    """The wallet's frames for reconciling ``day``, through the contract views."""
+    """The wallet's frames for reconciling ``day``, through the contract views; a view the
+    platform's database lacks is a SourceError naming it."""
     from reconcilers.sources import wallet
 
     start, end = day_period(day)
     # Movements of the day's neighbours too: a deposit approved at 23:59:59 settles in the
     # next day's file, one settled just after midnight was approved the day before.
-    with engine.connect() as conn:
+    with wallet.connect(engine) as conn:
+        wallet.require_views(conn, conversions)
         return WalletFrames(
             movements=wallet.load_wallet_movements(
                 conn, start - timedelta(days=1), end + timedelta(days=1)

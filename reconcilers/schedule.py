@@ -1,10 +1,11 @@
 """``pitwatch reconcile schedule``: a daily full run of yesterday at a set local time and an
 hourly intraday run of today (the in-flight window), from APScheduler.
 
-Jobs live in a persistent SQLAlchemy job store (table ``recon_scheduler_jobs`` in the
-database of the settings), so a restart keeps their next run times; one executor thread
-means one run at a time; a run missed while the scheduler was down is run once when it
-comes back (coalesce) if it is at most ``MISFIRE_GRACE`` late, else skipped.
+Jobs live in a persistent SQLAlchemy job store (table ``recon_scheduler_jobs`` in
+pitwatch's own database, ``Settings.state_url``), so a restart keeps their next run times;
+one executor thread means one run at a time; a run missed while the scheduler was down is
+run once when it comes back (coalesce) if it is at most ``MISFIRE_GRACE`` late, else
+skipped.
 """
 
 from __future__ import annotations
@@ -46,11 +47,13 @@ _one_at_a_time = threading.Lock()
 class Context:
     """What the scheduled jobs run with, given by whoever serves the schedule (the CLI): the
     job store keeps the jobs by name (``reconcilers.schedule:run_daily``), not their
-    arguments, so the process that runs them says once where the settings and the database
-    come from."""
+    arguments, so the process that runs them says once where the settings and the databases
+    come from: ``make_engine`` for the platform's (read only), ``make_state_engine`` for
+    pitwatch's own (None: ``make_engine``)."""
 
     settings: Settings
     make_engine: Callable[[str], Engine]
+    make_state_engine: Callable[[str], Engine] | None = None
 
 
 _context: Context | None = None
@@ -91,14 +94,21 @@ def _run(day: date, kind: str) -> None:
     if _context is None:
         raise RuntimeError("reconcilers.schedule.serve() sets up the jobs' context first")
     settings = _context.settings
+    make_state = _context.make_state_engine or _context.make_engine
     with _one_at_a_time:
-        engine = _context.make_engine(settings.database_url)
+        source = _context.make_engine(settings.database_url)
         try:
-            reconcile_day(engine, day, options_for(settings, day, kind), datetime.now(UTC))
+            state = make_state(settings.state_url)
+        except BaseException:
+            source.dispose()
+            raise
+        try:
+            reconcile_day(source, state, day, options_for(settings, day, kind), datetime.now(UTC))
         except SourceError as exc:  # recorded as a failed run; the alert on staleness follows
             log.error("reconciliation of %s (%s) failed: %s", day, kind, exc)
         finally:
-            engine.dispose()
+            source.dispose()
+            state.dispose()
 
 
 def run_daily() -> None:
@@ -143,7 +153,7 @@ def scheduler_for(
     settings: Settings, cls: type[BaseScheduler] = BlockingScheduler
 ) -> BaseScheduler:
     return cls(
-        jobstores={"default": SQLAlchemyJobStore(url=settings.database_url, tablename=JOB_TABLE)},
+        jobstores={"default": SQLAlchemyJobStore(url=settings.state_url, tablename=JOB_TABLE)},
         executors={"default": ThreadPoolExecutor(max_workers=1)},
         job_defaults={
             "coalesce": True,
@@ -154,11 +164,16 @@ def scheduler_for(
     )
 
 
-def serve(settings: Settings, make_engine: Callable[[str], Engine]) -> None:
-    """Run the scheduler in the foreground until interrupted; the jobs reconcile the database
-    of ``settings`` through an engine from ``make_engine``."""
+def serve(
+    settings: Settings,
+    make_engine: Callable[[str], Engine],
+    make_state_engine: Callable[[str], Engine] | None = None,
+) -> None:
+    """Run the scheduler in the foreground until interrupted; the jobs reconcile the
+    platform's database of ``settings`` through an engine from ``make_engine`` and keep
+    their runs and breaks in ``settings.state_url`` through ``make_state_engine``."""
     global _context
-    _context = Context(settings, make_engine)
+    _context = Context(settings, make_engine, make_state_engine)
     scheduler = scheduler_for(settings)
     configure(scheduler, settings)
     now = datetime.now(ZoneInfo(settings.recon_timezone))

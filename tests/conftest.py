@@ -32,6 +32,7 @@ pytest.register_assert_rewrite(
     "tests.reconcilers.ledger_helpers",
     "tests.reconcilers.matching_helpers",
     "tests.reconcilers.report_helpers",
+    "tests.reconcilers.state_db_helpers",
     "tests.sim.traffic_tools",
 )
 

@@ -5,6 +5,13 @@ families without touching the database, ``collect()`` queries the pw_* contract 
 each scrape within a time budget. A failing collector yields nothing of its own and
 reports ``pitwatch_collector_up{collector} 0``; the others still report, and the next
 scrape tries again (the engine's pool pre-pings, so a database that comes back is used).
+
+Two databases: a collector reads the platform's contract views (``database = "source"``,
+a read-only login will do) or pitwatch's own tables (``"state"``: the break ledger, the
+run records; ``Settings.state_url``). A collector of an optional product (an outbox, a
+sportsbook) lists the views it needs in ``optional_views``: on a platform without them it
+is switched off (one log line, no ``pitwatch_collector_up`` of its own) instead of failing
+for ever; it looks again every ``views_recheck_seconds`` and comes on once they are there.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from collectors.catalog import base as catalog
 from collectors.catalog import state as m
 from collectors.catalog.base import OTHER
 from ground.clock import Clock
+from ground.relations import missing_views
 from ground.sqltypes import UTCDateTime
 
 log = logging.getLogger(__name__)
@@ -49,7 +57,14 @@ class StateConfig:
     ledger_accounts_per_scrape: int = 100
     ledger_max_tracked_violations: int = 1_000
     time_budget_seconds: float = 1.0
+    # How often a collector switched off for want of its optional views looks again.
+    views_recheck_seconds: float = 300.0
     top_n: dict[str, int] = field(default_factory=dict)  # label -> N, else the domain's
+
+
+SOURCE = "source"  # the platform's database: the pw_* contract views, read only
+STATE = "state"  # pitwatch's own database (Settings.state_url)
+DATABASES = (SOURCE, STATE)
 
 
 def at(name: str) -> BindParameter[datetime]:
@@ -131,6 +146,12 @@ class Health:
             if not ok:
                 self.errors[name] = self.errors.get(name, 0.0) + 1
 
+    def forget(self, name: str) -> None:
+        """A collector switched off: no health series of its own until it comes back."""
+        with self._lock:
+            for values in (self.up, self.duration, self.errors):
+                values.pop(name, None)
+
     def snapshot(self) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
         with self._lock:
             return dict(self.up), dict(self.duration), dict(self.errors)
@@ -141,12 +162,39 @@ class StateCollector(Collector):
 
     name: str = ""
     metrics: tuple[catalog.Metric, ...] = ()
+    database: str = SOURCE  # which engine the exporter gives it (SOURCE or STATE)
+    optional_views: tuple[str, ...] = ()  # without them: switched off, not failing
 
     def __init__(self, engine: Engine, clock: Clock, config: StateConfig, health: Health):
         self.engine, self.clock, self.config, self.health = engine, clock, config, health
+        self.off = False  # switched off: the database lacks optional_views
+        self._views_seen_at: float | None = None  # when they were last looked for
 
     def describe(self) -> Iterable[Metric]:
         return [family(metric) for metric in self.metrics]
+
+    def _switched_off(self, conn: Connection) -> bool:
+        """Whether the database lacks this collector's optional views; looked up at the
+        first scrape and, while they are missing, every ``views_recheck_seconds``."""
+        if not self.optional_views or (self._views_seen_at is not None and not self.off):
+            return False
+        now = time.monotonic()
+        if self.off and now - (self._views_seen_at or now) < self.config.views_recheck_seconds:
+            return True
+        missing = missing_views(conn, self.optional_views)
+        self._views_seen_at = now
+        if missing and not self.off:
+            log.warning(
+                "state collector %s is off: the platform database has no %s "
+                "(an optional product; see docs/contract-views.md)",
+                self.name,
+                ", ".join(missing),
+            )
+            self.health.forget(self.name)
+        elif not missing and self.off:
+            log.warning("state collector %s is on: its views are there now", self.name)
+        self.off = bool(missing)
+        return self.off
 
     def collect(self) -> Iterable[Metric]:
         started = time.perf_counter()
@@ -156,6 +204,8 @@ class StateCollector(Collector):
                 conn.begin(),
                 time_budget(conn, self.config.time_budget_seconds),
             ):
+                if self._switched_off(conn):
+                    return []
                 families = list(self.query(conn, self.clock.now()))
         except Exception as exc:  # the exporter keeps serving whatever fails (docs/design.md)
             log.warning("state collector %s failed: %s", self.name, str(exc).splitlines()[0])

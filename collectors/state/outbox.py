@@ -5,6 +5,7 @@ outbox has no "published" step in the reference platform (``published_at`` stays
 so a backlog is measured against each consumer's durable cursor: rows with an id above
 ``last_id``. A primary-key range; the count stops at ``outbox_count_cap`` so that a
 consumer stuck for days costs a bounded scan (the age still tells how bad it is).
+A platform without an outbox (no such views) switches this collector off.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ OLDEST = text(
 class OutboxCollector(StateCollector):
     name = "outbox"
     metrics = (m.OUTBOX_BACKLOG, m.OUTBOX_BACKLOG_OLDEST)
+    optional_views = ("pw_outbox", "pw_outbox_cursors")  # a platform may have no outbox
 
     def query(self, conn: Connection, now: datetime) -> Iterable[Metric]:
         cursors = {r.consumer: r.last_id for r in conn.execute(CURSORS)}

@@ -32,6 +32,7 @@ STALE = text(
 
 class SportsbookCollector(StateCollector):
     name = "sportsbook"
+    optional_views = ("pw_bets", "pw_markets")  # a casino-only platform has no sportsbook
     metrics = (m.SETTLEMENT_BACKLOG, m.SETTLEMENT_BACKLOG_OLDEST, m.MARKETS_STALE_ODDS)
 
     def query(self, conn: Connection, now: datetime) -> Iterable[Metric]:

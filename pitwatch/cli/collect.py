@@ -12,15 +12,18 @@ from pitwatch.settings import get_settings
 def cmd_collect_serve(args: argparse.Namespace) -> None:
     from pitwatch.state import serve_state as serve
 
+    settings = get_settings()
     print(f"state exporter on http://{args.host}:{args.port}/metrics", flush=True)
-    serve(args.host, args.port, get_settings().database_url)
+    serve(args.host, args.port, settings.database_url, settings.state_url)
 
 
 def register(sub) -> None:
     collect = sub.add_parser("collect", help="the state exporter (metrics from the pw_* views)")
     csub = collect.add_subparsers(dest="collect_command", required=True, parser_class=Parser)
     cserve = csub.add_parser(
-        "serve", help=f"serve /metrics from PITWATCH_DATABASE_URL (default port {COLLECT_PORT})"
+        "serve",
+        help=f"serve /metrics from PITWATCH_DATABASE_URL (the platform's views) and "
+        f"PITWATCH_STATE_DATABASE_URL (pitwatch's own state) (default port {COLLECT_PORT})",
     )
     cserve.add_argument("--host", default="127.0.0.1")
     cserve.add_argument("--port", type=int, default=COLLECT_PORT)

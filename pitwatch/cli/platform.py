@@ -20,7 +20,8 @@ def cmd_platform_serve(args: argparse.Namespace) -> None:
     configure_tracing_from_env("pitwatch-platform")
     settings = get_settings()
     platform = build_platform(settings)
-    if is_sqlite(settings.database_url) and is_empty(platform.engine):
+    # pitwatch's own tables may be there first (one database, `reconcile` started first).
+    if is_sqlite(settings.database_url) and is_empty(platform.engine, pitwatch_tables()):
         print(f"empty SQLite database: upgrading {settings.database_url}", flush=True)
         upgrade_engine(platform.engine)
     start_platform(platform)
@@ -38,6 +39,14 @@ def cmd_platform_serve(args: argparse.Namespace) -> None:
         jobs.close()
         if metrics_server is not None:
             metrics_server.shutdown()
+
+
+def pitwatch_tables() -> set[str]:
+    """The tables pitwatch keeps in its state database (when that is the platform's)."""
+    from reconcilers.ledger import metadata
+    from reconcilers.schedule import JOB_TABLE
+
+    return {*metadata.tables, JOB_TABLE}
 
 
 def _serve_metrics(platform, args: argparse.Namespace, settings):

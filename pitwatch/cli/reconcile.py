@@ -1,4 +1,10 @@
-"""``pitwatch reconcile``: wallet ⟷ PSP ⟷ affiliate network reconciliation."""
+"""``pitwatch reconcile``: wallet ⟷ PSP ⟷ affiliate network reconciliation.
+
+The wallet is read from the platform's database (``PITWATCH_DATABASE_URL``: the contract
+views, read only); the break ledger, the run records and the scheduler's jobs are kept in
+pitwatch's own (``PITWATCH_STATE_DATABASE_URL``, else the platform's), whose tables pitwatch
+creates itself. The platform's migrations are never run here (``pitwatch platform db
+upgrade`` is the reference platform's)."""
 
 from __future__ import annotations
 
@@ -6,17 +12,66 @@ import argparse
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pitwatch.cli.errors import CliError, Parser
 from pitwatch.cli.options import day, positive
 from pitwatch.settings import get_settings
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+
+def _shown(url: str) -> str:
+    """A database URL as an error message may show it: without its password."""
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return repr(url.split("@")[-1])
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def state_engine(url: str) -> Engine:
+    """pitwatch's own database with its tables (created where missing); a database that
+    cannot be reached or written (or a URL that is not one) is a CliError naming it."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from igaming.db import make_engine
+    from reconcilers.ledger import create_tables
+
+    engine = None
+    try:
+        engine = make_engine(url, pool_size=2)
+        create_tables(engine)
+    except (SQLAlchemyError, OSError) as exc:
+        if engine is not None:
+            engine.dispose()
+        raise CliError(f"the state database {_shown(url)}: {_first_line(exc)}") from None
+    return engine
+
+
+def source_engine(url: str) -> Engine:
+    """The platform's database, read only (nothing is connected yet)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from collectors.exporter import make_read_engine
+
+    try:
+        return make_read_engine(url, "pitwatch-reconcile")
+    except SQLAlchemyError as exc:
+        raise CliError(f"the platform database {_shown(url)}: {_first_line(exc)}") from None
+
 
 def cmd_reconcile_run(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from igaming.db import make_engine
-    from igaming.migrate import upgrade_engine
     from reconcilers.errors import SourceError
     from reconcilers.run import reconcile_day
     from reconcilers.schedule import options_for
@@ -30,18 +85,19 @@ def cmd_reconcile_run(args: argparse.Namespace) -> int:
     if args.affiliate_export:
         export = Path(args.affiliate_export)
         if not export.is_file():
-            raise CliError(f"pitwatch: {export}: no such affiliate export")
+            raise CliError(f"{export}: no such affiliate export")
         options = replace(options, affiliate_export=export)
     options = replace(options, progress=lambda msg: print(msg, file=sys.stderr, flush=True))
-    engine = make_engine(settings.database_url, pool_size=2)
+    source = source_engine(settings.database_url)
+    state = state_engine(settings.state_url)
     try:
-        upgrade_engine(engine)
-        result = reconcile_day(engine, args.date, options, datetime.now(UTC))
-    except SourceError as exc:
+        result = reconcile_day(source, state, args.date, options, datetime.now(UTC))
+    except SourceError as exc:  # recorded as a failed run in the state database
         print(f"pitwatch: {exc}", file=sys.stderr)
         return 2
     finally:
-        engine.dispose()
+        source.dispose()
+        state.dispose()
     s = result.summary
     print(
         f"reconciled {args.date}: {s.new_breaks} new, {s.resolved_breaks} resolved, "
@@ -55,16 +111,12 @@ def cmd_reconcile_ledger(args: argparse.Namespace) -> int:
 
     from sqlalchemy.exc import DBAPIError
 
-    from igaming.db import make_engine
-    from reconcilers import ledger
     from reconcilers.ledger_job import run_ledger_job
 
     settings = get_settings()
-    platform = make_engine(settings.database_url, pool_size=2)
-    state_url = settings.state_url
-    state = platform if state_url == settings.database_url else make_engine(state_url, pool_size=2)
+    platform = source_engine(settings.database_url)
+    state = state_engine(settings.state_url)
     try:
-        ledger.metadata.create_all(state, checkfirst=True)  # pitwatch's own tables only
         result = run_ledger_job(
             platform,
             state,
@@ -74,12 +126,10 @@ def cmd_reconcile_ledger(args: argparse.Namespace) -> int:
             progress=lambda msg: print(msg, file=sys.stderr, flush=True),
         )
     except DBAPIError as exc:
-        cause = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
-        raise CliError(f"ledger check: {cause[0] if cause else type(exc).__name__}") from None
+        raise CliError(f"ledger check: {_first_line(exc)}") from None
     finally:
         platform.dispose()
-        if state is not platform:
-            state.dispose()
+        state.dispose()
     c = result.check
     print(
         f"ledger check (run {result.run_id}): {c.summary()}; breaks: {result.new} new, "
@@ -96,10 +146,12 @@ def cmd_reconcile_ledger(args: argparse.Namespace) -> int:
 
 
 def cmd_reconcile_schedule(args: argparse.Namespace) -> int:
-    from igaming.db import make_engine
     from reconcilers.schedule import serve
 
-    serve(get_settings(), lambda url: make_engine(url, pool_size=2))
+    settings = get_settings()
+    source_engine(settings.database_url).dispose()  # a URL that is one
+    state_engine(settings.state_url).dispose()  # its tables, before the first job
+    serve(settings, source_engine, state_engine)
     return 0
 
 
@@ -127,6 +179,8 @@ def register(sub) -> None:
     )
     rled.set_defaults(func=cmd_reconcile_ledger)
     rsched = rsub.add_parser(
-        "schedule", help="run the daily and hourly reconciliations (APScheduler, foreground)"
+        "schedule",
+        help="run the daily and hourly reconciliations (APScheduler, foreground; its jobs "
+        "in the state database)",
     )
     rsched.set_defaults(func=cmd_reconcile_schedule)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 from alembic import command
@@ -32,5 +33,6 @@ def upgrade_engine(engine: Engine, revision: str = "heads") -> None:
         command.upgrade(cfg, revision)
 
 
-def is_empty(engine: Engine) -> bool:
-    return not inspect(engine).get_table_names()
+def is_empty(engine: Engine, ignore: Collection[str] = ()) -> bool:
+    """No table but those of ``ignore`` (another program's, sharing the database)."""
+    return not set(inspect(engine).get_table_names()) - set(ignore)

@@ -49,6 +49,54 @@ from reconcilers.frames import (
 
 Bind = Engine | Connection
 
+# The contract views a run reads (docs/contract-views.md); the affiliate pair adds two.
+WALLET_VIEWS = (
+    "pw_deposits",
+    "pw_withdrawals",
+    "pw_wallet_transactions",
+    "pw_ledger_entries",
+    "pw_balances",
+    "pw_callbacks",
+)
+CONVERSION_VIEWS = ("pw_conversions", "pw_postbacks")
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def connect(engine: Engine) -> Connection:
+    """A connection to the platform's database; SourceError when it cannot be reached."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        return engine.connect()
+    except SQLAlchemyError as exc:
+        problem = f"cannot be reached ({_first_line(exc)})"
+        raise SourceError("the platform database", problem) from exc
+
+
+def require_views(conn: Connection, conversions: bool) -> None:
+    """SourceError naming the views of WALLET_VIEWS (and CONVERSION_VIEWS when
+    ``conversions``) that the platform's database does not have."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ground.relations import missing_views
+
+    needed = WALLET_VIEWS + (CONVERSION_VIEWS if conversions else ())
+    try:
+        missing = missing_views(conn, needed)
+    except SQLAlchemyError as exc:
+        raise SourceError("the platform database", f"cannot be read ({_first_line(exc)})") from exc
+    if missing:
+        noun = "view" if len(missing) == 1 else "views"
+        raise SourceError(
+            ", ".join(missing),
+            f"the platform database has no such {noun} "
+            "(see docs/contract-views.md; `pitwatch contract check`)",
+        )
+
 
 def _timed(sql: str, *columns: str) -> TextClause | TextualSelect:
     """A query with period parameters and timestamp columns that read as aware UTC on

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from prometheus_client import CollectorRegistry
 
-from collectors.exporter import make_state_engine
+from collectors.exporter import make_read_engine
 from collectors.state import Health, StateConfig
 from ground.clock import FakeClock
 from reconcilers import frames
@@ -168,7 +168,7 @@ def test_a_running_run_is_not_counted_until_it_finishes(engine):
 
 
 def test_registering_runs_no_query_and_a_dead_database_yields_nothing_but_health(tmp_path):
-    dead = make_state_engine(f"sqlite:///{tmp_path / 'missing.db'}")
+    dead = make_read_engine(f"sqlite:///{tmp_path / 'missing.db'}")
     health = Health(["reconciliation"])
     registry = CollectorRegistry()
     registry.register(ReconciliationCollector(dead, FakeClock(T0), StateConfig(), health))

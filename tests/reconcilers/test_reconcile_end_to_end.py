@@ -82,7 +82,8 @@ def test_a_clean_day_reconciles_without_a_single_break(world, engine, tmp_path):
     assert settlement(world, tmp_path / "reports") == []
     day = world.clock.now().date()
 
-    result = reconcile_day(engine, day, options(tmp_path), world.clock.now() + timedelta(days=3))
+    now = world.clock.now() + timedelta(days=3)
+    result = reconcile_day(engine, engine, day, options(tmp_path), now)
 
     s = result.summary
     assert s.outcome == "success"
@@ -113,7 +114,7 @@ def test_injected_faults_show_up_as_exactly_the_expected_breaks(world, engine, t
     day = world.clock.now().date()
 
     now = world.clock.now() + timedelta(days=3)
-    result = reconcile_day(engine, day, options(tmp_path), now)
+    result = reconcile_day(engine, engine, day, options(tmp_path), now)
 
     with engine.connect() as conn:
         found = ledger.ledger_breaks(conn, status="open", now=now)
@@ -132,7 +133,7 @@ def test_injected_faults_show_up_as_exactly_the_expected_breaks(world, engine, t
     assert set(internal["psp"]) == {"paybridge", "ewallo"}
     assert result.summary.open_breaks == len(found)
 
-    again = reconcile_day(engine, day, options(tmp_path), now + timedelta(hours=1))
+    again = reconcile_day(engine, engine, day, options(tmp_path), now + timedelta(hours=1))
     assert again.summary.new_breaks == 0
     assert again.summary.open_breaks == result.summary.open_breaks
 
@@ -155,6 +156,7 @@ def test_each_phase_of_a_run_goes_through_the_phase_hook_in_order(world, engine,
         return read_wallet(engine, day, conversions)
 
     result = reconcile_day(
+        engine,
         engine,
         day,
         options(tmp_path, phase=phase, wallet=wallet),
@@ -183,9 +185,8 @@ def test_the_summary_reaches_slack_with_the_csv(world, engine, tmp_path):
     day = world.clock.now().date()
     with running_fake_slack() as slack:
         target = SlackTarget(TOKEN, "#finance-recon", slack.url + "/api/")
-        result = reconcile_day(
-            engine, day, options(tmp_path, slack=target), world.clock.now() + timedelta(days=3)
-        )
+        now = world.clock.now() + timedelta(days=3)
+        result = reconcile_day(engine, engine, day, options(tmp_path, slack=target), now)
     [message] = slack.messages
     text = str(message["blocks"])
     assert "missing_in_wallet" in text or "Missing in wallet" in text

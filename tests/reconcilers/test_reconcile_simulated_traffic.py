@@ -125,7 +125,7 @@ def reconcile_the_run(run: Run, tmp: Path) -> Reconciled:
     options = RunOptions(
         psp_reports_dir=reports, out_dir=tmp / "out", psps=DEFAULT_PSPS, affiliate_export=export
     )
-    result = reconcile_day(run.engine, day, options, now)
+    result = reconcile_day(run.engine, run.engine, day, options, now)
     with run.engine.connect() as conn:
         breaks = ledger.ledger_breaks(conn, status="open", now=now)
     return Reconciled(run, day, now, result, breaks)
@@ -292,7 +292,7 @@ def week(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Week]:
         options = RunOptions(
             psp_reports_dir=reports, out_dir=tmp / "out", psps=DEFAULT_PSPS, affiliate_export=export
         )
-        done[day] = reconcile_day(run.engine, day, options, now)
+        done[day] = reconcile_day(run.engine, run.engine, day, options, now)
         with run.engine.connect() as conn:
             breaks = ledger.ledger_breaks(conn, status="open", now=now)
         added = breaks[~breaks["break_key"].isin(seen)]

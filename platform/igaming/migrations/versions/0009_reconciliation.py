@@ -1,7 +1,9 @@
 """reconciliation: the break ledger (recon_breaks) and the run records (recon_runs)
 
 The reconcilers' own tables, not the platform's: reconcilers/ledger.py declares the same
-tables (SQLAlchemy Core) and is the only code that writes them.
+tables (SQLAlchemy Core) and is the only code that writes them. pitwatch creates them in its
+state database itself (``reconcilers.ledger.create_tables``); where that database is this
+one and pitwatch got there first, this migration leaves them as they are.
 
 Revision ID: 0009_reconciliation
 Revises: 0008_kyc_checks_view
@@ -21,6 +23,8 @@ TS = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
+    if sa.inspect(op.get_bind()).has_table("recon_breaks"):
+        return  # created by pitwatch (reconcilers.ledger.create_tables) before the platform
     op.create_table(
         "recon_breaks",
         sa.Column("break_key", sa.Text(), nullable=False),
