@@ -6,9 +6,14 @@ from __future__ import annotations
 
 from collectors import exporter
 from collectors.state import COLLECTORS, StateCollector
+from pitwatch.backup import metrics as backup
 from reconcilers import metrics as reconciliation
 
-STATE_COLLECTORS: tuple[type[StateCollector], ...] = (*COLLECTORS, *reconciliation.COLLECTORS)
+STATE_COLLECTORS: tuple[type[StateCollector], ...] = (
+    *COLLECTORS,
+    *reconciliation.COLLECTORS,
+    *backup.COLLECTORS,
+)
 
 
 def serve_state(host: str, port: int, database_url: str) -> None:

@@ -52,9 +52,10 @@ def cmd_reconcile_run(args: argparse.Namespace) -> int:
 
 def cmd_reconcile_schedule(args: argparse.Namespace) -> int:
     from igaming.db import make_engine
+    from pitwatch.backup.jobs import add_jobs
     from reconcilers.schedule import serve
 
-    serve(get_settings(), lambda url: make_engine(url, pool_size=2))
+    serve(get_settings(), lambda url: make_engine(url, pool_size=2), extra_jobs=add_jobs)
     return 0
 
 
@@ -70,6 +71,8 @@ def register(sub) -> None:
     rrun.add_argument("--out", help="folder for the reports (settings: recon_out_dir)")
     rrun.set_defaults(func=cmd_reconcile_run)
     rsched = rsub.add_parser(
-        "schedule", help="run the daily and hourly reconciliations (APScheduler, foreground)"
+        "schedule",
+        help="run the daily and hourly reconciliations, the backups and their restore tests "
+        "(APScheduler, foreground)",
     )
     rsched.set_defaults(func=cmd_reconcile_schedule)
