@@ -66,6 +66,7 @@ def add_jobs(scheduler: BaseScheduler, settings: Settings) -> None:
             id=job_id,
             name=name,
             replace_existing=True,
+            next_run_time=first,  # the trigger alone would skip a start of "now" by a second
         )
 
 

@@ -169,6 +169,7 @@ def restore_postgres(
         )
     server = Target.of(settings.backup_restore_url or settings.database_url)
     scratch = f"{SCRATCH_PREFIX}{secrets.token_hex(6)}"
+    run.rows["scratch_database"] = scratch
     admin = create_engine(
         server.sqlalchemy_url(),
         poolclass=NullPool,

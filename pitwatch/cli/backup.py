@@ -25,9 +25,8 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _outcome(run, what: str) -> int:
-    if run.ok:
-        return 0
+def _failed(run, what: str) -> int:
+    """A failed run: bad input is one line and exit 2 (CliError), a failed test exit 1."""
     message = f"{what} failed ({run.reason}): {run.message}"
     if run.reason in USER_ERRORS:
         raise CliError(message)
@@ -45,9 +44,10 @@ def cmd_backup_run(args: argparse.Namespace) -> int:
         run = run_backup(_settings(args), datetime.now(UTC), progress=_say)
     except BackupFailure as failure:
         raise CliError(f"backup not recorded: {failure.message}") from failure
-    code = _outcome(run, "backup")
-    print(f"backup {run.path}: {run.size_bytes:,} bytes, sha256 {run.sha256}")
-    return code
+    if not run.ok:
+        return _failed(run, "backup")
+    print(f"backup {run.path}: {run.size_bytes or 0:,} bytes, sha256 {run.sha256}")
+    return 0
 
 
 def cmd_backup_verify(args: argparse.Namespace) -> int:
@@ -61,7 +61,8 @@ def cmd_backup_verify(args: argparse.Namespace) -> int:
         run = verify_latest(settings, datetime.now(UTC), progress=_say)
     except BackupFailure as failure:
         raise CliError(f"restore test not recorded: {failure.message}") from failure
-    code = _outcome(run, "restore test")
+    if not run.ok:
+        return _failed(run, "restore test")
     seconds = run.restore_seconds or 0.0
     print(
         f"restore test of {run.path} passed: restored in {seconds:.1f} s "
@@ -69,7 +70,7 @@ def cmd_backup_verify(args: argparse.Namespace) -> int:
     )
     if seconds > settings.backup_rto_seconds:
         _say(f"pitwatch: the restore took longer than the RTO ({seconds:.0f} s)")
-    return code
+    return 0
 
 
 def register(sub) -> None:
