@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint typecheck format backtest bench-wallet bench-collect bench-recon bench-sim bench-floor bench-profile bench-backtest clean
+.PHONY: demo test test-fast lint typecheck format backtest bench-wallet bench-collect bench-recon bench-sim bench-floor bench-profile bench-backtest bench-backup clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,10 @@ bench-profile: $(STAMP)
 
 bench-backtest: $(STAMP)
 	$(BIN)/python benchmarks/bench_backtest.py
+
+# Backup and verified restore of a 10M-entry PostgreSQL wallet (ENTRIES=1000000 for less).
+bench-backup: $(STAMP)
+	$(BIN)/python benchmarks/bench_backup.py $(if $(ENTRIES),--entries $(ENTRIES))
 
 clean:
 	rm -rf $(VENV) var/*.db
