@@ -87,6 +87,17 @@ class Settings(BaseSettings):
     recon_daily_at: str = "06:00"  # local time of recon_timezone
     recon_timezone: str = "UTC"
     recon_intraday_minutes: int = 60
+    # Backups proven by restore (pitwatch/backup/, docs/backup.md): where the dumps go, how
+    # many are kept, the recovery targets the metrics compare with, and the schedule beside
+    # the reconciliations. backup_restore_url: the server the restore test creates its
+    # scratch database on (None: the platform's own server).
+    backup_dir: Path = Path("var/backups")
+    backup_keep: int = Field(7, ge=1)
+    backup_rpo_seconds: float = Field(86_400.0, gt=0)
+    backup_rto_seconds: float = Field(3_600.0, gt=0)
+    backup_every_hours: float = Field(6.0, gt=0)
+    backup_verify_every_hours: float = Field(24.0, gt=0)
+    backup_restore_url: str | None = None
     # Accounts (docs/accounts.md). scrypt's N for new password hashes: unset, 2**15, or 2**10
     # in the test environment only (the suite registers hundreds of players); a value below
     # 2**15 is refused in every other environment.

@@ -13,11 +13,16 @@ import logging
 
 from collectors import exporter
 from collectors.state import COLLECTORS, StateCollector
+from pitwatch.backup import metrics as backup
 from reconcilers import metrics as reconciliation
 
 log = logging.getLogger(__name__)
 
-STATE_COLLECTORS: tuple[type[StateCollector], ...] = (*COLLECTORS, *reconciliation.COLLECTORS)
+STATE_COLLECTORS: tuple[type[StateCollector], ...] = (
+    *COLLECTORS,
+    *reconciliation.COLLECTORS,
+    *backup.COLLECTORS,
+)
 
 
 def prepare_state(state_url: str) -> bool:
@@ -27,6 +32,7 @@ def prepare_state(state_url: str) -> bool:
     from sqlalchemy.exc import SQLAlchemyError
 
     from igaming.db import make_engine
+    from pitwatch.backup.records import ensure_table
     from reconcilers.ledger import create_tables
 
     try:
@@ -36,6 +42,7 @@ def prepare_state(state_url: str) -> bool:
         return False
     try:
         create_tables(engine)
+        ensure_table(engine)
     except (SQLAlchemyError, OSError) as exc:
         log.warning("pitwatch state database: tables not created: %s", str(exc).splitlines()[0])
         return False

@@ -168,14 +168,19 @@ def serve(
     settings: Settings,
     make_engine: Callable[[str], Engine],
     make_state_engine: Callable[[str], Engine] | None = None,
+    extra_jobs: Callable[[BaseScheduler, Settings], None] | None = None,
 ) -> None:
     """Run the scheduler in the foreground until interrupted; the jobs reconcile the
     platform's database of ``settings`` through an engine from ``make_engine`` and keep
-    their runs and breaks in ``settings.state_url`` through ``make_state_engine``."""
+    their runs and breaks in ``settings.state_url`` through ``make_state_engine``.
+    ``extra_jobs`` adds more jobs beside them (the CLI's backups: reconcilers import no
+    higher layer)."""
     global _context
     _context = Context(settings, make_engine, make_state_engine)
     scheduler = scheduler_for(settings)
     configure(scheduler, settings)
+    if extra_jobs is not None:
+        extra_jobs(scheduler, settings)
     now = datetime.now(ZoneInfo(settings.recon_timezone))
     # One intraday run right away: a scheduler that starts (or restarts) reports on today
     # within a minute instead of after a whole interval without a successful run.

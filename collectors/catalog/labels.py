@@ -67,6 +67,7 @@ COLLECTOR = outcome(
     "outbox",
     "ledger",
     "reconciliation",
+    "backup",
     name="collector",
 )
 OUTBOX_CONSUMER = LabelDomain("consumer", ("affiliates", OTHER), description="outbox consumer")

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from pitwatch.cli import (
     backtest,
+    backup,
     collect,
     contract,
     demo,
@@ -28,7 +29,19 @@ from pitwatch.cli.errors import CliError, Parser, is_user_error, one_line
 __all__ = ["CliError", "build_parser", "main"]
 
 # In the order --help lists them.
-COMMANDS = (demo, platform, generate, collect, contract, reconcile, simulate, backtest, sim, stack)
+COMMANDS = (
+    demo,
+    platform,
+    generate,
+    collect,
+    contract,
+    reconcile,
+    backup,
+    simulate,
+    backtest,
+    sim,
+    stack,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

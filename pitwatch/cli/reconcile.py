@@ -146,12 +146,13 @@ def cmd_reconcile_ledger(args: argparse.Namespace) -> int:
 
 
 def cmd_reconcile_schedule(args: argparse.Namespace) -> int:
+    from pitwatch.backup.jobs import add_jobs
     from reconcilers.schedule import serve
 
     settings = get_settings()
     source_engine(settings.database_url).dispose()  # a URL that is one
     state_engine(settings.state_url).dispose()  # its tables, before the first job
-    serve(settings, source_engine, state_engine)
+    serve(settings, source_engine, state_engine, extra_jobs=add_jobs)
     return 0
 
 
@@ -180,7 +181,7 @@ def register(sub) -> None:
     rled.set_defaults(func=cmd_reconcile_ledger)
     rsched = rsub.add_parser(
         "schedule",
-        help="run the daily and hourly reconciliations (APScheduler, foreground; its jobs "
-        "in the state database)",
+        help="run the daily and hourly reconciliations, the nightly ledger check, the backups "
+        "and their restore tests (APScheduler, foreground; its jobs in the state database)",
     )
     rsched.set_defaults(func=cmd_reconcile_schedule)
