@@ -9,7 +9,7 @@ compare against the configured values instead of repeating them.
 
 from __future__ import annotations
 
-from collectors.catalog.base import Metric, MetricType
+from collectors.catalog.base import LabelDomain, Metric, MetricType
 from collectors.catalog.labels import outcome
 
 OPERATION = outcome("backup", "verify", name="operation")
@@ -28,7 +28,7 @@ FAILURE_REASON = outcome(
 )
 
 
-def _m(name: str, type_: MetricType, help_: str, *labels, unit: str = "") -> Metric:
+def _m(name: str, type_: MetricType, help_: str, *labels: LabelDomain, unit: str = "") -> Metric:
     return Metric(name, type_, help_, tuple(labels), unit=unit, source="backup", team="sre")
 
 
