@@ -177,12 +177,15 @@ PG_TABLE_DEAD = _pg(
     "relname",
 )
 PG_TABLE_BYTES = _pg(
-    "pg_ledger_tables_table_bytes", "gauge", "Size of a money table (pg_table_size).", "relname"
+    "pg_ledger_tables_table_bytes",
+    "gauge",
+    "Size of a money table with its TOAST (pg_class pages at the last VACUUM/ANALYZE).",
+    "relname",
 )
 PG_INDEX_BYTES = _pg(
     "pg_ledger_tables_index_bytes",
     "gauge",
-    "Size of a money table's indexes (pg_indexes_size).",
+    "Size of a money table's indexes (pg_class pages at the last VACUUM/ANALYZE).",
     "relname",
 )
 PG_CHECKPOINTS_TIMED = _pg(
