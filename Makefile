@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/pitwatch generate
-	$(BIN)/pitwatch demo
+	$(BIN)/pitwatch demo --install
 
 test: $(STAMP)
 	$(BIN)/pytest -n auto --dist loadfile

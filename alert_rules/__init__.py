@@ -11,6 +11,7 @@ from alert_rules.config import ConfigError, RulesConfig, load
 from alert_rules.domains import (
     affiliates,
     casino,
+    infrastructure,
     kyc,
     payments,
     platform,
@@ -29,6 +30,7 @@ DOMAINS: tuple[Domain, ...] = (
     kyc.DOMAIN,
     reconciliation.DOMAIN,
     platform.DOMAIN,
+    infrastructure.DOMAIN,
 )
 
 

@@ -11,15 +11,16 @@ import promql_parser
 from alert_rules.config import RulesConfig
 from alert_rules.model import Case, Domain, Fires, Silent, seconds
 from alert_rules.render import alert_expression
-from collectors.catalog import METRICS
+from collectors.catalog import EXPORTER_METRICS, METRICS
 
 # Series Prometheus itself writes for every target.
 PROMETHEUS_SERIES = frozenset({"up", "scrape_duration_seconds", "scrape_samples_scraped"})
 
 
 def exported_series() -> set[str]:
-    """Every series name the catalog's metrics expose."""
-    names: set[str] = set()
+    """Every series name the catalog's metrics expose, and the third-party exporters'
+    series it declares (node_exporter, postgres_exporter)."""
+    names: set[str] = {m.exposed_name for m in EXPORTER_METRICS}
     for m in METRICS:
         if m.type == "histogram":
             names |= {f"{m.name}_bucket", f"{m.name}_count", f"{m.name}_sum"}

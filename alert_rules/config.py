@@ -35,11 +35,14 @@ class Links:
 
 @dataclass(frozen=True)
 class Jobs:
-    """Prometheus job names the platform and the state exporter are scraped under: the
-    Prometheus configuration (stack) and the platform rules both take them from here."""
+    """Prometheus job names the platform, the state exporter and the host and database
+    exporters are scraped under: the Prometheus configuration (stack) and the rules both
+    take them from here."""
 
     platform: str = "igaming-platform"
     state: str = "pitwatch-state"
+    node: str = "node"  # prometheus-node-exporter: the host
+    postgres: str = "postgres"  # prometheus-postgres-exporter: the platform's database
 
 
 @dataclass(frozen=True)

@@ -17,4 +17,5 @@ DASHBOARDS: dict[str, tuple[str, str]] = {
     "wallet": ("pitwatch-wallet", "Wallet and reconciliation"),
     "kyc": ("pitwatch-kyc", "KYC and compliance"),
     "platform": ("pitwatch-platform", "Platform"),
+    "infrastructure": ("pitwatch-infrastructure", "Infrastructure"),
 }

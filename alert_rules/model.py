@@ -29,6 +29,7 @@ DOMAINS = (
     "kyc",
     "platform",
     "reconciliation",
+    "infrastructure",
 )
 
 

@@ -4,6 +4,7 @@ query the dashboards repeat (rates, sums by label, quantiles, ratios)."""
 from __future__ import annotations
 
 from collectors.catalog import BY_NAME
+from collectors.catalog.exporters import BY_NAME as EXPORTER_BY_NAME
 
 RATE = "$__rate_interval"
 
@@ -16,6 +17,11 @@ def m(name: str) -> str:
     if metric.type == "histogram":
         raise ValueError(f"{name} is a histogram: use hist()")
     return metric.exposed_name
+
+
+def x(name: str) -> str:
+    """A third-party exporter's series the catalog declares (node_*, pg_*)."""
+    return EXPORTER_BY_NAME[name].name
 
 
 def hist(name: str) -> str:

@@ -13,3 +13,5 @@ NOTIFY_PORT = 8606  # the stack's Slack/PagerDuty receiver
 PLATFORM_METRICS_PORT = 9600  # the platform's internal /metrics listener
 PROMETHEUS_PORT = 9090
 ALERTMANAGER_PORT = 9093
+NODE_EXPORTER_PORT = 9100  # prometheus-node-exporter's standard port
+POSTGRES_EXPORTER_PORT = 9187  # prometheus-postgres-exporter's standard port

@@ -12,10 +12,14 @@ simulators and the traffic still run, and the demo says how to add it.
 from __future__ import annotations
 
 import math
+import os
+import shutil
 import signal
+import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,6 +39,70 @@ HIDDEN_LABELS = ("alertname", "severity", "team")
 
 def _say(message: str) -> None:
     print(f"[demo] {message}", flush=True)
+
+
+# -- the Debian packages the stack runs beside pitwatch --------------------------------------
+
+# package -> the binaries that stand for it on PATH (any one will do)
+PACKAGE_BINARIES: dict[str, tuple[str, ...]] = {
+    "prometheus": native.PROMETHEUS_BINARIES,
+    "prometheus-alertmanager": native.ALERTMANAGER_BINARIES,
+    "prometheus-node-exporter": native.NODE_EXPORTER_BINARIES,
+    "prometheus-postgres-exporter": native.POSTGRES_EXPORTER_BINARIES,
+}
+# Debian's "do not start daemons while installing" hook: the packages' own services would
+# take the ports the demo's processes listen on (9090, 9093, 9100, 9187).
+POLICY_RC_D = Path("/usr/sbin/policy-rc.d")
+
+Run = Callable[[Sequence[str]], int]
+
+
+def _run(argv: Sequence[str]) -> int:
+    env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
+    return subprocess.run(list(argv), env=env, stdout=subprocess.DEVNULL, check=False).returncode
+
+
+def missing_packages(which: Callable[[str], str | None] = shutil.which) -> list[str]:
+    """The stack's Debian packages none of whose binaries is on PATH."""
+    return [p for p, names in PACKAGE_BINARIES.items() if not any(which(n) for n in names)]
+
+
+def install_packages(
+    say: Callable[[str], None] = _say,
+    *,
+    which: Callable[[str], str | None] = shutil.which,
+    is_root: bool | None = None,
+    run: Run = _run,
+    policy: Path = POLICY_RC_D,
+) -> bool:
+    """Install the stack's missing Debian packages when this runs as root with apt-get,
+    saying so in one line; else say the one command to run. Nothing to do when every binary
+    is on PATH. True when nothing is missing afterwards."""
+    missing = missing_packages(which)
+    if not missing:
+        return True
+    command = "apt-get install -y " + " ".join(missing)
+    root = os.geteuid() == 0 if is_root is None else is_root
+    if not root or which("apt-get") is None:
+        why = "not root" if not root else "no apt-get"
+        say(f"{', '.join(missing)} not installed ({why}); to see alerts, run: sudo {command}")
+        return False
+    say(f"installing {', '.join(missing)} (apt-get; their system services are not started)")
+    ours = not policy.exists()
+    try:
+        if ours:
+            policy.write_text("#!/bin/sh\nexit 101\n")
+            policy.chmod(0o755)
+        code = run(["apt-get", "update", "-qq"]) or run(
+            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing]
+        )
+    finally:
+        if ours:
+            policy.unlink(missing_ok=True)
+    if code != 0 or missing_packages(which):
+        say(f"could not install them (apt-get exit {code}); run: sudo {command}")
+        return False
+    return True
 
 
 def demo_scenario(run_dir: Path) -> str:
@@ -199,14 +267,18 @@ def run_demo(
     rate: float = 8.0,
     duration: float | None = None,
     every: float = 10.0,
+    install: bool = False,
 ) -> int:
     """Start the stack, print a summary every ``every`` seconds until Ctrl-C, SIGTERM or
     ``duration`` seconds after the stack is up; stop everything. ``once``: no traffic, one
-    player's walk-through."""
+    player's walk-through. ``install``: first install the stack's missing Debian packages
+    where it can (``install_packages``)."""
     # A SIGTERM (a supervisor, `timeout`, CI) must stop the children too: turn it into
     # SystemExit so that the finally block below runs.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     run_dir.mkdir(parents=True, exist_ok=True)
+    if install:
+        install_packages()
     scenario_ref = None if once else (scenario or demo_scenario(run_dir))
     config = StackConfig(
         run_dir=run_dir,

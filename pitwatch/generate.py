@@ -47,7 +47,35 @@ def metrics_reference() -> str:
         lines.append(
             f"| `{m.exposed_name}` | {m.type} | {labels or '—'} | {m.source} | {help_text} |"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, *exporter_reference()]) + "\n"
+
+
+def exporter_reference() -> list[str]:
+    """The third-party exporters' series the rules and dashboards read, by exporter."""
+    from collectors.catalog.exporters import EXPORTERS, METRICS, QUERIES_FILE
+
+    lines = [
+        "",
+        "## Exporter metrics the rules and dashboards read",
+        "",
+        "Served by third-party exporters the stack runs (docs/infrastructure.md), declared in",
+        "`collectors/catalog/exporters.py` so that rules and dashboards may read them. Origin",
+        f"`queries.yaml`: our postgres-exporter queries file (`{QUERIES_FILE}`).",
+    ]
+    for exporter, about in EXPORTERS.items():
+        lines += [
+            "",
+            f"### {exporter}",
+            "",
+            about,
+            "",
+            "| metric | type | labels read | origin | help |",
+            "|---|---|---|---|---|",
+        ]
+        for m in sorted((m for m in METRICS if m.exporter == exporter), key=lambda m: m.name):
+            labels = ", ".join(f"`{label}`" for label in m.labels) or "—"
+            lines.append(f"| `{m.name}` | {m.type} | {labels} | {m.origin} | {m.help} |")
+    return lines
 
 
 ARTEFACTS: tuple[Artefact, ...] = (Artefact("docs/metrics.md", metrics_reference),)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from alert_rules.cases import (
     affiliates,
     casino,
+    infrastructure,
     kyc,
     payments,
     platform,
@@ -27,4 +28,5 @@ CASES: Mapping[str, Callable[[], tuple[Case, ...]]] = {
     "kyc": kyc.cases,
     "reconciliation": reconciliation.cases,
     "platform": platform.cases,
+    "infrastructure": infrastructure.cases,
 }

@@ -8,6 +8,7 @@ from dashboards.alerts import AlertSource
 from dashboards.boards import (
     affiliates,
     casino,
+    infrastructure,
     kyc,
     overview,
     payments,
@@ -27,4 +28,5 @@ BOARDS: dict[str, Callable[[AlertSource], Board]] = {
     "wallet": wallet.board,
     "kyc": kyc.board,
     "platform": platform.board,
+    "infrastructure": infrastructure.board,
 }

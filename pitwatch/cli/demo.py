@@ -22,6 +22,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         rate=args.rate,
         duration=args.duration,
         every=args.every,
+        install=args.install,
     )
 
 
@@ -54,5 +55,12 @@ def register(sub) -> None:
         "--once",
         action="store_true",
         help="no traffic: one player's walk-through (register, KYC, deposit), then stop",
+    )
+    demo.add_argument(
+        "--install",
+        action="store_true",
+        help="first install the missing Debian packages the stack uses (Prometheus, "
+        "Alertmanager, the exporters) when running as root with apt-get; else print the "
+        "command (make demo passes it)",
     )
     demo.set_defaults(func=cmd_demo)

@@ -20,9 +20,11 @@ from ground.ports import (
     COLLECT_PORT,
     GAMES_SIM_PORT,
     KYC_SIM_PORT,
+    NODE_EXPORTER_PORT,
     ODDS_SIM_PORT,
     PLATFORM_METRICS_PORT,
     PLATFORM_PORT,
+    POSTGRES_EXPORTER_PORT,
     PSP_SIM_PORT,
 )
 from pitwatch.stack.prometheus import Targets, render_prometheus
@@ -48,6 +50,8 @@ SERVICES: dict[str, int] = {
     "affiliates-sim": AFFILIATE_SIM_PORT,
     "state-exporter": COLLECT_PORT,
     "alertmanager": ALERTMANAGER_PORT,
+    "node-exporter": NODE_EXPORTER_PORT,
+    "postgres-exporter": POSTGRES_EXPORTER_PORT,
 }
 SIMULATORS = ("psp-sim", "kyc-sim", "odds-sim", "games-sim", "affiliates-sim")
 
@@ -64,6 +68,8 @@ def compose_targets() -> Targets:
         state_exporter=_at("state-exporter"),
         alertmanager=_at("alertmanager"),
         simulators={name: _at(name) for name in SIMULATORS},
+        node_exporter=_at("node-exporter"),
+        postgres_exporter=_at("postgres-exporter"),
     )
 
 

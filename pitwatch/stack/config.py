@@ -14,10 +14,12 @@ from ground.ports import (
     COLLECT_PORT,
     GAMES_SIM_PORT,
     KYC_SIM_PORT,
+    NODE_EXPORTER_PORT,
     NOTIFY_PORT,
     ODDS_SIM_PORT,
     PLATFORM_METRICS_PORT,
     PLATFORM_PORT,
+    POSTGRES_EXPORTER_PORT,
     PROMETHEUS_PORT,
     PSP_SIM_PORT,
 )
@@ -48,6 +50,8 @@ class StackPorts:
     prometheus: int = PROMETHEUS_PORT
     alertmanager: int = ALERTMANAGER_PORT
     platform_metrics: int = PLATFORM_METRICS_PORT  # the platform's internal /metrics
+    node_exporter: int = NODE_EXPORTER_PORT  # the host's metrics
+    postgres_exporter: int = POSTGRES_EXPORTER_PORT  # the database's (PostgreSQL only)
 
     @classmethod
     def names(cls) -> list[str]:
@@ -113,6 +117,8 @@ class StackConfig:
     repeat_interval: str | None = None
     prometheus: bool = True  # start Prometheus when it is on PATH
     alertmanager: bool = True  # start Alertmanager when it is on PATH
+    # With Prometheus: the host's exporter and, on PostgreSQL, the database's, when on PATH
+    exporters: bool = True
     ready_timeout: float = 60.0  # seconds each component has to answer its health URL
 
     def __post_init__(self) -> None:

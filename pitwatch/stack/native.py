@@ -4,8 +4,10 @@
 Every component is its own process in its own session (so that its process group can be
 stopped as a whole), logging to ``<run_dir>/<name>.log``: the platform, the five
 simulators, the notification sink (fake Slack and PagerDuty), the state exporter, the
-reconciliation scheduler, Prometheus and Alertmanager when they are on PATH, and the live
-traffic of a scenario when one is given. ``<run_dir>/stack.json`` lists what was started
+reconciliation scheduler, Prometheus and Alertmanager when they are on PATH, with Prometheus
+the host's exporter (prometheus-node-exporter) and, when the platform's database is
+PostgreSQL, the database's (prometheus-postgres-exporter) when they are on PATH, and the
+live traffic of a scenario when one is given. ``<run_dir>/stack.json`` lists what was started
 (name, pid, pgid, port, url, log); ``down`` stops exactly that and nothing else.
 """
 
@@ -31,6 +33,7 @@ from typing import Any
 import httpx
 import psutil
 
+from ground.dburl import is_sqlite
 from pitwatch.stack.config import StackConfig
 
 STACK_FILE = "stack.json"
@@ -39,7 +42,20 @@ OPERATOR_KEY_FILE = "operator_key"
 SIMULATORS = ("psp", "kyc", "odds", "games", "affiliates")
 PROMETHEUS_BINARIES = ("prometheus",)
 ALERTMANAGER_BINARIES = ("prometheus-alertmanager", "alertmanager")
-INSTALL_HINT = "apt-get install -y prometheus prometheus-alertmanager"
+NODE_EXPORTER_BINARIES = ("prometheus-node-exporter", "node_exporter")
+POSTGRES_EXPORTER_BINARIES = ("prometheus-postgres-exporter", "postgres_exporter")
+# The Debian packages of what the stack runs beside pitwatch (`make demo` installs them).
+PACKAGES = (
+    "prometheus",
+    "prometheus-alertmanager",
+    "prometheus-node-exporter",
+    "prometheus-postgres-exporter",
+)
+INSTALL_HINT = "apt-get install -y " + " ".join(PACKAGES)
+# The node exporter's collectors the rules and the Infrastructure dashboard read; the
+# others stay off (lighter scrapes, fewer series).
+NODE_COLLECTORS = ("cpu", "meminfo", "filesystem", "loadavg", "netdev")
+POSTGRES_QUERIES = Path(__file__).resolve().parents[2] / "deploy/postgres-exporter/queries.yaml"
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 Say = Callable[[str], None]
@@ -367,7 +383,9 @@ def _env(config: StackConfig) -> dict[str, str]:
     )
 
 
-def _write_prometheus(config: StackConfig, run_dir: Path, rules: Path, am: bool) -> Path:
+def _write_prometheus(
+    config: StackConfig, run_dir: Path, rules: Path, binaries: dict[str, str]
+) -> Path:
     from pitwatch.stack.prometheus import Targets, render_prometheus
 
     p, h = config.ports, config.host
@@ -381,8 +399,12 @@ def _write_prometheus(config: StackConfig, run_dir: Path, rules: Path, am: bool)
     targets = Targets(
         platform=f"{h}:{p.platform_metrics}",  # the internal listener, not the API
         state_exporter=f"{h}:{p.state}",
-        alertmanager=f"{h}:{p.alertmanager}" if am else None,
+        alertmanager=f"{h}:{p.alertmanager}" if "alertmanager" in binaries else None,
         simulators={name: f"{h}:{getattr(p, name)}" for name in SIMULATORS},
+        node_exporter=f"{h}:{p.node_exporter}" if "node_exporter" in binaries else None,
+        postgres_exporter=(
+            f"{h}:{p.postgres_exporter}" if "postgres_exporter" in binaries else None
+        ),
     )
     path = run_dir / "prometheus.yml"
     path.write_text(
@@ -484,8 +506,9 @@ def create_operator(config: StackConfig, run_dir: Path, timeout: float = 60) -> 
 
 
 def _monitoring(config: StackConfig) -> tuple[dict[str, str], list[str]]:
-    """Prometheus and Alertmanager when asked for and on PATH (name → binary), and a note
-    for each one asked for but missing."""
+    """Prometheus and Alertmanager when asked for and on PATH (name → binary), with
+    Prometheus the exporters (the database's only on PostgreSQL), and a note for each one
+    asked for but missing."""
     found: dict[str, str] = {}
     notes = []
     if config.prometheus:
@@ -498,6 +521,16 @@ def _monitoring(config: StackConfig) -> tuple[dict[str, str], list[str]]:
             found["alertmanager"] = binary
         else:
             notes.append(f"Alertmanager is not on PATH: no notifications ({INSTALL_HINT})")
+    if "prometheus" in found and config.exporters:
+        wanted = [("node_exporter", NODE_EXPORTER_BINARIES, "no host metrics")]
+        if not is_sqlite(config.database_url):
+            wanted.append(("postgres_exporter", POSTGRES_EXPORTER_BINARIES, "no database metrics"))
+        for name, names, missing in wanted:
+            if binary := _binary(names):
+                found[name] = binary
+            else:
+                hint = f"apt-get install -y {names[0]}"
+                notes.append(f"{names[0]} is not on PATH: {missing} ({hint})")
     return found, notes
 
 
@@ -530,6 +563,10 @@ def _plans(
     ]
     if binary := binaries.get("alertmanager"):
         early.append(_alertmanager_plan(config, run_dir, binary))
+    if binary := binaries.get("node_exporter"):
+        early.append(_node_exporter_plan(config, binary))
+    if binary := binaries.get("postgres_exporter"):
+        early.append(_postgres_exporter_plan(config, binary))
     if binary := binaries.get("prometheus"):
         late.append(_prometheus_plan(config, run_dir, binary))
     return early, late
@@ -576,6 +613,50 @@ def _prometheus_plan(config: StackConfig, run_dir: Path, binary: str) -> _Plan:
     return _Plan("prometheus", args, p.prometheus, "/-/ready", binary=binary)
 
 
+def _node_exporter_plan(config: StackConfig, binary: str) -> _Plan:
+    """The host's exporter with only the collectors the rules and dashboard read.
+    Optional: a host exporter that cannot start is a note, the stack goes on."""
+    args = [
+        f"--web.listen-address={config.host}:{config.ports.node_exporter}",
+        "--collector.disable-defaults",
+        *(f"--collector.{name}" for name in NODE_COLLECTORS),
+    ]
+    return _Plan(
+        "node_exporter", args, config.ports.node_exporter, "/metrics", optional=True, binary=binary
+    )
+
+
+def postgres_dsn(url: str) -> str:
+    """The platform's SQLAlchemy URL as the exporter's libpq URL (DATA_SOURCE_NAME): no
+    driver suffix; SSL off for a local server unless the URL says otherwise (the exporter's
+    driver requires SSL by default)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url).set(drivername="postgresql")
+    query = dict(parsed.query)
+    if "sslmode" not in query and parsed.host in (None, "", "127.0.0.1", "localhost", "::1"):
+        query["sslmode"] = "disable"
+    return parsed.set(query=query).render_as_string(hide_password=False)
+
+
+def _postgres_exporter_plan(config: StackConfig, binary: str) -> _Plan:
+    """The database's exporter with our queries (connections, locks, transactions,
+    replication, the money tables). Optional, as the host's."""
+    args = [
+        f"--web.listen-address={config.host}:{config.ports.postgres_exporter}",
+        f"--extend.query-path={POSTGRES_QUERIES}",
+    ]
+    return _Plan(
+        "postgres_exporter",
+        args,
+        config.ports.postgres_exporter,
+        "/metrics",
+        env={"DATA_SOURCE_NAME": postgres_dsn(config.database_url)},
+        optional=True,
+        binary=binary,
+    )
+
+
 def _check_ports(config: StackConfig, plans: list[_Plan]) -> None:
     """Every port first: a taken one is an error before anything starts."""
     h = config.host
@@ -600,7 +681,7 @@ def _write_configs(
     if "alertmanager" in binaries:
         _write_alertmanager(config, run_dir)
     if "prometheus" in binaries:
-        _write_prometheus(config, run_dir, rules, "alertmanager" in binaries)
+        _write_prometheus(config, run_dir, rules, binaries)
 
 
 def _upgrade_database(config: StackConfig, env: dict[str, str], say: Say) -> None:
@@ -821,6 +902,10 @@ def urls(stack: Stack) -> list[tuple[str, str]]:
         out.append(("Prometheus alerts", f"{u}/alerts"))
     if u := stack.alertmanager_url:
         out.append(("Alertmanager", u))
+    exporters = (("node_exporter", "host metrics"), ("postgres_exporter", "database metrics"))
+    for name, what in exporters:
+        if u := stack.url(name):
+            out.append((what, f"{u}/metrics"))
     if u := stack.notify_url:
         out.append(("Slack/PagerDuty sink", f"{u}/messages"))
     for name in SIMULATORS:

@@ -24,6 +24,8 @@ class Targets:
     state_exporter: str
     alertmanager: str | None = None
     simulators: dict[str, str] = field(default_factory=dict)  # name -> host:port (healthz)
+    node_exporter: str | None = None  # the host's exporter, when one runs
+    postgres_exporter: str | None = None  # the database's exporter, when one runs
 
 
 def render_prometheus(
@@ -34,11 +36,16 @@ def render_prometheus(
     evaluation_interval: str = "15s",
     jobs: Jobs = Jobs(),
 ) -> str:
-    """prometheus.yml: the platform and the state exporter under their fixed job names."""
+    """prometheus.yml: the platform, the state exporter and the host and database exporters
+    (when they run) under their fixed job names."""
     scrape = [
         {"job_name": jobs.platform, "static_configs": [{"targets": [targets.platform]}]},
         {"job_name": jobs.state, "static_configs": [{"targets": [targets.state_exporter]}]},
     ]
+    exporters = ((jobs.node, targets.node_exporter), (jobs.postgres, targets.postgres_exporter))
+    for job, target in exporters:
+        if target:
+            scrape.append({"job_name": job, "static_configs": [{"targets": [target]}]})
     config: dict = {
         "global": {
             "scrape_interval": scrape_interval,

@@ -20,8 +20,9 @@ import pytest
 
 import alert_rules
 import dashboards
+from alert_rules.config import Jobs
 from alert_rules.render import rule_file
-from collectors.catalog import METRICS, Metric
+from collectors.catalog import EXPORTER_METRICS, METRICS, Metric
 from tests.alert_rules.tools import require
 from tests.dashboards.tools import LABEL_VALUES, panels, promql
 
@@ -36,6 +37,19 @@ OPEN_VALUES = {
     "route": ("/cashier/deposits", "/sessions"),
 }
 START = time.time()
+# A value for each label the exporter metrics' queries read (node_exporter, postgres_exporter).
+EXPORTER_LABELS: dict[str, str | tuple[str, ...]] = {
+    "cpu": "0",
+    "mode": "idle",
+    "device": "/dev/sda1",
+    "fstype": "ext4",
+    "mountpoint": "/",
+    "state": ("active", "idle in transaction"),
+    "datname": "pitwatch",
+    "relname": "ledger_entries",
+}
+JOBS = Jobs()
+EXPORTER_JOBS = {"node_exporter": JOBS.node, "postgres_exporter": JOBS.postgres}
 
 
 def _label_sets(metric: Metric) -> list[dict[str, str]]:
@@ -83,9 +97,38 @@ def exposition(now: float) -> str:
     return "\n".join(lines) + "\n"
 
 
+def exporter_exposition(exporter: str, now: float) -> str:
+    """What a third-party exporter serves of the series the catalog declares: counters
+    growing, free disk space shrinking (so that a time to full exists), gauges at 1."""
+    grown = (now - START) + 60
+    lines = []
+    for metric in (m for m in EXPORTER_METRICS if m.exporter == exporter):
+        lines.append(f"# TYPE {metric.name} {metric.type}")
+        domains = [(n, v if isinstance(v := EXPORTER_LABELS[n], tuple) else (v,))
+                   for n in metric.labels]  # fmt: skip
+        for i in range(max([len(values) for _, values in domains] or [1])):
+            kv = {name: values[i % len(values)] for name, values in domains}
+            lines.append(f"{metric.name}{_labels(kv)} {_exporter_value(metric.name, grown):.3f}")
+    return "\n".join(lines) + "\n"
+
+
+def _exporter_value(name: str, grown: float) -> float:
+    if name.endswith("_total") or name == "pg_stat_database_deadlocks":
+        return grown
+    if name == "node_filesystem_avail_bytes":
+        return 50e9 - grown * 1e6
+    if name == "node_filesystem_size_bytes":
+        return 100e9
+    return 0.0 if name == "node_filesystem_readonly" else 1.0
+
+
 class _Target(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
-        body = exposition(time.time()).encode()
+        exporter = self.path.strip("/")
+        if exporter in EXPORTER_JOBS:
+            body = exporter_exposition(exporter, time.time()).encode()
+        else:
+            body = exposition(time.time()).encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/plain; version=0.0.4")
         self.send_header("Content-Length", str(len(body)))
@@ -113,12 +156,18 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Clien
     rules.mkdir()
     for domain in alert_rules.DOMAINS:
         (rules / f"{domain.name}.yml").write_text(rule_file(domain, config))
+    address = f"127.0.0.1:{target.server_address[1]}"
+    exporters = "".join(
+        f"  - job_name: {job}\n    metrics_path: /{exporter}\n"
+        f"    static_configs: [{{targets: ['{address}']}}]\n"
+        for exporter, job in EXPORTER_JOBS.items()
+    )
     (tmp / "prometheus.yml").write_text(
         "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
         f"rule_files: ['{rules}/*.yml']\n"
         "scrape_configs:\n"
         "  - job_name: igaming-platform\n"
-        f"    static_configs: [{{targets: ['127.0.0.1:{target.server_address[1]}']}}]\n"
+        f"    static_configs: [{{targets: ['{address}']}}]\n" + exporters
     )
     port = _free_port()
     log = (tmp / "prometheus.log").open("w")
@@ -147,7 +196,7 @@ def _wait_for_samples(client: httpx.Client, proc: subprocess.Popen, log: Path) -
             pytest.fail("prometheus exited:\n" + log.read_text()[-3000:])
         try:
             if client.get("/-/ready").status_code == 200:
-                result = query(client, "count_over_time(up[1m])")
+                result = query(client, "min(count_over_time(up[1m]))")
                 if result and float(result[0]["value"][1]) >= 6:
                     return
         except httpx.HTTPError:

@@ -47,6 +47,8 @@ THIRD_PARTY = {
     "alertmanager": "prom/alertmanager",
     "grafana": "grafana/grafana",
     "jaeger": "jaegertracing/all-in-one",
+    "node-exporter": "prom/node-exporter",
+    "postgres-exporter": "quay.io/prometheuscommunity/postgres-exporter",
 }
 TRACING_SERVICE = "jaeger"
 TRACING_PROFILE = "tracing"
@@ -220,7 +222,7 @@ def test_servers_listen_on_every_interface_of_the_network_on_the_port_they_expos
         if metrics:
             assert flag(cmd, "--metrics-host") == "0.0.0.0", f"{name}: metrics unreachable"
             assert not metrics & {t for _, _, t in published(services[name])}, name
-    for name in ("prometheus", "alertmanager"):
+    for name in ("prometheus", "alertmanager", "node-exporter", "postgres-exporter"):
         address = flag(command(services[name]), "--web.listen-address") or ""
         assert address.startswith("0.0.0.0:"), name
         assert int(address.rsplit(":", 1)[1]) in listens_on(services[name]), name
@@ -424,7 +426,8 @@ def test_every_scrape_target_is_a_service_listening_on_that_port(services):
         for t in sc["targets"]
     ]
     names = {t.split(":")[0] for _, t in targets}
-    assert {"platform", "state-exporter", "alertmanager"} <= names, names
+    assert {"platform", "state-exporter", "alertmanager", "node-exporter",
+            "postgres-exporter"} <= names, names  # fmt: skip
     for job, target in targets:
         assert_points_at_a_service(f"http://{target}", services, f"prometheus job {job}")
 
@@ -532,3 +535,27 @@ def test_without_tracing_nothing_is_exported(services):
     for name, service in services.items():
         if is_pitwatch(service):
             assert environment(service).get("OTEL_EXPORTER_OTLP_ENDPOINT", "") == "", name
+
+
+# -- exporters ------------------------------------------------------------------------------
+
+
+def test_the_postgres_exporter_reads_our_queries_on_the_platforms_database(services):
+    exporter = services["postgres-exporter"]
+    queries = host_path(exporter, flag(command(exporter), "--extend.query-path") or "")
+    assert queries == ROOT / "deploy/postgres-exporter/queries.yaml" and queries.is_file()
+    dsn = environment(exporter)["DATA_SOURCE_NAME"]
+    assert dsn.split("?")[0] == environment(services["platform"])["PITWATCH_DATABASE_URL"]
+    assert_points_at_a_service(dsn, services, "postgres-exporter DATA_SOURCE_NAME", 5432)
+    assert depends_on(exporter).get("postgres") == "service_healthy"
+
+
+def test_the_node_exporter_runs_the_collectors_the_native_stack_runs(services):
+    from pitwatch.stack.native import NODE_COLLECTORS
+
+    cmd = command(services["node-exporter"])
+    assert "--collector.disable-defaults" in cmd
+    enabled = {c.removeprefix("--collector.") for c in cmd if c.startswith("--collector.")}
+    assert enabled - {"disable-defaults"} == set(NODE_COLLECTORS)
+    assert host_path(services["node-exporter"], "/host") == Path("/")
+    assert not published(services["node-exporter"]), "host metrics stay inside the network"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -64,9 +65,11 @@ def test_prometheus_scrapes_the_platform_and_the_state_exporter(stack):
     def both_up():
         r = httpx.get(f"{stack.prometheus_url}/api/v1/query", params={"query": "up"}, timeout=3)
         ups = {s["metric"]["job"]: s["value"][1] for s in r.json()["data"]["result"]}
-        return ups if ups == {"igaming-platform": "1", "pitwatch-state": "1"} else None
+        # the host's exporter beside them where it is installed (SQLite: no database one)
+        host = {"node": "1"} if shutil.which("prometheus-node-exporter") else {}
+        return ups if ups == {"igaming-platform": "1", "pitwatch-state": "1", **host} else None
 
-    wait_until(both_up, 30, "up == 1 for both jobs")
+    wait_until(both_up, 30, "up == 1 for both jobs (and the host exporter's)")
     rules = httpx.get(f"{stack.prometheus_url}/api/v1/rules", timeout=3).json()["data"]
     assert sum(len(g["rules"]) for g in rules["groups"]) > 0
     ams = httpx.get(f"{stack.prometheus_url}/api/v1/alertmanagers", timeout=3).json()["data"]
