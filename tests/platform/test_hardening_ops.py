@@ -231,7 +231,7 @@ def test_the_native_stack_scrapes_the_metrics_port(tmp_path):
     from pitwatch.stack.native import _write_prometheus
 
     config = StackConfig(run_dir=tmp_path, database_url="sqlite://", ports=StackPorts().shifted(7))
-    path = _write_prometheus(config, tmp_path, ALERT_RULES_DIR / "rules", am=False)
+    path = _write_prometheus(config, tmp_path, ALERT_RULES_DIR / "rules", binaries={})
     doc = yaml.safe_load(path.read_text())
     jobs = {j["job_name"]: j["static_configs"][0]["targets"] for j in doc["scrape_configs"]}
     assert jobs["igaming-platform"] == [f"127.0.0.1:{config.ports.platform_metrics}"]
