@@ -63,3 +63,19 @@ def test_a_simulated_day_is_reconciled_from_the_command_line(tmp_path, monkeypat
     assert set(breaks.loc[breaks["pair"] == "wallet_affiliate", "affiliate"]) == {"aff17"}
     assert (breaks["type"] == "missing_in_wallet").sum() >= 3
     assert (breaks["type"] == "missing_postback").sum() >= 3
+
+
+def test_partner_files_go_with_an_accelerated_run_only(tmp_path, capsys):
+    argv = ["simulate", "--scenario", "demo", "--live", "http://127.0.0.1:9"]
+    assert main([*argv, "--psp-reports", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("pitwatch simulate: --psp-reports and --affiliate-export go with an")
+
+
+def test_a_file_where_the_partner_files_folder_goes_is_one_line(tmp_path, capsys):
+    taken = tmp_path / "taken"
+    taken.write_text("", encoding="utf-8")
+    assert main(["simulate", "--scenario", "demo", "--affiliate-export", str(taken)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"pitwatch: {taken}: not a folder (expected where to write the files)\n"
