@@ -289,7 +289,11 @@ def week(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Week]:
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     reports = tmp / "psp-settlement"
     assert result.partner_files is not None
-    assert len(result.partner_files.affiliate_exports) == len(days) + 2  # and neighbours
+    # The warm-up's day (before the start) and the days either side of the run's.
+    around = [days[0] - timedelta(days=2), days[0] - timedelta(days=1), *days]
+    expected = [*around, days[-1] + timedelta(days=1)]
+    exported = result.partner_files.affiliate_exports
+    assert [p.name for p in exported] == [conversions_name(d) for d in expected]
     now = result.end + timedelta(days=3)
     done: dict[date, RunResult] = {}
     new: dict[date, dict[str, int]] = {}
