@@ -14,6 +14,8 @@ class SourceError(Exception):
     """A missing file, a wrong header, a wrong encoding, an unreadable view: the run
     fails with ``str(error)``, one line naming the file (or view) and the problem."""
 
+    run_id: int | None = None  # the failed run that recorded it, once recorded
+
     def __init__(self, source: str | os.PathLike[str], problem: str) -> None:
         self.source = os.fspath(source)
         self.problem = problem

@@ -137,6 +137,8 @@ def reconcile_day(
                 in_flight=0,
                 error=message,
             )
+        if isinstance(exc, SourceError):
+            exc.run_id = run_id
         raise
     options.progress(f"matched: {found.matched} rows, {found.in_flight} in flight")
     with options.phase("write_breaks"), state.begin() as conn:
@@ -228,6 +230,9 @@ def _match(engine: Engine, day: date, options: RunOptions, now: datetime) -> Fou
     from reconcilers.sources import affiliate_export, psp_reports
 
     phase = options.phase
+    export = options.affiliate_export
+    if export is not None and not export.is_file():  # before the long reads, recorded
+        raise SourceError(export, "no such affiliate export")
     options.progress(f"reading PSP settlement reports from {options.psp_reports_dir}")
     with phase("read_psp"):
         psp_rows, rejected, files = psp_reports.read_psp_reports(

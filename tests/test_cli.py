@@ -40,6 +40,58 @@ def test_bad_usage_is_one_line_and_exit_code_2(capsys):
     assert err.count("\n") == 1 and "invalid int value" in err
 
 
+def test_a_message_that_names_the_command_is_not_prefixed_twice():
+    from pitwatch.cli.errors import CliError, one_line
+
+    assert one_line(CliError("x.csv: missing\nmore")) == "pitwatch: x.csv: missing"
+    assert one_line(CliError("pitwatch simulate: give --scenario")) == (
+        "pitwatch simulate: give --scenario"
+    )
+    assert one_line(CliError("pitwatch: already")) == "pitwatch: already"
+
+
+def test_no_cli_error_is_written_with_the_prefix_main_adds():
+    """``main`` prints ``pitwatch: `` before a CliError's message: a message that starts
+    with it would print it twice."""
+    import ast
+    from pathlib import Path
+
+    import pitwatch
+
+    doubled = []
+    for path in Path(pitwatch.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", "") == "CliError"):
+                continue
+            first = node.args[0] if node.args else None
+            if isinstance(first, ast.JoinedStr) and first.values:
+                first = first.values[0]
+            if isinstance(first, ast.Constant) and str(first.value).startswith("pitwatch:"):
+                doubled.append(f"{path.name}:{node.lineno}")
+    assert doubled == []
+
+
+def test_a_busy_metrics_port_is_named_once(capsys):
+    import argparse
+    import socket
+    from types import SimpleNamespace
+
+    from prometheus_client import CollectorRegistry
+
+    from pitwatch.cli.errors import CliError, one_line
+    from pitwatch.cli.platform import _serve_metrics
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        platform = SimpleNamespace(metrics=SimpleNamespace(registry=CollectorRegistry()))
+        args = argparse.Namespace(metrics_host="127.0.0.1", metrics_port=port)
+        with pytest.raises(CliError) as error:
+            _serve_metrics(platform, args, settings=None)
+    assert one_line(error.value).startswith(f"pitwatch: metrics listener on 127.0.0.1:{port}: ")
+
+
 def test_db_upgrade_creates_tables_and_contract_views(tmp_path, capsys):
     url = f"sqlite:///{tmp_path / 'x.db'}"
     assert main(["platform", "db", "upgrade", "--database-url", url]) == 0

@@ -30,5 +30,8 @@ def is_user_error(exc: BaseException) -> bool:
 
 
 def one_line(exc: BaseException) -> str:
-    """A user error as the command line prints it."""
-    return f"pitwatch: {str(exc).splitlines()[0]}"
+    """A user error as the command line prints it: its first line, after ``pitwatch:``
+    unless it names the command already (``pitwatch simulate: ...``, as argparse's do)."""
+    lines = str(exc).splitlines()
+    text = lines[0] if lines else type(exc).__name__
+    return text if text.startswith(("pitwatch:", "pitwatch ")) else f"pitwatch: {text}"

@@ -59,4 +59,4 @@ def stack_ports(args: argparse.Namespace):
                 ports = ports.with_spec(f"{name}={getattr(args, f'{name}_port')}")
         return ports.with_spec(args.ports or "")
     except StackConfigError as exc:
-        raise CliError(f"pitwatch: {exc}") from None
+        raise CliError(str(exc)) from None

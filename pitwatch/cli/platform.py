@@ -60,7 +60,7 @@ def _serve_metrics(platform, args: argparse.Namespace, settings):
     try:
         server, _ = serve_metrics(platform.metrics, host, port)
     except OSError as exc:
-        raise CliError(f"pitwatch: metrics listener on {host}:{port}: {exc.strerror}") from None
+        raise CliError(f"metrics listener on {host}:{port}: {exc.strerror}") from None
     print(f"platform metrics on http://{host}:{server.server_port}/metrics", flush=True)
     return server
 

@@ -82,22 +82,25 @@ def cmd_reconcile_run(args: argparse.Namespace) -> int:
     if args.out:
         settings = settings.model_copy(update={"recon_out_dir": Path(args.out)})
     options = options_for(settings, args.date, "manual")
-    if args.affiliate_export:
-        export = Path(args.affiliate_export)
-        if not export.is_file():
-            raise CliError(f"{export}: no such affiliate export")
-        options = replace(options, affiliate_export=export)
-    options = replace(options, progress=lambda msg: print(msg, file=sys.stderr, flush=True))
+    if args.affiliate_export:  # its existence is the run's to check (a failed run)
+        options = replace(options, affiliate_export=Path(args.affiliate_export))
+    if not args.quiet:
+        options = replace(options, progress=lambda msg: print(msg, file=sys.stderr, flush=True))
     source = source_engine(settings.database_url)
     state = state_engine(settings.state_url)
+    failed: SourceError | None = None
     try:
         result = reconcile_day(source, state, args.date, options, datetime.now(UTC))
-    except SourceError as exc:  # recorded as a failed run in the state database
-        print(f"pitwatch: {exc}", file=sys.stderr)
-        return 2
+    except SourceError as exc:
+        # Recorded as a failed run in the state database; the one line comes last on
+        # stderr, after the engines are closed.
+        failed = exc
     finally:
         source.dispose()
         state.dispose()
+    if failed is not None:
+        recorded = f" (run {failed.run_id} recorded as failed)" if failed.run_id else ""
+        raise CliError(f"{failed}{recorded}")
     s = result.summary
     print(
         f"reconciled {args.date}: {s.new_breaks} new, {s.resolved_breaks} resolved, "
@@ -166,6 +169,12 @@ def register(sub) -> None:
     rrun.add_argument("--psp-reports", help="folder of PSP settlement reports (settings)")
     rrun.add_argument("--affiliate-export", help="affiliate network conversions export CSV")
     rrun.add_argument("--out", help="folder for the reports (settings: recon_out_dir)")
+    rrun.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress lines on stderr (an error is still its one line there)",
+    )
     rrun.set_defaults(func=cmd_reconcile_run)
     rled = rsub.add_parser(
         "ledger",

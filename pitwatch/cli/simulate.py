@@ -40,6 +40,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     duration = timedelta(days=args.days) if args.days is not None else scenario.duration
     out = Path(args.out) if args.out else Path("var/sim") / f"{scenario.name}-{scenario.seed}"
     logging.getLogger("igaming").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    psp_reports = Path(args.psp_reports) if args.psp_reports else None
+    exports = Path(args.affiliate_export) if args.affiliate_export else None
+    if args.live and (psp_reports or exports):
+        raise CliError(
+            "pitwatch simulate: --psp-reports and --affiliate-export go with an accelerated "
+            "run (a live run's simulators serve theirs: docs/simulator.md)"
+        )
+    for folder in (psp_reports, exports):
+        if folder is not None and folder.exists() and not folder.is_dir():
+            raise CliError(f"{folder}: not a folder (expected where to write the files)")
     if args.live:
         from datetime import UTC, datetime
 
@@ -77,6 +87,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             scale=args.scale,
             progress=progress,
             out_dir=out,
+            psp_reports=psp_reports,
+            affiliate_exports=exports,
         )
     s = result.summary()
     flows = s["simulator"]["flows"]
@@ -90,7 +102,24 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if s["ledger_invariants_ok"] is not None:
         print(f"ledger invariants: {'hold' if s['ledger_invariants_ok'] else 'VIOLATED'}")
     print(f"ground truth: {out / 'incidents.jsonl'}, summary: {out / 'summary.json'}")
+    if result.partner_files is not None:
+        _say_partner_files(result, psp_reports, exports)
     return 0 if s["ledger_invariants_ok"] is not False else 1
+
+
+def _say_partner_files(result, psp_reports: Path | None, exports: Path | None) -> None:
+    """Where the partners' files went, and the command that reconciles the run's first day."""
+    from igaming.traffic.partner_files import conversions_name
+
+    files = result.partner_files
+    if psp_reports is not None:
+        print(f"PSP settlement reports: {len(files.psp_reports)} files in {psp_reports}")
+    if exports is not None:
+        print(f"affiliate conversions exports: {len(files.affiliate_exports)} files in {exports}")
+    day = result.start.date()
+    reports = f" --psp-reports {psp_reports}" if psp_reports is not None else ""
+    export = f" --affiliate-export {exports / conversions_name(day)}" if exports else ""
+    print(f"reconcile a day: pitwatch reconcile run --date {day}{reports}{export}")
 
 
 def register(sub) -> None:
@@ -119,4 +148,17 @@ def register(sub) -> None:
         "--scale", type=positive(float), default=1.0, help="multiply every volume"
     )
     simulate.add_argument("--out", help="where the ground truth goes (var/sim/NAME-SEED)")
+    simulate.add_argument(
+        "--psp-reports",
+        metavar="DIR",
+        help="accelerated: write every PSP's settlement report of each day of the run into "
+        "DIR ({psp}-settlement-YYYY-MM-DD.csv, docs/psp-settlement-report.md), for "
+        "pitwatch reconcile run --psp-reports DIR",
+    )
+    simulate.add_argument(
+        "--affiliate-export",
+        metavar="DIR",
+        help="accelerated: write the affiliate network's conversions export of each day of "
+        "the run into DIR (conversions-YYYY-MM-DD.csv, docs/affiliate-conversions-export.md)",
+    )
     simulate.set_defaults(func=cmd_simulate)

@@ -42,7 +42,7 @@ def cmd_stack_up(args: argparse.Namespace) -> int:
             ready_timeout=args.timeout,
         )
     except StackConfigError as exc:
-        raise CliError(f"pitwatch: {exc}") from None
+        raise CliError(str(exc)) from None
     _, note = config.rules_dir()
     if note:
         print(f"note: {note}", flush=True)

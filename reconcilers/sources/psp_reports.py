@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import csv
+import os
+import re
 from collections.abc import Iterable
 from datetime import date, timedelta
 from pathlib import Path
@@ -26,7 +29,13 @@ from reconcilers.sources.sql import (
     timestamp,
     timestamp_checks,
 )
-from reconcilers.sources.strict_csv import CsvSpec, connect, read_strict_csv_arrow
+from reconcilers.sources.strict_csv import (
+    MAX_HEADER_BYTES,
+    CsvSpec,
+    check_header,
+    connect,
+    read_strict_csv_arrow,
+)
 
 COLUMNS = (
     "psp",
@@ -45,6 +54,8 @@ COLUMNS = (
 )
 ROW_TYPES = ("Settled", "Refunded", "Chargeback", "ChargebackReversed", "Payout", "Fee")
 CURRENCIES = tuple(CURRENCY_EXPONENTS)
+BATCH = re.compile(r"[0-9]{1,18}")
+CUT_SHORT = "is cut short: its last line has no line break (a whole report ends with one)"
 
 SPEC = CsvSpec(
     source="psp_report",
@@ -83,6 +94,12 @@ SPEC = CsvSpec(
         (
             "NOT regexp_full_match(batch_number, '[0-9]{1,18}')",
             is_value("batch_number", "expected a whole number"),
+        ),
+        # $batch: the file's batch, its first row's (file_batch); NULL when no row has one.
+        (
+            "try_cast(batch_number AS BIGINT) <> $batch",
+            "'batch_number is ' || batch_number || ' (expected ' || CAST($batch AS VARCHAR) || "
+            "', the file''s batch: its first row''s)'",
         ),
     ),
     outputs=(
@@ -131,7 +148,8 @@ def read_psp_reports(
                 path = folder / report_name(psp, when)
                 if when != day and not path.is_file():
                     continue  # a neighbour is optional (but read strictly when there)
-                found, refused = read_strict_csv_arrow(path, SPEC, params={"psp": psp}, con=con)
+                params = {"psp": psp, "batch": file_batch(path)}
+                found, refused = read_strict_csv_arrow(path, SPEC, params=params, con=con)
                 rows.append(found)
                 rejects.append(refused)
                 read.append(path)
@@ -144,6 +162,34 @@ def read_psp_reports(
         conform(pd.concat(refused), REJECTS, "REJECTS") if refused else empty(REJECTS),
         read,
     )
+
+
+def file_batch(path: Path) -> int | None:
+    """The file's batch: the batch_number of its first row that has a well-formed one (None
+    when no row has); every row must carry it. A file whose last line has no line break was
+    cut short (the format's files end with one): a SourceError, not rows read as whole."""
+    try:
+        with path.open("rb") as fh:
+            check_header(path, fh.readline(MAX_HEADER_BYTES + 1), COLUMNS)  # named first
+            fh.seek(0, os.SEEK_END)
+            if fh.tell():
+                fh.seek(-1, os.SEEK_END)
+                if fh.read(1) != b"\n":
+                    raise SourceError(path, CUT_SHORT)
+    except OSError:
+        return None  # the strict reading names the problem
+    with path.open(encoding="utf-8", errors="replace", newline="") as fh:
+        reader = csv.reader(fh, strict=True)
+        next(reader, None)  # the header
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return None
+            except csv.Error:
+                continue  # a rejected record; the reader goes on at the next line
+            if len(fields) == len(COLUMNS) and BATCH.fullmatch(fields[-1]):
+                return int(fields[-1])
 
 
 def _rows_frame(tables: list[pa.Table]) -> pd.DataFrame:

@@ -22,7 +22,7 @@ from ground.vocabulary import DEFAULT_PSPS
 from igaming.affiliates.models import PostbackAttempt, PostbackJob
 from igaming.db import make_engine
 from igaming.models import Deposit, PspCallback
-from igaming.sim.affiliate_network.network import export_csv
+from igaming.traffic.partner_files import conversions_name, write_partner_files
 from igaming.traffic.run import run_accelerated
 from igaming.traffic.scenario import Scenario, load
 from pitwatch.compose import simulation_settings
@@ -117,10 +117,10 @@ class Reconciled:
 def reconcile_the_run(run: Run, tmp: Path) -> Reconciled:
     """The partners' files for the run's day from the simulators' books, then the day."""
     day = run.start.date()
-    reports, export = tmp / "psp-settlement", tmp / f"conversions-{day}.csv"
-    for when in (day - timedelta(days=1), day, day + timedelta(days=1)):
-        run.world.psp.write_settlement_reports(when, reports)
-    export.write_text(export_csv(run.world.network.conversions(day)), encoding="utf-8")
+    reports, exports = tmp / "psp-settlement", tmp / "affiliates"
+    days = (day - timedelta(days=1), day, day + timedelta(days=1))
+    write_partner_files(run.world, days, psp_reports=reports, affiliate_exports=exports)
+    export = exports / conversions_name(day)
     now = run.result.end + timedelta(days=3)  # past every settlement window and grace
     options = RunOptions(
         psp_reports_dir=reports, out_dir=tmp / "out", psps=DEFAULT_PSPS, affiliate_export=export
@@ -273,22 +273,33 @@ def week(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Week]:
     tmp = tmp_path_factory.mktemp("week")
     url = f"sqlite:///{tmp}/db.sqlite"
     with capture_world() as (worlds, _delays):
+        # The partners' files of every day, as ``pitwatch simulate --psp-reports DIR
+        # --affiliate-export DIR`` writes them.
         result = run_accelerated(
-            load("mixed-week"), url, settings_for=simulation_settings, scale=0.02, warmup=WARMUP
+            load("mixed-week"),
+            url,
+            settings_for=simulation_settings,
+            scale=0.02,
+            warmup=WARMUP,
+            psp_reports=tmp / "psp-settlement",
+            affiliate_exports=tmp / "affiliates",
         )
     run = Run(result, make_engine(url), worlds[-1], [])
     first, last = result.start.date(), (result.end - timedelta(microseconds=1)).date()
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     reports = tmp / "psp-settlement"
-    for when in [days[0] - timedelta(days=1), *days, days[-1] + timedelta(days=1)]:
-        run.world.psp.write_settlement_reports(when, reports)
+    assert result.partner_files is not None
+    # The warm-up's day (before the start) and the days either side of the run's.
+    around = [days[0] - timedelta(days=2), days[0] - timedelta(days=1), *days]
+    expected = [*around, days[-1] + timedelta(days=1)]
+    exported = result.partner_files.affiliate_exports
+    assert [p.name for p in exported] == [conversions_name(d) for d in expected]
     now = result.end + timedelta(days=3)
     done: dict[date, RunResult] = {}
     new: dict[date, dict[str, int]] = {}
     seen: set[str] = set()
     for day in days:
-        export = tmp / f"conversions-{day}.csv"
-        export.write_text(export_csv(run.world.network.conversions(day)), encoding="utf-8")
+        export = tmp / "affiliates" / conversions_name(day)
         options = RunOptions(
             psp_reports_dir=reports, out_dir=tmp / "out", psps=DEFAULT_PSPS, affiliate_export=export
         )

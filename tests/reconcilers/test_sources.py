@@ -322,10 +322,13 @@ def test_utf8_offsets_are_right_across_read_chunks(tmp_path, monkeypatch, chunk)
     path.write_bytes(HEADER.encode() + b"\n" + good + b"\n")
     rows, _, _ = read_psp_reports(tmp_path, DAY, ["paybridge"])
     assert records(rows, "merchant_reference") == [("é€😀",)]
-    # A truncated 3-byte sequence at the very end of the file.
+    # A truncated 3-byte sequence at the very end of the file: a settlement report is cut
+    # short; the strict scanner (any format's) names the byte.
     path.write_bytes(HEADER.encode() + b"\n" + good + b"\n\xe2\x82")
-    with pytest.raises(SourceError) as error:
+    with pytest.raises(SourceError, match="cut short"):
         read_psp_reports(tmp_path, DAY, ["paybridge"])
+    with pytest.raises(SourceError) as error:
+        strict_csv.scan_file(path, COLUMNS)
     assert str(error.value).endswith(f"(byte 0xe2 at offset {len(HEADER) + len(good) + 2})")
 
 
@@ -387,6 +390,8 @@ BAD_ROWS = [
     ("exchange_rate", "0", "exchange_rate is '0' (expected a positive decimal)"),
     ("exchange_rate", "-1", "exchange_rate is '-1' (expected a positive decimal)"),
     ("batch_number", "1037.0", "batch_number is '1037.0' (expected a whole number)"),
+    ("batch_number", "1038", "batch_number is 1038 (expected 1037, the file's batch: its first"),
+    ("batch_number", "01036", "batch_number is 01036 (expected 1037, the file's batch: its firs"),
 ]
 
 
@@ -419,7 +424,7 @@ def test_fee_row_needs_no_merchant_reference_but_a_psp_reference(tmp_path):
 
 def test_blank_and_short_lines_are_rejects_not_skipped(tmp_path):
     path = tmp_path / "paybridge-settlement-2026-11-02.csv"
-    path.write_text(f'{HEADER}\n{SETTLED}\n\npaybridge,"x\n{SETTLED}', encoding="utf-8")
+    path.write_text(f'{HEADER}\n{SETTLED}\n\npaybridge,"x\n{SETTLED}\n', encoding="utf-8")
     rows, rejects, _ = read_psp_reports(tmp_path, DAY, ["paybridge"])
     assert records(rows, "source_line") == [(2,)]
     assert records(rejects, "source_line", "reason") == [
@@ -427,6 +432,66 @@ def test_blank_and_short_lines_are_rejects_not_skipped(tmp_path):
         (4, "not valid CSV: unexpected end of data"),
     ]
     assert rejects["raw"].iloc[1] == f'paybridge,"x\n{SETTLED}'
+
+
+# -- PSP settlement reports: one batch per file, and whole -----------------------------------
+
+
+def test_the_first_row_with_a_batch_number_sets_the_files_batch(tmp_path):
+    other = with_field(with_field(SETTLED, "psp_reference", "pb_2"), "batch_number", "1036")
+    no_batch = with_field(SETTLED, "batch_number", "")
+    write(tmp_path, "paybridge", DAY, no_batch, other, SETTLED)
+    rows, rejects, _ = read_psp_reports(tmp_path, DAY, ["paybridge"])
+    assert records(rows, "psp_reference", "batch_number") == [("pb_2", 1036)]
+    assert records(rejects, "source_line", "reason") == [
+        (2, "batch_number is '' (expected a whole number)"),
+        (4, "batch_number is 1037 (expected 1036, the file's batch: its first row's)"),
+    ]
+
+
+def test_a_row_of_another_batch_is_a_reject_in_a_file_read_the_slow_way_too(tmp_path):
+    # A quoted line break sends the file through Python's csv reader: the same check.
+    multiline = with_field(SETTLED, "merchant_reference", '"dep\nB"')
+    write(tmp_path, "paybridge", DAY, multiline, with_field(SETTLED, "batch_number", "99"))
+    rows, rejects, _ = read_psp_reports(tmp_path, DAY, ["paybridge"])
+    assert records(rows, "merchant_reference") == [("dep\nB",)]
+    assert list(rejects["reason"]) == [
+        "batch_number is 99 (expected 1037, the file's batch: its first row's)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "cut",
+    [
+        pytest.param(len(SETTLED) - 2, id="inside-the-last-field"),
+        pytest.param(len(SETTLED), id="before-the-line-break"),
+        pytest.param(40, id="mid-line"),
+        pytest.param(SETTLED.index("EUR,25.00") + 7, id="inside-an-amount"),
+    ],
+)
+def test_a_file_cut_short_fails_as_a_whole_naming_it(tmp_path, cut):
+    path = tmp_path / "paybridge-settlement-2026-11-02.csv"
+    path.write_text(f"{HEADER}\n{SETTLED}\n{SETTLED[:cut]}", encoding="utf-8")
+    with pytest.raises(SourceError) as error:
+        read_psp_reports(tmp_path, DAY, ["paybridge"])
+    assert str(error.value) == (
+        f"{path}: is cut short: its last line has no line break (a whole report ends with one)"
+    )
+
+
+def test_a_neighbour_day_cut_short_fails_too(tmp_path):
+    write(tmp_path, "paybridge", DAY, SETTLED)
+    before = write(tmp_path, "paybridge", DAY - timedelta(days=1), SETTLED)
+    before.write_text(before.read_text(encoding="utf-8")[:-3], encoding="utf-8")
+    with pytest.raises(SourceError, match="cut short"):
+        read_psp_reports(tmp_path, DAY, ["paybridge"])
+
+
+def test_a_wrong_header_is_named_before_a_missing_line_break(tmp_path):
+    path = tmp_path / "paybridge-settlement-2026-11-02.csv"
+    path.write_text("psp,amount\npaybridge,1", encoding="utf-8")
+    with pytest.raises(SourceError, match="header is 'psp,amount'"):
+        read_psp_reports(tmp_path, DAY, ["paybridge"])
 
 
 LINE_KINDS = {

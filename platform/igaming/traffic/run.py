@@ -18,6 +18,7 @@ from igaming.traffic.truth import db_summary, write_incident_log
 
 if TYPE_CHECKING:
     from igaming.traffic.accelerated import RunObserver
+    from igaming.traffic.partner_files import PartnerFiles
     from pitwatch.settings import Settings
 
 Progress = Callable[[datetime, Tally], None]
@@ -36,6 +37,7 @@ class RunResult:
     invariants_ok: bool | None = None
     wall_seconds: float = 0.0
     out_dir: Path | None = None
+    partner_files: PartnerFiles | None = None  # the PSPs' reports, the network's exports
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -74,12 +76,17 @@ def run_accelerated(
     out_dir: Path | None = None,
     warmup: timedelta = WARMUP,
     observer: RunObserver | None = None,
+    psp_reports: Path | None = None,
+    affiliate_exports: Path | None = None,
 ) -> RunResult:
     """Run the scenario on the service layer with a simulated clock, writing the database
     (a URL, or an engine the caller owns). ``settings_for`` makes the platform's settings
     for the database's URL (``pitwatch.compose.simulation_settings``: the simulated
     partners sign with the development placeholders). An ``observer`` (the backtest's
-    recorder) is attached to the platform and looks at it on the simulated clock."""
+    recorder) is attached to the platform and looks at it on the simulated clock. At the
+    end, the PSPs write their settlement reports into ``psp_reports`` and the affiliate
+    network its conversions exports into ``affiliate_exports`` (when given), for every day
+    of the run, warm-up included, and the day before and after (``partner_files``)."""
     from ground.clock import FakeClock
     from igaming.assembly import build_platform, start_platform
     from igaming.bus import MessageBus
@@ -112,6 +119,16 @@ def run_accelerated(
             driver.drain()
         finally:
             driver.close()
+    files = None
+    if psp_reports is not None or affiliate_exports is not None:
+        from igaming.traffic.partner_files import run_days, write_partner_files
+
+        files = write_partner_files(
+            driver.world,
+            run_days(sim.start - warmup, sim.end),
+            psp_reports=psp_reports,
+            affiliate_exports=affiliate_exports,
+        )
     with platform.session_factory() as session:
         report = check_invariants(session)
     result = RunResult(
@@ -125,6 +142,7 @@ def run_accelerated(
         database=db_summary(engine, since=sim.start - warmup),
         invariants_ok=report.ok,
         wall_seconds=time.perf_counter() - started,
+        partner_files=files,
     )
     if owned:
         engine.dispose()
