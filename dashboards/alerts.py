@@ -74,7 +74,7 @@ class AlertSource:
 
     @classmethod
     def registered(cls) -> AlertSource:
-        return cls.from_domains(alert_rules.DOMAINS, alert_rules.load())
+        return cls.from_domains(alert_rules.operator_domains(), alert_rules.load())
 
     def _alert(self, name: str) -> Alert | None:
         alert = self.alerts.get(name)

@@ -95,16 +95,20 @@ OWNED: tuple[tuple[str, str], ...] = (
 )
 
 
-def rendered() -> dict[str, str]:
-    """Every generated file: repository path -> content."""
+def rendered(*, stack: bool = True) -> dict[str, str]:
+    """Every generated file: repository path -> content, for the operator in force
+    (ground.vocabulary.OPERATOR). ``stack``: with the reference stack's compose files
+    (an operator's own folder has none: it runs its own platform)."""
     import alert_rules
     import dashboards
-    from pitwatch.stack import compose
 
     out = {a.path: a.render() for a in ARTEFACTS}
     out.update(alert_rules.artefacts())
     out.update(dashboards.artefacts())
-    out.update(compose.artefacts())
+    if stack:
+        from pitwatch.stack import compose
+
+        out.update(compose.artefacts())
     return out
 
 
