@@ -22,8 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 ENV = "PITWATCH_OPERATOR_CONFIG"
 REFERENCE = Path(__file__).resolve().parent / "reference-operator.toml"
-# The products of the contract (ground.contract.PRODUCTS; that module imports this one's
-# loader through ground.vocabulary, so the names are repeated and a test keeps them equal).
+# The products of the contract: each pw_* view belongs to one (ground.contract, which
+# takes the names from here).
 PRODUCTS = ("core", "sportsbook", "casino", "affiliates", "kyc", "outbox")
 OVERRIDE_SCOPES = ("geo", "psp")
 
