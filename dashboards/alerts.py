@@ -2,7 +2,7 @@
 recording rules, looked up by name.
 
 A threshold is never typed twice: a panel asks for ``DepositSuccessRateDropGeo``'s
-``floor`` and draws whatever the declaration (and ``alert_rules/overrides.toml``) says. An
+``floor`` and draws whatever the declaration (and the operator file's ``[[override]]``) says. An
 alert that is not registered in ``alert_rules.DOMAINS`` yet gives no threshold line and no
 runbook link (and is remembered in ``missing``); a registered alert without the parameter
 asked for is a mistake and fails the generation.

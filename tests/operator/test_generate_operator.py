@@ -94,3 +94,29 @@ def test_promtool_passes_the_operators_rendered_tests(lagoon, domain):
         timeout=900,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+def test_an_override_of_an_unknown_parameter_is_one_line_exit_2(tmp_path, capfd):
+    bad = tmp_path / "pitwatch.toml"
+    bad.write_text(
+        LAGOON.read_text().replace("drop = 0.4", "drop = 0.4\nflor = 0.2")  # a typo
+    )
+    assert main(["generate", "--config", str(bad), "--out", str(tmp_path / "out")]) == 2
+    err = capfd.readouterr().err.strip()
+    assert err.startswith(
+        "pitwatch: pitwatch.toml: override[1].flor: unknown parameter of DepositSuccessRateDropPsp"
+    )
+    assert len(err.splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+def test_contract_check_takes_the_products_of_the_file(tmp_path, capfd):
+    import sqlite3
+
+    db = tmp_path / "platform.db"
+    sqlite3.connect(db).execute("CREATE TABLE unrelated (x)").connection.close()
+    code = main(["contract", "check", "--config", str(LAGOON), "--database", f"sqlite:///{db}"])
+    out = capfd.readouterr().out
+    assert code == 1  # the lagoon's core views are missing
+    assert "pw_bets: not needed (sportsbook not among the products)" in out
+    assert "pw_outbox: not needed" in out
+    assert "pw_kyc_checks: missing" in out and "pw_conversions: missing" in out
