@@ -251,3 +251,25 @@ def test_the_state_collectors_fold_keeps_configured_affiliates_however_quiet():
     assert folded[("other",)] == (60.0, 0.0)
     assert set(folded) == {("aff-7",), ("other",)}
     assert configured(replace(AFFILIATE, configured=())) is None  # no list: top-N as before
+
+
+def test_the_exporter_builds_its_thresholds_from_the_operator_file(monkeypatch):
+    from sqlalchemy import create_engine
+
+    from collectors.exporter import create_exporter
+    from collectors.state import base
+
+    monkeypatch.setattr(base, "OPERATOR", load(LAGOON))
+    engine = create_engine("sqlite://")
+    try:
+        registry, _app = create_exporter(engine)
+        configs = [
+            c.config
+            for c in registry._collector_to_names  # the registered collectors
+            if isinstance(c, base.StateCollector)
+        ]
+    finally:
+        engine.dispose()
+    assert configs and all(c is configs[0] for c in configs)
+    assert configs[0].deposit_pending_seconds == 300
+    assert configs[0].withdrawal_sla_seconds == 43200
