@@ -154,7 +154,8 @@ def _checked(
     seen: set[str] = set()
     for v in values:
         if not shape.match(v):
-            raise ValueError(f"{_q(v)} is not a {what} ({hint})")
+            article = "an" if what[0] in "aeiou" else "a"
+            raise ValueError(f"{_q(v)} is not {article} {what} ({hint})")
         if v in seen:
             raise ValueError(f"{_q(v)} is listed twice")
         seen.add(v)
@@ -221,6 +222,12 @@ def _message(err: Any, data: Any) -> str:
         return "unknown key"
     if kind == "missing":
         return "missing (required)"
+    if kind == "too_short":
+        return "may not be empty"
+    if kind in ("tuple_type", "list_type"):
+        return "should be a list"
+    if kind == "dict_type" or kind == "model_type":
+        return "should be a table"
     value = err.get("input")
     if kind in ("string_pattern_mismatch",) and isinstance(value, str):
         return f"{_q(value)} is not a valid name (lower-case letters, digits, _ or -)"

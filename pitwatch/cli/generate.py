@@ -13,16 +13,16 @@ from pitwatch.cli.errors import CliError
 OPERATORS_DIR = Path("var/operators")
 
 
-def target(config: str | None, out: str | None) -> tuple[Path, bool]:
-    """Where the files go, and whether they are the reference operator's (the repository's
-    own artefacts, with the reference stack's compose files)."""
+def target(config: Path, out: str | None) -> tuple[Path, bool]:
+    """Where the files go for the operator file ``config`` (the one in force: --config or
+    PITWATCH_OPERATOR_CONFIG), and whether they are the reference operator's (the
+    repository's own artefacts, with the reference stack's compose files)."""
     from pitwatch.cli.operator import is_reference
     from pitwatch.generate import ROOT
 
     if is_reference(config):
         return (Path(out) if out else ROOT), True
-    assert config is not None
-    folder = Path(out) if out else OPERATORS_DIR / Path(config).stem
+    folder = Path(out) if out else OPERATORS_DIR / config.stem
     if folder.resolve() == ROOT:
         raise CliError(
             f"generate: --out {folder} is the repository: the reference operator's "
@@ -36,10 +36,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from ground.vocabulary import OPERATOR_SOURCE
     from pitwatch.generate import generate, rendered
 
-    root, reference = target(args.config, args.out)
     if args.config and Path(args.config).resolve() != OPERATOR_SOURCE:
         # main() chose the file before the catalog loaded (pitwatch.cli.operator)
         raise CliError(f"generate: {args.config} is not the operator configuration in force")
+    root, reference = target(OPERATOR_SOURCE, args.out)
     try:
         files = rendered(stack=reference)
         count = len(files)

@@ -120,3 +120,23 @@ def test_contract_check_takes_the_products_of_the_file(tmp_path, capfd):
     assert "pw_bets: not needed (sportsbook not among the products)" in out
     assert "pw_outbox: not needed" in out
     assert "pw_kyc_checks: missing" in out and "pw_conversions: missing" in out
+
+
+def test_the_file_named_by_the_environment_renders_into_its_own_folder_too(tmp_path):
+    import os
+    import sys
+
+    env = {**os.environ, "PITWATCH_OPERATOR_CONFIG": str(LAGOON)}
+    env["PYTHONPATH"] = f"{ROOT}:{ROOT / 'platform'}"
+    result = subprocess.run(
+        [sys.executable, "-m", "pitwatch.cli", "generate", "--check"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    # not the repository's artefacts: lagoon's own folder, not yet rendered, so all stale
+    assert result.returncode == 1
+    assert "stale: var/operators/lagoon/alert_rules/rules/payments.yml" in result.stderr
+    assert str(ROOT / "alert_rules") not in result.stderr
