@@ -6,6 +6,8 @@ shorter windows, ``alert_rules/demo/``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from alert_rules.cases import CASES
 from alert_rules.config import ConfigError, RulesConfig, load
 from alert_rules.domains import (
@@ -19,7 +21,7 @@ from alert_rules.domains import (
     sportsbook,
     wallet,
 )
-from alert_rules.model import Alert, Catch, Domain
+from alert_rules.model import Alert, Case, Catch, Domain
 
 DOMAINS: tuple[Domain, ...] = (
     payments.DOMAIN,
@@ -43,31 +45,69 @@ def catches(domains: tuple[Domain, ...] = DOMAINS) -> dict[str, tuple[Catch, ...
     return {a.name: a.catches for a in all_alerts(domains)}
 
 
-def artefacts(config: RulesConfig | None = None) -> dict[str, str]:
-    """Every generated file of the alerting suite: repository path -> content."""
+# The domains that belong to an optional product (ground.contract.PRODUCTS): an operator
+# without it gets none of their rules, tests, runbooks or routes. The others are core.
+PRODUCT_DOMAINS = ("sportsbook", "casino", "affiliates", "kyc")
+
+
+def domains_for(products: Iterable[str]) -> tuple[Domain, ...]:
+    """The domains an operator with these products gets (docs/operator-config.md)."""
+    have = set(products)
+    return tuple(d for d in DOMAINS if d.name not in PRODUCT_DOMAINS or d.name in have)
+
+
+def operator_domains() -> tuple[Domain, ...]:
+    """The domains of the operator in force (ground.vocabulary.OPERATOR)."""
+    from ground.vocabulary import PRODUCTS
+
+    return domains_for(PRODUCTS)
+
+
+def _in_force(case: Case, config: RulesConfig) -> bool:
+    if case.requires_override is None:
+        return True
+    alert, label, value = case.requires_override
+    return any(o.label == label and o.value == value for o in config.overrides_for(alert))
+
+
+def artefacts(
+    config: RulesConfig | None = None, domains: tuple[Domain, ...] | None = None
+) -> dict[str, str]:
+    """Every generated file of the alerting suite: repository path -> content.
+    ``domains``: default, those of the operator in force (its products)."""
     from alert_rules import alertmanager, profile, render
 
     config = config or load()
-    known = {a.name for a in all_alerts()}
+    domains = operator_domains() if domains is None else domains
+    known = {a.name for a in all_alerts()}  # an override of a product not had: ignored
     for o in config.overrides:
         if o.alert not in known:
-            raise ConfigError(f"override of {o.alert}: unknown alert")
-    cases = {d.name: CASES[d.name]() for d in DOMAINS}
+            raise ConfigError(f'{config.source}: {o.key}.alert: unknown alert "{o.alert}"')
+    cases = {d.name: tuple(c for c in CASES[d.name]() if _in_force(c, config)) for d in domains}
     out: dict[str, str] = {}
-    for domain in DOMAINS:
+    for domain in domains:
         mine = cases[domain.name]
         out[f"{render.RULES_DIR}/{domain.name}.yml"] = render.rule_file(domain, config)
         out[f"{render.TESTS_DIR}/{domain.name}.yml"] = render.test_file(
-            domain, mine, DOMAINS, config
+            domain, mine, domains, config
         )
-        out[f"{profile.DEMO_DIR}/{domain.name}.yml"] = profile.rule_file(domain, config, DOMAINS)
+        out[f"{profile.DEMO_DIR}/{domain.name}.yml"] = profile.rule_file(domain, config, domains)
         for alert in domain.alerts:
             out[f"{render.RUNBOOKS_DIR}/{alert.name}.md"] = render.runbook(
                 alert, domain, mine, config
             )
-    out["docs/alerts.md"] = render.detection_table(DOMAINS, cases, config)
-    out.update(alertmanager.artefacts(DOMAINS, config))
+    out["docs/alerts.md"] = render.detection_table(domains, cases, config)
+    out.update(alertmanager.artefacts(domains, config))
     return out
 
 
-__all__ = ["CASES", "DOMAINS", "all_alerts", "artefacts", "catches", "load"]
+__all__ = [
+    "CASES",
+    "DOMAINS",
+    "all_alerts",
+    "artefacts",
+    "catches",
+    "domains_for",
+    "load",
+    "operator_domains",
+]

@@ -1,5 +1,7 @@
 """Settings of the generated rules: links, scrape job names, and per-GEO / per-PSP
-parameter overrides read from a TOML file (``alert_rules/overrides.toml`` by default).
+parameter overrides, read from the operator's configuration file (ground.operator,
+docs/operator-config.md; the reference operator's ``ground/reference-operator.toml`` by
+default).
 
 An override names an alert, one value of the label the alert is overridable by, and
 the parameters to change::
@@ -15,16 +17,16 @@ every other value, so the rule file shows exactly which threshold applies where.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DEFAULT_OVERRIDES = Path(__file__).resolve().parent / "overrides.toml"
+from ground.operator import OperatorConfig, OperatorConfigError
+from ground.operator import load as load_operator
 
 
 class ConfigError(ValueError):
-    """The overrides file names an unknown alert, label or parameter."""
+    """The operator file's overrides name an unknown alert, label or parameter."""
 
 
 @dataclass(frozen=True)
@@ -51,43 +53,43 @@ class Override:
     label: str
     value: str
     params: Mapping[str, float | int | str]
+    key: str = "override"  # where the operator file says it: override[2]
 
 
 @dataclass(frozen=True)
 class RulesConfig:
     links: Links = field(default_factory=Links)
     overrides: tuple[Override, ...] = ()
+    source: str = "ground/reference-operator.toml"  # the operator file, for messages and docs
 
     def overrides_for(self, alert: str) -> tuple[Override, ...]:
         return tuple(o for o in self.overrides if o.alert == alert)
 
 
-def load(path: Path | None = DEFAULT_OVERRIDES) -> RulesConfig:
-    """Read the overrides file (missing file: defaults). Validation against the alert
-    declarations happens in ``alert_rules.render`` where the alerts are known."""
-    if path is None or not path.exists():
-        return RulesConfig()
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
-    try:
-        links = Links(**data.get("links", {}))
-    except TypeError as exc:
-        raise ConfigError(f"{path}: [links]: {exc}") from None
-    unknown = set(data) - {"links", "override"}
-    if unknown:
-        raise ConfigError(f"{path}: unknown section {sorted(unknown)} (links, override)")
+def from_operator(operator: OperatorConfig, source: str | None = None) -> RulesConfig:
+    """The rules' settings of an operator configuration (links and overrides). Validation
+    against the alert declarations happens in ``alert_rules.render`` where the alerts are
+    known."""
     overrides = []
-    for i, raw in enumerate(data.get("override", []), start=1):
-        raw = dict(raw)
-        alert = raw.pop("alert", None)
-        scope = [k for k in ("geo", "psp") if k in raw]
-        if not alert or len(scope) != 1:
-            raise ConfigError(f"{path}: override #{i} needs alert and exactly one of geo, psp")
-        label = scope[0]
-        value = str(raw.pop(label))
-        if not raw:
-            raise ConfigError(f"{path}: override #{i} ({alert}) changes no parameter")
-        overrides.append(Override(alert, label, value, raw))
-    return RulesConfig(links=links, overrides=tuple(overrides))
+    for i, o in enumerate(operator.override, start=1):
+        label = "geo" if o.geo is not None else "psp"
+        value = o.geo if o.geo is not None else o.psp
+        assert value is not None  # ground.operator checked: exactly one of geo, psp
+        overrides.append(Override(o.alert, label, value, o.params, key=f"override[{i}]"))
+    links = Links(operator.links.runbook_base, operator.links.grafana_base)
+    return RulesConfig(links=links, overrides=tuple(overrides), source=source or RulesConfig.source)
+
+
+def load(path: Path | str | None = None) -> RulesConfig:
+    """The rules' settings of the operator file at ``path`` (None: the operator in force,
+    ground.vocabulary.OPERATOR)."""
+    if path is None:
+        from ground.operator import REFERENCE
+        from ground.vocabulary import OPERATOR, OPERATOR_SOURCE
+
+        source = RulesConfig.source if OPERATOR_SOURCE == REFERENCE else OPERATOR_SOURCE.name
+        return from_operator(OPERATOR, source)
+    try:
+        return from_operator(load_operator(path), Path(path).name)
+    except OperatorConfigError as exc:
+        raise ConfigError(str(exc)) from None

@@ -313,6 +313,9 @@ class Case:
     incident_start: str | None = None
     recovery: str | None = None  # when the incident ended (checks after it are resolves)
     alerts: tuple[str, ...] = ()  # the alerts a normal/quiet/surge case proves silent
+    # (alert, label, value): a case proving an override of the reference operator's file;
+    # rendered only for an operator whose file has that override.
+    requires_override: tuple[str, str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -70,14 +70,20 @@ class Branch:
 
 def branches(alert: Alert, config: RulesConfig) -> list[Branch]:
     overrides = config.overrides_for(alert.name)
-    if overrides and alert.override_by is None:
-        raise ConfigError(f"override of {alert.name}: this alert has no per-GEO/PSP parameters")
     for o in overrides:
+        where = f"{config.source}: {o.key}"
+        if alert.override_by is None:
+            raise ConfigError(f"{where}: {alert.name} has no per-GEO/PSP parameters")
         if o.label != alert.override_by:
-            raise ConfigError(f"override of {alert.name}: overridable by {alert.override_by}")
-        unknown = set(o.params) - set(alert.params)
+            raise ConfigError(
+                f"{where}.{o.label}: {alert.name} is overridable by {alert.override_by}"
+            )
+        unknown = sorted(set(o.params) - set(alert.params))
         if unknown:
-            raise ConfigError(f"override of {alert.name}: unknown parameter {sorted(unknown)}")
+            raise ConfigError(
+                f"{where}.{unknown[0]}: unknown parameter of {alert.name} "
+                f"(has {', '.join(sorted(alert.params))})"
+            )
     defaults = {k: p.default for k, p in alert.params.items()}
     out = []
     for instance in alert.instances:
@@ -279,7 +285,7 @@ def runbook(alert: Alert, domain: Domain, cases: Iterable[Case], config: RulesCo
         lines.append("")
         if alert.override_by:
             lines.append(
-                f"Overridable per `{alert.override_by}` in `alert_rules/overrides.toml`"
+                f"Overridable per `{alert.override_by}` in `[[override]]` of `{config.source}`"
                 + (
                     "; in force: "
                     + ", ".join(

@@ -95,7 +95,7 @@ def create_exporter(
         state_engine = make_read_engine(state) if isinstance(state, str) else state
     engines = {SOURCE: engine, STATE: state_engine}
     clock = clock or SystemClock()
-    config = config or StateConfig()
+    config = config or StateConfig.from_operator()  # the operator file's thresholds
     health = Health(c.name for c in collectors)
     registry = CollectorRegistry()
     for cls in collectors:

@@ -2,7 +2,7 @@
 recording rules, looked up by name.
 
 A threshold is never typed twice: a panel asks for ``DepositSuccessRateDropGeo``'s
-``floor`` and draws whatever the declaration (and ``alert_rules/overrides.toml``) says. An
+``floor`` and draws whatever the declaration (and the operator file's ``[[override]]``) says. An
 alert that is not registered in ``alert_rules.DOMAINS`` yet gives no threshold line and no
 runbook link (and is remembered in ``missing``); a registered alert without the parameter
 asked for is a mistake and fails the generation.
@@ -74,7 +74,7 @@ class AlertSource:
 
     @classmethod
     def registered(cls) -> AlertSource:
-        return cls.from_domains(alert_rules.DOMAINS, alert_rules.load())
+        return cls.from_domains(alert_rules.operator_domains(), alert_rules.load())
 
     def _alert(self, name: str) -> Alert | None:
         alert = self.alerts.get(name)

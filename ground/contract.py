@@ -25,9 +25,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ground.operator import PRODUCTS as PRODUCTS  # the products; each view is of one
 from ground.vocabulary import TX_TYPES
 
-PRODUCTS = ("core", "sportsbook", "casino", "affiliates", "kyc", "outbox")
 KINDS = ("id", "integer", "money", "text", "boolean", "timestamptz")
 
 

@@ -1,5 +1,7 @@
-"""The label vocabularies: every GEO, PSP, payment method, sport, game provider and
-transaction type the metric catalog's label domains allow (collectors.catalog.labels).
+"""The label vocabularies: every GEO, PSP, payment method, sport, game provider, currency
+and transaction type the metric catalog's label domains allow (collectors.catalog.labels).
+The operator's own (markets, PSPs, ...) come from its configuration file (ground.operator,
+docs/operator-config.md); transaction and incident types are pitwatch's.
 
 They belong to the contract: the reference platform takes them from here, never the
 other way round, so an operator plugging in a platform of its own reads them in one place.
@@ -7,45 +9,29 @@ other way round, so an operator plugging in a platform of its own reads them in 
 
 from __future__ import annotations
 
-# The markets the reference operator serves (ISO 3166-1 alpha-2); any other is "other".
-GEOS = (
-    "DE",
-    "GB",
-    "SE",
-    "FI",
-    "NO",
-    "NL",
-    "ES",
-    "IT",
-    "AT",
-    "DK",
-    "IE",
-    "PL",
-    "BR",
-    "CA",
-    "IN",
-    "MX",
-    "JP",
-)
-DEFAULT_PSPS = ("paybridge", "nordpay", "ewallo", "pixgate")
-METHODS = ("card", "ewallet", "bank_transfer", "pix", "upi", "interac")
-SPORTS = (
-    "football",
-    "tennis",
-    "basketball",
-    "ice_hockey",
-    "baseball",
-    "american_football",
-    "volleyball",
-    "handball",
-    "cricket",
-    "rugby",
-    "darts",
-    "table_tennis",
-    "mma",
-    "esports",
-)
-DEFAULT_GAME_PROVIDERS = ("spinworks", "lucky_labs", "livetable")
+from ground.operator import OperatorConfig, load, selected_path
+
+# The operator configuration in force: PITWATCH_OPERATOR_CONFIG, else the reference
+# operator's (ground/reference-operator.toml). Read once, here, so that every importer
+# (the catalog's label domains, the rules, the dashboards) sees the same operator; a
+# process that wants another operator sets the variable before importing anything of
+# ours (pitwatch.cli.operator does, or runs the command in a child process).
+OPERATOR_SOURCE = selected_path()
+OPERATOR: OperatorConfig = load(OPERATOR_SOURCE)
+
+# The markets the operator serves (ISO 3166-1 alpha-2); any other is "other".
+GEOS: tuple[str, ...] = OPERATOR.markets
+DEFAULT_PSPS: tuple[str, ...] = tuple(OPERATOR.psps)
+METHODS: tuple[str, ...] = OPERATOR.methods
+SPORTS: tuple[str, ...] = OPERATOR.sports
+DEFAULT_GAME_PROVIDERS: tuple[str, ...] = OPERATOR.game_providers
+CURRENCIES: tuple[str, ...] = OPERATOR.currencies
+# Open labels: a configured list wins over the first N values seen (empty: open).
+BRANDS: tuple[str, ...] = OPERATOR.brands
+AFFILIATES: tuple[str, ...] = () if OPERATOR.affiliates == "database" else OPERATOR.affiliates
+AFFILIATES_FROM_DATABASE: bool = OPERATOR.affiliates == "database"
+CAMPAIGNS: tuple[str, ...] = OPERATOR.campaigns
+PRODUCTS: tuple[str, ...] = OPERATOR.products
 TX_TYPES = frozenset(
     {
         "deposit",
@@ -62,7 +48,7 @@ TX_TYPES = frozenset(
     }
 )
 # The brand a player registers under when none is given.
-DEFAULT_BRAND = "pitwatch"
+DEFAULT_BRAND: str = OPERATOR.default_brand
 
 # The simulator's incident types (igaming.traffic.scenario), which alerts declare they catch.
 INCIDENT_TYPES = (

@@ -11,6 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collectors.catalog.base import LabelDomain
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,17 +41,20 @@ def metrics_reference() -> str:
         "|---|---|---|---|---|",
     ]
     for m in sorted(METRICS, key=lambda m: (m.source, m.exposed_name)):
-        labels = ", ".join(
-            f"`{label.name}` ({len(label.values)} values)"
-            if label.values
-            else f"`{label.name}` (top {label.open_top_n}, else other)"
-            for label in m.labels
-        )
+        labels = ", ".join(_label_summary(label) for label in m.labels)
         help_text = m.help.replace("|", "\\|").replace("\n", " ")
         lines.append(
             f"| `{m.exposed_name}` | {m.type} | {labels or '—'} | {m.source} | {help_text} |"
         )
     return "\n".join([*lines, *exporter_reference()]) + "\n"
+
+
+def _label_summary(label: LabelDomain) -> str:
+    if label.values:
+        return f"`{label.name}` ({len(label.values)} values)"
+    if label.configured:
+        return f"`{label.name}` ({len(label.configured)} configured, else other)"
+    return f"`{label.name}` (top {label.open_top_n}, else other)"
 
 
 def exporter_reference() -> list[str]:
@@ -95,16 +102,20 @@ OWNED: tuple[tuple[str, str], ...] = (
 )
 
 
-def rendered() -> dict[str, str]:
-    """Every generated file: repository path -> content."""
+def rendered(*, stack: bool = True) -> dict[str, str]:
+    """Every generated file: repository path -> content, for the operator in force
+    (ground.vocabulary.OPERATOR). ``stack``: with the reference stack's compose files
+    (an operator's own folder has none: it runs its own platform)."""
     import alert_rules
     import dashboards
-    from pitwatch.stack import compose
 
     out = {a.path: a.render() for a in ARTEFACTS}
     out.update(alert_rules.artefacts())
     out.update(dashboards.artefacts())
-    out.update(compose.artefacts())
+    if stack:
+        from pitwatch.stack import compose
+
+        out.update(compose.artefacts())
     return out
 
 

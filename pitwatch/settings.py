@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -16,7 +17,6 @@ from ground.ports import (
     PLATFORM_PORT,
     PSP_SIM_PORT,
 )
-from ground.vocabulary import DEFAULT_GAME_PROVIDERS, DEFAULT_PSPS
 
 DEFAULT_DB_PATH = Path("var/pitwatch.db")
 # Where placeholder secrets, the API docs, fault injection and postbacks to private
@@ -24,6 +24,14 @@ DEFAULT_DB_PATH = Path("var/pitwatch.db")
 # as production: a deploy that forgets the variable fails closed.
 DEVELOPMENT_ENVIRONMENTS = ("development", "test")
 MIN_SECRET_BYTES = 32
+
+
+def _operator() -> Any:
+    """The operator configuration in force (ground.vocabulary, read on first use: the
+    command line imports these settings before ``--config`` has chosen the file)."""
+    from ground import vocabulary
+
+    return vocabulary
 
 
 class SettingsError(ValueError):
@@ -34,6 +42,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PITWATCH_", env_file=None, extra="ignore")
 
     environment: str = Field("production", description="development | test | production")
+    # The operator configuration file (docs/operator-config.md); None: the reference
+    # operator's. Read by ground.vocabulary from the environment at import, so it is named
+    # here for --help and the docs; --config FILE on a command sets it.
+    operator_config: Path | None = None
     # The platform's database: pitwatch reads the pw_* contract views through it (on an
     # operator's platform, a read-only login on a replica will do).
     database_url: str = f"sqlite:///{DEFAULT_DB_PATH}"
@@ -44,11 +56,11 @@ class Settings(BaseSettings):
     psp_base_url: str = f"http://127.0.0.1:{PSP_SIM_PORT}"
     kyc_base_url: str = f"http://127.0.0.1:{KYC_SIM_PORT}"
     psp_secrets: dict[str, str] = Field(
-        default_factory=lambda: {p: f"dev-secret-{p}" for p in DEFAULT_PSPS}
+        default_factory=lambda: {p: f"dev-secret-{p}" for p in _operator().DEFAULT_PSPS}
     )
     odds_feed_secret: str = "dev-secret-oddsfeed"
     game_provider_secrets: dict[str, str] = Field(
-        default_factory=lambda: {p: f"dev-secret-{p}" for p in DEFAULT_GAME_PROVIDERS}
+        default_factory=lambda: {p: f"dev-secret-{p}" for p in _operator().DEFAULT_GAME_PROVIDERS}
     )
     games_base_url: str = f"http://127.0.0.1:{GAMES_SIM_PORT}"
     games_timeout_seconds: float = 5.0
@@ -78,9 +90,14 @@ class Settings(BaseSettings):
     # {date} is the reconciled day; a missing file skips the wallet ⟷ affiliate pair.
     recon_affiliate_export: str | None = "var/affiliate-exports/conversions-{date}.csv"
     recon_out_dir: Path = Path("var/reconciliation")
-    recon_psps: list[str] = Field(default_factory=lambda: list(DEFAULT_PSPS))
-    recon_settlement_window_hours: float = 48.0
-    recon_postback_grace_hours: float = 6.0
+    # Default: the operator file's PSPs and [thresholds] (docs/operator-config.md).
+    recon_psps: list[str] = Field(default_factory=lambda: list(_operator().DEFAULT_PSPS))
+    recon_settlement_window_hours: float = Field(
+        default_factory=lambda: _operator().OPERATOR.thresholds.settlement_window_hours
+    )
+    recon_postback_grace_hours: float = Field(
+        default_factory=lambda: _operator().OPERATOR.thresholds.postback_grace_hours
+    )
     recon_slack_token: str | None = None
     recon_slack_channel: str = "#finance-recon"
     recon_slack_base_url: str = "https://slack.com/api/"

@@ -232,6 +232,7 @@ def cases() -> tuple[Case, ...]:
             incident_start="0m",
             recovery="60m",
             alerts=("DepositSuccessRateDropGeo",),
+            requires_override=("DepositSuccessRateDropGeo", "geo", "IN"),
         ),
         Case(
             "same hour last week: DE's usual night-time dip is no incident, the same dip in GB is",

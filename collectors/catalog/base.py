@@ -26,14 +26,19 @@ OTHER = "other"
 
 @dataclass(frozen=True)
 class LabelDomain:
-    """The values a label can take. ``open_top_n`` domains (affiliate, campaign) keep the
-    N most active values and fold the rest into ``other``; every other domain is a fixed
-    set of values."""
+    """The values a label can take. ``open_top_n`` domains (affiliate, campaign, brand)
+    keep the first N values seen and fold the rest into ``other``, unless the operator's
+    configuration lists them (``configured``: exactly those keep their name, whatever comes
+    first) or says they come from the database (``from_database``: a value earns its name
+    from a conversion the contract views list, never from a click). Every other domain is
+    a fixed set of values."""
 
     name: str
     values: tuple[str, ...] = ()
     open_top_n: int | None = None
     description: str = ""
+    configured: tuple[str, ...] = ()
+    from_database: bool = False
 
     @property
     def bounded(self) -> bool:
@@ -45,6 +50,8 @@ class LabelDomain:
             return OTHER
         if self.values:
             return value if value in self.values else OTHER
+        if self.configured:
+            return value if value in self.configured else OTHER
         return value if value in set(known) else OTHER
 
 

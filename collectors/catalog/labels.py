@@ -5,36 +5,52 @@ transaction id."""
 from __future__ import annotations
 
 from collectors.catalog.base import OTHER, LabelDomain
-from ground.vocabulary import DEFAULT_GAME_PROVIDERS, DEFAULT_PSPS, GEOS, METHODS, SPORTS, TX_TYPES
+from ground.vocabulary import (
+    AFFILIATES,
+    AFFILIATES_FROM_DATABASE,
+    BRANDS,
+    CAMPAIGNS,
+    CURRENCIES,
+    DEFAULT_GAME_PROVIDERS,
+    DEFAULT_PSPS,
+    GEOS,
+    METHODS,
+    SPORTS,
+    TX_TYPES,
+)
 
 GEO = LabelDomain("geo", (*GEOS, OTHER), description="ISO 3166-1 alpha-2, else other")
 PSP = LabelDomain("psp", (*DEFAULT_PSPS, OTHER))
 METHOD = LabelDomain("method", (*METHODS, OTHER), description="payment method")
-BRAND = LabelDomain("brand", open_top_n=20, description="operator brand, top 20")
+
+
+def _open(
+    name: str, n: int, what: str, configured: tuple[str, ...], database: bool = False
+) -> LabelDomain:
+    """An open label: the operator's configured values when it lists them, the values the
+    contract views list when it says "database", else the first ``n`` seen."""
+    if configured:
+        about = f"{what}: the {len(configured)} configured, else other"
+    elif database:
+        about = f"{what}: those with a conversion (first {n}), else other"
+    else:
+        about = f"{what}: first {n} seen, else other"
+    return LabelDomain(
+        name,
+        open_top_n=max(n, len(configured)),
+        description=about,
+        configured=configured,
+        from_database=database,
+    )
+
+
+BRAND = _open("brand", 20, "operator brand", BRANDS)
 PRODUCT = LabelDomain("product", ("sportsbook", "casino"))
 SPORT = LabelDomain("sport", (*SPORTS, OTHER))
 PROVIDER = LabelDomain("provider", (*DEFAULT_GAME_PROVIDERS, OTHER), description="game provider")
-AFFILIATE = LabelDomain("affiliate", open_top_n=50, description="top 50 by activity, else other")
-CAMPAIGN = LabelDomain("campaign", open_top_n=50, description="top 50 by activity, else other")
-CURRENCY = LabelDomain(
-    "currency",
-    (
-        "EUR",
-        "GBP",
-        "USD",
-        "SEK",
-        "NOK",
-        "DKK",
-        "CHF",
-        "PLN",
-        "BRL",
-        "CAD",
-        "INR",
-        "MXN",
-        "JPY",
-        OTHER,
-    ),
-)
+AFFILIATE = _open("affiliate", 50, "affiliate", AFFILIATES, AFFILIATES_FROM_DATABASE)
+CAMPAIGN = _open("campaign", 50, "campaign", CAMPAIGNS, AFFILIATES_FROM_DATABASE)
+CURRENCY = LabelDomain("currency", (*CURRENCIES, OTHER))
 HTTP_METHOD = LabelDomain("http_method", ("GET", "POST", "PUT", "PATCH", "DELETE", OTHER))
 STATUS_CLASS = LabelDomain("status_class", ("1xx", "2xx", "3xx", "4xx", "5xx"))
 ROUTE = LabelDomain(

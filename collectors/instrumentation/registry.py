@@ -49,7 +49,13 @@ ACCEPT: dict[str, Callable[[str], bool]] = {"route": safe_route}
 class TopN:
     """Label values of an open domain: the first N distinct safe values seen keep their
     name, every later one (and every unsafe one) is ``other``. First-seen rather than
-    most-active: cheap, stable series, and the bound is what matters for cardinality."""
+    most-active: cheap, stable series, and the bound is what matters for cardinality.
+
+    When the operator's configuration lists the values (``domain.configured``), exactly
+    those keep their name, from the start, and nothing else is admitted: anonymous clicks
+    right after a deploy cannot take the slots. When it says "database"
+    (``domain.from_database``), only ``admit`` (a conversion, which the contract views
+    list) gives a value its slot; ``bound`` (a click) only names values already admitted."""
 
     def __init__(
         self,
@@ -61,21 +67,30 @@ class TopN:
         self.domain = domain
         self.accept = accept
         self.limit = domain.open_top_n
-        self._seen: set[str] = set()
+        self.closed = bool(domain.configured)
+        self.gated = domain.from_database and not self.closed
+        self._seen: set[str] = set(domain.configured)
         self._lock = threading.Lock()
         for value in seed:
-            self.bound(value)
+            self.admit(value)
 
     @property
     def seen(self) -> frozenset[str]:
         return frozenset(self._seen)
 
     def bound(self, value: str | None) -> str:
+        """The label for a value seen in passing (a click, a deposit's brand)."""
+        if self.gated:
+            return value if value is not None and value in self._seen else OTHER
+        return self.admit(value)
+
+    def admit(self, value: str | None) -> str:
+        """The label for a value the contract views list (a conversion's affiliate)."""
         if value is None:
             return OTHER
         if value in self._seen:
             return value
-        if not self.accept(value):
+        if self.closed or not self.accept(value):
             return OTHER
         with self._lock:
             if value in self._seen:
@@ -119,10 +134,12 @@ class PlatformMetrics:
             self._open[domain.name] = TopN(domain, seed, accept)
         return self._open[domain.name]
 
-    def binder(self, domain: LabelDomain) -> Callable[[str | None], str]:
-        """value -> exported label value, for a fixed or an open domain."""
+    def binder(self, domain: LabelDomain, admit: bool = False) -> Callable[[str | None], str]:
+        """value -> exported label value, for a fixed or an open domain. ``admit``: the
+        value comes from a record the contract views list (``TopN.admit``)."""
         if domain.open_top_n is not None:
-            return self.top(domain).bound
+            top = self.top(domain)
+            return top.admit if admit else top.bound
         allowed = frozenset(domain.values)
 
         def bound(value: str | None) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, text
 
 from collectors.catalog import state as m
 from collectors.catalog.labels import AFFILIATE, CAMPAIGN
-from collectors.state.base import StateCollector, age, at, gauge, top_n
+from collectors.state.base import StateCollector, age, at, configured, gauge, top_n
 
 FTD_GAP = text(
     """SELECT c.affiliate, c.campaign, COUNT(*) AS ftds,
@@ -57,13 +57,18 @@ class AffiliatesCollector(StateCollector):
             for r in conn.execute(FTD_GAP, params)
         ]
         # One N for the pair: the top affiliate/campaign pairs by FTDs in the window.
-        folded = top_n(rows, min(self.n_for(AFFILIATE), self.n_for(CAMPAIGN)))
+        # The operator's configured affiliates (docs/operator-config.md) win: no other
+        # affiliate, however active, takes a slot.
+        slots = min(self.n_for(AFFILIATE), self.n_for(CAMPAIGN))
+        folded = top_n(rows, slots, configured(AFFILIATE, CAMPAIGN))
         gap, oldest = gauge(m.FTD_POSTBACK_GAP), gauge(m.FTD_POSTBACK_GAP_OLDEST)
         for key, (n, old) in sorted(folded.items()):
             gap.add_metric(list(key), n)
             oldest.add_metric(list(key), old)
         dead = gauge(m.POSTBACKS_DEAD_LETTER)
         dead_rows = [((r.affiliate or "other",), r.n, r.n, 0.0) for r in conn.execute(DEAD_LETTERS)]
-        for (affiliate,), (n, _old) in sorted(top_n(dead_rows, self.n_for(AFFILIATE)).items()):
+        for (affiliate,), (n, _old) in sorted(
+            top_n(dead_rows, self.n_for(AFFILIATE), configured(AFFILIATE)).items()
+        ):
             dead.add_metric([affiliate], n)
         return [gap, oldest, dead]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,8 +34,10 @@ from collectors.catalog import base as catalog
 from collectors.catalog import state as m
 from collectors.catalog.base import OTHER
 from ground.clock import Clock
+from ground.operator import OperatorConfig
 from ground.relations import missing_views
 from ground.sqltypes import UTCDateTime
+from ground.vocabulary import OPERATOR
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,20 @@ class StateConfig:
     # How often a collector switched off for want of its optional views looks again.
     views_recheck_seconds: float = 300.0
     top_n: dict[str, int] = field(default_factory=dict)  # label -> N, else the domain's
+
+    @classmethod
+    def from_operator(cls, operator: OperatorConfig | None = None, **changes: Any) -> StateConfig:
+        """The thresholds of the operator's configuration file (ground.vocabulary.OPERATOR
+        by default; docs/operator-config.md ``[thresholds]``), the budgets' defaults."""
+        t = (operator or OPERATOR).thresholds
+        return cls(
+            ftd_postback_grace_seconds=t.ftd_postback_grace_seconds,
+            ftd_lookback_seconds=t.ftd_lookback_seconds,
+            deposit_pending_seconds=t.deposit_pending_seconds,
+            withdrawal_sla_seconds=t.withdrawal_sla_seconds,
+            odds_stale_seconds=t.odds_stale_seconds,
+            **changes,
+        )
 
 
 SOURCE = "source"  # the platform's database: the pw_* contract views, read only
@@ -99,18 +115,37 @@ def family(metric: catalog.Metric) -> CounterMetricFamily | GaugeMetricFamily:
 
 
 def top_n(
-    rows: Iterable[tuple[tuple[str, ...], float, float, float]], n: int
+    rows: Iterable[tuple[tuple[str, ...], float, float, float]],
+    n: int,
+    keep: Callable[[tuple[str, ...]], bool] | None = None,
 ) -> dict[tuple[str, ...], tuple[float, float]]:
     """Fold (key, activity, count, oldest_age) rows: the n most active keys keep their
-    labels, the rest add up under ("other", ...); oldest is the max of what folds."""
+    labels, the rest add up under ("other", ...); oldest is the max of what folds.
+    ``keep``: only keys it accepts may keep their labels (the operator's configured
+    affiliates), however active the others are."""
     ranked = sorted(rows, key=lambda r: (-r[1], r[0]))
     out: dict[tuple[str, ...], tuple[float, float]] = {}
-    for i, (key, _activity, count, oldest) in enumerate(ranked):
-        if i >= n or OTHER in key:
+    kept = 0
+    for key, _activity, count, oldest in ranked:
+        if OTHER in key or kept >= n or (keep is not None and not keep(key)):
             key = tuple(OTHER for _ in key)
+        else:
+            kept += 1
         c, o = out.get(key, (0.0, 0.0))
         out[key] = (c + count, max(o, oldest))
     return out
+
+
+def configured(*domains: catalog.LabelDomain) -> Callable[[tuple[str, ...]], bool] | None:
+    """``top_n``'s keep for keys of these open domains: each configured domain's value
+    must be one of its configured values (None when no domain is configured)."""
+    if not any(d.configured for d in domains):
+        return None
+
+    def keep(key: tuple[str, ...]) -> bool:
+        return all(not d.configured or v in d.configured for d, v in zip(domains, key, strict=True))
+
+    return keep
 
 
 @contextmanager
@@ -218,7 +253,8 @@ class StateCollector(Collector):
         raise NotImplementedError
 
     def n_for(self, domain: catalog.LabelDomain) -> int:
-        return self.config.top_n.get(domain.name, domain.open_top_n or 0)
+        n = self.config.top_n.get(domain.name, domain.open_top_n or 0)
+        return max(n, len(domain.configured))  # a configured value always has its slot
 
 
 class HealthCollector(Collector):

@@ -11,52 +11,51 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from pitwatch.cli import (
-    backtest,
-    backup,
-    collect,
-    contract,
-    demo,
-    generate,
-    platform,
-    reconcile,
-    sim,
-    simulate,
-    stack,
-)
 from pitwatch.cli.errors import CliError, Parser, is_user_error, one_line
+from pitwatch.cli.operator import OperatorConfigError, choose
 
 __all__ = ["CliError", "build_parser", "main"]
 
-# In the order --help lists them.
+# In the order --help lists them. Imported when the parser is built, after the operator
+# configuration is chosen (pitwatch.cli.operator): they load the metric catalog.
 COMMANDS = (
-    demo,
-    platform,
-    generate,
-    collect,
-    contract,
-    reconcile,
-    backup,
-    simulate,
-    backtest,
-    sim,
-    stack,
+    "demo",
+    "platform",
+    "generate",
+    "collect",
+    "contract",
+    "reconcile",
+    "backup",
+    "simulate",
+    "backtest",
+    "sim",
+    "stack",
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
     parser = Parser(
         prog="pitwatch",
         description="Observability and business alerting for real-money gaming operators.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for command in COMMANDS:
-        command.register(sub)
+    for name in COMMANDS:
+        importlib.import_module(f"pitwatch.cli.{name}").register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        elsewhere = choose(argv)  # the operator configuration, before the catalog loads
+    except OperatorConfigError as exc:
+        print(f"pitwatch: {exc}", file=sys.stderr)
+        return 2
+    if elsewhere is not None:
+        return elsewhere
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -27,4 +27,10 @@ def register(sub) -> None:
     )
     cserve.add_argument("--host", default="127.0.0.1")
     cserve.add_argument("--port", type=int, default=COLLECT_PORT)
+    cserve.add_argument(
+        "--config",
+        metavar="FILE",
+        help="the operator configuration file: label values and thresholds "
+        "(docs/operator-config.md); default: PITWATCH_OPERATOR_CONFIG, else the reference's",
+    )
     cserve.set_defaults(func=cmd_collect_serve)

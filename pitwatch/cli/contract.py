@@ -25,7 +25,9 @@ def cmd_contract_check(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
     from collectors.contract_check import check_contract, read_only_engine
+    from ground.vocabulary import PRODUCTS  # the operator file's (pitwatch.cli.operator)
 
+    chosen = args.products if args.products is not None else PRODUCTS
     url = args.database or get_settings().database_url
     try:
         engine = read_only_engine(url, statement_timeout_ms=int(args.timeout * 1000))
@@ -33,7 +35,7 @@ def cmd_contract_check(args: argparse.Namespace) -> int:
         raise CliError(f"contract check: bad database URL: {exc}") from None
     try:
         with engine.connect() as conn:
-            report = check_contract(conn, args.products, sample_rows=args.sample_rows)
+            report = check_contract(conn, chosen, sample_rows=args.sample_rows)
     except DBAPIError as exc:
         cause = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
         detail = cause[0] if cause else type(exc).__name__
@@ -63,7 +65,13 @@ def register(sub) -> None:
         type=products,
         default=None,
         help="comma-separated products the platform has: core (always), sportsbook, "
-        "casino, affiliates, kyc, outbox (default: all)",
+        "casino, affiliates, kyc, outbox (default: the operator file's products)",
+    )
+    check.add_argument(
+        "--config",
+        metavar="FILE",
+        help="the operator configuration file (docs/operator-config.md); default: "
+        "PITWATCH_OPERATOR_CONFIG, else ground/reference-operator.toml",
     )
     check.add_argument(
         "--sample-rows",

@@ -25,7 +25,16 @@ def is_user_error(exc: BaseException) -> bool:
 
     from pydantic import ValidationError
 
-    user_errors = (CliError, SettingsError, ValidationError, FileNotFoundError, JSONDecodeError)
+    from ground.operator import OperatorConfigError
+
+    user_errors = (
+        CliError,
+        SettingsError,
+        OperatorConfigError,
+        ValidationError,
+        FileNotFoundError,
+        JSONDecodeError,
+    )
     return isinstance(exc, user_errors)
 
 

@@ -197,19 +197,31 @@ def test_an_override_renders_its_own_branch_and_excludes_it_from_the_default():
     assert 'igaming_deposit_attempts_total{psp!~"pixgate"}[5m])) >= 10' in rule["expr"]
 
 
+# The smallest operator file the overrides below go into (docs/operator-config.md).
+MINIMAL_OPERATOR = 'markets = ["DE"]\ncurrencies = ["EUR"]\nmethods = ["card"]\n'
+MINIMAL_PSP = '[psps.x]\nmethods = ["card"]\n'
+
+
 @pytest.mark.parametrize(
     ("toml", "message"),
     [
-        ('[[override]]\nalert = "PspDown"\nmin_attempts = 3\n', "exactly one of geo, psp"),
-        ('[[override]]\nalert = "PspDown"\npsp = "x"\n', "changes no parameter"),
-        ("[[override]\n", "override"),
-        ('[links]\ngrafana = "x"\n', "[links]"),
+        (
+            '[[override]]\nalert = "PspDown"\nmin_attempts = 3\n',
+            "override[1]: PspDown: needs exactly one of geo, psp",
+        ),
+        ('[[override]]\nalert = "PspDown"\npsp = "x"\n', "override[1]: PspDown: changes no"),
+        (
+            '[[override]]\nalert = "PspDown"\npsp = "y"\nfloor = 1\n',
+            'override[1].psp: unknown PSP "y"',
+        ),
+        ("[[override]\n", "not TOML"),
+        ('[links]\ngrafana = "x"\n', "links.grafana: unknown key"),
     ],
 )
-def test_a_bad_overrides_file_is_refused_with_a_clear_error(tmp_path, toml, message):
-    path = tmp_path / "overrides.toml"
-    path.write_text(toml)
-    with pytest.raises(ConfigError, match=re.escape(message)):
+def test_a_bad_override_in_the_operator_file_is_refused_with_a_clear_error(tmp_path, toml, message):
+    path = tmp_path / "pitwatch.toml"
+    path.write_text(MINIMAL_OPERATOR + toml + "\n" + MINIMAL_PSP)
+    with pytest.raises(ConfigError, match=re.escape(f"pitwatch.toml: {message}")):
         load(path)
 
 

@@ -317,7 +317,7 @@ def test_a_per_geo_drop_override_draws_that_geos_own_alert_line():
     )
     line = next(t["expr"] for t in panel["targets"] if t["legendFormat"].endswith("alert line"))
     assert '(1 - 0.2) * geo:igaming_deposit_success:ratio_expected{geo="DE"' in line
-    # the default drop everywhere else (India has its own, alert_rules/overrides.toml)
+    # the default drop everywhere else (India has its own: ground/reference-operator.toml)
     assert 'geo!~"IN|DE"' in line
 
 

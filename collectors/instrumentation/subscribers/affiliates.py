@@ -15,7 +15,10 @@ from igaming.bus import MessageBus
 
 
 def subscribe(bus: MessageBus, m: PlatformMetrics) -> None:
+    # A click names only affiliates already known; a registration or a conversion (rows
+    # the contract views list) admits one (TopN: configured, "database" or first seen).
     affiliate, campaign = m.binder(AFFILIATE), m.binder(CAMPAIGN)
+    admit_affiliate, admit_campaign = m.binder(AFFILIATE, True), m.binder(CAMPAIGN, True)
     clicks, registrations = m[c.AFFILIATE_CLICKS], m[c.AFFILIATE_REGISTRATIONS]
     ftds, qualified = m[c.AFFILIATE_FTDS], m[c.AFFILIATE_QUALIFIED_FTDS]
     postbacks, postback_delay = m[c.POSTBACKS], m[c.POSTBACK_DELAY]
@@ -24,10 +27,11 @@ def subscribe(bus: MessageBus, m: PlatformMetrics) -> None:
     ftd_reject_reason = m.binder(c.FTD_REJECT_REASON)
     started: set[tuple[str, str]] = set()
 
-    def pair(a: str | None, cp: str | None) -> tuple[str, str]:
+    def pair(a: str | None, cp: str | None, admit: bool = True) -> tuple[str, str]:
         # A new (affiliate, campaign) gets its whole funnel and its postbacks at zero, so
         # that "FTDs stopped for affiliate X" works from its first click.
-        labels = (affiliate(a), campaign(cp))
+        name_a, name_c = (admit_affiliate, admit_campaign) if admit else (affiliate, campaign)
+        labels = (name_a(a), name_c(cp))
         if labels not in started:
             started.add(labels)
             for metric in funnel:
@@ -54,7 +58,9 @@ def subscribe(bus: MessageBus, m: PlatformMetrics) -> None:
 
         return handle
 
-    bus.subscribe(aff.ClickRecorded, lambda e: clicks.labels(*pair(e.affiliate, e.campaign)).inc())
+    bus.subscribe(
+        aff.ClickRecorded, lambda e: clicks.labels(*pair(e.affiliate, e.campaign, False)).inc()
+    )
     bus.subscribe(core.PlayerRegistered, registered)
     bus.subscribe(aff.ConversionCreated, conversion)
     bus.subscribe(
