@@ -22,6 +22,16 @@ NOT_SIMULATED = {
     "ReconciliationRunStale": "the simulation runs no reconciliation (no run records)",
     "ReconciliationBreaksOpen": "the simulation runs no reconciliation (no break ledger)",
     "ReconciliationAmountAtRisk": "the simulation runs no reconciliation (no break ledger)",
+    **{
+        name: "the simulation takes no backups and runs no restore test (no backup records)"
+        for name in (
+            "BackupMissing",
+            "BackupOlderThanRpo",
+            "RestoreTestFailed",
+            "RestoreTestStale",
+            "RestoreSlowerThanRto",
+        )
+    },
 }
 GRACE_MINUTES = 15.0  # after an incident's end, a firing still counts as catching it
 # An operator's history is evaluated as production Prometheus evaluates: every 15 s.

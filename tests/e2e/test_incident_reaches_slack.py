@@ -185,7 +185,31 @@ QUIET_PANELS: dict[tuple[str, str], str] = {
     ("wallet", "Break aging: oldest open break by pair and type"): _BREAKS,
     ("wallet", "Open breaks by pair, type and PSP"): _BREAKS,
     ("wallet", "Open breaks by type"): _BREAKS,
+    **{
+        ("infrastructure", title): "the first restore test runs 30 minutes after the first "
+        "backup: the stack lives minutes"
+        for title in (
+            "Last restore test",
+            "Last restore test ran",
+            "Last passing restore test",
+            "Restore duration and the RTO",
+        )
+    },
 }
+
+
+def _postgres_only(key: str, panel: dict[str, Any]) -> bool:
+    """A panel of the PostgreSQL exporter's series alone: the incident stacks run on SQLite,
+    which has no exporter (tests/e2e/test_exporters.py scrapes a real one)."""
+    from tests.dashboards.tools import promql
+
+    targets = panel.get("targets", [])
+    return (
+        key == "infrastructure"
+        and bool(targets)
+        and all("pg_" in promql(t["expr"]) for t in targets)
+        and not any("pitwatch_" in promql(t["expr"]) for t in targets)
+    )
 
 
 def test_every_dashboard_panel_shows_data_against_the_incident_stacks_prometheus(stacks):
@@ -210,6 +234,8 @@ def _empty_panels(prometheus: str) -> set[tuple[str, str]]:
     empty = set()
     for key, model in dashboards().items():
         for panel in panels(model):
+            if _postgres_only(key, panel):
+                continue
             targets = panel.get("targets", [])
             results = [_query(prometheus, promql(t["expr"])) for t in targets]
             if targets and not any(results):
