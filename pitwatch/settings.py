@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     recon_affiliate_export: str | None = "var/affiliate-exports/conversions-{date}.csv"
     recon_out_dir: Path = Path("var/reconciliation")
     recon_psps: list[str] = Field(default_factory=lambda: list(DEFAULT_PSPS))
+    # PSP → the format its settlement files come in: pitwatch (ours, the default), adyen,
+    # paypal_stl, trustly, or a path to a mapping .toml (docs/psp-settlement-formats.md)
+    recon_psp_formats: dict[str, str] = Field(default_factory=dict)
     recon_settlement_window_hours: float = 48.0
     recon_postback_grace_hours: float = 6.0
     recon_slack_token: str | None = None

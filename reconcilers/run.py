@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -83,6 +83,8 @@ class RunOptions:
     progress: Progress = field(default=lambda _msg: None)
     phase: Phase = untimed
     wallet: WalletReader | None = None  # None: read_wallet (a benchmark feeds its own)
+    # PSP → the file format it delivers (docs/psp-settlement-formats.md); default ours
+    psp_formats: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -231,7 +233,7 @@ def _match(engine: Engine, day: date, options: RunOptions, now: datetime) -> Fou
     options.progress(f"reading PSP settlement reports from {options.psp_reports_dir}")
     with phase("read_psp"):
         psp_rows, rejected, files = psp_reports.read_psp_reports(
-            options.psp_reports_dir, day, options.psps
+            options.psp_reports_dir, day, options.psps, formats=options.psp_formats
         )
     options.progress(f"  {len(files)} files, {len(psp_rows)} rows, {len(rejected)} rejected")
     with phase("read_wallet"):
