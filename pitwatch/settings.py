@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     # PSP → the format its settlement files come in: pitwatch (ours, the default), adyen,
     # paypal_stl, trustly, or a path to a mapping .toml (docs/psp-settlement-formats.md)
     recon_psp_formats: dict[str, str] = Field(default_factory=dict)
+    # the affiliate export's format: pitwatch (ours, the default), affise, or a mapping path
+    recon_affiliate_format: str | None = None
     recon_settlement_window_hours: float = 48.0
     recon_postback_grace_hours: float = 6.0
     recon_slack_token: str | None = None

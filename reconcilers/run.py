@@ -85,6 +85,7 @@ class RunOptions:
     wallet: WalletReader | None = None  # None: read_wallet (a benchmark feeds its own)
     # PSP → the file format it delivers (docs/psp-settlement-formats.md); default ours
     psp_formats: Mapping[str, str] = field(default_factory=dict)
+    affiliate_format: str | None = None  # the network's export format; None: ours
 
 
 @dataclass(frozen=True)
@@ -260,7 +261,9 @@ def _match(engine: Engine, day: date, options: RunOptions, now: datetime) -> Fou
     if options.affiliate_export is not None and wallet.conversions is not None:
         options.progress(f"reading the affiliate export {options.affiliate_export}")
         with phase("read_affiliate"):
-            network, net_rejected = affiliate_export.read_affiliate_export(options.affiliate_export)
+            network, net_rejected = affiliate_export.read_affiliate_export(
+                options.affiliate_export, options.affiliate_format
+            )
         with phase("match_affiliate"):
             results["wallet_affiliate"] = affiliate.match_wallet_affiliate(
                 wallet.conversions, network, day=day, now=now, grace=options.postback_grace

@@ -44,7 +44,9 @@ PSP_KINDS: dict[str, str] = {
 BATCH_KINDS = ("fee", "adjustment")
 # Canonical kinds of an affiliate conversion (AFFILIATE_ROWS.event).
 AFFILIATE_KINDS = ("registration", "deposit", "ftd", "revenue")
-AFFILIATE_STATUSES = ("approved", "reversed", "pending", "declined")
+# A conversion that is not final (Affise: pending, hold) has no canonical status: such a
+# row is a reject naming its code, until the network's next export shows it final.
+AFFILIATE_STATUSES = ("approved", "reversed")
 
 
 class FormatError(ValueError):
@@ -61,6 +63,7 @@ class Sections(_Model):
     header: str  # the row type of the column-header row (CH)
     data: list[str]  # row types of data rows (SB)
     ignore: list[str] = Field(default_factory=list)  # structure rows (RH, FH, SH, SF, ...)
+    before: list[str] = Field(default_factory=list)  # of those, the ones a writer puts first
 
 
 class Dialect(_Model):

@@ -450,3 +450,60 @@ def read_psp_file(
         return psp_row(row, psp=psp, day=day, batch_from_name=batch)
 
     return read_mapped(path, fmt, SPEC, to_row, params={"psp": psp}, con=con)
+
+
+# -- affiliate conversions ------------------------------------------------------------------------
+
+
+def affiliate_row(row: _Row) -> list[str]:
+    """One network export row as a row of pitwatch's affiliate export format
+    (docs/affiliate-conversions-export.md)."""
+    rules = row.fmt.affiliate
+    assert rules is not None
+    goal = row.get(rules.event)
+    event = rules.events.get(goal)
+    if event is None:
+        raise ValueProblem(
+            f"{row.header(rules.event)} is {shown(goal)} "
+            f"(not a goal of format {row.fmt.name}: {', '.join(rules.events)})"
+        )
+    code = row.get(rules.status)
+    status = rules.statuses.get(code)
+    if status is None:
+        raise ValueProblem(
+            f"{row.header(rules.status)} is {shown(code)} (not final: the format maps "
+            f"{', '.join(f'{c} to {s}' for c, s in rules.statuses.items())})"
+        )
+    occurred = parse_datetime(
+        row.get(rules.occurred_at), rules.formats, row.header(rules.occurred_at), zone=rules.zone
+    )
+    currency = _currency(row, rules.currency)
+    amount = parse_amount(row.get(rules.amount) or "0", currency, "major", row.header(rules.amount))
+    commission_currency = _currency(row, rules.commission_currency, currency)
+    commission_text = row.get(rules.commission) or "0"
+    commission = parse_amount(
+        commission_text, commission_currency, "major", row.header(rules.commission or "")
+    )
+    return [
+        row.get(rules.affiliate),
+        row.get(rules.campaign),
+        "",  # click_id: not in AFFILIATE_ROWS (a click id is never a label or a key here)
+        row.get(rules.player_ref),
+        event,
+        row.get(rules.conversion_id),
+        format_amount(amount, currency, "major"),
+        currency,
+        status,
+        iso_utc(occurred),
+        iso_utc(occurred),  # received_at: the network's export has only the conversion time
+        format_amount(commission, commission_currency, "major"),
+        commission_currency,
+    ]
+
+
+def read_affiliate_file(
+    path: Path, fmt: FileFormat, con: duckdb.DuckDBPyConnection | None = None
+) -> tuple[pa.Table, pd.DataFrame]:
+    from reconcilers.sources.affiliate_export import SPEC
+
+    return read_mapped(path, fmt, SPEC, affiliate_row, params={}, con=con)

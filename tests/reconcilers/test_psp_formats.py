@@ -39,7 +39,7 @@ def _rows(frame: pd.DataFrame, psp: str) -> list[tuple]:
     out = []
     for row in part[SHOWN].itertuples(index=False):
         values = [None if pd.isna(v) else v for v in row]
-        values[3] = values[3].strftime("%Y-%m-%dT%H:%M:%S.%f")
+        values[3] = pd.Timestamp(values[3]).strftime("%Y-%m-%dT%H:%M:%S.%f")
         out.append(tuple(values))
     return out
 
