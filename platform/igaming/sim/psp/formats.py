@@ -56,6 +56,8 @@ def mapped_records(rows: Iterable, fmt: FileFormat) -> list[dict[str, str]]:
     records: list[dict[str, str]] = []
     for row in rows:
         kind = KIND_OF_TYPE[row.type]
+        if kind not in first_type:
+            raise ValueError(f"format {fmt.name} has no record type for {row.type} rows")
         parts = [(kind, row.gross_minor, row.fee_minor, row.net_minor)]
         if a.fee is None and a.net is None and row.fee_minor and kind not in BATCH_KINDS:
             parts = [(kind, row.gross_minor, 0, row.gross_minor), ("fee", 0, 0, row.fee_minor)]
