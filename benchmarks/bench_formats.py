@@ -77,7 +77,7 @@ def rows(n: int, seed: int) -> list[SettlementRow]:
             -500,
             "1",
             1037,
-        )  # fmt: skip
+        )
     )
     return out
 
