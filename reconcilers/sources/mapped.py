@@ -17,23 +17,23 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from datetime import date
+from decimal import InvalidOperation
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from ground.file_formats import (
-    BATCH_KINDS,
-    PSP_KINDS,
     FileFormat,
-    Money,
     ValueProblem,
     format_amount,
     iso_utc,
@@ -43,6 +43,7 @@ from ground.file_formats import (
 )
 from ground.money import CURRENCY_EXPONENTS
 from reconcilers.errors import SourceError
+from reconcilers.sources.mapped_psp import Columns, psp_frame
 from reconcilers.sources.strict_csv import CsvSpec, check_frame, connect, finish
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,26 @@ class Records:
     header: list[str]
     data: list[tuple[int, str, list[str]]] = field(default_factory=list)
     structural: list[dict[str, object]] = field(default_factory=list)
+    # The fast path (a plain file of one record per line): the data as Arrow strings, a
+    # column per header field, and each row's line and text, instead of ``data``.
+    table: pa.Table | None = None
+    table_lines: list[int] = field(default_factory=list)
+    table_raws: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return len(self.data) if self.table is None else self.table.num_rows
+
+    def line(self, i: int) -> int:
+        return self.data[i][0] if self.table is None else self.table_lines[i]
+
+    def raw(self, i: int) -> str:
+        return self.data[i][1] if self.table is None else self.table_raws[i]
+
+    def column(self, at: int) -> list[str] | pa.ChunkedArray:
+        if self.table is None:
+            return [r[2][at] for r in self.data]
+        return self.table.column(at)
 
 
 def day_files(folder: Path, fmt: FileFormat, day: date) -> list[Path]:
@@ -92,7 +113,11 @@ def split_records(path: Path, fmt: FileFormat) -> Records:
             path, f"not {d.encoding} (byte 0x{data[exc.start]:02x} at offset {exc.start})"
         ) from None
     text = text.removeprefix("\ufeff")  # utf-16 and utf-8 files may carry one
-    lines = text.splitlines(keepends=True)
+    lines = list(io.StringIO(text, newline=""))  # as csv splits them (not on \x0c, \u2028)
+    if d.sections is None:
+        fast = _fast_plain(fmt, text, lines)
+        if fast is not None:
+            return fast
     records = list(_records(lines, d.delimiter, d.quote))
     if d.skip_footer:
         records = records[: max(len(records) - d.skip_footer, 0)]
@@ -105,30 +130,72 @@ def _records(
     lines: list[str], delimiter: str, quote: str
 ) -> Iterator[tuple[int, str, list[str] | None, str | None]]:
     """(first line, raw text, fields or None, csv error) of every record."""
-    consumed: list[str] = []
-
-    def physical() -> Iterator[str]:
-        for text in lines:
-            consumed.append(text)
-            yield text
-
-    reader = csv.reader(physical(), delimiter=delimiter, quotechar=quote, strict=True)
+    reader = csv.reader(lines, delimiter=delimiter, quotechar=quote, strict=True)
+    done = 0  # lines consumed by the records before
     while True:
-        start = reader.line_num + 1
         try:
             fields: list[str] | None = next(reader)
             error = None
         except StopIteration:
             return
-        except csv.Error as exc:
+        except csv.Error as exc:  # the reader starts afresh on the next line
             fields, error = None, str(exc)
-        raw = "".join(consumed).removesuffix("\n").removesuffix("\r")
-        consumed.clear()
-        yield start, raw, fields, error
+        end = reader.line_num
+        raw = lines[done] if end - done == 1 else "".join(lines[done:end])
+        yield done + 1, raw.removesuffix("\n").removesuffix("\r"), fields, error
+        done = end
 
 
 def _structural(line: int, raw: str, reason: str) -> dict[str, object]:
     return {"source_line": line, "reason": reason, "raw": raw}
+
+
+def _fast_plain(fmt: FileFormat, text: str, lines: list[str]) -> Records | None:
+    """A plain file of one record per line, read by Arrow's CSV reader; None for any other
+    file (blank lines, line breaks in quotes, a wrong number of fields, bad quoting), which
+    the csv module then splits record by record, rejecting what must be."""
+    d = fmt.dialect
+    if len(lines) <= d.skip_rows:
+        return None
+    try:
+        header = next(csv.reader([lines[d.skip_rows]], delimiter=d.delimiter, quotechar=d.quote))
+    except (csv.Error, StopIteration):
+        return None
+    body = lines[d.skip_rows + 1 :]
+    expected = len(body) - d.skip_footer
+    if not header or expected < 0:
+        return None
+    if len(header) == 1 and any(line in ("\n", "\r\n", "\r") for line in body):
+        return None  # a blank line is one empty field: Arrow would not refuse it
+    names = [f"c{i}" for i in range(len(header))]
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO("".join(body).encode("utf-8")),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(
+                delimiter=d.delimiter,
+                quote_char=d.quote,
+                double_quote=True,
+                newlines_in_values=False,
+                ignore_empty_lines=False,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, ValueError):
+        return None
+    if table.num_rows != len(body):
+        return None
+    first = d.skip_rows + 2  # the line of the first data record
+    return Records(
+        header=header,
+        table=table.slice(0, expected),
+        table_lines=list(range(first, first + expected)),
+        table_raws=[line.removesuffix("\n").removesuffix("\r") for line in body[:expected]],
+    )
 
 
 def _plain(path: Path, fmt: FileFormat, records: list) -> Records:
@@ -247,46 +314,6 @@ class _Row:
         return self.fmt.aliases(logical)[0]
 
 
-def _money(row: _Row, rule: Money | None, currency: str, units: str) -> int | None:
-    """The signed amount (merchant's point of view) in minor units, None when empty."""
-    if rule is None:
-        return None
-
-    def amount(logical: str) -> int | None:
-        text = row.get(logical)
-        return None if text == "" else parse_amount(text, currency, units, row.header(logical))
-
-    if rule.signed is not None:
-        return amount(rule.signed)
-    if rule.debit is not None and rule.credit is not None:
-        debit, credit = amount(rule.debit), amount(rule.credit)
-        if debit is None and credit is None:
-            return None
-        return (credit or 0) - (debit or 0)
-    if rule.value is not None and rule.indicator is not None:
-        value = amount(rule.value)
-        if value is None:
-            return None
-        sign = row.get(rule.indicator)
-        if sign in rule.debit_values:
-            return -value
-        if sign in rule.credit_values:
-            return value
-        expected = ", ".join([*rule.debit_values, *rule.credit_values])
-        raise ValueProblem(f"{row.header(rule.indicator)} is {shown(sign)} (expected {expected})")
-    costs = [amount(c) for c in rule.costs or []]
-    if all(c is None for c in costs):
-        return None
-    return -sum(c or 0 for c in costs)
-
-
-def _convert(gross_minor: int, gross_currency: str, net_currency: str, rate: str) -> int:
-    """gross × rate in minor units of the net currency, rounded half up (away from zero)."""
-    shift = CURRENCY_EXPONENTS[net_currency] - CURRENCY_EXPONENTS[gross_currency]
-    value = Decimal(gross_minor).scaleb(shift) * Decimal(rate)
-    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
 def _currency(row: _Row, logical: str | None, fallback: str = "") -> str:
     value = row.get(logical) or fallback
     if value not in CURRENCY_EXPONENTS:
@@ -295,136 +322,42 @@ def _currency(row: _Row, logical: str | None, fallback: str = "") -> str:
     return value
 
 
-def psp_row(row: _Row, *, psp: str, day: date, batch_from_name: str | None) -> list[str]:
-    """One provider row as a row of pitwatch's format (docs/psp-settlement-report.md)."""
-    fmt = row.fmt
-    rules = fmt.psp
-    assert rules is not None
-    types = rules.record_types
-    provider_type = row.get(types.column)
-    kind = types.kinds.get(provider_type)
-    if kind is None:
-        known = ", ".join(list(types.kinds)[:8]) + (", ..." if len(types.kinds) > 8 else "")
-        raise ValueProblem(
-            f"{row.header(types.column)} is {shown(provider_type)} "
-            f"(not a record type of format {fmt.name}: {known})"
-        )
-    batch_kind = kind in BATCH_KINDS
-    batch = batch_from_name if batch_from_name is not None else row.get(rules.batch_number)
-    psp_reference = row.first(rules.references.psp_reference)
-    if not psp_reference:
-        if not batch_kind:
-            names = " / ".join(row.header(c) for c in rules.references.psp_reference)
-            raise ValueProblem(f"{names} is empty")
-        psp_reference = f"{psp}_batch_{batch}"
-    merchant_reference = row.first(rules.references.merchant_reference)
-    if not merchant_reference and not batch_kind:
-        names = " / ".join(row.header(c) for c in rules.references.merchant_reference)
-        raise ValueProblem(f"{names} is empty (only fee and adjustment rows may have none)")
-
-    dt = rules.datetimes
-    abbreviation = row.get(dt.zone_column) if dt.zone_column else None
-
-    def when(logical: str) -> datetime:
-        return parse_datetime(
-            row.get(logical),
-            dt.formats,
-            row.header(logical),
-            zone=dt.zone,
-            abbreviation=abbreviation,
-            abbreviations=dt.abbreviations,
-        )
-
-    created = when(dt.created_at)
-    settled = (
-        when(dt.settled_at)
-        if dt.settled_at and row.get(dt.settled_at)
-        else datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
-    )
-
-    a = rules.amounts
-    net_currency = _currency(row, a.net.currency if a.net and a.net.currency else a.gross.currency)
-    if batch_kind and not row.get(a.gross.currency):
-        gross_currency = net_currency
-    else:
-        gross_currency = _currency(row, a.gross.currency)
-    rate = row.get(a.exchange_rate) or "1"
-    if not _RATE.fullmatch(rate) or Decimal(rate) == 0:
-        raise ValueProblem(f"{row.header(a.exchange_rate or '')} is {shown(rate)} (not a rate)")
-    if gross_currency == net_currency and Decimal(rate) != 1:
-        rate = "1"  # a rate between the same currency says nothing
-    gross = _money(row, a.gross, gross_currency, a.units)
-    if gross is None:
-        if not batch_kind:
-            names = " / ".join(row.header(c) for c in a.gross.columns()[1:])
-            raise ValueProblem(f"{names}: no amount")
-        gross = 0
-    fee_currency = net_currency
-    if a.fee is not None and a.fee.currency is not None:
-        fee_currency = _currency(row, a.fee.currency, net_currency)
-        if fee_currency != net_currency:
-            raise ValueProblem(
-                f"{row.header(a.fee.currency)} is {fee_currency} (the fee must be in the net "
-                f"currency, {net_currency})"
-            )
-    fee = _money(row, a.fee, fee_currency, a.units)
-    net = _money(row, a.net, net_currency, a.units)
-    converted = _convert(gross, gross_currency, net_currency, rate)
-    if net is None:
-        net = converted + (fee or 0)
-    if fee is None:
-        fee = net - converted
-    if batch_kind:  # money in net only (docs/psp-settlement-formats.md)
-        gross, gross_currency, rate = 0, net_currency, "1"
-        fee = net if kind == "fee" else 0
-    return [
-        psp,
-        psp_reference,
-        merchant_reference,
-        PSP_KINDS[kind],
-        iso_utc(created),
-        iso_utc(settled),
-        gross_currency,
-        format_amount(gross, gross_currency, "major"),
-        net_currency,
-        format_amount(net, net_currency, "major"),
-        format_amount(fee, net_currency, "major"),
-        rate,
-        batch,
-    ]
+Values = dict[str, list[str] | pa.ChunkedArray]
+Mapper = Callable[[FileFormat, Values, int], tuple[pd.DataFrame, pd.Series]]
 
 
 def read_mapped(
     path: Path,
     fmt: FileFormat,
     spec: CsvSpec,
-    to_row: Callable[[_Row], list[str]],
+    mapper: Mapper,
     *,
     params: dict[str, object],
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> tuple[pa.Table, pd.DataFrame]:
-    """(rows, rejects) of one file in a mapped format, through ``spec``'s checks."""
+    """(rows, rejects) of one file in a mapped format: ``mapper`` turns the file's logical
+    columns into ``spec``'s columns with each row's first problem (None: none), and the
+    rows without one go through ``spec``'s checks."""
     if con is None:
         with connect() as own:
-            return read_mapped(path, fmt, spec, to_row, params=params, con=own)
+            return read_mapped(path, fmt, spec, mapper, params=params, con=own)
     records = split_records(path, fmt)
     index = resolve_columns(path, fmt, records.header)
-    good: list[list[str]] = []
-    lines: list[int] = []
-    raws: list[str] = []
+    n = records.rows
+    values = {logical: records.column(at) for logical, at in index.items()}
+    frame, reasons = mapper(fmt, values, n)
+    del values
+    bad = reasons.notna().to_numpy()
     structural = list(records.structural)
-    for line, raw, fields in records.data:
-        try:
-            good.append(to_row(_Row(fields, index, fmt)))
-        except (ValueProblem, InvalidOperation) as exc:
-            structural.append(_structural(line, raw, str(exc)))
-            continue
-        lines.append(line)
-        raws.append(raw)
-    frame = pd.DataFrame(good, columns=list(spec.columns), dtype=object)
-    frame.insert(0, "_line", pd.Series(lines, dtype="int64"))
-    frame.insert(1, "_raw", pd.Series(raws, dtype=object))
-    checked, found = check_frame(con, spec, frame, params)
+    structural += [
+        _structural(records.line(i), records.raw(i), reasons.iloc[i])
+        for i in np.flatnonzero(bad).tolist()
+    ]
+    good = frame.loc[~bad, list(spec.columns)].reset_index(drop=True)
+    kept = np.flatnonzero(~bad).tolist()
+    good.insert(0, "_line", pd.Series([records.line(i) for i in kept], dtype="int64"))
+    good.insert(1, "_raw", pd.Series([records.raw(i) for i in kept], dtype=object))
+    checked, found = check_frame(con, spec, good, params)
     return finish(checked, found, structural, spec, path.name)
 
 
@@ -446,10 +379,10 @@ def read_psp_file(
             raise SourceError(path, f"name has no batch number ({fmt.file.batch_from_name})")
         batch = match.group(1)
 
-    def to_row(row: _Row) -> list[str]:
-        return psp_row(row, psp=psp, day=day, batch_from_name=batch)
+    def mapper(fmt: FileFormat, values: Values, n: int) -> tuple[pd.DataFrame, pd.Series]:
+        return psp_frame(Columns(fmt, values, n), psp=psp, day=day, batch_from_name=batch)
 
-    return read_mapped(path, fmt, SPEC, to_row, params={"psp": psp}, con=con)
+    return read_mapped(path, fmt, SPEC, mapper, params={"psp": psp}, con=con)
 
 
 # -- affiliate conversions ------------------------------------------------------------------------
@@ -501,9 +434,35 @@ def affiliate_row(row: _Row) -> list[str]:
     ]
 
 
+def _row_by_row(to_row: Callable[[_Row], list[str]], columns: tuple[str, ...]) -> Mapper:
+    """A mapper applying ``to_row`` to each row (a ValueProblem is the row's reason)."""
+
+    def mapper(fmt: FileFormat, values: Values, n: int) -> tuple[pd.DataFrame, pd.Series]:
+        names = list(values)
+        lists = [
+            v.to_pylist() if isinstance(v, pa.ChunkedArray) else v
+            for v in (values[name] for name in names)
+        ]
+        index = {name: at for at, name in enumerate(names)}
+        out: list[list[str]] = []
+        reasons: list[str | None] = []
+        for fields in zip(*lists, strict=True) if names else []:
+            try:
+                out.append(to_row(_Row(list(fields), index, fmt)))
+                reasons.append(None)
+            except (ValueProblem, InvalidOperation) as exc:
+                out.append([""] * len(columns))
+                reasons.append(str(exc))
+        frame = pd.DataFrame(out, columns=list(columns), dtype=object)
+        return frame, pd.Series(reasons, dtype=object)
+
+    return mapper
+
+
 def read_affiliate_file(
     path: Path, fmt: FileFormat, con: duckdb.DuckDBPyConnection | None = None
 ) -> tuple[pa.Table, pd.DataFrame]:
     from reconcilers.sources.affiliate_export import SPEC
 
-    return read_mapped(path, fmt, SPEC, affiliate_row, params={}, con=con)
+    mapper = _row_by_row(affiliate_row, SPEC.columns)
+    return read_mapped(path, fmt, SPEC, mapper, params={}, con=con)
