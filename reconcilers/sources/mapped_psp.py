@@ -229,33 +229,30 @@ def _times(cols: Columns, logical: str, p: Problems) -> pd.Series:
 
 def _iso(times: pd.Series) -> pd.Series:
     """Our format's timestamps (2026-11-02T12:00:00.000000Z), NaT as ''."""
-    arr = pa.array(times.dt.tz_convert("UTC").dt.tz_localize(None), type=pa.timestamp("us"))
-    text = pc.strftime(arr, format="%Y-%m-%dT%H:%M:%SZ")
-    return (
-        pd.Series(text.to_pandas(types_mapper=pd.ArrowDtype), index=times.index)
-        .astype(STR)
-        .fillna("")
-    )
+    naive = times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    text = np.char.add(np.datetime_as_string(naive, unit="us"), "Z")
+    return pd.Series(text, index=times.index, dtype=object).where(times.notna().to_numpy(), "")
 
 
 def _major(minor: pd.Series, currency: pd.Series) -> pd.Series:
     """Minor units as major-unit text with the currency's decimals ('' where unknown)."""
-    out = pd.Series("", index=minor.index, dtype=object)
+    out = np.full(len(minor), "", dtype=object)
     exp = pd.to_numeric(currency.astype(object).map(CURRENCY_EXPONENTS), errors="coerce")
     for e in sorted(exp.dropna().unique()):
         rows = (exp == e).fillna(False).to_numpy(dtype=bool) & minor.notna().to_numpy(dtype=bool)
         values = minor[rows].astype("int64").to_numpy()
         if e == 0:
-            out[rows] = values.astype(str)
+            out[rows] = pc.cast(pa.array(values), pa.string()).to_numpy(zero_copy_only=False)
             continue
-        scale = 10 ** int(e)
-        sign = np.where(values < 0, "-", "")
-        whole, frac = np.divmod(np.abs(values), scale)
-        frac_text = pd.Series(frac.astype(str)).str.zfill(int(e)).to_numpy()
-        out[rows] = (
-            pd.Series(sign) + pd.Series(whole.astype(str)) + "." + pd.Series(frac_text)
-        ).to_numpy()
-    return out
+        whole, frac = np.divmod(np.abs(values), 10 ** int(e))
+        number = pc.binary_join_element_wise(
+            pc.cast(pa.array(whole), pa.string()),
+            pc.utf8_lpad(pc.cast(pa.array(frac), pa.string()), width=int(e), padding="0"),
+            ".",
+        )
+        signed = pc.binary_join_element_wise(pa.array(np.where(values < 0, "-", "")), number, "")
+        out[rows] = signed.to_numpy(zero_copy_only=False)
+    return pd.Series(out, index=minor.index, dtype=object)
 
 
 def _convert(gross: pd.Series, gc: pd.Series, nc: pd.Series, rate: pd.Series) -> pd.Series:

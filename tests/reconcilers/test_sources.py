@@ -368,7 +368,7 @@ BAD_ROWS = [
         "type",
         "Deposit",
         "type is 'Deposit' (expected one of Settled, Refunded, Chargeback, "
-        "ChargebackReversed, Payout, Fee)",
+        "ChargebackReversed, Payout, Fee, Adjustment)",
     ),
     (
         "created_at",
