@@ -2,12 +2,15 @@
 (ground.file_formats; docs/psp-settlement-formats.md) into exactly the frames the strict
 readers produce (PSP_ROWS / AFFILIATE_ROWS and REJECTS), so that matching is untouched.
 
-Python splits the records (any encoding, a byte-order mark, sections, header and footer
-rows) and applies the mapping row by row: a row the mapping cannot read (an unknown record
-type, an amount with more decimals than its currency has, a time its zone never had) is a
-reject naming the provider's column. Every other row becomes a row of pitwatch's own format
-and goes through that format's DuckDB checks (``CsvSpec``), so a mapped file is held to
-the same rules as ours. Nothing is dropped: rows + rejects = the data records.
+The file is decoded (any encoding, a byte-order mark) and split into records: by Arrow's
+CSV reader when it is plain and has one record per line, else by the csv module (sections,
+blank lines, line breaks in quotes, a wrong number of fields: those records are rejects).
+The mapping is applied column-wise (``mapped_psp``; the affiliate mapping row by row): a
+row the mapping cannot read (an unknown record type, an amount with more decimals than
+its currency has, a time its zone never had) is a reject naming the provider's column.
+Every other row becomes a row of pitwatch's own format and goes through that format's
+DuckDB checks (``CsvSpec``), so a mapped file is held to the same rules as ours. Nothing
+is dropped: rows + rejects = the data records.
 
 File-level problems (missing, not in its encoding, no header, a required column missing)
 raise SourceError: one line, and the run fails as with our own format.

@@ -183,7 +183,8 @@ def _times(cols: Columns, logical: str, p: Problems) -> pd.Series:
         short = pc.replace_substring_regex(
             pa.array(text.array), pattern=r"([0-9][+-][0-9]{2})$", replacement=r"\100"
         )
-        text = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([short])), index=text.index)
+        short = pa.chunked_array([short]).cast(pa.large_string())
+        text = pd.Series(pd.arrays.ArrowStringArray(short), index=text.index)
     parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]" if with_offset
                        else "datetime64[ns]")  # fmt: skip
     plain = text.astype(object)

@@ -121,6 +121,19 @@ def test_trustly_golden(golden) -> None:
 ADYEN = GOLDEN / "nordpay" / "2026-11-02" / "settlement_detail_report_batch_1037.csv"
 
 
+@pytest.mark.parametrize("psp", list(FORMATS))
+def test_a_file_of_no_rows_reads_as_none(tmp_path: Path, psp: str) -> None:
+    source = next((GOLDEN / psp).rglob("*.*"))
+    target = tmp_path / source.relative_to(GOLDEN)
+    target.parent.mkdir(parents=True)
+    lines = source.read_text(encoding="utf-8-sig").splitlines(keepends=True)
+    kept = [line for line in lines if not line.startswith(('"SB"', "SB"))]
+    target.write_text("".join(kept if psp == "paybridge" else lines[:1]), encoding="utf-8")
+    rows, rejects, files = read_psp_reports(tmp_path, DAY, [psp], formats=FORMATS)
+    assert rows.empty and rejects.empty and len(files) == 1
+    assert list(rows.columns) == list(PSP_ROWS)
+
+
 def _adyen_copy(tmp_path: Path, text: str, *, encoding: str = "utf-8") -> Path:
     folder = tmp_path / "nordpay" / "2026-11-02"
     folder.mkdir(parents=True)
