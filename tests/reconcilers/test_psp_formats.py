@@ -341,3 +341,14 @@ def test_amounts_are_decimal_never_float() -> None:
     assert parse_amount("-1500", "JPY", "minor", "x") == -1500
     with pytest.raises(ValueError, match="has 1 decimals"):
         parse_amount("15.0", "JPY", "major", "x")
+
+
+def test_the_settings_name_each_counterparts_format(monkeypatch) -> None:
+    from pitwatch.settings import Settings
+    from reconcilers.schedule import options_for
+
+    monkeypatch.setenv("PITWATCH_RECON_PSP_FORMATS", '{"paybridge": "adyen"}')
+    monkeypatch.setenv("PITWATCH_RECON_AFFILIATE_FORMAT", "affise")
+    options = options_for(Settings(), DAY, "manual")
+    assert dict(options.psp_formats) == {"paybridge": "adyen"}
+    assert options.affiliate_format == "affise"

@@ -103,3 +103,15 @@ def test_adyen_writes_local_time_with_its_abbreviation(tmp_path: Path) -> None:
     assert ",CR,2500,EUR,DR,55,," in paypal[4]
     with pytest.raises(ValueError, match="format trustly has no record type for Chargeback"):
         render_mapped(ROWS[3:4], get_format("trustly"))
+
+
+def test_the_simulator_config_names_a_psps_report_format() -> None:
+    from pydantic import ValidationError
+
+    from igaming.sim.psp.config import PspSettings
+
+    assert PspSettings(report_format="paypal_stl").report_format == "paypal_stl"
+    with pytest.raises(ValidationError, match="unknown file format 'stripe'"):
+        PspSettings(report_format="stripe")
+    with pytest.raises(ValidationError, match="'affise' is not a PSP settlement format"):
+        PspSettings(report_format="affise")
