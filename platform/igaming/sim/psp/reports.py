@@ -336,7 +336,10 @@ def write_settlement_reports(
             fmt = get_format(name)
             path = (out_dir / psp / file_name(fmt, day, batch_number(day))).resolve()
             path.parent.mkdir(parents=True, exist_ok=True)
-            content = render_mapped(report.rows, fmt)
+            try:
+                content = render_mapped(report.rows, fmt)
+            except ValueError as exc:  # e.g. no record type of the format for a row's kind
+                raise ReportError(f"{psp}: {exc}") from None
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_bytes(content)
         os.replace(tmp, path)  # a reconciler polling the folder never sees half a file
