@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint typecheck format backtest bench-wallet bench-collect bench-recon bench-sim bench-floor bench-profile bench-backtest bench-ledger-check bench-backup clean
+.PHONY: demo test test-fast lint typecheck format backtest bench-wallet bench-collect bench-recon bench-formats bench-sim bench-floor bench-profile bench-backtest bench-ledger-check bench-backup clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,9 @@ bench-collect: $(STAMP)
 
 bench-recon: $(STAMP)
 	$(BIN)/python benchmarks/bench_recon.py
+
+bench-formats: $(STAMP)
+	$(BIN)/python benchmarks/bench_formats.py
 
 bench-sim: $(STAMP)
 	$(BIN)/python benchmarks/bench_sim.py

@@ -92,6 +92,11 @@ class Settings(BaseSettings):
     recon_out_dir: Path = Path("var/reconciliation")
     # Default: the operator file's PSPs and [thresholds] (docs/operator-config.md).
     recon_psps: list[str] = Field(default_factory=lambda: list(_operator().DEFAULT_PSPS))
+    # PSP → the format its settlement files come in: pitwatch (ours, the default), adyen,
+    # paypal_stl, trustly, or a path to a mapping .toml (docs/psp-settlement-formats.md)
+    recon_psp_formats: dict[str, str] = Field(default_factory=dict)
+    # the affiliate export's format: pitwatch (ours, the default), affise, or a mapping path
+    recon_affiliate_format: str | None = None
     recon_settlement_window_hours: float = Field(
         default_factory=lambda: _operator().OPERATOR.thresholds.settlement_window_hours
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -83,6 +83,9 @@ class RunOptions:
     progress: Progress = field(default=lambda _msg: None)
     phase: Phase = untimed
     wallet: WalletReader | None = None  # None: read_wallet (a benchmark feeds its own)
+    # PSP → the file format it delivers (docs/psp-settlement-formats.md); default ours
+    psp_formats: Mapping[str, str] = field(default_factory=dict)
+    affiliate_format: str | None = None  # the network's export format; None: ours
 
 
 @dataclass(frozen=True)
@@ -236,7 +239,7 @@ def _match(engine: Engine, day: date, options: RunOptions, now: datetime) -> Fou
     options.progress(f"reading PSP settlement reports from {options.psp_reports_dir}")
     with phase("read_psp"):
         psp_rows, rejected, files = psp_reports.read_psp_reports(
-            options.psp_reports_dir, day, options.psps
+            options.psp_reports_dir, day, options.psps, formats=options.psp_formats
         )
     options.progress(f"  {len(files)} files, {len(psp_rows)} rows, {len(rejected)} rejected")
     with phase("read_wallet"):
@@ -263,7 +266,9 @@ def _match(engine: Engine, day: date, options: RunOptions, now: datetime) -> Fou
     if options.affiliate_export is not None and wallet.conversions is not None:
         options.progress(f"reading the affiliate export {options.affiliate_export}")
         with phase("read_affiliate"):
-            network, net_rejected = affiliate_export.read_affiliate_export(options.affiliate_export)
+            network, net_rejected = affiliate_export.read_affiliate_export(
+                options.affiliate_export, options.affiliate_format
+            )
         with phase("match_affiliate"):
             results["wallet_affiliate"] = affiliate.match_wallet_affiliate(
                 wallet.conversions, network, day=day, now=now, grace=options.postback_grace

@@ -78,6 +78,8 @@ def options_for(settings: Settings, day: date, kind: str):
         psp_reports_dir=Path(settings.recon_psp_reports_dir),
         out_dir=Path(settings.recon_out_dir),
         psps=tuple(settings.recon_psps),
+        psp_formats=dict(settings.recon_psp_formats),
+        affiliate_format=settings.recon_affiliate_format,
         affiliate_export=export,
         settlement_window=timedelta(hours=settings.recon_settlement_window_hours),
         postback_grace=timedelta(hours=settings.recon_postback_grace_hours),

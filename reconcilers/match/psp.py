@@ -7,7 +7,9 @@ row (or movement) without a merchant reference is keyed by the merchant referenc
 other side gives its psp_reference, else by ``#psp_reference``. Amounts are compared
 unsigned — |gross| in minor units of the gross currency against the movement's amount —
 because the wallet books gross amounts: fees and FX are the PSP's deductions at
-settlement and belong to the clearing check. Fee rows are not transactions: not matched.
+settlement and belong to the clearing check. Fee and Adjustment rows (batch-level: a batch
+fee, a payout to the merchant's bank, a correction; docs/psp-settlement-formats.md) are not
+transactions: not matched.
 
 A break belongs to ``day`` when a wallet movement's ``occurred_at`` or a report row's
 ``settled_at`` of its key falls on it; the neighbour days' rows are there to match the
@@ -90,7 +92,7 @@ FAST_WALLET = f"""
 FAST_PSP = f"""
     SELECT _r, nullif(merchant_reference, '') AS ref, _attrs, abs(gross_minor) AS _amount,
            {_in_day("settled_at")} AS _day
-    FROM p WHERE type IS DISTINCT FROM 'Fee'"""
+    FROM p WHERE type NOT IN ('Fee', 'Adjustment')"""
 
 # The residue rows, read from the frames once, with their kind and merchant reference.
 # Keys are never NULL in the residue: NULL would pair nothing, yet group everything.

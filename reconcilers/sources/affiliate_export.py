@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from ground.file_formats import OURS, FormatError, get_format
 from ground.money import CURRENCY_EXPONENTS
-from reconcilers.frames import AFFILIATE_ROWS, REJECTS, conform, release_memory
+from reconcilers.errors import SourceError
+from reconcilers.frames import AFFILIATE_ROWS, REJECTS, arrow_to_pandas, conform, release_memory
+from reconcilers.sources import mapped
 from reconcilers.sources.sql import (
     amount_checks,
     exponent,
@@ -78,9 +81,24 @@ SPEC = CsvSpec(
 )
 
 
-def read_affiliate_export(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+def read_affiliate_export(
+    path: Path, file_format: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(AFFILIATE_ROWS, REJECTS) of one export; SourceError when the file is missing, its
-    header is not the documented one or it is not UTF-8."""
+    header is not the documented one or it is not UTF-8. ``file_format``: the network's own
+    format by mapping (e.g. ``affise``; docs/psp-settlement-formats.md), default ours."""
+    if file_format is not None and file_format != OURS:
+        try:
+            fmt = get_format(file_format)
+        except FormatError as exc:
+            raise SourceError(Path(file_format), str(exc)) from None
+        if fmt.kind != "affiliate":
+            raise SourceError(Path(file_format), f"format {fmt.name} is not an affiliate format")
+        table, rejects = mapped.read_affiliate_file(Path(path), fmt)
+        rows = arrow_to_pandas(table)
+        del table
+        release_memory()
+        return conform(rows, AFFILIATE_ROWS, "AFFILIATE_ROWS"), conform(rejects, REJECTS, "REJECTS")
     rows, rejects = read_strict_csv(Path(path), SPEC)
     release_memory()  # what the CSV's Arrow result held
     return conform(rows, AFFILIATE_ROWS, "AFFILIATE_ROWS"), conform(rejects, REJECTS, "REJECTS")

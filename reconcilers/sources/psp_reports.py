@@ -6,16 +6,18 @@ from __future__ import annotations
 import csv
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 
+from ground.file_formats import OURS, FileFormat, FormatError, get_format
 from ground.money import CURRENCY_EXPONENTS
 from reconcilers.errors import SourceError
 from reconcilers.frames import PSP_ROWS, REJECTS, conform, empty, from_arrow, release_memory
+from reconcilers.sources import mapped
 from reconcilers.sources.sql import (
     amount_checks,
     col,
@@ -52,7 +54,15 @@ COLUMNS = (
     "exchange_rate",
     "batch_number",
 )
-ROW_TYPES = ("Settled", "Refunded", "Chargeback", "ChargebackReversed", "Payout", "Fee")
+ROW_TYPES = (
+    "Settled",
+    "Refunded",
+    "Chargeback",
+    "ChargebackReversed",
+    "Payout",
+    "Fee",
+    "Adjustment",  # batch-level money that is no transaction (mapped formats)
+)
 CURRENCIES = tuple(CURRENCY_EXPONENTS)
 BATCH = re.compile(r"[0-9]{1,18}")
 CUT_SHORT = "is cut short: its last line has no line break (a whole report ends with one)"
@@ -75,8 +85,8 @@ SPEC = CsvSpec(
         ),
         required("psp_reference"),
         (
-            f"{col('merchant_reference')} = '' AND {col('type')} <> 'Fee'",
-            "'merchant_reference is empty (only Fee rows have none)'",
+            f"{col('merchant_reference')} = '' AND {col('type')} NOT IN ('Fee', 'Adjustment')",
+            "'merchant_reference is empty (only Fee and Adjustment rows have none)'",
         ),
         one_of("type", ROW_TYPES),
         *timestamp_checks("created_at", "_created"),
@@ -124,17 +134,28 @@ def report_name(psp: str, day: date) -> str:
 
 
 def read_psp_reports(
-    folder: Path, day: date, psps: Iterable[str], *, neighbours: bool = True
+    folder: Path,
+    day: date,
+    psps: Iterable[str],
+    *,
+    neighbours: bool = True,
+    formats: Mapping[str, str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[Path]]:
     """(PSP_ROWS, REJECTS, files read) of ``day``'s report of every PSP in ``psps``, each of
     which must exist, and with ``neighbours`` of the day before and after where they exist
-    (a movement at 23:59:59 in the wallet may settle in the next day's file)."""
+    (a movement at 23:59:59 in the wallet may settle in the next day's file). ``formats``
+    names the file format a PSP delivers in (docs/psp-settlement-formats.md): a mapped
+    format's files are under ``folder/<psp>/``; pitwatch's own format is the default."""
     folder = Path(folder)
     wanted = list(dict.fromkeys(psps))
     if wanted and not folder.is_dir():
         raise SourceError(folder, "no such folder (expected the PSP settlement reports)")
-    required_files = [folder / report_name(psp, day) for psp in wanted]
-    missing = [path for path in required_files if not path.is_file()]
+    mapping = _formats(formats or {}, wanted)
+    missing = [
+        _expected(folder, psp, day, mapping[psp])
+        for psp in wanted
+        if not _day_files(folder, psp, day, mapping[psp])
+    ]
     if missing:
         more = f"; {len(missing) - 1} more missing" if len(missing) > 1 else ""
         raise SourceError(missing[0], f"missing (expected one file per PSP per day{more})")
@@ -144,15 +165,18 @@ def read_psp_reports(
     read: list[Path] = []
     with connect() as con:
         for psp in wanted:
+            fmt = mapping[psp]
             for when in days:
-                path = folder / report_name(psp, when)
-                if when != day and not path.is_file():
-                    continue  # a neighbour is optional (but read strictly when there)
-                params = {"psp": psp, "batch": file_batch(path)}
-                found, refused = read_strict_csv_arrow(path, SPEC, params=params, con=con)
-                rows.append(found)
-                rejects.append(refused)
-                read.append(path)
+                # a neighbour is optional (but read strictly when there)
+                for path in _day_files(folder, psp, when, fmt):
+                    if fmt is None:
+                        params = {"psp": psp, "batch": file_batch(path)}
+                        found, refused = read_strict_csv_arrow(path, SPEC, params=params, con=con)
+                    else:
+                        found, refused = mapped.read_psp_file(path, fmt, psp=psp, day=when, con=con)
+                    rows.append(found)
+                    rejects.append(refused)
+                    read.append(path)
     frame = _rows_frame(rows)
     del rows  # the files' Arrow results: what they held goes back to the system
     release_memory()
@@ -162,6 +186,34 @@ def read_psp_reports(
         conform(pd.concat(refused), REJECTS, "REJECTS") if refused else empty(REJECTS),
         read,
     )
+
+
+def _formats(names: Mapping[str, str], psps: list[str]) -> dict[str, FileFormat | None]:
+    """Each PSP's mapped format (None: pitwatch's own); a bad one is a SourceError."""
+    found: dict[str, FileFormat | None] = {}
+    for psp in psps:
+        name = names.get(psp, OURS)
+        try:
+            found[psp] = None if name == OURS else get_format(name)
+        except FormatError as exc:
+            raise SourceError(Path(name), f"PSP {psp}: {exc}") from None
+        fmt = found[psp]
+        if fmt is not None and fmt.kind != "psp":
+            raise SourceError(Path(name), f"PSP {psp}: format {fmt.name} is not a PSP format")
+    return found
+
+
+def _day_files(folder: Path, psp: str, day: date, fmt: FileFormat | None) -> list[Path]:
+    if fmt is None:
+        path = folder / report_name(psp, day)
+        return [path] if path.is_file() else []
+    return mapped.day_files(folder / psp, fmt, day)
+
+
+def _expected(folder: Path, psp: str, day: date, fmt: FileFormat | None) -> Path:
+    if fmt is None:
+        return folder / report_name(psp, day)
+    return folder / psp / mapped.expected_name(fmt, day)
 
 
 def file_batch(path: Path) -> int | None:

@@ -100,15 +100,28 @@ def read_strict_csv_arrow(
     found.columns = ["source_line", "reason", "raw"]
     if fast and scan.has_quotes and len(found):
         found["raw"] = _raw_lines(path, found["raw"], found["source_line"])
+    return finish(checked, found, structural, spec, path.name)
+
+
+def finish(
+    checked: pa.Table,
+    found: pd.DataFrame,
+    structural: list[dict[str, object]],
+    spec: CsvSpec,
+    file_name: str,
+) -> tuple[pa.Table, pd.DataFrame]:
+    """(rows, rejects) of a checked table: ``found`` its rejected rows (source_line, reason,
+    raw), ``structural`` the records that never reached the query."""
+    bad = pc.is_valid(checked["_reason"])
     if structural:
         found = pd.concat([found, pd.DataFrame(structural, columns=found.columns)])
         found = found.sort_values("source_line", kind="stable")
-    rejects = found.assign(source=spec.source, source_file=path.name)
+    rejects = found.assign(source=spec.source, source_file=file_name)
     rows = checked.filter(pc.invert(bad)) if len(found) else checked
     rows = rows.select([*(name for name, _ in spec.outputs), "_line"])
     rows = rows.rename_columns([*(name for name, _ in spec.outputs), "source_line"])
     files = pa.DictionaryArray.from_arrays(
-        pa.array(np.zeros(rows.num_rows, dtype=np.int8)), pa.array([path.name])
+        pa.array(np.zeros(rows.num_rows, dtype=np.int8)), pa.array([file_name])
     )
     return rows.append_column("source_file", files), rejects.reset_index(drop=True)
 
@@ -216,6 +229,25 @@ def _raw_lines(path: Path, raws: pd.Series, lines: pd.Series) -> pd.Series:
             if number in wanted:
                 found[number] = text.removesuffix("\n").removesuffix("\r")
     return lines.map(found).where(raws.notna(), None)
+
+
+def check_frame(
+    con: duckdb.DuckDBPyConnection,
+    spec: CsvSpec,
+    frame: pd.DataFrame,
+    params: Mapping[str, object],
+) -> tuple[pa.Table, pd.DataFrame]:
+    """The spec's query over records already split (``frame``: _line, _raw and the spec's
+    columns as text): (the checked table, its rejected rows as ``finish`` takes them)."""
+    con.register("_records", frame)
+    try:
+        checked = con.sql(_query(spec, "_records"), params=dict(params)).to_arrow_table()
+    finally:
+        con.unregister("_records")
+    bad = pc.is_valid(checked["_reason"])
+    found = arrow_to_pandas(checked.filter(bad).select(["_line", "_reason", "_raw"]))
+    found.columns = ["source_line", "reason", "raw"]
+    return checked, found
 
 
 def _check_slow(

@@ -360,14 +360,18 @@ BAD_ROWS = [
     ),
     ("net_currency", "", "net_currency is '' (not an ISO 4217 currency known here)"),
     ("psp_reference", "", "psp_reference is empty"),
-    ("merchant_reference", "", "merchant_reference is empty (only Fee rows have none)"),
+    (
+        "merchant_reference",
+        "",
+        "merchant_reference is empty (only Fee and Adjustment rows have none)",
+    ),
     ("psp", "nordpay", "psp is 'nordpay' (expected 'paybridge', this file's PSP)"),
     ("psp", "", "psp is empty"),
     (
         "type",
         "Deposit",
         "type is 'Deposit' (expected one of Settled, Refunded, Chargeback, "
-        "ChargebackReversed, Payout, Fee)",
+        "ChargebackReversed, Payout, Fee, Adjustment)",
     ),
     (
         "created_at",

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ground.file_formats import OURS, get_format
 from ground.money import CURRENCY_EXPONENTS
 
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -142,9 +143,21 @@ class PspSettings(PspKnobs):
     batch_fee_minor: Annotated[int, Field(ge=0)] = 0
     batch_fee_currency: str = "EUR"
     settlement_currency: str | None = None
+    # The settlement report's format: pitwatch (ours), adyen, paypal_stl, trustly or a
+    # mapping's path (docs/psp-settlement-formats.md)
+    report_format: str = "pitwatch"
     retry_max_attempts: Annotated[int, Field(ge=1, le=50)] = 5
     retry_backoff_seconds: Annotated[float, Field(gt=0.0)] = 5.0
     overrides: dict[str, KnobOverride] = Field(default_factory=dict)
+
+    @field_validator("report_format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        if value != OURS:
+            fmt = get_format(value)  # FormatError (a ValueError) names what is wrong
+            if fmt.kind != "psp":
+                raise ValueError(f"format {value!r} is not a PSP settlement format")
+        return value
 
     @field_validator("batch_fee_currency", "settlement_currency")
     @classmethod

@@ -12,8 +12,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+from ground.file_formats import OURS, get_format
 from ground.money import CURRENCY_EXPONENTS, to_major
 from igaming.sim.psp.config import PspSimConfig
+from igaming.sim.psp.formats import file_name, render_mapped
 from igaming.sim.psp.ledger import PspTransaction, iso_utc
 from igaming.sim.psp.outcomes import stable_hex
 
@@ -326,9 +328,20 @@ def write_settlement_reports(
     reports: list[SettlementReport] = []
     for psp in sorted(config.psps):
         report = build_settlement_report(txs, config, psp, day, now)
-        path = (out_dir / report_filename(psp, day)).resolve()
-        tmp = path.with_suffix(".csv.tmp")
-        tmp.write_text(render_csv(report.rows), encoding="utf-8")
+        name = config.psps[psp].report_format
+        if name == OURS:
+            path = (out_dir / report_filename(psp, day)).resolve()
+            content = render_csv(report.rows).encode("utf-8")
+        else:  # the PSP's own format (docs/psp-settlement-formats.md)
+            fmt = get_format(name)
+            path = (out_dir / psp / file_name(fmt, day, batch_number(day))).resolve()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                content = render_mapped(report.rows, fmt)
+            except ValueError as exc:  # e.g. no record type of the format for a row's kind
+                raise ReportError(f"{psp}: {exc}") from None
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(content)
         os.replace(tmp, path)  # a reconciler polling the folder never sees half a file
         report.path = path
         reports.append(report)
