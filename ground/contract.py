@@ -107,6 +107,7 @@ MARKET_STATUSES = ("active", "suspended", "settled", "cancelled")
 
 STATE = "state collector"
 RECON = "reconciliation"
+VIEWS_MODE = "views mode (derived business counters)"
 
 VIEWS: tuple[View, ...] = (
     View(
@@ -114,15 +115,19 @@ VIEWS: tuple[View, ...] = (
         "core",
         (
             _c("deposit_id", "id"),
+            _c("geo", "text"),
+            _c("brand", "text"),
             _c("psp", "text"),
+            _c("method", "text"),
             _c("psp_reference", "text", nullable=True),
             _c("currency", "text"),
             _c("amount_minor", "money"),
             _c("status", "text", *DEPOSIT_STATUSES),
             _c("created_at", "timestamptz"),
+            _c("updated_at", "timestamptz"),
             _c("completed_at", "timestamptz", nullable=True),
         ),
-        (f"{STATE} payments", f"{RECON} wallet_psp"),
+        (f"{STATE} payments", f"{RECON} wallet_psp", VIEWS_MODE),
         "one row per deposit attempt",
     ),
     View(
@@ -136,9 +141,10 @@ VIEWS: tuple[View, ...] = (
             _c("amount_minor", "money"),
             _c("status", "text", *WITHDRAWAL_STATUSES),
             _c("created_at", "timestamptz"),
+            _c("updated_at", "timestamptz"),
             _c("completed_at", "timestamptz", nullable=True),
         ),
-        (f"{STATE} payments", f"{RECON} wallet_psp"),
+        (f"{STATE} payments", f"{RECON} wallet_psp", VIEWS_MODE),
         "one row per withdrawal",
     ),
     View(
@@ -201,7 +207,7 @@ VIEWS: tuple[View, ...] = (
             _c("occurred_at", "timestamptz", nullable=True),
             _c("received_at", "timestamptz"),
         ),
-        (f"{RECON} wallet_psp (orphan callbacks)",),
+        (f"{RECON} wallet_psp (orphan callbacks)", VIEWS_MODE),
         "every PSP callback received",
     ),
     View(

@@ -168,6 +168,7 @@ class Deposit(Base):
         UniqueConstraint("psp", "psp_reference"),
         Index("ix_deposits_status_created", "status", "created_at"),
         Index("ix_deposits_player_created", "player_id", "created_at"),
+        Index("ix_deposits_updated_id", "updated_at", "id"),  # views mode
     )
 
     id: Mapped[str] = mapped_column(ForeignKey("wallet_transactions.id"), primary_key=True)
@@ -192,6 +193,7 @@ class Withdrawal(Base):
     __table_args__ = (
         UniqueConstraint("psp", "psp_reference"),
         Index("ix_withdrawals_status_created", "status", "created_at"),
+        Index("ix_withdrawals_updated_id", "updated_at", "id"),  # views mode
     )
 
     id: Mapped[str] = mapped_column(ForeignKey("wallet_transactions.id"), primary_key=True)

@@ -1,0 +1,33 @@
+"""views mode: the indexes its watermark scans need (docs/metrics.md, "Views mode")
+
+Deposits and withdrawals change status: views mode reads them in (updated_at, id) order
+past a watermark. Callbacks are read by their primary key.
+
+Revision ID: 0013_views_mode_indexes
+Revises: 0012_balances_bigint
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0013_views_mode_indexes"
+down_revision = "0012_balances_bigint"
+branch_labels = None
+depends_on = None
+
+# (index, table, columns)
+INDEXES: tuple[tuple[str, str, list[str]], ...] = (
+    ("ix_deposits_updated_id", "deposits", ["updated_at", "id"]),
+    ("ix_withdrawals_updated_id", "withdrawals", ["updated_at", "id"]),
+)
+
+
+def upgrade() -> None:
+    for name, table, columns in INDEXES:
+        op.create_index(name, table, columns)
+
+
+def downgrade() -> None:
+    for name, table, _columns in reversed(INDEXES):
+        op.drop_index(name, table_name=table)
