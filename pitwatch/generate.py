@@ -47,7 +47,9 @@ def metrics_reference() -> str:
         lines.append(
             f"| `{m.exposed_name}` | {m.type} | {labels or '—'} | {m.source} | {help_text} |"
         )
-    return "\n".join([*lines, *exporter_reference()]) + "\n"
+    from collectors.views.docs import views_reference
+
+    return "\n".join([*lines, *views_reference(), *exporter_reference()]) + "\n"
 
 
 def exporter_reference() -> list[str]:

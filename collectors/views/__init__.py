@@ -12,4 +12,7 @@ VIEWS_COLLECTORS: tuple[type[StateCollector], ...] = (
     WithdrawalsView,
 )
 
-__all__ = ["VIEWS_COLLECTORS"]
+__all__ = ["DERIVED", "VIEWS_COLLECTORS"]
+
+# The platform metrics views mode derives (what the platform's instrumentation also emits).
+DERIVED: frozenset[str] = frozenset(m.name for cls in VIEWS_COLLECTORS for m in cls.metrics)

@@ -53,9 +53,11 @@ class Mark:
 
     def before(self, at: Any, id_: Any) -> bool:
         """Whether (at, id) comes after this mark in the view's order."""
-        t = as_utc(at)
+        t = at if isinstance(at, datetime) and at.tzinfo is not None else as_utc(at)
         assert t is not None
-        return (t, str(id_)) > (self.at, str(self.id))
+        if t != self.at:
+            return t > self.at
+        return str(id_) > str(self.id)
 
 
 class FirstSeen:

@@ -35,8 +35,7 @@ def changed_rows(view: str, id_col: str, columns: str) -> Any:
     """Rows of ``view`` whose (updated_at, id) is past the watermark and settled."""
     return text(
         f"""SELECT {id_col} AS row_id, {columns}, created_at, updated_at FROM {view}
-            WHERE (updated_at > :t OR (updated_at = :t AND {id_col} > :id))
-              AND updated_at <= :cutoff
+            WHERE (updated_at, {id_col}) > (:t, :id) AND updated_at <= :cutoff
             ORDER BY updated_at, {id_col} LIMIT :n"""
     ).bindparams(at("t"), at("cutoff"), bindparam("id"), bindparam("n"))
 

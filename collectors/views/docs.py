@@ -1,0 +1,148 @@
+"""The "Views mode" section of docs/metrics.md: per platform metric, whether views mode
+derives it and from what, or what a view lacks for it (rendered by ``pitwatch generate``)."""
+
+from __future__ import annotations
+
+from collectors.catalog import platform as c
+from collectors.views import DERIVED
+from collectors.views.base import ViewsCollector
+
+# metric name -> how views mode derives it (for DERIVED), or what it would need.
+HOW: dict[str, str] = {
+    c.DEPOSIT_ATTEMPTS.name: "`pw_deposits`: a row read for the first time "
+    "(`created_at`, `deposit_id` past the watermark); `geo`, `psp`, `method`, `brand`",
+    c.DEPOSIT_OUTCOMES.name: "`pw_deposits`: a row read in status declined, failed or "
+    "timed_out; approved once, by `completed_at` (also when already charged back or "
+    "refunded)",
+    c.DEPOSITS_APPROVED_AMOUNT.name: "`pw_deposits`: `amount_minor` of an approval, in major "
+    "units of `currency`",
+    c.DEPOSIT_APPROVAL.name: "`pw_deposits`: `completed_at` − `created_at` of an approval",
+    c.DEPOSIT_CHARGEBACKS.name: "`pw_deposits`: a row read in status chargeback",
+    c.PSP_CALLBACKS.name: "`pw_callbacks` (append-only, by `callback_id`): `psp`, `outcome`. "
+    "The reference platform stores no row for a callback refused before parsing "
+    "(bad_signature, invalid): those stay 0; an operator whose view has them gets them",
+    c.PSP_CALLBACK_DELAY.name: "`pw_callbacks`: `received_at` − `occurred_at`",
+    c.WITHDRAWAL_REQUESTS.name: "`pw_withdrawals`: a row read for the first time",
+    c.WITHDRAWAL_OUTCOMES.name: "`pw_withdrawals`: a row read in status completed or failed",
+}
+NEEDS: dict[str, str] = {
+    c.HTTP_REQUESTS.name: "the HTTP server's or the proxy's counters: see the mapping below",
+    c.HTTP_DURATION.name: "the HTTP server's or the proxy's histogram: see the mapping below",
+    c.BETS_PLACED.name: "not derived yet: `pw_bets.placed_at` + `status` (a watermark on "
+    "(`placed_at`, `bet_id`)) and `sport`",
+    c.BETS_REJECTED.name: "not derived yet: `pw_bets` rows with status rejected and `reason`",
+    c.BETS_SETTLED.name: "not derived yet: `pw_settlements` (append-only: `settlement_id`, "
+    "`action`, `sport`)",
+    c.SETTLEMENT_LAG.name: "not derived yet: `pw_settlements.settlement_lag_seconds`",
+    c.SETTLEMENT_ROLLBACKS.name: "not derived yet: `pw_settlements.action` = rollback",
+    c.KYC_OUTCOMES.name: "not derived yet: `pw_kyc_checks` needs `check_id`, `geo` and an "
+    "`updated_at` (or `decided_at`) column for a watermark",
+    c.AFFILIATE_REGISTRATIONS.name: "not derived yet: `pw_conversions` (conversion_type "
+    "registration) needs a `created_at` watermark column",
+    c.AFFILIATE_FTDS.name: "not derived yet: `pw_conversions` (conversion_type ftd)",
+    c.POSTBACKS.name: "not derived yet: `pw_postback_attempts` (append-only, by `attempt_id`)",
+    c.POSTBACK_DELAY.name: "not derived yet: `pw_postback_attempts` needs the job's `created_at`",
+    c.CASINO_LAUNCHES.name: "not derived yet: `pw_game_launches` (`session_id`, `at`)",
+    c.CASINO_LAUNCH_FAILURES.name: "not derived yet: `pw_game_launches.outcome`, `reason`",
+    c.CASINO_ROUNDS.name: "not derived yet: `pw_casino_rounds` needs an `updated_at` column",
+    c.CASINO_ROLLBACKS.name: "not derived yet: `pw_casino_transactions.kind` = rollback",
+    c.WALLET_FAILURES.name: "a refused movement writes no row in the reference platform: a "
+    "view of refusals (`pw_wallet_refusals`: type, reason, at) is needed",
+    c.ODDS_FEED_MESSAGES.name: "not derived yet: `pw_feed_messages` (by `feed_message_id`)",
+}
+
+
+def views_reference() -> list[str]:
+    """Lines of docs/metrics.md's "Views mode" section."""
+    settle = f"{ViewsCollector.settle_seconds:g}"
+    lines = [
+        "",
+        "## Views mode: business metrics from the contract views",
+        "",
+        "For a platform that exports no business metrics of its own (a read-only replica is",
+        "all the operator can give), `pitwatch collect serve --views-mode` (or",
+        "`PITWATCH_VIEWS_MODE=1`) makes the state exporter derive them from the contract",
+        "views, with the catalog's names, types, labels and buckets: the rules and dashboards",
+        "work unchanged. Run the platform with `PITWATCH_INSTRUMENTATION=0` (or scrape none",
+        "of its business metrics): the same series from both would add up in every `sum`.",
+        "",
+        "How it reads (`collectors/views/`):",
+        "",
+        "- a watermark per view: `(updated_at, id)` for rows that change status (deposits,",
+        "  withdrawals; the index `(updated_at, id)`, migration 0013, serves it), the id for",
+        "  append-only rows (callbacks); at most "
+        f"{ViewsCollector.batch_rows:,} rows per view per scrape, the rest",
+        "  at the next scrape (a backlog shows as a burst, never as a slow scrape);",
+        f"- only rows older than {settle} s: a row committed late, with an earlier time or id",
+        "  than rows already read, is not skipped;",
+        "- a row that changes status is an attempt when first read and an outcome each time",
+        "  it is read in a final status (its `updated_at` moved); an approval counts once, by",
+        "  its `completed_at`. A deposit that passes through timed_out and on to approved",
+        "  between two scrapes counts only approved (the platform's instrumentation counts",
+        "  both); an `updated_at` that moves without a status change counts that status",
+        "  again: keep `updated_at` for status changes;",
+        "- counters start at 0 at the exporter's first scrape (history is not replayed):",
+        "  after a restart they start at 0 again, which `rate()`/`increase()` read as a",
+        "  counter reset, losing only the rows of the restart's own gap. Label sets appear",
+        "  when first seen (all outcomes of a deposit scope at once), at zero for the fixed",
+        "  domains (PSPs, currencies);",
+        "- replicas: each views-mode exporter counts every row, so two of them scraped into",
+        "  one Prometheus would double every `sum by (...)` the rules take. Run one per",
+        "  Prometheus (an HA pair of Prometheus servers each scrapes its own replica; the",
+        "  replicas report the same counts for the rows both have read: tested).",
+        "",
+        f"Delay the derivation adds: the settle time ({settle} s) plus the state job's scrape",
+        "interval (60 s against the platform job's 30 s). The backtest proof",
+        "(tests/backtest/test_views_mode_backtest.py) replays a PSP outage both ways: the",
+        "same alerts fire, each at most that delay plus one evaluation later.",
+        "",
+        "| metric | emitted by the platform | views mode |",
+        "|---|---|---|",
+    ]
+    for m in sorted(c.METRICS, key=lambda m: m.exposed_name):
+        if m.name in DERIVED:
+            how = "derived from " + HOW[m.name]
+        elif m.name in NEEDS:
+            how = NEEDS[m.name]
+        else:
+            continue
+        lines.append(f"| `{m.exposed_name}` | yes | {how} |")
+    lines += [
+        "",
+        "Every other platform metric (database pool and query time, bus failures, build,",
+        "bonus amounts, seamless-wallet refusals and replays, cash-outs, clicks, FTD",
+        "qualification) is emitted by the platform only.",
+        "",
+        "### HTTP RED and SLO alerts without the platform's histograms",
+        "",
+        "The SLO burn-rate rules read `igaming_http_requests_total{route, http_method,",
+        "status_class}` and `igaming_http_request_duration_seconds_bucket{route, http_method,",
+        "le}` (buckets 0.005 … 10 s), summed over every other label. An ingress-nginx",
+        "controller serves the same data: `nginx_ingress_controller_requests{method, path,",
+        "status}` and `nginx_ingress_controller_request_duration_seconds{method, path}`, whose",
+        "default buckets are the catalog's. Give each SLO route its own ingress `path`",
+        "(`/sessions`, `/cashier/deposits`, `/sportsbook/bets`) and rename on the scrape job:",
+        "",
+        "```yaml",
+        "metric_relabel_configs:",
+        "  - source_labels: [__name__]",
+        "    regex: nginx_ingress_controller_requests",
+        "    target_label: __name__",
+        "    replacement: igaming_http_requests_total",
+        "  - source_labels: [__name__]",
+        "    regex: nginx_ingress_controller_request_duration_seconds_(bucket|count|sum)",
+        "    target_label: __name__",
+        "    replacement: igaming_http_request_duration_seconds_$1",
+        "  - {source_labels: [path], target_label: route}",
+        "  - {source_labels: [method], target_label: http_method}",
+        "  - source_labels: [status]",
+        "    regex: '([1-5])..'",
+        "    target_label: status_class",
+        "    replacement: '${1}xx'",
+        "```",
+        "",
+        "The `status` label stays (200 and 201 remain two series: both `2xx`, no duplicate);",
+        "the rules sum it away. Latency then includes the proxy's own time, which the",
+        "platform's histogram does not.",
+    ]
+    return lines
