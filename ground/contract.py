@@ -14,6 +14,7 @@ Column kinds:
 - ``money``: an integer amount in minor units (``*_minor``); never numeric, never float;
 - ``text``: text; with ``values``, the documented set (compared by pitwatch's SQL);
 - ``boolean``;
+- ``number``: a number that is not money (seconds), integer or not;
 - ``timestamptz``: a timestamp WITH time zone (a naive one is read in the session's time
   zone, and stale-deposit ages and reconciliation days come out shifted).
 
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from ground.vocabulary import TX_TYPES
 
 PRODUCTS = ("core", "sportsbook", "casino", "affiliates", "kyc", "outbox")
-KINDS = ("id", "integer", "money", "text", "boolean", "timestamptz")
+KINDS = ("id", "integer", "money", "text", "boolean", "timestamptz", "number")
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ BET_STATUSES = (
     "settled_lost",
     "cashed_out",
 )
+SETTLEMENT_ACTIONS = ("won", "lost", "void", "rollback", "cashout")
 MARKET_STATUSES = ("active", "suspended", "settled", "cancelled")
 
 STATE = "state collector"
@@ -213,9 +215,31 @@ VIEWS: tuple[View, ...] = (
     View(
         "pw_bets",
         "sportsbook",
-        (_c("market_id", "id"), _c("status", "text", *BET_STATUSES)),
-        (f"{STATE} sportsbook",),
+        (
+            _c("bet_id", "id"),
+            _c("market_id", "id"),
+            _c("sport", "text"),
+            _c("status", "text", *BET_STATUSES),
+            _c("reason", "text", nullable=True),
+            _c("placed_at", "timestamptz"),
+        ),
+        (f"{STATE} sportsbook", VIEWS_MODE),
         "one row per bet",
+    ),
+    View(
+        "pw_settlements",
+        "sportsbook",
+        (
+            _c("settlement_id", "integer"),
+            _c("sport", "text"),
+            _c("action", "text", *SETTLEMENT_ACTIONS),
+            _c("amount_minor", "money"),
+            _c("currency", "text"),
+            _c("settled_at", "timestamptz"),
+            _c("settlement_lag_seconds", "number", nullable=True),
+        ),
+        (VIEWS_MODE,),
+        "one row per settlement action on a bet (append-only)",
     ),
     View(
         "pw_markets",
@@ -291,7 +315,6 @@ BY_NAME: dict[str, View] = {v.name: v for v in VIEWS}
 # derive business counters from some of them); contract check does not require them.
 UNREAD_VIEWS = (
     "pw_players",
-    "pw_settlements",
     "pw_feed_messages",
     "pw_casino_rounds",
     "pw_casino_transactions",

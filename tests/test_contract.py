@@ -27,6 +27,7 @@ READERS = (
     "collectors.state.sportsbook",
     "reconcilers.sources.wallet",
     "collectors.views.payments",
+    "collectors.views.sportsbook",
     "reconcilers.ledger_check",
 )
 # SQL that reads a view: FROM/JOIN pw_x (a comment or a docstring naming a view does not).

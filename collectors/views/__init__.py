@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collectors.state.base import StateCollector
 from collectors.views.payments import CallbacksView, DepositsView, WithdrawalsView
+from collectors.views.sportsbook import BetsView, SettlementsView
 
 VIEWS_COLLECTORS: tuple[type[StateCollector], ...] = (
     DepositsView,
     CallbacksView,
     WithdrawalsView,
+    BetsView,
+    SettlementsView,
 )
 
 __all__ = ["DERIVED", "VIEWS_COLLECTORS"]

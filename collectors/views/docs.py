@@ -24,17 +24,19 @@ HOW: dict[str, str] = {
     c.PSP_CALLBACK_DELAY.name: "`pw_callbacks`: `received_at` − `occurred_at`",
     c.WITHDRAWAL_REQUESTS.name: "`pw_withdrawals`: a row read for the first time",
     c.WITHDRAWAL_OUTCOMES.name: "`pw_withdrawals`: a row read in status completed or failed",
+    c.BETS_PLACED.name: "`pw_bets`, read once by (`placed_at`, `bet_id`): a bet not rejected; "
+    "`sport`",
+    c.BETS_REJECTED.name: "`pw_bets`: a bet in status rejected, by `reason`",
+    c.BETS_SETTLED.name: "`pw_settlements` (append-only, by `settlement_id`): `action` won, "
+    "lost or void",
+    c.SETTLEMENT_LAG.name: "`pw_settlements.settlement_lag_seconds` of a won, lost or void",
+    c.SETTLEMENT_ROLLBACKS.name: "`pw_settlements`: `action` rollback",
+    c.BETS_CASHED_OUT.name: "`pw_settlements`: `action` cashout",
+    c.CASHED_OUT_AMOUNT.name: "`pw_settlements`: `amount_minor` of a cashout, in major units",
 }
 NEEDS: dict[str, str] = {
     c.HTTP_REQUESTS.name: "the HTTP server's or the proxy's counters: see the mapping below",
     c.HTTP_DURATION.name: "the HTTP server's or the proxy's histogram: see the mapping below",
-    c.BETS_PLACED.name: "not derived yet: `pw_bets.placed_at` + `status` (a watermark on "
-    "(`placed_at`, `bet_id`)) and `sport`",
-    c.BETS_REJECTED.name: "not derived yet: `pw_bets` rows with status rejected and `reason`",
-    c.BETS_SETTLED.name: "not derived yet: `pw_settlements` (append-only: `settlement_id`, "
-    "`action`, `sport`)",
-    c.SETTLEMENT_LAG.name: "not derived yet: `pw_settlements.settlement_lag_seconds`",
-    c.SETTLEMENT_ROLLBACKS.name: "not derived yet: `pw_settlements.action` = rollback",
     c.KYC_OUTCOMES.name: "not derived yet: `pw_kyc_checks` needs `check_id`, `geo` and an "
     "`updated_at` (or `decided_at`) column for a watermark",
     c.AFFILIATE_REGISTRATIONS.name: "not derived yet: `pw_conversions` (conversion_type "
@@ -69,9 +71,9 @@ def views_reference() -> list[str]:
         "How it reads (`collectors/views/`):",
         "",
         "- a watermark per view: `(updated_at, id)` for rows that change status (deposits,",
-        "  withdrawals; the index `(updated_at, id)`, migration 0013, serves it), the id for",
-        "  append-only rows (callbacks); at most "
-        f"{ViewsCollector.batch_rows:,} rows per view per scrape, the rest",
+        "  withdrawals; the index `(updated_at, id)`, migration 0013, serves it), `(placed_at,",
+        "  bet_id)` for bets (read once), the id for append-only rows (callbacks,",
+        f"  settlements); at most {ViewsCollector.batch_rows:,} rows per view per scrape, the rest",
         "  at the next scrape (a backlog shows as a burst, never as a slow scrape);",
         f"- only rows older than {settle} s: a row committed late, with an earlier time or id",
         "  than rows already read, is not skipped;",
@@ -85,7 +87,9 @@ def views_reference() -> list[str]:
         "  after a restart they start at 0 again, which `rate()`/`increase()` read as a",
         "  counter reset, losing only the rows of the restart's own gap. Label sets appear",
         "  when first seen (all outcomes of a deposit scope at once), at zero for the fixed",
-        "  domains (PSPs, currencies);",
+        "  domains (PSPs, currencies, sports);",
+        "- a collector whose views are an optional product's (the sportsbook's) is switched",
+        "  off on a platform without them, as the state collectors are;",
         "- replicas: each views-mode exporter counts every row, so two of them scraped into",
         "  one Prometheus would double every `sum by (...)` the rules take. Run one per",
         "  Prometheus (an HA pair of Prometheus servers each scrapes its own replica; the",
@@ -110,7 +114,7 @@ def views_reference() -> list[str]:
     lines += [
         "",
         "Every other platform metric (database pool and query time, bus failures, build,",
-        "bonus amounts, seamless-wallet refusals and replays, cash-outs, clicks, FTD",
+        "bonus amounts, seamless-wallet refusals and replays, market suspensions, clicks, FTD",
         "qualification) is emitted by the platform only.",
         "",
         "### HTTP RED and SLO alerts without the platform's histograms",

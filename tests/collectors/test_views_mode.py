@@ -193,3 +193,51 @@ def test_a_missing_view_reports_the_collector_down_not_a_traceback(sqlite_engine
     registry, _app = create_exporter(sqlite_engine, clock=FakeClock(), collectors=VIEWS_COLLECTORS)
     assert registry.get_sample_value("pitwatch_collector_up", {"collector": "views_callbacks"}) == 0
     assert registry.get_sample_value("pitwatch_collector_up", {"collector": "views_deposits"}) == 1
+
+
+def test_bets_settlements_rollbacks_equal_the_instrumentation(platform):
+    from tests.platform.sportsbook_helpers import bet, funded_player, message, open_fixture, push
+    from tests.platform.sportsbook_helpers import result as result_message
+
+    registry = views_exporter(platform)
+    open_fixture(platform)
+    player = funded_player(platform, 10_000)
+    bet(platform, player, stake=1_000)
+    bet(platform, player, selection="f1-a", stake=500, odds="3.80")
+    assert bet(platform, player, stake=5).status == "rejected"  # stake_too_low
+    assert bet(platform, player, odds="2.50").reason == "odds_changed"
+    platform.clock.advance(30)
+    push(platform, result_message(platform, "f1-1x2", "f1-h"))  # a win and a loss
+    scrape(platform, registry)
+    push(platform, message(platform, "rollback", market_id="f1-1x2"))
+    scrape(platform, registry)
+    series = [
+        (c.BETS_PLACED, "", {"sport": "football"}),
+        *((c.BETS_REJECTED, "", {"sport": "football", "reason": r})
+          for r in ("stake_too_low", "odds_changed", "market_suspended")),
+        *((c.BETS_SETTLED, "", {"sport": "football", "outcome": o}) for o in c.BET_OUTCOME.values),
+        (c.SETTLEMENT_LAG, "_count", {"sport": "football"}),
+        (c.SETTLEMENT_LAG, "_sum", {"sport": "football"}),
+        (c.SETTLEMENT_ROLLBACKS, "", {"sport": "football"}),
+    ]  # fmt: skip
+    for metric, suffix, labels in series:
+        want = sample(platform.metrics.registry, metric, suffix, **labels)
+        assert derived(registry, metric, suffix, **labels) == pytest.approx(want), (metric, labels)
+    assert derived(registry, c.BETS_PLACED, sport="football") == 2
+    assert derived(registry, c.BETS_SETTLED, sport="football", outcome="won") == 1
+    assert derived(registry, c.SETTLEMENT_ROLLBACKS, sport="football") == 2
+
+
+def test_a_platform_without_a_sportsbook_switches_its_collectors_off(sqlite_engine):
+    from sqlalchemy import text
+
+    from ground.clock import FakeClock
+
+    with sqlite_engine.begin() as conn:
+        conn.execute(text("DROP VIEW pw_bets"))
+        conn.execute(text("DROP VIEW pw_settlements"))
+    registry, _app = create_exporter(sqlite_engine, clock=FakeClock(), collectors=VIEWS_COLLECTORS)
+    up = {"collector": "views_bets"}
+    assert registry.get_sample_value("pitwatch_collector_up", up) is None  # off, not failing
+    assert registry.get_sample_value(c.BETS_PLACED.exposed_name, {"sport": "football"}) is None
+    assert registry.get_sample_value("pitwatch_collector_up", {"collector": "views_deposits"}) == 1

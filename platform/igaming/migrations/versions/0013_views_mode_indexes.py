@@ -1,7 +1,8 @@
 """views mode: the indexes its watermark scans need (docs/metrics.md, "Views mode")
 
 Deposits and withdrawals change status: views mode reads them in (updated_at, id) order
-past a watermark. Callbacks are read by their primary key.
+past a watermark; bets in (placed_at, id) order. Callbacks and settlements are read by their
+primary key.
 
 Revision ID: 0013_views_mode_indexes
 Revises: 0012_balances_bigint
@@ -20,6 +21,7 @@ depends_on = None
 INDEXES: tuple[tuple[str, str, list[str]], ...] = (
     ("ix_deposits_updated_id", "deposits", ["updated_at", "id"]),
     ("ix_withdrawals_updated_id", "withdrawals", ["updated_at", "id"]),
+    ("ix_sb_bets_placed_id", "sb_bets", ["placed_at", "id"]),
 )
 
 

@@ -1,0 +1,117 @@
+"""Bets placed and rejected (pw_bets) and settlements, settlement lag, rollbacks and
+cash-outs (pw_settlements), derived from the views (views mode; docs/metrics.md).
+
+A bet is read once, by ``(placed_at, bet_id)`` (``placed_at`` never changes): placed, or
+rejected with its reason. Settlements are append-only, read by ``settlement_id`` up to the
+first row settled less than the settle time ago. Index-backed: ``sb_bets (placed_at, id)``
+(migration 0013), the settlements' primary key. Both views are the sportsbook's: without
+them (a casino-only platform) these collectors are switched off.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, text
+
+from collectors.catalog import platform as c
+from collectors.catalog.labels import CURRENCY, SPORT
+from collectors.state.base import as_utc, at
+from collectors.views.base import Mark, ViewsCollector
+from collectors.views.payments import major_units
+
+BETS = text(
+    """SELECT bet_id, sport, status, reason, placed_at FROM pw_bets
+       WHERE (placed_at, bet_id) > (:t, :id) AND placed_at <= :cutoff
+       ORDER BY placed_at, bet_id LIMIT :n"""
+).bindparams(at("t"), at("cutoff"), bindparam("id"), bindparam("n"))
+SETTLEMENTS = text(
+    """SELECT settlement_id, sport, action, amount_minor, currency, settled_at,
+              settlement_lag_seconds FROM pw_settlements
+       WHERE settlement_id > :id ORDER BY settlement_id LIMIT :n"""
+)
+LAST_SETTLEMENT = text("SELECT MAX(settlement_id) AS last FROM pw_settlements")
+SETTLED = {"won": "won", "lost": "lost", "void": "void"}
+
+
+class BetsView(ViewsCollector):
+    name = "views_bets"
+    metrics = (c.BETS_PLACED, c.BETS_REJECTED)
+    optional_views = ("pw_bets",)
+
+    def zero_init(self) -> None:
+        for sport in SPORT.values:
+            self.counters.zero(c.BETS_PLACED, (sport,))
+            for reason in c.BET_REJECT_REASON.values:
+                self.counters.zero(c.BETS_REJECTED, (sport, reason))
+
+    def start(self, conn: Connection, now: datetime) -> None:
+        self.mark = Mark(self.cutoff(now), "")
+
+    def advance(self, conn: Connection, now: datetime) -> None:
+        params = {"t": self.mark.at, "id": self.mark.id, "cutoff": self.cutoff(now)}
+        rows = conn.execute(BETS, {**params, "n": self.batch_rows}).all()
+        for row in rows:
+            sport = SPORT.bound(row.sport)
+            if row.status == "rejected":
+                reason = c.BET_REJECT_REASON.bound(row.reason)
+                self.counters.inc(c.BETS_REJECTED, (sport, reason))
+            else:
+                self.counters.inc(c.BETS_PLACED, (sport,))
+        if rows:
+            placed = as_utc(rows[-1].placed_at)
+            assert placed is not None
+            self.mark = Mark(placed, rows[-1].bet_id)
+            self.rows_read += len(rows)
+
+
+class SettlementsView(ViewsCollector):
+    name = "views_settlements"
+    metrics = (
+        c.BETS_SETTLED,
+        c.SETTLEMENT_LAG,
+        c.SETTLEMENT_ROLLBACKS,
+        c.BETS_CASHED_OUT,
+        c.CASHED_OUT_AMOUNT,
+    )
+    optional_views = ("pw_settlements",)
+
+    def zero_init(self) -> None:
+        for sport in SPORT.values:
+            self.counters.zero(c.SETTLEMENT_LAG, (sport,))
+            self.counters.zero(c.SETTLEMENT_ROLLBACKS, (sport,))
+            self.counters.zero(c.BETS_CASHED_OUT, (sport,))
+            for outcome in c.BET_OUTCOME.values:
+                self.counters.zero(c.BETS_SETTLED, (sport, outcome))
+        for currency in CURRENCY.values:
+            self.counters.zero(c.CASHED_OUT_AMOUNT, (currency,))
+
+    def start(self, conn: Connection, now: datetime) -> None:
+        self.last_id = conn.execute(LAST_SETTLEMENT).scalar() or 0
+
+    def advance(self, conn: Connection, now: datetime) -> None:
+        cutoff = self.cutoff(now)
+        rows = conn.execute(SETTLEMENTS, {"id": self.last_id, "n": self.batch_rows}).all()
+        for row in rows:
+            settled = as_utc(row.settled_at)
+            if settled is None or settled > cutoff:
+                break
+            self.count(row)
+            self.last_id = row.settlement_id
+            self.rows_read += 1
+
+    def count(self, row: Any) -> None:
+        sport = SPORT.bound(row.sport)
+        outcome = SETTLED.get(row.action)
+        if outcome is not None:
+            self.counters.inc(c.BETS_SETTLED, (sport, outcome))
+            if row.settlement_lag_seconds is not None:
+                lag = max(0.0, float(row.settlement_lag_seconds))
+                self.counters.observe(c.SETTLEMENT_LAG, (sport,), lag)
+        elif row.action == "rollback":
+            self.counters.inc(c.SETTLEMENT_ROLLBACKS, (sport,))
+        elif row.action == "cashout":
+            self.counters.inc(c.BETS_CASHED_OUT, (sport,))
+            amount = major_units(int(row.amount_minor), row.currency)
+            self.counters.inc(c.CASHED_OUT_AMOUNT, (CURRENCY.bound(row.currency),), amount)
