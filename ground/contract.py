@@ -94,6 +94,7 @@ CALLBACK_OUTCOMES = (
 CONVERSION_TYPES = ("registration", "ftd", "deposit", "revenue")
 CONVERSION_STATES = ("pending", "approved", "rejected", "reversed")
 POSTBACK_STATUSES = ("pending", "delivered", "dead_letter")
+POSTBACK_ATTEMPT_OUTCOMES = ("delivered", "failed", "dead_letter", "lease_lost")
 KYC_STATUSES = ("pending", "provider_unavailable", "manual_review", "approved", "rejected")
 BET_STATUSES = (
     "placed",
@@ -112,6 +113,18 @@ RECON = "reconciliation"
 VIEWS_MODE = "views mode (derived business counters)"
 
 VIEWS: tuple[View, ...] = (
+    View(
+        "pw_players",
+        "core",
+        (
+            _c("player_id", "id"),
+            _c("affiliate", "text", nullable=True),
+            _c("campaign", "text", nullable=True),
+            _c("registered_at", "timestamptz"),
+        ),
+        (VIEWS_MODE,),
+        "one row per player (registrations; affiliate and campaign of a referred one)",
+    ),
     View(
         "pw_deposits",
         "core",
@@ -268,9 +281,10 @@ VIEWS: tuple[View, ...] = (
             _c("amount_minor", "money"),
             _c("currency", "text"),
             _c("occurred_at", "timestamptz"),
+            _c("created_at", "timestamptz"),
             _c("qualified_at", "timestamptz", nullable=True),
         ),
-        (f"{STATE} affiliates", f"{RECON} wallet_affiliate"),
+        (f"{STATE} affiliates", f"{RECON} wallet_affiliate", VIEWS_MODE),
         "one row per affiliate conversion",
     ),
     View(
@@ -282,9 +296,24 @@ VIEWS: tuple[View, ...] = (
             _c("event", "text"),  # a conversion type, or one with _reversal
             _c("conversion_id", "id"),
             _c("status", "text", *POSTBACK_STATUSES),
+            _c("created_at", "timestamptz"),
         ),
-        (f"{STATE} affiliates", f"{RECON} wallet_affiliate"),
+        (f"{STATE} affiliates", f"{RECON} wallet_affiliate", VIEWS_MODE),
         "one row per postback job",
+    ),
+    View(
+        "pw_postback_attempts",
+        "affiliates",
+        (
+            _c("attempt_id", "integer"),
+            _c("postback_id", "id"),
+            _c("affiliate", "text"),
+            _c("campaign", "text", nullable=True),
+            _c("outcome", "text", *POSTBACK_ATTEMPT_OUTCOMES),
+            _c("attempted_at", "timestamptz"),
+        ),
+        (VIEWS_MODE,),
+        "one row per postback HTTP attempt (append-only)",
     ),
     View(
         "pw_kyc_checks",
@@ -314,13 +343,11 @@ BY_NAME: dict[str, View] = {v.name: v for v in VIEWS}
 # Documented views that pitwatch reads nowhere today (the views mode of issue 19 §2 will
 # derive business counters from some of them); contract check does not require them.
 UNREAD_VIEWS = (
-    "pw_players",
     "pw_feed_messages",
     "pw_casino_rounds",
     "pw_casino_transactions",
     "pw_game_launches",
     "pw_clicks",
-    "pw_postback_attempts",
     "pw_bonuses",
 )
 

@@ -28,6 +28,7 @@ READERS = (
     "reconcilers.sources.wallet",
     "collectors.views.payments",
     "collectors.views.sportsbook",
+    "collectors.views.affiliates",
     "reconcilers.ledger_check",
 )
 # SQL that reads a view: FROM/JOIN pw_x (a comment or a docstring naming a view does not).

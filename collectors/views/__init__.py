@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collectors.state.base import StateCollector
+from collectors.views.affiliates import AffiliatesView
 from collectors.views.payments import CallbacksView, DepositsView, WithdrawalsView
 from collectors.views.sportsbook import BetsView, SettlementsView
 
@@ -13,6 +14,7 @@ VIEWS_COLLECTORS: tuple[type[StateCollector], ...] = (
     WithdrawalsView,
     BetsView,
     SettlementsView,
+    AffiliatesView,
 )
 
 __all__ = ["DERIVED", "VIEWS_COLLECTORS"]

@@ -172,3 +172,42 @@ class ViewsCollector(StateCollector):
 
     def advance(self, conn: Connection, now: datetime) -> None:
         raise NotImplementedError
+
+
+class Once:
+    """A view whose rows are read once, in ``(at, id)`` order past a watermark, where
+    ``at`` never changes (a creation or placement time). ``statement`` selects ``row_id``
+    and ``row_at`` with the parameters ``t``, ``id``, ``cutoff`` and ``n``."""
+
+    def __init__(self, statement: Any, start: datetime) -> None:
+        self.statement = statement
+        self.mark = Mark(start, "")
+
+    def read(self, conn: Connection, cutoff: datetime, n: int) -> Sequence[Any]:
+        params = {"t": self.mark.at, "id": self.mark.id, "cutoff": cutoff, "n": n}
+        rows = conn.execute(self.statement, params).all()
+        if rows:
+            last = as_utc(rows[-1].row_at)
+            assert last is not None
+            self.mark = Mark(last, rows[-1].row_id)
+        return rows
+
+
+class Appended:
+    """An append-only view read by its increasing integer id, up to the first row younger
+    than the cutoff. ``statement`` selects ``row_id`` and ``row_at`` (parameters ``id``,
+    ``n``); ``last`` the largest id (where the first scrape starts)."""
+
+    def __init__(self, statement: Any, last: Any, conn: Connection) -> None:
+        self.statement = statement
+        self.last_id = conn.execute(last).scalar() or 0
+
+    def read(self, conn: Connection, cutoff: datetime, n: int) -> list[Any]:
+        out = []
+        for row in conn.execute(self.statement, {"id": self.last_id, "n": n}):
+            at = as_utc(row.row_at)
+            if at is None or at > cutoff:
+                break
+            out.append(row)
+            self.last_id = row.row_id
+        return out

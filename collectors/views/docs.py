@@ -33,17 +33,20 @@ HOW: dict[str, str] = {
     c.SETTLEMENT_ROLLBACKS.name: "`pw_settlements`: `action` rollback",
     c.BETS_CASHED_OUT.name: "`pw_settlements`: `action` cashout",
     c.CASHED_OUT_AMOUNT.name: "`pw_settlements`: `amount_minor` of a cashout, in major units",
+    c.AFFILIATE_REGISTRATIONS.name: "`pw_players`, read once by (`registered_at`, "
+    "`player_id`): a player with an `affiliate`; `campaign`",
+    c.AFFILIATE_FTDS.name: "`pw_conversions`, read once by (`created_at`, `conversion_id`): "
+    "`conversion_type` ftd",
+    c.POSTBACKS.name: "`pw_postback_attempts` (append-only, by `attempt_id`): `outcome` "
+    "delivered, failed, dead_letter (lease_lost counts nothing)",
+    c.POSTBACK_DELAY.name: "`pw_postback_attempts.attempted_at` − `pw_postbacks.created_at` "
+    "of a delivery",
 }
 NEEDS: dict[str, str] = {
     c.HTTP_REQUESTS.name: "the HTTP server's or the proxy's counters: see the mapping below",
     c.HTTP_DURATION.name: "the HTTP server's or the proxy's histogram: see the mapping below",
     c.KYC_OUTCOMES.name: "not derived yet: `pw_kyc_checks` needs `check_id`, `geo` and an "
     "`updated_at` (or `decided_at`) column for a watermark",
-    c.AFFILIATE_REGISTRATIONS.name: "not derived yet: `pw_conversions` (conversion_type "
-    "registration) needs a `created_at` watermark column",
-    c.AFFILIATE_FTDS.name: "not derived yet: `pw_conversions` (conversion_type ftd)",
-    c.POSTBACKS.name: "not derived yet: `pw_postback_attempts` (append-only, by `attempt_id`)",
-    c.POSTBACK_DELAY.name: "not derived yet: `pw_postback_attempts` needs the job's `created_at`",
     c.CASINO_LAUNCHES.name: "not derived yet: `pw_game_launches` (`session_id`, `at`)",
     c.CASINO_LAUNCH_FAILURES.name: "not derived yet: `pw_game_launches.outcome`, `reason`",
     c.CASINO_ROUNDS.name: "not derived yet: `pw_casino_rounds` needs an `updated_at` column",
@@ -88,7 +91,9 @@ def views_reference() -> list[str]:
         "  counter reset, losing only the rows of the restart's own gap. Label sets appear",
         "  when first seen (all outcomes of a deposit scope at once), at zero for the fixed",
         "  domains (PSPs, currencies, sports);",
-        "- a collector whose views are an optional product's (the sportsbook's) is switched",
+        "- affiliate and campaign labels keep the first 50 values seen (as the platform's",
+        "  instrumentation does);",
+        "- a collector whose views are an optional product's (sportsbook, affiliates) is switched",
         "  off on a platform without them, as the state collectors are;",
         "- replicas: each views-mode exporter counts every row, so two of them scraped into",
         "  one Prometheus would double every `sum by (...)` the rules take. Run one per",

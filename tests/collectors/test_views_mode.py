@@ -241,3 +241,39 @@ def test_a_platform_without_a_sportsbook_switches_its_collectors_off(sqlite_engi
     assert registry.get_sample_value("pitwatch_collector_up", up) is None  # off, not failing
     assert registry.get_sample_value(c.BETS_PLACED.exposed_name, {"sport": "football"}) is None
     assert registry.get_sample_value("pitwatch_collector_up", {"collector": "views_deposits"}) == 1
+
+
+def test_affiliate_registrations_ftds_and_postbacks_equal_the_instrumentation(engine):
+    from tests.platform.affiliate_helpers import (
+        AFFILIATE,
+        approved_deposit,
+        make_world,
+        referred_player,
+    )
+
+    w = make_world(engine, deal={"kind": "cpa", "currency": "EUR", "cpa_amount": 5_000})
+    registry = views_exporter(w.p)
+    w.client.patch("/admin/knobs", json={"down": True})
+    approved_deposit(w.p, referred_player(w.p, click_id="c0"), key="d0")
+    register_player(w.p)  # not referred: no affiliate series moves
+    assert {r.outcome for r in w.pump()} == {"failed"}
+    scrape(w.p, registry)
+    w.client.patch("/admin/knobs", json={"down": False})
+    w.clock.advance(30)
+    assert {r.outcome for r in w.pump()} == {"delivered"}
+    scrape(w.p, registry)
+    pair = {"affiliate": AFFILIATE, "campaign": "spring-de"}
+    series = [
+        (c.AFFILIATE_REGISTRATIONS, "", pair),
+        (c.AFFILIATE_FTDS, "", pair),
+        *((c.POSTBACKS, "", {"affiliate": AFFILIATE, "outcome": o})
+          for o in c.POSTBACK_OUTCOME.values),
+        (c.POSTBACK_DELAY, "_count", {"affiliate": AFFILIATE}),
+        (c.POSTBACK_DELAY, "_sum", {"affiliate": AFFILIATE}),
+    ]  # fmt: skip
+    for metric, suffix, labels in series:
+        want = sample(w.p.metrics.registry, metric, suffix, **labels)
+        assert derived(registry, metric, suffix, **labels) == pytest.approx(want), (metric, labels)
+    assert derived(registry, c.AFFILIATE_REGISTRATIONS, **pair) == 1
+    assert derived(registry, c.AFFILIATE_FTDS, **pair) == 1
+    assert derived(registry, c.POSTBACKS, affiliate=AFFILIATE, outcome="delivered") >= 1

@@ -1,8 +1,8 @@
 """views mode: the indexes its watermark scans need (docs/metrics.md, "Views mode")
 
 Deposits and withdrawals change status: views mode reads them in (updated_at, id) order
-past a watermark; bets in (placed_at, id) order. Callbacks and settlements are read by their
-primary key.
+past a watermark; bets, players and affiliate conversions (read once) in (created/placed
+time, id) order. Callbacks, settlements and postback attempts are read by their primary key.
 
 Revision ID: 0013_views_mode_indexes
 Revises: 0012_balances_bigint
@@ -22,6 +22,8 @@ INDEXES: tuple[tuple[str, str, list[str]], ...] = (
     ("ix_deposits_updated_id", "deposits", ["updated_at", "id"]),
     ("ix_withdrawals_updated_id", "withdrawals", ["updated_at", "id"]),
     ("ix_sb_bets_placed_id", "sb_bets", ["placed_at", "id"]),
+    ("ix_players_created_id", "players", ["created_at", "id"]),
+    ("ix_affiliate_conversions_created_id", "affiliate_conversions", ["created_at", "id"]),
 )
 
 
