@@ -106,6 +106,9 @@ BET_STATUSES = (
     "cashed_out",
 )
 SETTLEMENT_ACTIONS = ("won", "lost", "void", "rollback", "cashout")
+LAUNCH_OUTCOMES = ("launched", "failed", "pending")
+ROUND_STATUSES = ("open", "completed", "cancelled")
+CASINO_TX_KINDS = ("bet", "win", "rollback")
 MARKET_STATUSES = ("active", "suspended", "settled", "cancelled")
 
 STATE = "state collector"
@@ -269,6 +272,45 @@ VIEWS: tuple[View, ...] = (
         "one row per betting market",
     ),
     View(
+        "pw_game_launches",
+        "casino",
+        (
+            _c("session_id", "id"),
+            _c("provider", "text"),
+            _c("outcome", "text", *LAUNCH_OUTCOMES),
+            _c("reason", "text", nullable=True),
+            _c("at", "timestamptz"),
+        ),
+        (VIEWS_MODE,),
+        "one row per game launch",
+    ),
+    View(
+        "pw_casino_rounds",
+        "casino",
+        (
+            _c("round_id", "id"),
+            _c("provider", "text"),
+            _c("status", "text", *ROUND_STATUSES),
+            _c("ended_at", "timestamptz", nullable=True),
+            _c("result_delay_seconds", "number", nullable=True),
+        ),
+        (VIEWS_MODE,),
+        "one row per game round",
+    ),
+    View(
+        "pw_casino_transactions",
+        "casino",
+        (
+            _c("casino_transaction_id", "id"),
+            _c("provider", "text"),
+            _c("kind", "text", *CASINO_TX_KINDS),
+            _c("outcome", "text"),  # applied, or the refusal: no set of ours
+            _c("created_at", "timestamptz"),
+        ),
+        (VIEWS_MODE,),
+        "one row per seamless-wallet request of a provider (append-only)",
+    ),
+    View(
         "pw_conversions",
         "affiliates",
         (
@@ -344,9 +386,6 @@ BY_NAME: dict[str, View] = {v.name: v for v in VIEWS}
 # derive business counters from some of them); contract check does not require them.
 UNREAD_VIEWS = (
     "pw_feed_messages",
-    "pw_casino_rounds",
-    "pw_casino_transactions",
-    "pw_game_launches",
     "pw_clicks",
     "pw_bonuses",
 )

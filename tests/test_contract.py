@@ -29,6 +29,7 @@ READERS = (
     "collectors.views.payments",
     "collectors.views.sportsbook",
     "collectors.views.affiliates",
+    "collectors.views.casino",
     "reconcilers.ledger_check",
 )
 # SQL that reads a view: FROM/JOIN pw_x (a comment or a docstring naming a view does not).

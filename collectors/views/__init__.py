@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collectors.state.base import StateCollector
 from collectors.views.affiliates import AffiliatesView
+from collectors.views.casino import CasinoView
 from collectors.views.payments import CallbacksView, DepositsView, WithdrawalsView
 from collectors.views.sportsbook import BetsView, SettlementsView
 
@@ -15,6 +16,7 @@ VIEWS_COLLECTORS: tuple[type[StateCollector], ...] = (
     BetsView,
     SettlementsView,
     AffiliatesView,
+    CasinoView,
 )
 
 __all__ = ["DERIVED", "VIEWS_COLLECTORS"]

@@ -39,6 +39,14 @@ HOW: dict[str, str] = {
     "`conversion_type` ftd",
     c.POSTBACKS.name: "`pw_postback_attempts` (append-only, by `attempt_id`): `outcome` "
     "delivered, failed, dead_letter (lease_lost counts nothing)",
+    c.CASINO_LAUNCHES.name: "`pw_game_launches`, read once by (`at`, `session_id`): outcome "
+    "launched (a launch still pending when read, 10 s after it began, is not counted)",
+    c.CASINO_LAUNCH_FAILURES.name: "`pw_game_launches`: outcome failed, by `reason`",
+    c.CASINO_ROUNDS.name: "`pw_casino_rounds`, read once by (`ended_at`, `round_id`): "
+    "`status` completed or cancelled",
+    c.CASINO_ROUND_RESULT_DELAY.name: "`pw_casino_rounds.result_delay_seconds` of a round ended",
+    c.CASINO_ROLLBACKS.name: "`pw_casino_transactions`, read once by (`created_at`, "
+    "`casino_transaction_id`): `kind` rollback with `outcome` applied",
     c.POSTBACK_DELAY.name: "`pw_postback_attempts.attempted_at` − `pw_postbacks.created_at` "
     "of a delivery",
 }
@@ -47,10 +55,6 @@ NEEDS: dict[str, str] = {
     c.HTTP_DURATION.name: "the HTTP server's or the proxy's histogram: see the mapping below",
     c.KYC_OUTCOMES.name: "not derived yet: `pw_kyc_checks` needs `check_id`, `geo` and an "
     "`updated_at` (or `decided_at`) column for a watermark",
-    c.CASINO_LAUNCHES.name: "not derived yet: `pw_game_launches` (`session_id`, `at`)",
-    c.CASINO_LAUNCH_FAILURES.name: "not derived yet: `pw_game_launches.outcome`, `reason`",
-    c.CASINO_ROUNDS.name: "not derived yet: `pw_casino_rounds` needs an `updated_at` column",
-    c.CASINO_ROLLBACKS.name: "not derived yet: `pw_casino_transactions.kind` = rollback",
     c.WALLET_FAILURES.name: "a refused movement writes no row in the reference platform: a "
     "view of refusals (`pw_wallet_refusals`: type, reason, at) is needed",
     c.ODDS_FEED_MESSAGES.name: "not derived yet: `pw_feed_messages` (by `feed_message_id`)",
@@ -90,11 +94,11 @@ def views_reference() -> list[str]:
         "  after a restart they start at 0 again, which `rate()`/`increase()` read as a",
         "  counter reset, losing only the rows of the restart's own gap. Label sets appear",
         "  when first seen (all outcomes of a deposit scope at once), at zero for the fixed",
-        "  domains (PSPs, currencies, sports);",
+        "  domains (PSPs, currencies, sports, game providers);",
         "- affiliate and campaign labels keep the first 50 values seen (as the platform's",
         "  instrumentation does);",
-        "- a collector whose views are an optional product's (sportsbook, affiliates) is switched",
-        "  off on a platform without them, as the state collectors are;",
+        "- a collector whose views are an optional product's (sportsbook, casino, affiliates) is",
+        "  switched off on a platform without them, as the state collectors are;",
         "- replicas: each views-mode exporter counts every row, so two of them scraped into",
         "  one Prometheus would double every `sum by (...)` the rules take. Run one per",
         "  Prometheus (an HA pair of Prometheus servers each scrapes its own replica; the",

@@ -277,3 +277,32 @@ def test_affiliate_registrations_ftds_and_postbacks_equal_the_instrumentation(en
     assert derived(registry, c.AFFILIATE_REGISTRATIONS, **pair) == 1
     assert derived(registry, c.AFFILIATE_FTDS, **pair) == 1
     assert derived(registry, c.POSTBACKS, affiliate=AFFILIATE, outcome="delivered") >= 1
+
+
+def test_casino_launches_rounds_and_rollbacks_equal_the_instrumentation(platform):
+    from tests.platform.casino_helpers import funded_player, open_game
+
+    registry = views_exporter(platform)
+    player = funded_player(platform)
+    game = open_game(platform, player)
+    game.bet("b1", round_id="r1")
+    game.win("w1", round_id="r1")  # completed
+    game.bet("b2", round_id="r2")
+    game.rollback("rb2", "b2", round_id="r2")  # rolled back: the round is cancelled
+    game.bet("b3", round_id="r3")  # still open: not counted
+    scrape(platform, registry)
+    provider = {"provider": game.name}
+    series = [
+        (c.CASINO_LAUNCHES, "", provider),
+        *((c.CASINO_ROUNDS, "", {**provider, "outcome": o}) for o in c.ROUND_OUTCOME.values),
+        (c.CASINO_ROUND_RESULT_DELAY, "_count", provider),
+        (c.CASINO_ROUND_RESULT_DELAY, "_sum", provider),
+        (c.CASINO_ROLLBACKS, "", provider),
+    ]
+    for metric, suffix, labels in series:
+        want = sample(platform.metrics.registry, metric, suffix, **labels)
+        assert derived(registry, metric, suffix, **labels) == pytest.approx(want), (metric, labels)
+    assert derived(registry, c.CASINO_LAUNCHES, **provider) == 1
+    assert derived(registry, c.CASINO_ROUNDS, **provider, outcome="completed") == 1
+    assert derived(registry, c.CASINO_ROUNDS, **provider, outcome="cancelled") == 1
+    assert derived(registry, c.CASINO_ROLLBACKS, **provider) == 1

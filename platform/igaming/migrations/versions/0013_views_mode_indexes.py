@@ -1,8 +1,9 @@
 """views mode: the indexes its watermark scans need (docs/metrics.md, "Views mode")
 
 Deposits and withdrawals change status: views mode reads them in (updated_at, id) order
-past a watermark; bets, players and affiliate conversions (read once) in (created/placed
-time, id) order. Callbacks, settlements and postback attempts are read by their primary key.
+past a watermark. Rows read once are read in (time, id) order: bets by placed_at, players,
+affiliate conversions, casino sessions and transactions by created_at, casino rounds by
+ended_at. Callbacks, settlements and postback attempts are read by their primary key.
 
 Revision ID: 0013_views_mode_indexes
 Revises: 0012_balances_bigint
@@ -24,6 +25,9 @@ INDEXES: tuple[tuple[str, str, list[str]], ...] = (
     ("ix_sb_bets_placed_id", "sb_bets", ["placed_at", "id"]),
     ("ix_players_created_id", "players", ["created_at", "id"]),
     ("ix_affiliate_conversions_created_id", "affiliate_conversions", ["created_at", "id"]),
+    ("ix_casino_sessions_created_id", "casino_sessions", ["created_at", "id"]),
+    ("ix_casino_rounds_ended_id", "casino_rounds", ["ended_at", "id"]),
+    ("ix_casino_transactions_created_id", "casino_transactions", ["created_at", "id"]),
 )
 
 
