@@ -47,9 +47,9 @@ def metrics_reference() -> str:
         lines.append(
             f"| `{m.exposed_name}` | {m.type} | {labels or '—'} | {m.source} | {help_text} |"
         )
-    from collectors.views.docs import views_reference
+    from pitwatch.views_docs import views_mode_reference
 
-    return "\n".join([*lines, *views_reference(), *exporter_reference()]) + "\n"
+    return "\n".join([*lines, *views_mode_reference(), *exporter_reference()]) + "\n"
 
 
 def exporter_reference() -> list[str]:

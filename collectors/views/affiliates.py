@@ -1,11 +1,14 @@
-"""Affiliate registrations (pw_players), FTDs (pw_conversions) and postback attempts with
-their delivery delay (pw_postback_attempts), derived from the views (views mode).
+"""Affiliate registrations (pw_players), FTDs and qualified FTDs (pw_conversions), and
+postback attempts with their delivery delay (pw_postback_attempts), derived from the views
+(views mode).
 
 Players and conversions are read once, by ``(registered_at, player_id)`` and
-``(created_at, conversion_id)``; postback attempts are append-only, by ``attempt_id``.
+``(created_at, conversion_id)``; qualified FTDs by ``(qualified_at, conversion_id)`` (set
+once, when the FTD qualifies); postback attempts are append-only, by ``attempt_id``.
 Index-backed: ``players (created_at, id)`` and ``affiliate_conversions (created_at, id)``
-(migration 0013), the attempts' primary key. The affiliate and campaign labels keep the
-first 50 values seen (as the platform's instrumentation does), shared by the three.
+(migration 0013), ``affiliate_conversions (type, qualified_at)`` (migration 0007), the
+attempts' primary key. The affiliate and campaign labels keep the first 50 values seen (as
+the platform's instrumentation does), shared by the four.
 """
 
 from __future__ import annotations
@@ -35,6 +38,13 @@ CONVERSIONS = _once(
        WHERE (created_at, conversion_id) > (:t, :id) AND created_at <= :cutoff
        ORDER BY created_at, conversion_id LIMIT :n"""
 )
+QUALIFIED = _once(
+    """SELECT conversion_id AS row_id, qualified_at AS row_at, affiliate, campaign
+       FROM pw_conversions
+       WHERE conversion_type = 'ftd' AND qualified_at >= :t
+         AND (qualified_at, conversion_id) > (:t, :id) AND qualified_at <= :cutoff
+       ORDER BY qualified_at, conversion_id LIMIT :n"""
+)
 ATTEMPTS = text(
     """SELECT a.attempt_id AS row_id, a.attempted_at AS row_at, a.affiliate, a.campaign,
               a.outcome, j.created_at AS job_created_at
@@ -48,7 +58,13 @@ POSTBACK_OUTCOMES = {"delivered": "delivered", "failed": "failed", "dead_letter"
 
 class AffiliatesView(ViewsCollector):
     name = "views_affiliates"
-    metrics = (c.AFFILIATE_REGISTRATIONS, c.AFFILIATE_FTDS, c.POSTBACKS, c.POSTBACK_DELAY)
+    metrics = (
+        c.AFFILIATE_REGISTRATIONS,
+        c.AFFILIATE_FTDS,
+        c.AFFILIATE_QUALIFIED_FTDS,
+        c.POSTBACKS,
+        c.POSTBACK_DELAY,
+    )
     optional_views = ("pw_conversions", "pw_postback_attempts", "pw_postbacks")
 
     def zero_init(self) -> None:
@@ -61,7 +77,7 @@ class AffiliatesView(ViewsCollector):
         labels = (self.affiliate(affiliate), self.campaign(campaign))
         if labels not in self.pairs:
             self.pairs.add(labels)
-            for metric in (c.AFFILIATE_REGISTRATIONS, c.AFFILIATE_FTDS):
+            for metric in (c.AFFILIATE_REGISTRATIONS, c.AFFILIATE_FTDS, c.AFFILIATE_QUALIFIED_FTDS):
                 self.counters.zero(metric, labels)
             for outcome in c.POSTBACK_OUTCOME.values:
                 self.counters.zero(c.POSTBACKS, (labels[0], outcome))
@@ -71,6 +87,7 @@ class AffiliatesView(ViewsCollector):
     def start(self, conn: Connection, now: datetime) -> None:
         self.players = Once(REGISTRATIONS, self.cutoff(now))
         self.conversions = Once(CONVERSIONS, self.cutoff(now))
+        self.qualified = Once(QUALIFIED, self.cutoff(now))
         self.attempts = Appended(ATTEMPTS, LAST_ATTEMPT, conn)
 
     def advance(self, conn: Connection, now: datetime) -> None:
@@ -85,6 +102,9 @@ class AffiliatesView(ViewsCollector):
         for row in conversions:
             if row.conversion_type == "ftd":
                 self.counters.inc(c.AFFILIATE_FTDS, self.pair(row.affiliate, row.campaign))
+        qualified = self.qualified.read(conn, cutoff, n)
+        for row in qualified:
+            self.counters.inc(c.AFFILIATE_QUALIFIED_FTDS, self.pair(row.affiliate, row.campaign))
         attempts = self.attempts.read(conn, cutoff, n)
         for row in attempts:
             outcome = POSTBACK_OUTCOMES.get(row.outcome)
@@ -95,4 +115,4 @@ class AffiliatesView(ViewsCollector):
             delay = seconds_between(row.job_created_at, row.row_at)
             if outcome == "delivered" and delay is not None:
                 self.counters.observe(c.POSTBACK_DELAY, (affiliate,), delay)
-        self.rows_read += len(players) + len(conversions) + len(attempts)
+        self.rows_read += len(players) + len(conversions) + len(qualified) + len(attempts)

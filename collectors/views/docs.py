@@ -37,6 +37,8 @@ HOW: dict[str, str] = {
     "`player_id`): a player with an `affiliate`; `campaign`",
     c.AFFILIATE_FTDS.name: "`pw_conversions`, read once by (`created_at`, `conversion_id`): "
     "`conversion_type` ftd",
+    c.AFFILIATE_QUALIFIED_FTDS.name: "`pw_conversions`, read once by (`qualified_at`, "
+    "`conversion_id`): an FTD qualified",
     c.POSTBACKS.name: "`pw_postback_attempts` (append-only, by `attempt_id`): `outcome` "
     "delivered, failed, dead_letter (lease_lost counts nothing)",
     c.CASINO_LAUNCHES.name: "`pw_game_launches`, read once by (`at`, `session_id`): outcome "
@@ -53,8 +55,12 @@ HOW: dict[str, str] = {
 NEEDS: dict[str, str] = {
     c.HTTP_REQUESTS.name: "the HTTP server's or the proxy's counters: see the mapping below",
     c.HTTP_DURATION.name: "the HTTP server's or the proxy's histogram: see the mapping below",
-    c.KYC_OUTCOMES.name: "not derived yet: `pw_kyc_checks` needs `check_id`, `geo` and an "
-    "`updated_at` (or `decided_at`) column for a watermark",
+    c.KYC_OUTCOMES.name: "not derived: `pw_kyc_checks` keeps only a check's last status "
+    "and no time of its change; approved, rejected and manual_review need an `updated_at` "
+    "(moved on each status change) beside `check_id` and `geo`, and provider_unavailable, "
+    "which happens once per vendor call (retries), a row per call (`pw_kyc_attempts`: "
+    "`attempt_id`, `check_id`, `geo`, `status`, `at`)",
+    c.KYC_VENDOR_ERRORS.name: "not derived: the same `pw_kyc_attempts` view of vendor calls",
     c.WALLET_FAILURES.name: "a refused movement writes no row in the reference platform: a "
     "view of refusals (`pw_wallet_refusals`: type, reason, at) is needed",
     c.ODDS_FEED_MESSAGES.name: "not derived yet: `pw_feed_messages` (by `feed_message_id`)",

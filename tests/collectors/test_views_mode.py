@@ -266,6 +266,7 @@ def test_affiliate_registrations_ftds_and_postbacks_equal_the_instrumentation(en
     series = [
         (c.AFFILIATE_REGISTRATIONS, "", pair),
         (c.AFFILIATE_FTDS, "", pair),
+        (c.AFFILIATE_QUALIFIED_FTDS, "", pair),
         *((c.POSTBACKS, "", {"affiliate": AFFILIATE, "outcome": o})
           for o in c.POSTBACK_OUTCOME.values),
         (c.POSTBACK_DELAY, "_count", {"affiliate": AFFILIATE}),
@@ -276,6 +277,7 @@ def test_affiliate_registrations_ftds_and_postbacks_equal_the_instrumentation(en
         assert derived(registry, metric, suffix, **labels) == pytest.approx(want), (metric, labels)
     assert derived(registry, c.AFFILIATE_REGISTRATIONS, **pair) == 1
     assert derived(registry, c.AFFILIATE_FTDS, **pair) == 1
+    assert derived(registry, c.AFFILIATE_QUALIFIED_FTDS, **pair) == 1
     assert derived(registry, c.POSTBACKS, affiliate=AFFILIATE, outcome="delivered") >= 1
 
 
