@@ -308,3 +308,17 @@ def test_casino_launches_rounds_and_rollbacks_equal_the_instrumentation(platform
     assert derived(registry, c.CASINO_ROUNDS, **provider, outcome="completed") == 1
     assert derived(registry, c.CASINO_ROUNDS, **provider, outcome="cancelled") == 1
     assert derived(registry, c.CASINO_ROLLBACKS, **provider) == 1
+
+
+def test_the_payment_sportsbook_and_affiliate_alerts_need_no_platform_metric_in_views_mode():
+    from pitwatch.views_docs import platform_only_reads
+
+    needs = platform_only_reads()
+    for alert in ("PspDown", "DepositSuccessRateDropGeo", "DepositSuccessRateDropPsp",
+                  "FtdPostbacksStopped"):  # fmt: skip
+        assert needs[alert] == set(), (alert, needs[alert])
+    # ...and the HTTP SLO alerts say what they still need (docs/metrics.md: a proxy's)
+    assert needs["SloErrorBudgetBurnFast"] == {
+        "igaming_http_requests",
+        "igaming_http_request_duration_seconds",
+    }
