@@ -152,6 +152,16 @@ class ViewsCollector(StateCollector):
         self.rows_read = 0  # rows read over the exporter's life (tests, the benchmark)
         self.zero_init()
 
+    def collect(self) -> Iterable[Metric]:
+        """This scrape's counters; after a failed scrape (up 0, the reason logged) the
+        counters as they were, so that a database that is away for a scrape leaves no gap
+        in the series (and no false "stopped" alert)."""
+        families = list(super().collect())
+        if families or self.off or self.started is None:
+            return families
+        with self._lock:
+            return list(self.counters.families(self.metrics))
+
     def zero_init(self) -> None:
         """Create at zero the series of the fixed label domains (overridden)."""
 

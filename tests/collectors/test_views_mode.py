@@ -322,3 +322,29 @@ def test_the_payment_sportsbook_and_affiliate_alerts_need_no_platform_metric_in_
         "igaming_http_requests",
         "igaming_http_request_duration_seconds",
     }
+
+
+def test_a_failed_scrape_keeps_the_counters_and_reports_the_collector_down(sqlite_platform):
+    from sqlalchemy import text
+
+    p = sqlite_platform
+    registry = views_exporter(p)
+    player = register_player(p, country="DE")
+    deposit(p, player, "d1")
+    scrape(p, registry)
+    assert derived(registry, c.DEPOSIT_ATTEMPTS, **DE_CARD) == 1
+    with p.engine.begin() as conn:  # the view goes away for a scrape
+        sql = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'pw_deposits'"))
+        view_sql = sql.scalar_one()
+        conn.execute(text("DROP VIEW pw_deposits"))
+    try:
+        p.clock.advance(SETTLE + 1)
+        up = registry.get_sample_value("pitwatch_collector_up", {"collector": "views_deposits"})
+        assert up == 0
+        assert registry.get_sample_value(c.DEPOSIT_ATTEMPTS.exposed_name, DE_CARD) == 1
+    finally:
+        with p.engine.begin() as conn:
+            conn.execute(text(view_sql))
+    deposit(p, player, "d2")
+    scrape(p, registry)  # back: nothing lost, nothing counted twice
+    assert derived(registry, c.DEPOSIT_ATTEMPTS, **DE_CARD) == 2
