@@ -62,7 +62,10 @@ CREATE VIEW pw_callbacks AS
 """
 INDEXES = """
 CREATE INDEX ix_deposits_updated_id ON deposits (updated_at, id);
+CREATE INDEX ix_deposits_created_id ON deposits (created_at, id);
+CREATE INDEX ix_deposits_completed_id ON deposits (completed_at, id);
 CREATE INDEX ix_withdrawals_updated_id ON withdrawals (updated_at, id);
+CREATE INDEX ix_withdrawals_created_id ON withdrawals (created_at, id);
 """
 GEOS = "(ARRAY['DE','BR','SE','GB','CA'])[1 + mod(g, 5)]"
 PSPS = "(ARRAY['paybridge','nordpay','pixgate','cardstream','trustpay'])[1 + mod(g, 5)]"
@@ -127,27 +130,24 @@ def minute_of_traffic(conn, i: int, per_minute: int, t0: datetime, next_callback
 
 def explain(engine, collectors) -> None:
     """The plans of the incremental statements at the collectors' current watermarks."""
-    from collectors.views import payments
-
-    marks = {type(c).__name__: c for c in collectors}
-    deposits, withdrawals = marks["DepositsView"], marks["WithdrawalsView"]
-    with engine.connect() as conn:
-        for statement, params in (
-            (payments.DEPOSITS, {"t": deposits.mark.at, "id": deposits.mark.id,
-                                 "cutoff": deposits.mark.at + timedelta(minutes=1), "n": 20_000}),
-            (payments.WITHDRAWALS, {"t": withdrawals.mark.at, "id": withdrawals.mark.id,
-                                    "cutoff": withdrawals.mark.at + timedelta(minutes=1),
-                                    "n": 20_000}),
-            (payments.CALLBACKS, {"id": marks["CallbacksView"].last_id, "n": 20_000}),
-        ):  # fmt: skip
-            plan = conn.execute(_explained(statement), params)
-            print("\n".join(row[0] for row in plan), file=sys.stderr)
-
-
-def _explained(statement):
     from sqlalchemy import text
 
-    return text("EXPLAIN ANALYZE " + statement.text).bindparams(*statement._bindparams.values())
+    from collectors.views.base import Once
+
+    with engine.connect() as conn:
+        for collector in collectors:
+            for stream in vars(collector).values():
+                if not isinstance(stream, Once):
+                    continue
+                statement = stream.statement
+                plan = conn.execute(
+                    text("EXPLAIN ANALYZE " + statement.text).bindparams(
+                        *statement._bindparams.values()
+                    ),
+                    {"t": stream.mark.at, "id": stream.mark.id,
+                     "cutoff": stream.mark.at + timedelta(minutes=1), "n": 20_000},
+                )  # fmt: skip
+                print("\n".join(row[0] for row in plan), file=sys.stderr)
 
 
 def main() -> int:

@@ -45,19 +45,10 @@ Labels = tuple[str, ...]
 
 @dataclass(frozen=True)
 class Mark:
-    """A watermark: the last (time, id) read of a view whose rows change (the id alone,
-    with ``at`` unused, for an append-only view)."""
+    """A watermark: the last (time, id) read of a view, in the view's order."""
 
     at: datetime
     id: Any
-
-    def before(self, at: Any, id_: Any) -> bool:
-        """Whether (at, id) comes after this mark in the view's order."""
-        t = at if isinstance(at, datetime) and at.tzinfo is not None else as_utc(at)
-        assert t is not None
-        if t != self.at:
-            return t > self.at
-        return str(id_) > str(self.id)
 
 
 class FirstSeen:

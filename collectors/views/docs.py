@@ -9,11 +9,11 @@ from collectors.views.base import ViewsCollector
 
 # metric name -> how views mode derives it (for DERIVED), or what it would need.
 HOW: dict[str, str] = {
-    c.DEPOSIT_ATTEMPTS.name: "`pw_deposits`: a row read for the first time "
-    "(`created_at`, `deposit_id` past the watermark); `geo`, `psp`, `method`, `brand`",
-    c.DEPOSIT_OUTCOMES.name: "`pw_deposits`: a row read in status declined, failed or "
-    "timed_out; approved once, by `completed_at` (also when already charged back or "
-    "refunded)",
+    c.DEPOSIT_ATTEMPTS.name: "`pw_deposits`, read once by (`created_at`, `deposit_id`); "
+    "`geo`, `psp`, `method`, `brand`",
+    c.DEPOSIT_OUTCOMES.name: "`pw_deposits`: approved once, by (`completed_at`, `deposit_id`) "
+    "(also when charged back or refunded since); declined, failed, timed_out each time the "
+    "row is read in that status by (`updated_at`, `deposit_id`)",
     c.DEPOSITS_APPROVED_AMOUNT.name: "`pw_deposits`: `amount_minor` of an approval, in major "
     "units of `currency`",
     c.DEPOSIT_APPROVAL.name: "`pw_deposits`: `completed_at` − `created_at` of an approval",
@@ -22,7 +22,7 @@ HOW: dict[str, str] = {
     "The reference platform stores no row for a callback refused before parsing "
     "(bad_signature, invalid): those stay 0; an operator whose view has them gets them",
     c.PSP_CALLBACK_DELAY.name: "`pw_callbacks`: `received_at` − `occurred_at`",
-    c.WITHDRAWAL_REQUESTS.name: "`pw_withdrawals`: a row read for the first time",
+    c.WITHDRAWAL_REQUESTS.name: "`pw_withdrawals`, read once by (`created_at`, `withdrawal_id`)",
     c.WITHDRAWAL_OUTCOMES.name: "`pw_withdrawals`: a row read in status completed or failed",
     c.BETS_PLACED.name: "`pw_bets`, read once by (`placed_at`, `bet_id`): a bet not rejected; "
     "`sport`",
@@ -83,16 +83,21 @@ def views_reference() -> list[str]:
         "",
         "How it reads (`collectors/views/`):",
         "",
-        "- a watermark per view: `(updated_at, id)` for rows that change status (deposits,",
-        "  withdrawals; the index `(updated_at, id)`, migration 0013, serves it), `(placed_at,",
-        "  bet_id)` for bets (read once), the id for append-only rows (callbacks,",
-        f"  settlements); at most {ViewsCollector.batch_rows:,} rows per view per scrape, the rest",
-        "  at the next scrape (a backlog shows as a burst, never as a slow scrape);",
+        "- a watermark per event a counter counts, on a time that marks it: `(created_at, id)`",
+        "  for requests, `(completed_at, id)` for approvals, `(updated_at, id)` for the other",
+        "  status changes of deposits and withdrawals; `(placed_at, bet_id)`, `(registered_at,",
+        "  player_id)`, `(created_at, conversion_id)`, `(qualified_at, conversion_id)`, casino",
+        "  launches, rounds (by `ended_at`) and transactions read once; the increasing id of",
+        "  append-only views (callbacks, settlements, postback attempts). Migration 0013 of the",
+        "  reference platform adds the indexes these range scans need. At most "
+        f"{ViewsCollector.batch_rows:,} rows",
+        "  per watermark per scrape, the rest at the next scrape (a backlog shows as a burst,",
+        "  never as a slow scrape);",
         f"- only rows older than {settle} s: a row committed late, with an earlier time or id",
         "  than rows already read, is not skipped;",
-        "- a row that changes status is an attempt when first read and an outcome each time",
-        "  it is read in a final status (its `updated_at` moved); an approval counts once, by",
-        "  its `completed_at`. A deposit that passes through timed_out and on to approved",
+        "- a deposit is an attempt once (by `created_at`), approved once (by `completed_at`),",
+        "  and declined, failed or timed_out each time it is read in that status (its",
+        "  `updated_at` moved). A deposit that passes through timed_out and on to approved",
         "  between two scrapes counts only approved (the platform's instrumentation counts",
         "  both); an `updated_at` that moves without a status change counts that status",
         "  again: keep `updated_at` for status changes;",
@@ -105,7 +110,7 @@ def views_reference() -> list[str]:
         "  instrumentation does);",
         "- a failed scrape (the database away, the time budget spent) reports",
         "  `pitwatch_collector_up` 0 with the reason logged, keeps the counters as they were",
-        "  (no gap in the series) and moves no watermark: the next scrape reads those rows;",
+        "  (no gap in the series); what it had not counted is read again at the next scrape;",
         "- a collector whose views are an optional product's (sportsbook, casino, affiliates) is",
         "  switched off on a platform without them, as the state collectors are;",
         "- replicas: each views-mode exporter counts every row, so two of them scraped into",

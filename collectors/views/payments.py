@@ -1,13 +1,21 @@
 """Deposits, PSP callbacks and withdrawals, derived from pw_deposits, pw_callbacks and
 pw_withdrawals (views mode; docs/metrics.md).
 
-A deposit is an attempt when it is first read (its ``(created_at, deposit_id)`` is past the
-watermark it was read after) and an outcome each time it is read in a final status
-(``updated_at`` moved: its status changed). So a deposit that times out and is approved by
-a late callback counts timed_out then approved, as the platform's instrumentation does; a
-chargeback moves ``updated_at`` again but is no outcome (it counts as a chargeback).
-Index-backed: ``deposits (updated_at, id)``, ``withdrawals (updated_at, id)`` (migration
-0013), the callbacks' primary key.
+Each counter reads the rows by a time that marks its own event, so that no row is counted
+twice and none is skipped when it changes again before it is read:
+
+* an attempt (a request) by ``created_at``, which never changes: ``(created_at, id)``;
+* an approval by ``completed_at``, set once when the deposit is approved (a deposit
+  charged back or refunded since is still counted approved, once);
+* the other outcomes (declined, failed, timed_out; a withdrawal completed or failed) and
+  chargebacks by ``updated_at``, which moves when the status changes: each time a row is
+  read in one of those statuses it counts (a deposit that times out and is approved later
+  counts timed_out then approved, as the platform's instrumentation does, unless both
+  happen between two scrapes).
+
+Index-backed: ``deposits (created_at, id)``, ``(completed_at, id)``, ``(updated_at, id)``
+and ``withdrawals (created_at, id)``, ``(updated_at, id)`` (migration 0013), the callbacks'
+primary key.
 """
 
 from __future__ import annotations
@@ -20,31 +28,41 @@ from sqlalchemy import Connection, bindparam, text
 
 from collectors.catalog import platform as c
 from collectors.catalog.labels import BRAND, CURRENCY, GEO, METHOD, PSP
-from collectors.state.base import as_utc, at
-from collectors.views.base import FirstSeen, Mark, ViewsCollector, seconds_between
+from collectors.state.base import as_utc
+from collectors.views.base import FirstSeen, Once, ViewsCollector, seconds_between
 from ground.money import CURRENCY_EXPONENTS
+from ground.sqltypes import UTCDateTime
 
-# Read in one of these statuses, a deposit counts as that outcome; an approval counts once,
-# by its own time (completed_at), whatever came after it (a chargeback, a refund).
+# Read in one of these statuses (updated_at moved), a deposit counts as that outcome.
 DEPOSIT_OUTCOMES = {s: s for s in ("declined", "failed", "timed_out")}
+# Approved, then maybe charged back, refunded or reversed: approved once, by completed_at.
 APPROVED_ONCE = ("approved", "chargeback", "refunded", "chargeback_reversed")
 WITHDRAWAL_OUTCOMES = {"completed": "completed", "failed": "failed"}
 
 
-def changed_rows(view: str, id_col: str, columns: str) -> Any:
-    """Rows of ``view`` whose (updated_at, id) is past the watermark and settled."""
+def by_time(view: str, id_col: str, time_col: str, columns: str) -> Any:
+    """Rows of ``view`` past the watermark in (time_col, id) order, settled (Once)."""
     return text(
-        f"""SELECT {id_col} AS row_id, {columns}, created_at, updated_at FROM {view}
-            WHERE (updated_at, {id_col}) > (:t, :id) AND updated_at <= :cutoff
-            ORDER BY updated_at, {id_col} LIMIT :n"""
-    ).bindparams(at("t"), at("cutoff"), bindparam("id"), bindparam("n"))
+        f"""SELECT {id_col} AS row_id, {time_col} AS row_at, {columns} FROM {view}
+            WHERE {time_col} >= :t AND ({time_col}, {id_col}) > (:t, :id)
+              AND {time_col} <= :cutoff
+            ORDER BY {time_col}, {id_col} LIMIT :n"""
+    ).bindparams(
+        bindparam("t", type_=UTCDateTime),
+        bindparam("cutoff", type_=UTCDateTime),
+        bindparam("id"),
+        bindparam("n"),
+    )
 
 
-DEPOSITS = changed_rows(
-    "pw_deposits", "deposit_id", "geo, psp, method, brand, currency, amount_minor, status, "
-    "completed_at",
-)  # fmt: skip
-WITHDRAWALS = changed_rows("pw_withdrawals", "withdrawal_id", "psp, status")
+DEPOSIT_COLUMNS = "geo, psp, method, brand, currency, amount_minor, status, created_at"
+DEPOSITS_CREATED = by_time("pw_deposits", "deposit_id", "created_at", DEPOSIT_COLUMNS)
+DEPOSITS_COMPLETED = by_time(
+    "pw_deposits", "deposit_id", "completed_at", DEPOSIT_COLUMNS + ", completed_at"
+)
+DEPOSITS_UPDATED = by_time("pw_deposits", "deposit_id", "updated_at", DEPOSIT_COLUMNS)
+WITHDRAWALS_CREATED = by_time("pw_withdrawals", "withdrawal_id", "created_at", "psp, status")
+WITHDRAWALS_UPDATED = by_time("pw_withdrawals", "withdrawal_id", "updated_at", "psp, status")
 CALLBACKS = text(
     """SELECT callback_id, psp, outcome, occurred_at, received_at FROM pw_callbacks
        WHERE callback_id > :id ORDER BY callback_id LIMIT :n"""
@@ -56,35 +74,7 @@ def major_units(amount_minor: int, currency: str) -> float:
     return amount_minor / 10 ** CURRENCY_EXPONENTS.get(currency, 2)
 
 
-class _ChangingRows(ViewsCollector):
-    """A view read by (updated_at, id): ``handle`` gets each row and whether it is new."""
-
-    statement: Any = None
-
-    def start(self, conn: Connection, now: datetime) -> None:
-        self.mark = Mark(self.cutoff(now), "")
-
-    def advance(self, conn: Connection, now: datetime) -> None:
-        before = self.mark
-        rows: Sequence[Any] = conn.execute(
-            self.statement,
-            {"t": before.at, "id": before.id, "cutoff": self.cutoff(now), "n": self.batch_rows},
-        ).all()
-        for row in rows:
-            self.handle(row, before)
-        if rows:
-            last = rows[-1]
-            updated = as_utc(last.updated_at)
-            assert updated is not None
-            self.mark = Mark(updated, last.row_id)
-            self.rows_read += len(rows)
-
-    def handle(self, row: Any, before: Mark) -> None:
-        """Count ``row``, read after the watermark ``before``."""
-        raise NotImplementedError
-
-
-class DepositsView(_ChangingRows):
+class DepositsView(ViewsCollector):
     name = "views_deposits"
     metrics = (
         c.DEPOSIT_ATTEMPTS,
@@ -93,7 +83,6 @@ class DepositsView(_ChangingRows):
         c.DEPOSIT_APPROVAL,
         c.DEPOSIT_CHARGEBACKS,
     )
-    statement = DEPOSITS
 
     def zero_init(self) -> None:
         self.brand = FirstSeen(BRAND, self.n_for(BRAND))
@@ -104,41 +93,50 @@ class DepositsView(_ChangingRows):
             self.counters.zero(c.DEPOSIT_APPROVAL, (psp,))
             self.counters.zero(c.DEPOSIT_CHARGEBACKS, (psp,))
 
-    def handle(self, row: Any, before: Mark) -> None:
+    def start(self, conn: Connection, now: datetime) -> None:
+        self.created = Once(DEPOSITS_CREATED, self.cutoff(now))
+        self.completed = Once(DEPOSITS_COMPLETED, self.cutoff(now))
+        self.updated = Once(DEPOSITS_UPDATED, self.cutoff(now))
+
+    def scope(self, row: Any) -> tuple[str, ...]:
         labels = (GEO.bound(row.geo), PSP.bound(row.psp), METHOD.bound(row.method),
                   self.brand(row.brand))  # fmt: skip
-        count = self.counters
-        if labels not in self.scopes:
+        if labels not in self.scopes:  # a scope's series appear together
             self.scopes.add(labels)
-            count.zero(c.DEPOSIT_ATTEMPTS, labels)  # a scope's series appear together
-            for each in c.DEPOSIT_OUTCOME.values:
-                count.zero(c.DEPOSIT_OUTCOMES, (*labels, each))
-        if before.before(row.created_at, row.row_id):  # first read: an attempt
-            count.inc(c.DEPOSIT_ATTEMPTS, labels)
-        outcome: str | None = DEPOSIT_OUTCOMES.get(row.status)
-        if outcome is not None:
-            count.inc(c.DEPOSIT_OUTCOMES, (*labels, outcome))
-        elif (
-            row.status in APPROVED_ONCE
-            and row.completed_at is not None
-            and before.before(row.completed_at, row.row_id)
-        ):  # approved since the last read (and maybe charged back already)
-            outcome = "approved"
-            count.inc(c.DEPOSIT_OUTCOMES, (*labels, outcome))
-        if outcome == "approved":
-            count.inc(c.DEPOSITS_APPROVED_AMOUNT, (CURRENCY.bound(row.currency),),
-                      major_units(int(row.amount_minor), row.currency))  # fmt: skip
+            self.counters.zero(c.DEPOSIT_ATTEMPTS, labels)
+            for outcome in c.DEPOSIT_OUTCOME.values:
+                self.counters.zero(c.DEPOSIT_OUTCOMES, (*labels, outcome))
+        return labels
+
+    def advance(self, conn: Connection, now: datetime) -> None:
+        cutoff, n, count = self.cutoff(now), self.batch_rows, self.counters
+        created = self.created.read(conn, cutoff, n)
+        for row in created:
+            count.inc(c.DEPOSIT_ATTEMPTS, self.scope(row))
+        completed = self.completed.read(conn, cutoff, n)
+        for row in completed:
+            if row.status not in APPROVED_ONCE:
+                continue
+            labels = self.scope(row)
+            count.inc(c.DEPOSIT_OUTCOMES, (*labels, "approved"))
+            amount = major_units(int(row.amount_minor), row.currency)
+            count.inc(c.DEPOSITS_APPROVED_AMOUNT, (CURRENCY.bound(row.currency),), amount)
             seconds = seconds_between(row.created_at, row.completed_at)
             if seconds is not None:
                 count.observe(c.DEPOSIT_APPROVAL, (labels[1],), seconds)
-        if row.status == "chargeback":
-            count.inc(c.DEPOSIT_CHARGEBACKS, (labels[1],))
+        updated = self.updated.read(conn, cutoff, n)
+        for row in updated:
+            outcome = DEPOSIT_OUTCOMES.get(row.status)
+            if outcome is not None:
+                count.inc(c.DEPOSIT_OUTCOMES, (*self.scope(row), outcome))
+            elif row.status == "chargeback":
+                count.inc(c.DEPOSIT_CHARGEBACKS, (self.scope(row)[1],))
+        self.rows_read += len(created) + len(completed) + len(updated)
 
 
-class WithdrawalsView(_ChangingRows):
+class WithdrawalsView(ViewsCollector):
     name = "views_withdrawals"
     metrics = (c.WITHDRAWAL_REQUESTS, c.WITHDRAWAL_OUTCOMES)
-    statement = WITHDRAWALS
 
     def zero_init(self) -> None:
         for psp in PSP.values:
@@ -146,13 +144,21 @@ class WithdrawalsView(_ChangingRows):
             for outcome in c.WITHDRAWAL_OUTCOME.values:
                 self.counters.zero(c.WITHDRAWAL_OUTCOMES, (psp, outcome))
 
-    def handle(self, row: Any, before: Mark) -> None:
-        psp = PSP.bound(row.psp)
-        if before.before(row.created_at, row.row_id):
-            self.counters.inc(c.WITHDRAWAL_REQUESTS, (psp,))
-        outcome = WITHDRAWAL_OUTCOMES.get(row.status)
-        if outcome is not None:
-            self.counters.inc(c.WITHDRAWAL_OUTCOMES, (psp, outcome))
+    def start(self, conn: Connection, now: datetime) -> None:
+        self.created = Once(WITHDRAWALS_CREATED, self.cutoff(now))
+        self.updated = Once(WITHDRAWALS_UPDATED, self.cutoff(now))
+
+    def advance(self, conn: Connection, now: datetime) -> None:
+        cutoff, n = self.cutoff(now), self.batch_rows
+        created: Sequence[Any] = self.created.read(conn, cutoff, n)
+        for row in created:
+            self.counters.inc(c.WITHDRAWAL_REQUESTS, (PSP.bound(row.psp),))
+        updated = self.updated.read(conn, cutoff, n)
+        for row in updated:
+            outcome = WITHDRAWAL_OUTCOMES.get(row.status)
+            if outcome is not None:
+                self.counters.inc(c.WITHDRAWAL_OUTCOMES, (PSP.bound(row.psp), outcome))
+        self.rows_read += len(created) + len(updated)
 
 
 class CallbacksView(ViewsCollector):

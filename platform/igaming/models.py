@@ -169,6 +169,8 @@ class Deposit(Base):
         Index("ix_deposits_status_created", "status", "created_at"),
         Index("ix_deposits_player_created", "player_id", "created_at"),
         Index("ix_deposits_updated_id", "updated_at", "id"),  # views mode
+        Index("ix_deposits_created_id", "created_at", "id"),  # views mode
+        Index("ix_deposits_completed_id", "completed_at", "id"),  # views mode
     )
 
     id: Mapped[str] = mapped_column(ForeignKey("wallet_transactions.id"), primary_key=True)
@@ -194,6 +196,7 @@ class Withdrawal(Base):
         UniqueConstraint("psp", "psp_reference"),
         Index("ix_withdrawals_status_created", "status", "created_at"),
         Index("ix_withdrawals_updated_id", "updated_at", "id"),  # views mode
+        Index("ix_withdrawals_created_id", "created_at", "id"),  # views mode
     )
 
     id: Mapped[str] = mapped_column(ForeignKey("wallet_transactions.id"), primary_key=True)
