@@ -136,6 +136,8 @@ def explain(engine, collectors) -> None:
 
     with engine.connect() as conn:
         for collector in collectors:
+            if collector.off:
+                continue
             for stream in vars(collector).values():
                 if not isinstance(stream, Once):
                     continue
@@ -199,8 +201,8 @@ def main() -> int:
             families = list(registry.collect())
             seconds.append(time.perf_counter() - started)
             if args.explain:
-                print({c.name: round(c.health.duration[c.name] * 1000, 1) for c in collectors},
-                      file=sys.stderr)  # fmt: skip
+                durations = collectors[0].health.snapshot()[1]
+                print({k: round(v * 1000, 1) for k, v in durations.items()}, file=sys.stderr)
             rows.append(sum(c.rows_read for c in collectors) - before)
             up = [s.value for f in families for s in f.samples if s.name.endswith("_up")]
             if not up or min(up) != 1:
