@@ -258,6 +258,20 @@ VIEWS: tuple[View, ...] = (
         "one row per settlement action on a bet (append-only)",
     ),
     View(
+        "pw_feed_messages",
+        "sportsbook",
+        (
+            _c("feed_message_id", "integer"),
+            _c("message_type", "text"),
+            _c("outcome", "text"),  # applied, duplicate, stale, ...: labels bound, no check
+            _c("sport", "text"),
+            _c("sent_at", "timestamptz", nullable=True),
+            _c("received_at", "timestamptz"),
+        ),
+        (VIEWS_MODE,),
+        "one row per odds feed message received (append-only)",
+    ),
+    View(
         "pw_markets",
         "sportsbook",
         (
@@ -385,7 +399,6 @@ BY_NAME: dict[str, View] = {v.name: v for v in VIEWS}
 # Documented views that pitwatch reads nowhere today (the views mode of issue 19 §2 will
 # derive business counters from some of them); contract check does not require them.
 UNREAD_VIEWS = (
-    "pw_feed_messages",
     "pw_clicks",
     "pw_bonuses",
 )

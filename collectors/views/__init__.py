@@ -7,7 +7,7 @@ from collectors.state.base import StateCollector
 from collectors.views.affiliates import AffiliatesView
 from collectors.views.casino import CasinoView
 from collectors.views.payments import CallbacksView, DepositsView, WithdrawalsView
-from collectors.views.sportsbook import BetsView, SettlementsView
+from collectors.views.sportsbook import BetsView, FeedView, SettlementsView
 
 VIEWS_COLLECTORS: tuple[type[StateCollector], ...] = (
     DepositsView,
@@ -15,6 +15,7 @@ VIEWS_COLLECTORS: tuple[type[StateCollector], ...] = (
     WithdrawalsView,
     BetsView,
     SettlementsView,
+    FeedView,
     AffiliatesView,
     CasinoView,
 )

@@ -33,6 +33,10 @@ HOW: dict[str, str] = {
     c.SETTLEMENT_ROLLBACKS.name: "`pw_settlements`: `action` rollback",
     c.BETS_CASHED_OUT.name: "`pw_settlements`: `action` cashout",
     c.CASHED_OUT_AMOUNT.name: "`pw_settlements`: `amount_minor` of a cashout, in major units",
+    c.ODDS_FEED_MESSAGES.name: "`pw_feed_messages` (append-only, by `feed_message_id`): "
+    "`message_type`, `outcome`, `sport`. A duplicate delivery adds no row in the reference "
+    "platform (it counts on the first row's `duplicates`): duplicates are not derived",
+    c.ODDS_FEED_DELAY.name: "`pw_feed_messages`: `received_at` − `sent_at`",
     c.AFFILIATE_REGISTRATIONS.name: "`pw_players`, read once by (`registered_at`, "
     "`player_id`): a player with an `affiliate`; `campaign`",
     c.AFFILIATE_FTDS.name: "`pw_conversions`, read once by (`created_at`, `conversion_id`): "
@@ -63,7 +67,6 @@ NEEDS: dict[str, str] = {
     c.KYC_VENDOR_ERRORS.name: "not derived: the same `pw_kyc_attempts` view of vendor calls",
     c.WALLET_FAILURES.name: "a refused movement writes no row in the reference platform: a "
     "view of refusals (`pw_wallet_refusals`: type, reason, at) is needed",
-    c.ODDS_FEED_MESSAGES.name: "not derived yet: `pw_feed_messages` (by `feed_message_id`)",
 }
 
 

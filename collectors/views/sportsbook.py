@@ -1,5 +1,6 @@
-"""Bets placed and rejected (pw_bets) and settlements, settlement lag, rollbacks and
-cash-outs (pw_settlements), derived from the views (views mode; docs/metrics.md).
+"""Bets placed and rejected (pw_bets), settlements, settlement lag, rollbacks and
+cash-outs (pw_settlements), odds feed messages and delay (pw_feed_messages), derived from
+the views (views mode; docs/metrics.md).
 
 A bet is read once, by ``(placed_at, bet_id)`` (``placed_at`` never changes): placed, or
 rejected with its reason. Settlements are append-only, read by ``settlement_id`` up to the
@@ -18,7 +19,7 @@ from sqlalchemy import Connection, bindparam, text
 from collectors.catalog import platform as c
 from collectors.catalog.labels import CURRENCY, SPORT
 from collectors.state.base import as_utc, at
-from collectors.views.base import Mark, ViewsCollector
+from collectors.views.base import Appended, Mark, ViewsCollector, seconds_between
 from collectors.views.payments import major_units
 
 BETS = text(
@@ -115,3 +116,44 @@ class SettlementsView(ViewsCollector):
             self.counters.inc(c.BETS_CASHED_OUT, (sport,))
             amount = major_units(int(row.amount_minor), row.currency)
             self.counters.inc(c.CASHED_OUT_AMOUNT, (CURRENCY.bound(row.currency),), amount)
+
+
+FEED = text(
+    """SELECT feed_message_id AS row_id, received_at AS row_at, message_type, outcome, sport,
+              sent_at FROM pw_feed_messages
+       WHERE feed_message_id > :id ORDER BY feed_message_id LIMIT :n"""
+)
+LAST_FEED = text("SELECT MAX(feed_message_id) AS last FROM pw_feed_messages")
+
+
+class FeedView(ViewsCollector):
+    """Odds feed messages by type, outcome and sport, and their delay (received_at −
+    sent_at), from pw_feed_messages (append-only, by ``feed_message_id``). A duplicate
+    delivery adds no row (the reference platform counts it on the first one's
+    ``duplicates``): duplicates are not derived."""
+
+    name = "views_feed"
+    metrics = (c.ODDS_FEED_MESSAGES, c.ODDS_FEED_DELAY)
+    optional_views = ("pw_feed_messages",)
+
+    def zero_init(self) -> None:
+        for message_type in c.FEED_MESSAGE_TYPE.values:
+            self.counters.zero(c.ODDS_FEED_DELAY, (message_type,))
+            for outcome in c.FEED_OUTCOME.values:
+                for sport in SPORT.values:
+                    self.counters.zero(c.ODDS_FEED_MESSAGES, (message_type, outcome, sport))
+
+    def start(self, conn: Connection, now: datetime) -> None:
+        self.messages = Appended(FEED, LAST_FEED, conn)
+
+    def advance(self, conn: Connection, now: datetime) -> None:
+        rows = self.messages.read(conn, self.cutoff(now), self.batch_rows)
+        for row in rows:
+            message_type = c.FEED_MESSAGE_TYPE.bound(row.message_type)
+            outcome = c.FEED_OUTCOME.bound(row.outcome)
+            labels = (message_type, outcome, SPORT.bound(row.sport))
+            self.counters.inc(c.ODDS_FEED_MESSAGES, labels)
+            delay = seconds_between(row.sent_at, row.row_at)
+            if delay is not None:
+                self.counters.observe(c.ODDS_FEED_DELAY, (message_type,), delay)
+        self.rows_read += len(rows)

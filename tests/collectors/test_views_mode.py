@@ -367,3 +367,28 @@ def test_a_deposit_created_before_a_scrapes_cutoff_and_changed_after_it_counts_o
     assert derived(registry, c.DEPOSIT_ATTEMPTS, **DE_CARD) == 2
     assert derived(registry, c.DEPOSIT_OUTCOMES, **DE_CARD, outcome="approved") == 1
     assert_same(platform, registry)
+
+
+def test_odds_feed_messages_and_their_delay_equal_the_instrumentation(platform):
+    from tests.platform.sportsbook_helpers import message, open_fixture, push
+    from tests.platform.sportsbook_helpers import result as result_message
+
+    registry = views_exporter(platform)
+    open_fixture(platform)
+    platform.clock.advance(3)
+    push(platform, result_message(platform, "f1-1x2", "f1-h"))
+    push(platform, message(platform, "result", market_id="nope", results={"x": "won"}))
+    push(platform, b"{not json", secret="wrong")  # refused: bad_signature or invalid
+    scrape(platform, registry)
+    series = [
+        *((c.ODDS_FEED_DELAY, suffix, {"message_type": t})
+          for t in ("fixture", "result", "other") for suffix in ("_count", "_sum")),
+        *((c.ODDS_FEED_MESSAGES, "", {"message_type": t, "outcome": o, "sport": s})
+          for t, o, s in (("fixture", "applied", "football"), ("result", "applied", "football"),
+                          ("result", "orphan", "other"), ("other", "bad_signature", "other"),
+                          ("other", "invalid", "other"))),
+    ]  # fmt: skip
+    for metric, suffix, labels in series:
+        want = sample(platform.metrics.registry, metric, suffix, **labels)
+        assert derived(registry, metric, suffix, **labels) == pytest.approx(want), (labels, want)
+    assert derived(registry, c.ODDS_FEED_DELAY, "_count", message_type="fixture") == 1
