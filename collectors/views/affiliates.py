@@ -15,30 +15,31 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection, text
 
 from collectors.catalog import platform as c
 from collectors.catalog.labels import AFFILIATE, CAMPAIGN
-from collectors.state.base import at
-from collectors.views.base import Appended, FirstSeen, Once, ViewsCollector, seconds_between
+from collectors.views.base import (
+    Appended,
+    FirstSeen,
+    Once,
+    ViewsCollector,
+    once_statement,
+    seconds_between,
+)
 
-
-def _once(sql: str) -> object:
-    return text(sql).bindparams(at("t"), at("cutoff"), bindparam("id"), bindparam("n"))
-
-
-REGISTRATIONS = _once(
+REGISTRATIONS = once_statement(
     """SELECT player_id AS row_id, registered_at AS row_at, affiliate, campaign FROM pw_players
        WHERE (registered_at, player_id) > (:t, :id) AND registered_at <= :cutoff
        ORDER BY registered_at, player_id LIMIT :n"""
 )
-CONVERSIONS = _once(
+CONVERSIONS = once_statement(
     """SELECT conversion_id AS row_id, created_at AS row_at, conversion_type, affiliate,
               campaign FROM pw_conversions
        WHERE (created_at, conversion_id) > (:t, :id) AND created_at <= :cutoff
        ORDER BY created_at, conversion_id LIMIT :n"""
 )
-QUALIFIED = _once(
+QUALIFIED = once_statement(
     """SELECT conversion_id AS row_id, qualified_at AS row_at, affiliate, campaign
        FROM pw_conversions
        WHERE conversion_type = 'ftd' AND qualified_at >= :t

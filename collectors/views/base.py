@@ -34,11 +34,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from prometheus_client.core import HistogramMetricFamily, Metric
-from sqlalchemy import Connection
+from sqlalchemy import Connection, bindparam, text
 
 from collectors.catalog import base as catalog
 from collectors.catalog.base import OTHER, LabelDomain
 from collectors.state.base import StateCollector, as_utc, counter
+from ground.sqltypes import UTCDateTime
 
 Labels = tuple[str, ...]
 
@@ -173,6 +174,17 @@ class ViewsCollector(StateCollector):
 
     def advance(self, conn: Connection, now: datetime) -> None:
         raise NotImplementedError
+
+
+def once_statement(sql: str) -> Any:
+    """A statement of a ``Once`` view: ``row_id``, ``row_at`` and the columns counted, with
+    the parameters ``t`` and ``cutoff`` (timestamps), ``id`` and ``n``."""
+    return text(sql).bindparams(
+        bindparam("t", type_=UTCDateTime),
+        bindparam("cutoff", type_=UTCDateTime),
+        bindparam("id"),
+        bindparam("n"),
+    )
 
 
 class Once:

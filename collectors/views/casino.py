@@ -18,22 +18,21 @@ from sqlalchemy import Connection
 
 from collectors.catalog import platform as c
 from collectors.catalog.labels import PROVIDER
-from collectors.views.affiliates import _once
-from collectors.views.base import Once, ViewsCollector
+from collectors.views.base import Once, ViewsCollector, once_statement
 
-LAUNCHES = _once(
+LAUNCHES = once_statement(
     """SELECT session_id AS row_id, at AS row_at, provider, outcome, reason
        FROM pw_game_launches
        WHERE (at, session_id) > (:t, :id) AND at <= :cutoff
        ORDER BY at, session_id LIMIT :n"""
 )
-ROUNDS = _once(
+ROUNDS = once_statement(
     """SELECT round_id AS row_id, ended_at AS row_at, provider, status, result_delay_seconds
        FROM pw_casino_rounds
        WHERE (ended_at, round_id) > (:t, :id) AND ended_at <= :cutoff
        ORDER BY ended_at, round_id LIMIT :n"""
 )
-TRANSACTIONS = _once(
+TRANSACTIONS = once_statement(
     """SELECT casino_transaction_id AS row_id, created_at AS row_at, provider, kind, outcome
        FROM pw_casino_transactions
        WHERE (created_at, casino_transaction_id) > (:t, :id) AND created_at <= :cutoff

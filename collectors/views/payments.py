@@ -24,14 +24,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection, text
 
 from collectors.catalog import platform as c
 from collectors.catalog.labels import BRAND, CURRENCY, GEO, METHOD, PSP
 from collectors.state.base import as_utc
-from collectors.views.base import FirstSeen, Once, ViewsCollector, seconds_between
+from collectors.views.base import (
+    FirstSeen,
+    Once,
+    ViewsCollector,
+    once_statement,
+    seconds_between,
+)
 from ground.money import CURRENCY_EXPONENTS
-from ground.sqltypes import UTCDateTime
 
 # Read in one of these statuses (updated_at moved), a deposit counts as that outcome.
 DEPOSIT_OUTCOMES = {s: s for s in ("declined", "failed", "timed_out")}
@@ -42,16 +47,11 @@ WITHDRAWAL_OUTCOMES = {"completed": "completed", "failed": "failed"}
 
 def by_time(view: str, id_col: str, time_col: str, columns: str) -> Any:
     """Rows of ``view`` past the watermark in (time_col, id) order, settled (Once)."""
-    return text(
+    return once_statement(
         f"""SELECT {id_col} AS row_id, {time_col} AS row_at, {columns} FROM {view}
             WHERE {time_col} >= :t AND ({time_col}, {id_col}) > (:t, :id)
               AND {time_col} <= :cutoff
             ORDER BY {time_col}, {id_col} LIMIT :n"""
-    ).bindparams(
-        bindparam("t", type_=UTCDateTime),
-        bindparam("cutoff", type_=UTCDateTime),
-        bindparam("id"),
-        bindparam("n"),
     )
 
 

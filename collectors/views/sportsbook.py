@@ -14,19 +14,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection, text
 
 from collectors.catalog import platform as c
 from collectors.catalog.labels import CURRENCY, SPORT
-from collectors.state.base import as_utc, at
-from collectors.views.base import Appended, Mark, ViewsCollector, seconds_between
+from collectors.state.base import as_utc
+from collectors.views.base import Appended, Once, ViewsCollector, once_statement, seconds_between
 from collectors.views.payments import major_units
 
-BETS = text(
-    """SELECT bet_id, sport, status, reason, placed_at FROM pw_bets
-       WHERE (placed_at, bet_id) > (:t, :id) AND placed_at <= :cutoff
+BETS = once_statement(
+    """SELECT bet_id AS row_id, placed_at AS row_at, sport, status, reason FROM pw_bets
+       WHERE placed_at >= :t AND (placed_at, bet_id) > (:t, :id) AND placed_at <= :cutoff
        ORDER BY placed_at, bet_id LIMIT :n"""
-).bindparams(at("t"), at("cutoff"), bindparam("id"), bindparam("n"))
+)
 SETTLEMENTS = text(
     """SELECT settlement_id, sport, action, amount_minor, currency, settled_at,
               settlement_lag_seconds FROM pw_settlements
@@ -48,11 +48,10 @@ class BetsView(ViewsCollector):
                 self.counters.zero(c.BETS_REJECTED, (sport, reason))
 
     def start(self, conn: Connection, now: datetime) -> None:
-        self.mark = Mark(self.cutoff(now), "")
+        self.bets = Once(BETS, self.cutoff(now))
 
     def advance(self, conn: Connection, now: datetime) -> None:
-        params = {"t": self.mark.at, "id": self.mark.id, "cutoff": self.cutoff(now)}
-        rows = conn.execute(BETS, {**params, "n": self.batch_rows}).all()
+        rows = self.bets.read(conn, self.cutoff(now), self.batch_rows)
         for row in rows:
             sport = SPORT.bound(row.sport)
             if row.status == "rejected":
@@ -60,11 +59,7 @@ class BetsView(ViewsCollector):
                 self.counters.inc(c.BETS_REJECTED, (sport, reason))
             else:
                 self.counters.inc(c.BETS_PLACED, (sport,))
-        if rows:
-            placed = as_utc(rows[-1].placed_at)
-            assert placed is not None
-            self.mark = Mark(placed, rows[-1].bet_id)
-            self.rows_read += len(rows)
+        self.rows_read += len(rows)
 
 
 class SettlementsView(ViewsCollector):
