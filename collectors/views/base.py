@@ -59,10 +59,14 @@ class FirstSeen:
     def __init__(self, domain: LabelDomain, n: int) -> None:
         self.domain, self.n = domain, n
         self.seen: set[str] = set()
+        # An operator configuration that lists the values (issue 19 §1): exactly those.
+        self.configured = frozenset(getattr(domain, "configured", ()) or ())
 
     def __call__(self, value: str | None) -> str:
         if value is None or value == "":
             return OTHER
+        if self.configured:
+            return value if value in self.configured else OTHER
         if value in self.seen:
             return value
         if len(self.seen) >= self.n or not value.isprintable() or len(value) > 64:
