@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint typecheck format backtest bench-wallet bench-collect bench-recon bench-formats bench-sim bench-floor bench-profile bench-backtest bench-ledger-check bench-backup clean
+.PHONY: demo test test-fast lint typecheck format backtest bench-wallet bench-collect bench-recon bench-formats bench-sim bench-floor bench-profile bench-backtest bench-ledger-check bench-views bench-backup clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,9 @@ bench-backtest: $(STAMP)
 # The full ledger check over 10M entries on PostgreSQL (PITWATCH_BENCH_DATABASE_URL).
 bench-ledger-check: $(STAMP)
 	$(BIN)/python benchmarks/bench_ledger_check.py
+# A views-mode scrape (business counters from the views) over 10M rows on PostgreSQL.
+bench-views: $(STAMP)
+	$(BIN)/python benchmarks/bench_views_scrape.py
 # Backup and verified restore of a 10M-entry PostgreSQL wallet (ENTRIES=1000000 for less).
 bench-backup: $(STAMP)
 	$(BIN)/python benchmarks/bench_backup.py $(if $(ENTRIES),--entries $(ENTRIES))

@@ -227,6 +227,7 @@ def _expected(c: Column) -> str:
         "text": "text",
         "boolean": "boolean",
         "timestamptz": "timestamp with time zone",
+        "number": "a number (integer, numeric or double precision)",
     }[c.kind]
 
 
@@ -252,7 +253,7 @@ def _type_problem(c: Column, written: str, name: str, category: str) -> str | No
     elif kind == "text":
         if category in ("S", "E"):
             return None
-    elif kind == "boolean" and name == "bool":
+    elif (kind == "boolean" and name == "bool") or (kind == "number" and category == "N"):
         return None
     return f"{written} (expected {_expected(c)})"
 

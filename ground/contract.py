@@ -14,6 +14,7 @@ Column kinds:
 - ``money``: an integer amount in minor units (``*_minor``); never numeric, never float;
 - ``text``: text; with ``values``, the documented set (compared by pitwatch's SQL);
 - ``boolean``;
+- ``number``: a number that is not money (seconds), integer or not;
 - ``timestamptz``: a timestamp WITH time zone (a naive one is read in the session's time
   zone, and stale-deposit ages and reconciliation days come out shifted).
 
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from ground.operator import PRODUCTS as PRODUCTS  # the products; each view is of one
 from ground.vocabulary import TX_TYPES
 
-KINDS = ("id", "integer", "money", "text", "boolean", "timestamptz")
+KINDS = ("id", "integer", "money", "text", "boolean", "timestamptz", "number")
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ CALLBACK_OUTCOMES = (
 CONVERSION_TYPES = ("registration", "ftd", "deposit", "revenue")
 CONVERSION_STATES = ("pending", "approved", "rejected", "reversed")
 POSTBACK_STATUSES = ("pending", "delivered", "dead_letter")
+POSTBACK_ATTEMPT_OUTCOMES = ("delivered", "failed", "dead_letter", "lease_lost")
 KYC_STATUSES = ("pending", "provider_unavailable", "manual_review", "approved", "rejected")
 BET_STATUSES = (
     "placed",
@@ -103,26 +105,47 @@ BET_STATUSES = (
     "settled_lost",
     "cashed_out",
 )
+SETTLEMENT_ACTIONS = ("won", "lost", "void", "rollback", "cashout")
+LAUNCH_OUTCOMES = ("launched", "failed", "pending")
+ROUND_STATUSES = ("open", "completed", "cancelled")
+CASINO_TX_KINDS = ("bet", "win", "rollback")
 MARKET_STATUSES = ("active", "suspended", "settled", "cancelled")
 
 STATE = "state collector"
 RECON = "reconciliation"
+VIEWS_MODE = "views mode (derived business counters)"
 
 VIEWS: tuple[View, ...] = (
+    View(
+        "pw_players",
+        "core",
+        (
+            _c("player_id", "id"),
+            _c("affiliate", "text", nullable=True),
+            _c("campaign", "text", nullable=True),
+            _c("registered_at", "timestamptz"),
+        ),
+        (VIEWS_MODE,),
+        "one row per player (registrations; affiliate and campaign of a referred one)",
+    ),
     View(
         "pw_deposits",
         "core",
         (
             _c("deposit_id", "id"),
+            _c("geo", "text"),
+            _c("brand", "text"),
             _c("psp", "text"),
+            _c("method", "text"),
             _c("psp_reference", "text", nullable=True),
             _c("currency", "text"),
             _c("amount_minor", "money"),
             _c("status", "text", *DEPOSIT_STATUSES),
             _c("created_at", "timestamptz"),
+            _c("updated_at", "timestamptz"),
             _c("completed_at", "timestamptz", nullable=True),
         ),
-        (f"{STATE} payments", f"{RECON} wallet_psp"),
+        (f"{STATE} payments", f"{RECON} wallet_psp", VIEWS_MODE),
         "one row per deposit attempt",
     ),
     View(
@@ -136,9 +159,10 @@ VIEWS: tuple[View, ...] = (
             _c("amount_minor", "money"),
             _c("status", "text", *WITHDRAWAL_STATUSES),
             _c("created_at", "timestamptz"),
+            _c("updated_at", "timestamptz"),
             _c("completed_at", "timestamptz", nullable=True),
         ),
-        (f"{STATE} payments", f"{RECON} wallet_psp"),
+        (f"{STATE} payments", f"{RECON} wallet_psp", VIEWS_MODE),
         "one row per withdrawal",
     ),
     View(
@@ -201,15 +225,51 @@ VIEWS: tuple[View, ...] = (
             _c("occurred_at", "timestamptz", nullable=True),
             _c("received_at", "timestamptz"),
         ),
-        (f"{RECON} wallet_psp (orphan callbacks)",),
+        (f"{RECON} wallet_psp (orphan callbacks)", VIEWS_MODE),
         "every PSP callback received",
     ),
     View(
         "pw_bets",
         "sportsbook",
-        (_c("market_id", "id"), _c("status", "text", *BET_STATUSES)),
-        (f"{STATE} sportsbook",),
+        (
+            _c("bet_id", "id"),
+            _c("market_id", "id"),
+            _c("sport", "text"),
+            _c("status", "text", *BET_STATUSES),
+            _c("reason", "text", nullable=True),
+            _c("placed_at", "timestamptz"),
+        ),
+        (f"{STATE} sportsbook", VIEWS_MODE),
         "one row per bet",
+    ),
+    View(
+        "pw_settlements",
+        "sportsbook",
+        (
+            _c("settlement_id", "integer"),
+            _c("sport", "text"),
+            _c("action", "text", *SETTLEMENT_ACTIONS),
+            _c("amount_minor", "money"),
+            _c("currency", "text"),
+            _c("settled_at", "timestamptz"),
+            _c("settlement_lag_seconds", "number", nullable=True),
+        ),
+        (VIEWS_MODE,),
+        "one row per settlement action on a bet (append-only)",
+    ),
+    View(
+        "pw_feed_messages",
+        "sportsbook",
+        (
+            _c("feed_message_id", "integer"),
+            _c("message_type", "text"),
+            _c("outcome", "text"),  # applied, duplicate, stale, ...: labels bound, no check
+            _c("sport", "text"),
+            _c("sent_at", "timestamptz", nullable=True),
+            _c("received_at", "timestamptz"),
+        ),
+        (VIEWS_MODE,),
+        "one row per odds feed message received (append-only)",
     ),
     View(
         "pw_markets",
@@ -226,6 +286,45 @@ VIEWS: tuple[View, ...] = (
         "one row per betting market",
     ),
     View(
+        "pw_game_launches",
+        "casino",
+        (
+            _c("session_id", "id"),
+            _c("provider", "text"),
+            _c("outcome", "text", *LAUNCH_OUTCOMES),
+            _c("reason", "text", nullable=True),
+            _c("at", "timestamptz"),
+        ),
+        (VIEWS_MODE,),
+        "one row per game launch",
+    ),
+    View(
+        "pw_casino_rounds",
+        "casino",
+        (
+            _c("round_id", "id"),
+            _c("provider", "text"),
+            _c("status", "text", *ROUND_STATUSES),
+            _c("ended_at", "timestamptz", nullable=True),
+            _c("result_delay_seconds", "number", nullable=True),
+        ),
+        (VIEWS_MODE,),
+        "one row per game round",
+    ),
+    View(
+        "pw_casino_transactions",
+        "casino",
+        (
+            _c("casino_transaction_id", "id"),
+            _c("provider", "text"),
+            _c("kind", "text", *CASINO_TX_KINDS),
+            _c("outcome", "text"),  # applied, or the refusal: no set of ours
+            _c("created_at", "timestamptz"),
+        ),
+        (VIEWS_MODE,),
+        "one row per seamless-wallet request of a provider (append-only)",
+    ),
+    View(
         "pw_conversions",
         "affiliates",
         (
@@ -238,9 +337,10 @@ VIEWS: tuple[View, ...] = (
             _c("amount_minor", "money"),
             _c("currency", "text"),
             _c("occurred_at", "timestamptz"),
+            _c("created_at", "timestamptz"),
             _c("qualified_at", "timestamptz", nullable=True),
         ),
-        (f"{STATE} affiliates", f"{RECON} wallet_affiliate"),
+        (f"{STATE} affiliates", f"{RECON} wallet_affiliate", VIEWS_MODE),
         "one row per affiliate conversion",
     ),
     View(
@@ -252,9 +352,24 @@ VIEWS: tuple[View, ...] = (
             _c("event", "text"),  # a conversion type, or one with _reversal
             _c("conversion_id", "id"),
             _c("status", "text", *POSTBACK_STATUSES),
+            _c("created_at", "timestamptz"),
         ),
-        (f"{STATE} affiliates", f"{RECON} wallet_affiliate"),
+        (f"{STATE} affiliates", f"{RECON} wallet_affiliate", VIEWS_MODE),
         "one row per postback job",
+    ),
+    View(
+        "pw_postback_attempts",
+        "affiliates",
+        (
+            _c("attempt_id", "integer"),
+            _c("postback_id", "id"),
+            _c("affiliate", "text"),
+            _c("campaign", "text", nullable=True),
+            _c("outcome", "text", *POSTBACK_ATTEMPT_OUTCOMES),
+            _c("attempted_at", "timestamptz"),
+        ),
+        (VIEWS_MODE,),
+        "one row per postback HTTP attempt (append-only)",
     ),
     View(
         "pw_kyc_checks",
@@ -284,14 +399,7 @@ BY_NAME: dict[str, View] = {v.name: v for v in VIEWS}
 # Documented views that pitwatch reads nowhere today (the views mode of issue 19 §2 will
 # derive business counters from some of them); contract check does not require them.
 UNREAD_VIEWS = (
-    "pw_players",
-    "pw_settlements",
-    "pw_feed_messages",
-    "pw_casino_rounds",
-    "pw_casino_transactions",
-    "pw_game_launches",
     "pw_clicks",
-    "pw_postback_attempts",
     "pw_bonuses",
 )
 

@@ -46,7 +46,9 @@ def metrics_reference() -> str:
         lines.append(
             f"| `{m.exposed_name}` | {m.type} | {labels or '—'} | {m.source} | {help_text} |"
         )
-    return "\n".join([*lines, *exporter_reference()]) + "\n"
+    from pitwatch.views_docs import views_mode_reference
+
+    return "\n".join([*lines, *views_mode_reference(), *exporter_reference()]) + "\n"
 
 
 def _label_summary(label: LabelDomain) -> str:

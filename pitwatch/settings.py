@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # pitwatch's own state: break ledger, run records, scheduler jobs, backup records,
     # watermarks. None: the platform's database (the reference platform, one database).
     state_database_url: str | None = None
+    # Views mode (docs/metrics.md): the state exporter also derives the platform's business
+    # counters from the contract views (for a platform that exports none of its own).
+    views_mode: bool = False
     platform_url: str = f"http://127.0.0.1:{PLATFORM_PORT}"
     psp_base_url: str = f"http://127.0.0.1:{PSP_SIM_PORT}"
     kyc_base_url: str = f"http://127.0.0.1:{KYC_SIM_PORT}"

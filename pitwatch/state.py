@@ -13,6 +13,7 @@ import logging
 
 from collectors import exporter
 from collectors.state import COLLECTORS, StateCollector
+from collectors.views import VIEWS_COLLECTORS
 from pitwatch.backup import metrics as backup
 from reconcilers import metrics as reconciliation
 
@@ -51,8 +52,18 @@ def prepare_state(state_url: str) -> bool:
     return True
 
 
-def serve_state(host: str, port: int, database_url: str, state_url: str | None = None) -> None:
-    """``pitwatch collect serve``: every state collector, served until interrupted."""
+def serve_state(
+    host: str,
+    port: int,
+    database_url: str,
+    state_url: str | None = None,
+    views_mode: bool = False,
+) -> None:
+    """``pitwatch collect serve``: every state collector, served until interrupted; in views
+    mode also the business counters derived from the views (collectors.views)."""
     if state_url is not None and state_url != database_url:
         prepare_state(state_url)
-    exporter.serve(host, port, database_url, STATE_COLLECTORS, state_url)
+    collectors = STATE_COLLECTORS + (VIEWS_COLLECTORS if views_mode else ())
+    if views_mode:
+        log.info("views mode: business counters derived from the contract views")
+    exporter.serve(host, port, database_url, collectors, state_url)

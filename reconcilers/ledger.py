@@ -445,7 +445,9 @@ def ledger_breaks(conn: Connection, *, status: str | None = "open", now: datetim
     )
     for name in ("first_seen_at", "last_seen_at", "resolved_at", "occurred_at"):
         frame[name] = pd.to_datetime(frame[name], utc=True)
-    end = frame["resolved_at"].fillna(pd.Timestamp(now).tz_convert("UTC"))
+    resolved = frame["resolved_at"]
+    # ``now`` in the column's own resolution (a datetime64[s] column refuses a µs fill value).
+    end = resolved.fillna(pd.Timestamp(now).tz_convert("UTC").as_unit(resolved.dt.unit))
     age = (end - frame["first_seen_at"]).dt.total_seconds().clip(lower=0)
     frame["age_seconds"] = age.astype("int64")
     return conform(frame, LEDGER_BREAKS, "ledger_breaks")

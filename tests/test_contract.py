@@ -26,6 +26,10 @@ READERS = (
     "collectors.state.payments",
     "collectors.state.sportsbook",
     "reconcilers.sources.wallet",
+    "collectors.views.payments",
+    "collectors.views.sportsbook",
+    "collectors.views.affiliates",
+    "collectors.views.casino",
     "reconcilers.ledger_check",
 )
 # SQL that reads a view: FROM/JOIN pw_x (a comment or a docstring naming a view does not).

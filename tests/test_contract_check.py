@@ -46,7 +46,7 @@ def test_the_reference_platform_meets_the_contract(engine, capsys):
     url = schema_url(schema) if schema else engine.url.render_as_string(hide_password=False)
     code, out, err = run(capsys, "--database", url)
     assert code == 0, "\n".join(out + err)
-    assert out[-1].startswith("contract OK: 13 views (13 present)")
+    assert out[-1].startswith("contract OK: 20 views (20 present)")
     assert all(f"{v.name}: present, ok" in "\n".join(out) for v in VIEWS)
     if engine.dialect.name == "sqlite":
         assert out[0].startswith("note: sqlite types are loose")
@@ -123,9 +123,13 @@ def wrong_schema() -> Iterator[str]:
             )
         conn.execute(
             text(
-                f"""INSERT INTO {schema}.t_pw_deposits VALUES
-                ('d1', 'paybridge', NULL, 'EUR', 1050, 'approved', now(), now()),
-                ('d2', 'paybridge', NULL, 'EUR', 10.50, 'PENDING', now(), NULL)"""
+                f"""INSERT INTO {schema}.t_pw_deposits (deposit_id, geo, brand, psp, method,
+                psp_reference, currency, amount_minor, status, created_at, updated_at,
+                completed_at) VALUES
+                ('d1', 'DE', 'b', 'paybridge', 'card', NULL, 'EUR', 1050, 'approved', now(),
+                 now(), now()),
+                ('d2', 'DE', 'b', 'paybridge', 'card', NULL, 'EUR', 10.50, 'PENDING', now(),
+                 now(), NULL)"""
             )
         )
     yield schema
@@ -141,7 +145,8 @@ def test_views_written_wrongly_give_exactly_those_problems_and_exit_1(wrong_sche
     problems = sorted(line.strip() for line in out if line.startswith("  "))
     assert problems == [
         "pw_balances: column psp missing (expected text)",
-        "pw_callbacks: missing (needed by reconciliation wallet_psp (orphan callbacks))",
+        "pw_callbacks: missing (needed by reconciliation wallet_psp (orphan callbacks), "
+        "views mode (derived business counters))",
         "pw_deposits: column amount_minor: 1 of 10,000 sampled values have a fractional "
         "part (money is integer minor units)",
         "pw_deposits: column amount_minor: numeric(12,2): money must be an integer in minor "

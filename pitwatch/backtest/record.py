@@ -339,6 +339,9 @@ class Recorder:
         self.jobs = {name: _Job(name, intervals[name], where[name]) for name in intervals}
         self.keep = frozenset(keep)
         self.keep_zero = keep_zero
+        # Metric families (base names) left out of a job's recording, per job name: views
+        # mode records the business counters from one job and leaves them out of the other.
+        self.leave_out: dict[str, frozenset[str]] = {}
         self._state_collectors = state_collectors
         self.platform: Platform | None = None
         self.registries: dict[str, CollectorRegistry] = {}
@@ -537,7 +540,10 @@ class Recorder:
         dropped = 0
         for job in jobs:
             kept = self._kept(job.store)
+            left_out = self.leave_out.get(job.name, frozenset())
             for slot, key in enumerate(job.store.keys):
+                if job.store.family[slot] in left_out:
+                    continue
                 if kept[slot]:
                     by_name.setdefault(key[0], []).append((job, slot))
                 else:

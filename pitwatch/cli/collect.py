@@ -13,8 +13,10 @@ def cmd_collect_serve(args: argparse.Namespace) -> None:
     from pitwatch.state import serve_state as serve
 
     settings = get_settings()
-    print(f"state exporter on http://{args.host}:{args.port}/metrics", flush=True)
-    serve(args.host, args.port, settings.database_url, settings.state_url)
+    views_mode = args.views_mode or settings.views_mode
+    mode = " (views mode: business counters from the views)" if views_mode else ""
+    print(f"state exporter on http://{args.host}:{args.port}/metrics{mode}", flush=True)
+    serve(args.host, args.port, settings.database_url, settings.state_url, views_mode)
 
 
 def register(sub) -> None:
@@ -32,5 +34,12 @@ def register(sub) -> None:
         metavar="FILE",
         help="the operator configuration file: label values and thresholds "
         "(docs/operator-config.md); default: PITWATCH_OPERATOR_CONFIG, else the reference's",
+    )
+    cserve.add_argument(
+        "--views-mode",
+        action="store_true",
+        help="also derive the platform's business counters (deposits, callbacks, "
+        "withdrawals, ...) from the contract views, for a platform that exports none "
+        "(PITWATCH_VIEWS_MODE=1; docs/metrics.md)",
     )
     cserve.set_defaults(func=cmd_collect_serve)

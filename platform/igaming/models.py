@@ -168,6 +168,9 @@ class Deposit(Base):
         UniqueConstraint("psp", "psp_reference"),
         Index("ix_deposits_status_created", "status", "created_at"),
         Index("ix_deposits_player_created", "player_id", "created_at"),
+        Index("ix_deposits_updated_id", "updated_at", "id"),  # views mode
+        Index("ix_deposits_created_id", "created_at", "id"),  # views mode
+        Index("ix_deposits_completed_id", "completed_at", "id"),  # views mode
     )
 
     id: Mapped[str] = mapped_column(ForeignKey("wallet_transactions.id"), primary_key=True)
@@ -192,6 +195,8 @@ class Withdrawal(Base):
     __table_args__ = (
         UniqueConstraint("psp", "psp_reference"),
         Index("ix_withdrawals_status_created", "status", "created_at"),
+        Index("ix_withdrawals_updated_id", "updated_at", "id"),  # views mode
+        Index("ix_withdrawals_created_id", "created_at", "id"),  # views mode
     )
 
     id: Mapped[str] = mapped_column(ForeignKey("wallet_transactions.id"), primary_key=True)

@@ -93,6 +93,7 @@ class Conversion(Base):
     __table_args__ = (
         Index("ix_affiliate_conversions_player_type", "player_id", "type"),
         Index("ix_affiliate_conversions_affiliate_created", "affiliate", "created_at"),
+        Index("ix_affiliate_conversions_created_id", "created_at", "id"),  # views mode
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

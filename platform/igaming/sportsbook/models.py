@@ -81,6 +81,7 @@ class Bet(Base):
         UniqueConstraint("player_id", "idempotency_key"),
         Index("ix_sb_bets_market_status", "market_id", "status"),
         Index("ix_sb_bets_status_placed", "status", "placed_at"),
+        Index("ix_sb_bets_placed_id", "placed_at", "id"),  # views mode
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
