@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine, create_engine, make_url, text
 from sqlalchemy.exc import DBAPIError
 
-from ground.contract import VIEWS, Column, View
+from ground.contract import VIEWS, VIEWS_MODE_VIEWS, Column, View, needed_columns
 from ground.dburl import is_sqlite, normalise_url
 
 INTEGER_TYPES = {"int2", "int4", "int8"}
@@ -37,6 +37,7 @@ class ViewResult:
     problems: list[str] = field(default_factory=list)
     seconds: float | None = None
     rows_estimate: int | None = None
+    note: str = ""  # why a view is not needed, when it is not the products
 
     @property
     def ok(self) -> bool:
@@ -64,7 +65,8 @@ class ContractReport:
                 status = "ok" if not r.problems else f"{len(r.problems)} problem(s)"
                 out.append(f"{v.name}: present, {status} ({v.product}; LIMIT 1 in {timing}{rows})")
             elif r.state == "not needed":
-                out.append(f"{v.name}: not needed ({v.product} not among the products)")
+                why = r.note or f"{v.product} not among the products"
+                out.append(f"{v.name}: not needed ({why})")
             else:
                 out.append(f"{v.name}: {r.state} ({v.product}; read by {', '.join(v.read_by)})")
             out += [f"  {v.name}: {p}" for p in r.problems]
@@ -115,9 +117,11 @@ def check_contract(
     products: Iterable[str] | None = None,
     sample_rows: int = 10_000,
     distinct_values: int = 1_000,
+    views_mode: bool = True,
 ) -> ContractReport:
     """Every declared view against the database ``conn`` reads; ``products`` (None: all)
-    says which views are needed (core always)."""
+    says which views are needed (core always); without ``views_mode`` the views and columns
+    only views mode reads are not needed (the platform exports its own business metrics)."""
     wanted = None if products is None else {"core", *products}
     dialect = conn.dialect.name
     if dialect == "postgresql":
@@ -134,10 +138,13 @@ def check_contract(
         if wanted is not None and v.product not in wanted:
             report.results.append(ViewResult(v, "not needed"))
             continue
+        if not views_mode and v.name in VIEWS_MODE_VIEWS:
+            report.results.append(ViewResult(v, "not needed", note="views mode only"))
+            continue
         result = ViewResult(v, "present")
         savepoint = conn.begin_nested()
         try:
-            _check_view(conn, v, result, sample_rows, distinct_values)
+            _check_view(conn, v, result, sample_rows, distinct_values, views_mode)
         except DBAPIError as exc:
             result.state = "unreadable"
             result.problems.append(f"cannot be read: {_first_line(exc)}")
@@ -154,15 +161,21 @@ def _first_line(exc: DBAPIError) -> str:
 
 
 def _check_view(
-    conn: Connection, v: View, result: ViewResult, sample_rows: int, distinct_values: int
+    conn: Connection,
+    v: View,
+    result: ViewResult,
+    sample_rows: int,
+    distinct_values: int,
+    views_mode: bool = True,
 ) -> None:
     types = _columns(conn, v.name)
     if types is None:
         result.state = "missing"
         result.problems.append(f"missing (needed by {', '.join(v.read_by)})")
         return
-    present = [c for c in v.columns if c.name in types]
-    for c in v.columns:
+    needed = needed_columns(v, views_mode)
+    present = [c for c in needed if c.name in types]
+    for c in needed:
         if c.name not in types:
             result.problems.append(f"column {c.name} missing (expected {_expected(c)})")
         elif conn.dialect.name == "postgresql":

@@ -409,6 +409,45 @@ def view(name: str) -> View:
     return BY_NAME[name]
 
 
+# What only views mode reads (collectors/views: the business counters derived from the
+# views, docs/metrics.md): whole views, and columns of views the rest of pitwatch reads too.
+# A platform that keeps its own instrumentation (views mode off) need not provide them;
+# tests/test_contract.py keeps these sets equal to what only views mode's SQL reads.
+VIEWS_MODE_VIEWS = frozenset(
+    {
+        "pw_casino_rounds",
+        "pw_casino_transactions",
+        "pw_feed_messages",
+        "pw_game_launches",
+        "pw_players",
+        "pw_postback_attempts",
+        "pw_settlements",
+    }
+)
+VIEWS_MODE_COLUMNS = frozenset(
+    {
+        ("pw_deposits", "geo"),
+        ("pw_deposits", "brand"),
+        ("pw_deposits", "method"),
+        ("pw_deposits", "updated_at"),
+        ("pw_withdrawals", "updated_at"),
+        ("pw_bets", "bet_id"),
+        ("pw_bets", "sport"),
+        ("pw_bets", "reason"),
+        ("pw_bets", "placed_at"),
+        ("pw_conversions", "created_at"),
+        ("pw_postbacks", "created_at"),
+    }
+)
+
+
+def needed_columns(view: View, views_mode: bool) -> tuple[Column, ...]:
+    """The columns of ``view`` a platform must provide (views mode's too when it is on)."""
+    if views_mode:
+        return view.columns
+    return tuple(c for c in view.columns if (view.name, c.name) not in VIEWS_MODE_COLUMNS)
+
+
 def views_for(products: Iterable[str]) -> tuple[View, ...]:
     """The views the given products need (core is always needed)."""
     wanted = {"core", *products}

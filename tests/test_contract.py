@@ -124,3 +124,25 @@ def test_products_choose_the_views_and_core_is_always_in():
     assert {v.name for v in views_for(["sportsbook"])} >= {"pw_bets", "pw_markets"}
     with pytest.raises(ValueError, match="unknown products"):
         views_for(["bingo"])
+
+
+def test_what_only_views_mode_reads_is_declared_as_such():
+    """VIEWS_MODE_VIEWS / VIEWS_MODE_COLUMNS are exactly the views and columns that views
+    mode's SQL reads and no other reader does (a platform without views mode need not
+    provide them; `contract check` requires them only with --views-mode)."""
+    from ground.contract import VIEWS_MODE_COLUMNS, VIEWS_MODE_VIEWS
+
+    stmts = statements()
+    views_mode = [s for s in stmts if s[0].startswith("collectors.views.")]
+    others = [s for s in stmts if not s[0].startswith("collectors.views.")]
+    read_by_others = {view for _name, sql in others for view in READS.findall(sql)}
+    assert set(BY_NAME) - read_by_others == VIEWS_MODE_VIEWS
+    only_views_mode = set()
+    for v in VIEWS:
+        if v.name in VIEWS_MODE_VIEWS:
+            continue
+        for c in v.columns:
+            without = database(VIEWS, drop=(v.name, c.name))
+            if failures(without, views_mode) and not failures(without, others):
+                only_views_mode.add((v.name, c.name))
+    assert only_views_mode == VIEWS_MODE_COLUMNS

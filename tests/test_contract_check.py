@@ -44,7 +44,7 @@ def test_the_reference_platform_meets_the_contract(engine, capsys):
     if engine.dialect.name == "postgresql":
         schema = engine.connect().execute(text("SELECT current_schema()")).scalar_one()
     url = schema_url(schema) if schema else engine.url.render_as_string(hide_password=False)
-    code, out, err = run(capsys, "--database", url)
+    code, out, err = run(capsys, "--database", url, "--views-mode")
     assert code == 0, "\n".join(out + err)
     assert out[-1].startswith("contract OK: 20 views (20 present)")
     assert all(f"{v.name}: present, ok" in "\n".join(out) for v in VIEWS)
@@ -80,6 +80,28 @@ def test_a_bad_url_or_a_missing_sqlite_file_is_exit_2(tmp_path, capsys):
 def test_an_unknown_product_is_a_usage_error(sqlite_url, capsys):
     code, _, err = run(capsys, "--database", sqlite_url, "--products", "bingo")
     assert code == 2 and "unknown products ['bingo']" in err[0]
+
+
+@pytest.mark.postgres
+def test_without_views_mode_what_only_views_mode_reads_is_not_needed(wrong_schema, capsys):
+    """A platform that exports its own business metrics need not provide the views and
+    columns only views mode reads: a missing pw_deposits.geo is a problem only with
+    --views-mode."""
+    with create_engine(normalise_url(PG_URL)).begin() as conn:  # type: ignore[arg-type]
+        conn.execute(text(f"ALTER TABLE {wrong_schema}.t_pw_deposits DROP COLUMN geo CASCADE"))
+        conn.execute(
+            text(
+                f"CREATE VIEW {wrong_schema}.pw_deposits AS "
+                f"SELECT * FROM {wrong_schema}.t_pw_deposits"
+            )
+        )
+    url = schema_url(wrong_schema)
+    _, out, _ = run(capsys, "--database", url, "--products", "core")
+    assert "pw_players: not needed (views mode only)" in out
+    assert not any("column geo" in line for line in out)
+    _, out, _ = run(capsys, "--database", url, "--products", "core", "--views-mode")
+    assert "  pw_deposits: column geo missing (expected text)" in out
+    assert any(line.startswith("pw_players: present") for line in out)
 
 
 PG_TYPES = {

@@ -35,7 +35,12 @@ def cmd_contract_check(args: argparse.Namespace) -> int:
         raise CliError(f"contract check: bad database URL: {exc}") from None
     try:
         with engine.connect() as conn:
-            report = check_contract(conn, chosen, sample_rows=args.sample_rows)
+            report = check_contract(
+                conn,
+                chosen,
+                sample_rows=args.sample_rows,
+                views_mode=args.views_mode or get_settings().views_mode,
+            )
     except DBAPIError as exc:
         cause = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
         detail = cause[0] if cause else type(exc).__name__
@@ -84,5 +89,11 @@ def register(sub) -> None:
         type=positive(float),
         default=10.0,
         help="seconds a statement may take on PostgreSQL (default 10)",
+    )
+    check.add_argument(
+        "--views-mode",
+        action="store_true",
+        help="also require what views mode reads (the business counters derived from the "
+        "views: pitwatch collect serve --views-mode; PITWATCH_VIEWS_MODE=1)",
     )
     check.set_defaults(func=cmd_contract_check)
