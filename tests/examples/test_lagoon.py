@@ -71,6 +71,16 @@ def snapshot(conn: psycopg.Connection, schema: str) -> dict[str, str]:
     }
 
 
+def _seed(
+    schema: str, reports: Path, now: datetime, url: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(LAGOON / "seed.py"), "--database", url or PG_URL or "",
+         "--schema", schema, "--psp-reports", str(reports), "--now", now.isoformat()],
+        capture_output=True, text=True, timeout=TIMEOUT,
+    )  # fmt: skip
+
+
 @pytest.fixture
 def lagoon(tmp_path: Path) -> Iterator[Lagoon]:
     if not PG_URL:
@@ -92,11 +102,7 @@ def lagoon(tmp_path: Path) -> Iterator[Lagoon]:
             admin.execute(statement)
         now = datetime.now(UTC).replace(microsecond=0)
         reports = tmp_path / "psp-reports"
-        seeded = subprocess.run(
-            [sys.executable, str(LAGOON / "seed.py"), "--database", PG_URL,
-             "--schema", platform, "--psp-reports", str(reports), "--now", now.isoformat()],
-            capture_output=True, text=True, timeout=TIMEOUT,
-        )  # fmt: skip
+        seeded = _seed(platform, reports, now)
         assert seeded.returncode == 0, seeded.stderr
         url = make_url(normalise_url(PG_URL)).set(username=role, password=None)
         yield Lagoon(platform, views, url.render_as_string(hide_password=False), now, reports)
@@ -279,6 +285,11 @@ def test_the_example_operator_is_reported_exactly_as_its_readme_says(lagoon, tmp
 
     # Nothing in Lagoon's schema changed; the login cannot even read Lagoon's tables.
     assert snapshot(admin, lagoon.platform) == before
+    # The seed refuses a schema it already seeded: one line, exit 2, nothing changed.
+    again = _seed(lagoon.platform, tmp_path / "again", lagoon.now)
+    assert again.returncode == 2
+    assert again.stderr == "seed: the schema already has customers: seed an empty schema once\n"
+    assert snapshot(admin, lagoon.platform) == before
     admin.close()
     with psycopg.connect(_conninfo(lagoon.read_only_url), autocommit=True) as ro:
         for statement in (
@@ -288,3 +299,10 @@ def test_the_example_operator_is_reported_exactly_as_its_readme_says(lagoon, tmp
         ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 ro.execute(statement)
+
+
+def test_the_seed_refuses_a_database_that_is_not_postgresql_in_one_line(tmp_path):
+    result = _seed("lagoon", tmp_path / "reports", datetime.now(UTC), url="sqlite:///x.db")
+    assert result.returncode == 2
+    assert result.stderr == "seed: --database: not a PostgreSQL URL: 'sqlite:///x.db'\n"
+    assert not (tmp_path / "reports").exists()
