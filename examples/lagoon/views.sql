@@ -19,6 +19,14 @@
 --   PSP receivable (debit-normal: what the PSP owes) negated, which is exactly pitwatch's
 --   PSP clearing account (negative while the PSP owes; a deposit approval posts -amount
 --   on it). So pw_balances negates the stored balance of debit-normal accounts.
+-- - ids: Lagoon's own, unchanged (text or integer both do), so that pitwatch's joins on
+--   them (pw_postbacks.conversion_id = pw_conversions.conversion_id) use Lagoon's indexes;
+--   an id computed in the view ('ref-' || id) would not.
+--
+-- Status filters (status IN ('pending', ...)) apply to the CASE's result, which a plain
+-- index on Lagoon's state column does not serve: fine for this example; on a large table,
+-- check the plans of the state collectors' queries (docs/state-metrics.md) and add an
+-- index on the expression or on the time column.
 
 CREATE VIEW pw_deposits AS
 SELECT p.ref AS deposit_id,
@@ -153,7 +161,7 @@ SELECT CASE k.outcome
 FROM id_checks k;
 
 CREATE VIEW pw_conversions AS
-SELECT 'ref-' || r.id AS conversion_id,
+SELECT r.id AS conversion_id,
        CASE r.kind
            WHEN 'SIGNUP' THEN 'registration'
            WHEN 'FIRSTDEP' THEN 'ftd'
@@ -176,7 +184,7 @@ SELECT 'ref-' || r.id AS conversion_id,
 FROM referrals r;
 
 CREATE VIEW pw_postbacks AS
-SELECT 'ping-' || p.id AS postback_id,
+SELECT p.id AS postback_id,
        p.partner AS affiliate,
        CASE p.event
            WHEN 'SIGNUP' THEN 'registration'
@@ -184,7 +192,7 @@ SELECT 'ping-' || p.id AS postback_id,
            WHEN 'DEP' THEN 'deposit'
            WHEN 'REVSHARE' THEN 'revenue'
            ELSE lower(p.event) END AS event,
-       'ref-' || p.referral_id AS conversion_id,
+       p.referral_id AS conversion_id,
        CASE p.result
            WHEN 'QUEUED' THEN 'pending'
            WHEN 'SENT' THEN 'delivered'
