@@ -23,10 +23,12 @@
 --   them (pw_postbacks.conversion_id = pw_conversions.conversion_id) use Lagoon's indexes;
 --   an id computed in the view ('ref-' || id) would not.
 --
--- Status filters (status IN ('pending', ...)) apply to the CASE's result, which a plain
--- index on Lagoon's state column does not serve: fine for this example; on a large table,
--- check the plans of the state collectors' queries (docs/state-metrics.md) and add an
--- index on the expression or on the time column.
+-- Indexes: pitwatch's filters apply to the views' expressions (the CASE's status, the
+-- AT TIME ZONE's time), which Lagoon's plain indexes on state and opened_at do not serve:
+-- the stale-deposit query scans payins. Fine for this example; on a large table add
+-- indexes on the expressions, e.g. CREATE INDEX ON payins ((opened_at AT TIME ZONE 'UTC'))
+-- (checked with EXPLAIN: the planner then uses it), and check the plans of the state
+-- collectors' queries (docs/state-metrics.md).
 
 CREATE VIEW pw_deposits AS
 SELECT p.ref AS deposit_id,
