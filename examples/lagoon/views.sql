@@ -1,0 +1,203 @@
+-- The pw_* contract views pitwatch reads (docs/contract-views.md), over Lagoon's schema
+-- (schema.sql), for the products of operator.toml: core, casino (no view read yet),
+-- affiliates, kyc. No sportsbook, no outbox: those collectors switch themselves off.
+--
+-- The views go in a schema of their own, so that pitwatch's read-only login sees them and
+-- nothing else. Create them with that schema first on the search_path and Lagoon's next:
+--   psql "$ADMIN_URL" -c 'CREATE SCHEMA pitwatch_views'
+--   PGOPTIONS='-c search_path=pitwatch_views,lagoon' psql "$ADMIN_URL" -v ON_ERROR_STOP=1 -f views.sql
+-- (PostgreSQL resolves the table names once, when a view is created.)
+--
+-- The mappings:
+-- - money: numeric major units -> bigint minor units, round(amount * 100)::bigint (every
+--   Lagoon currency, EUR CZK NZD, has two decimals; a JPY would be * 1, a BHD * 1000);
+-- - times: Lagoon's naive UTC timestamps -> timestamptz, `x AT TIME ZONE 'UTC'`;
+-- - status words -> the documented sets (CASE ... END; an unknown word passes through, and
+--   `pitwatch contract check` reports it);
+-- - journal lines -> signed amounts: amount_minor = credit - debit. Every account's
+--   pitwatch amount is "credit raises it": a player's wallet (credit-normal) as it is; the
+--   PSP receivable (debit-normal: what the PSP owes) negated, which is exactly pitwatch's
+--   PSP clearing account (negative while the PSP owes; a deposit approval posts -amount
+--   on it). So pw_balances negates the stored balance of debit-normal accounts.
+-- - ids: Lagoon's own, unchanged (text or integer both do), so that pitwatch's joins on
+--   them (pw_postbacks.conversion_id = pw_conversions.conversion_id) use Lagoon's indexes;
+--   an id computed in the view ('ref-' || id) would not.
+--
+-- Indexes: pitwatch's filters apply to the views' expressions (the CASE's status, the
+-- AT TIME ZONE's time), which Lagoon's plain indexes on state and opened_at do not serve:
+-- the stale-deposit query scans payins. Fine for this example; on a large table add
+-- indexes on the expressions, e.g. CREATE INDEX ON payins ((opened_at AT TIME ZONE 'UTC'))
+-- (checked with EXPLAIN: the planner then uses it), and check the plans of the state
+-- collectors' queries (docs/state-metrics.md).
+
+CREATE VIEW pw_deposits AS
+SELECT p.ref AS deposit_id,
+       p.gateway AS psp,
+       p.gateway_ref AS psp_reference,
+       p.currency::text AS currency,
+       round(p.amount * 100)::bigint AS amount_minor,
+       CASE p.state
+           WHEN 'NEW' THEN 'initiated'
+           WHEN 'WAIT' THEN 'pending'
+           WHEN 'OK' THEN 'approved'
+           WHEN 'KO' THEN 'declined'
+           WHEN 'ERR' THEN 'failed'
+           WHEN 'CB' THEN 'chargeback'
+           WHEN 'CBR' THEN 'chargeback_reversed'
+           WHEN 'RFD' THEN 'refunded'
+           ELSE p.state END AS status,
+       p.opened_at AT TIME ZONE 'UTC' AS created_at,
+       CASE WHEN p.state IN ('OK', 'CB', 'CBR', 'RFD')
+            THEN p.closed_at AT TIME ZONE 'UTC' END AS completed_at
+FROM payins p;
+
+CREATE VIEW pw_withdrawals AS
+SELECT w.ref AS withdrawal_id,
+       w.gateway AS psp,
+       w.gateway_ref AS psp_reference,
+       w.currency::text AS currency,
+       round(w.amount * 100)::bigint AS amount_minor,
+       CASE w.state
+           WHEN 'QUEUED' THEN 'requested'
+           WHEN 'SENT' THEN 'processing'
+           WHEN 'PAID' THEN 'completed'
+           WHEN 'REJECTED' THEN 'failed'
+           ELSE w.state END AS status,
+       w.opened_at AT TIME ZONE 'UTC' AS created_at,
+       CASE WHEN w.state = 'PAID' THEN w.closed_at AT TIME ZONE 'UTC' END AS completed_at
+FROM payouts w;
+
+CREATE VIEW pw_wallet_transactions AS
+SELECT t.posting_ref AS transaction_id,
+       CASE t.kind
+           WHEN 'PAYIN' THEN 'deposit'
+           WHEN 'PAYOUT_HOLD' THEN 'withdrawal'
+           WHEN 'PAYOUT' THEN 'withdrawal'
+           WHEN 'WAGER' THEN 'bet'
+           WHEN 'WIN' THEN 'win'
+           WHEN 'CORRECTION' THEN 'adjustment'
+           WHEN 'CHARGEBACK' THEN 'chargeback'
+           WHEN 'REVERSAL' THEN 'reversal'
+           ELSE lower(t.kind) END AS type,
+       c.handle AS player_id,
+       t.ref AS reference,
+       t.flagged
+FROM postings t
+LEFT JOIN customers c ON c.id = t.customer_id;
+
+-- The kind and owner of each wallet, as pitwatch names them.
+CREATE VIEW lagoon_accounts AS
+SELECT w.id AS account_id,
+       coalesce(c.handle, 'house') AS account_owner,
+       CASE w.kind
+           WHEN 'MAIN' THEN 'cash'
+           WHEN 'BONUS' THEN 'bonus'
+           WHEN 'HOLD' THEN 'withdrawal_pending'
+           WHEN 'PSP' THEN 'psp_clearing'
+           WHEN 'GAME' THEN 'casino'
+           WHEN 'FEES' THEN 'fees'
+           WHEN 'ADJ' THEN 'adjustments'
+           ELSE lower(w.kind) END AS account_kind,
+       CASE WHEN w.kind = 'PSP' THEN w.gateway END AS psp,
+       w.currency::text AS currency,
+       w.normal_side,
+       w.balance
+FROM wallets w
+LEFT JOIN customers c ON c.id = w.customer_id;
+
+CREATE VIEW pw_ledger_entries AS
+SELECT j.line_id AS entry_id,
+       t.posting_ref AS transaction_id,
+       a.account_id,
+       a.account_owner,
+       a.account_kind,
+       a.psp,
+       a.currency,
+       round((j.credit - j.debit) * 100)::bigint AS amount_minor,
+       j.booked_at AT TIME ZONE 'UTC' AS created_at
+FROM journal j
+JOIN postings t ON t.id = j.posting_id
+JOIN lagoon_accounts a ON a.account_id = j.wallet_id;
+
+CREATE VIEW pw_balances AS
+SELECT a.account_id,
+       a.account_owner,
+       a.account_kind,
+       a.psp,
+       a.currency,
+       (CASE a.normal_side WHEN 'D' THEN -1 ELSE 1 END * round(a.balance * 100))::bigint
+           AS balance_minor
+FROM lagoon_accounts a;
+
+CREATE VIEW pw_callbacks AS
+SELECT n.id::bigint AS callback_id,
+       n.gateway AS psp,
+       n.gateway_state AS status,
+       CASE n.result
+           WHEN 'APPLIED' THEN 'applied'
+           WHEN 'DUP' THEN 'duplicate'
+           WHEN 'LATE' THEN 'out_of_order'
+           WHEN 'UNKNOWN_REF' THEN 'orphan'
+           WHEN 'BAD_AMOUNT' THEN 'amount_mismatch'
+           WHEN 'BAD_SIG' THEN 'bad_signature'
+           WHEN 'BAD' THEN 'invalid'
+           ELSE 'ignored' END AS outcome,
+       n.event_key AS event_id,
+       n.merchant_ref AS merchant_reference,
+       n.gateway_ref AS psp_reference,
+       n.currency::text AS currency,
+       round(n.amount * 100)::bigint AS amount_minor,
+       n.occurred AT TIME ZONE 'UTC' AS occurred_at,
+       n.received AT TIME ZONE 'UTC' AS received_at
+FROM gateway_notifications n;
+
+CREATE VIEW pw_kyc_checks AS
+SELECT CASE k.outcome
+           WHEN 'WAITING' THEN 'pending'
+           WHEN 'VENDOR_DOWN' THEN 'provider_unavailable'
+           WHEN 'REVIEW' THEN 'manual_review'
+           WHEN 'PASS' THEN 'approved'
+           WHEN 'FAIL' THEN 'rejected'
+           ELSE lower(k.outcome) END AS status,
+       k.asked_at AT TIME ZONE 'UTC' AS requested_at
+FROM id_checks k;
+
+CREATE VIEW pw_conversions AS
+SELECT r.id AS conversion_id,
+       CASE r.kind
+           WHEN 'SIGNUP' THEN 'registration'
+           WHEN 'FIRSTDEP' THEN 'ftd'
+           WHEN 'DEP' THEN 'deposit'
+           WHEN 'REVSHARE' THEN 'revenue'
+           ELSE lower(r.kind) END AS conversion_type,
+       CASE r.state
+           WHEN 'HOLD' THEN 'pending'
+           WHEN 'OK' THEN 'approved'
+           WHEN 'NO' THEN 'rejected'
+           WHEN 'BACK' THEN 'reversed'
+           ELSE lower(r.state) END AS state,
+       r.partner AS affiliate,
+       r.campaign,
+       r.player_tag AS player_ref,
+       round(r.amount * 100)::bigint AS amount_minor,
+       r.currency::text AS currency,
+       r.happened_at AT TIME ZONE 'UTC' AS occurred_at,
+       r.confirmed_at AT TIME ZONE 'UTC' AS qualified_at
+FROM referrals r;
+
+CREATE VIEW pw_postbacks AS
+SELECT p.id AS postback_id,
+       p.partner AS affiliate,
+       CASE p.event
+           WHEN 'SIGNUP' THEN 'registration'
+           WHEN 'FIRSTDEP' THEN 'ftd'
+           WHEN 'DEP' THEN 'deposit'
+           WHEN 'REVSHARE' THEN 'revenue'
+           ELSE lower(p.event) END AS event,
+       p.referral_id AS conversion_id,
+       CASE p.result
+           WHEN 'QUEUED' THEN 'pending'
+           WHEN 'SENT' THEN 'delivered'
+           WHEN 'DEAD' THEN 'dead_letter'
+           ELSE lower(p.result) END AS status
+FROM partner_pings p;
