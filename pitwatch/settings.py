@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,14 @@ def _operator() -> Any:
     from ground import vocabulary
 
     return vocabulary
+
+
+# Whether this process uses the platform's secrets (it serves the platform, a partner
+# simulator or traffic). pitwatch's operator-side commands (contract check, reconcile,
+# collect, backup, generate) read an operator's views and files and sign nothing: they set
+# it False, so that an operator's production run does not need the reference platform's
+# PSP, game-provider and odds-feed secrets (pitwatch.cli.main).
+PLATFORM_SECRETS_USED: ContextVar[bool] = ContextVar("platform_secrets_used", default=True)
 
 
 class SettingsError(ValueError):
@@ -188,7 +197,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_weak_secrets_outside_development(self) -> Settings:
-        if self.is_development:
+        if self.is_development or not PLATFORM_SECRETS_USED.get():
             return self
         weak = [
             f"{name} ({why})"
@@ -227,10 +236,27 @@ def _one_line(exc: ValidationError) -> str:
     return "settings: " + "; ".join(parts).replace("\n", " ")
 
 
+class _GetSettings:
+    """``get_settings()``: the settings; SettingsError (one line, no secret values) when they
+    are refused. Cached per PLATFORM_SECRETS_USED, so that settings read without the
+    secrets check never reach a command that uses them; ``cache_clear()`` as lru_cache's."""
+
+    def __call__(self) -> Settings:
+        return _settings(PLATFORM_SECRETS_USED.get())
+
+    def cache_clear(self) -> None:
+        _settings.cache_clear()
+
+
+get_settings = _GetSettings()
+
+
 @lru_cache
-def get_settings() -> Settings:
-    """The settings; SettingsError (one line, no secret values) when they are refused."""
+def _settings(platform_secrets_used: bool) -> Settings:
+    token = PLATFORM_SECRETS_USED.set(platform_secrets_used)
     try:
         return Settings()
     except ValidationError as exc:
         raise SettingsError(_one_line(exc)) from None
+    finally:
+        PLATFORM_SECRETS_USED.reset(token)

@@ -87,7 +87,7 @@ def test_without_views_mode_what_only_views_mode_reads_is_not_needed(wrong_schem
     """A platform that exports its own business metrics need not provide the views and
     columns only views mode reads: a missing pw_deposits.geo is a problem only with
     --views-mode."""
-    with create_engine(normalise_url(PG_URL)).begin() as conn:  # type: ignore[arg-type]
+    with create_engine(normalise_url(PG_URL)).begin() as conn:
         conn.execute(text(f"ALTER TABLE {wrong_schema}.t_pw_deposits DROP COLUMN geo CASCADE"))
         conn.execute(
             text(

@@ -38,3 +38,26 @@ def test_production_refuses_placeholder_secrets(monkeypatch):
         Settings()
     monkeypatch.setenv("PITWATCH_PLAYER_REF_KEY", real)
     assert Settings().environment == "production"
+
+
+def test_operator_side_commands_need_none_of_the_platforms_secrets(monkeypatch, tmp_path, capsys):
+    """An operator's production run of contract check / reconcile / collect signs nothing:
+    the reference platform's placeholder secrets do not stop it; the platform's own
+    commands still refuse them."""
+    from pitwatch.cli import main
+    from pitwatch.settings import get_settings
+
+    monkeypatch.setenv("PITWATCH_ENVIRONMENT", "production")
+    missing = tmp_path / "none.db"
+    monkeypatch.setenv("PITWATCH_DATABASE_URL", f"sqlite:///{missing}")
+    get_settings.cache_clear()
+    try:
+        assert main(["contract", "check"]) == 2  # the missing database, not the secrets
+        err = capsys.readouterr().err
+        assert "secrets" not in err and "cannot read the database" in err
+        with pytest.raises(ValidationError, match="placeholder"):
+            Settings()  # outside those commands, production still refuses them
+        assert main(["platform", "serve", "--port", "1"]) == 2
+        assert "placeholder" in capsys.readouterr().err
+    finally:
+        get_settings.cache_clear()

@@ -32,6 +32,10 @@ COMMANDS = (
     "stack",
 )
 
+# Commands that read an operator's platform (views, partner files) and sign nothing: they
+# run without the reference platform's secrets in production (pitwatch.settings).
+OPERATOR_SIDE = frozenset({"generate", "collect", "contract", "reconcile", "backup"})
+
 
 def build_parser() -> argparse.ArgumentParser:
     import importlib
@@ -67,6 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     logging.getLogger("httpx").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    from pitwatch.settings import PLATFORM_SECRETS_USED
+
+    # Reset after the command: main() runs in-process in tests, one command after another.
+    token = PLATFORM_SECRETS_USED.set(args.command not in OPERATOR_SIDE)
     try:
         code = args.func(args)
     except KeyboardInterrupt:
@@ -78,4 +86,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(one_line(exc), file=sys.stderr)
             return 2
         raise
+    finally:
+        PLATFORM_SECRETS_USED.reset(token)
     return code or 0

@@ -185,6 +185,8 @@ QUIET_PANELS: dict[tuple[str, str], str] = {
     ("wallet", "Break aging: oldest open break by pair and type"): _BREAKS,
     ("wallet", "Open breaks by pair, type and PSP"): _BREAKS,
     ("wallet", "Open breaks by type"): _BREAKS,
+    ("infrastructure", "Disk time to full (at the rate of the last 6h)"): "series only for "
+    "a filesystem whose free space is shrinking: none may be, minutes into a stack",
     **{
         ("infrastructure", title): "the first restore test runs 30 minutes after the first "
         "backup: the stack lives minutes"
