@@ -144,13 +144,29 @@ def test_the_psp_degradation_is_also_paged_or_named_by_psp(stacks):
     assert any(psp == "paybridge" for _, psp in names), names
 
 
+# Alerts on the machine the stacks run on (node exporter), not on the simulated traffic:
+# the demo profile's 30-minute disk trend fires while other tests write gigabytes beside the
+# stack, which is the host's truth and not the traffic's.
+HOST_ALERTS = frozenset({"DiskFillingUp", "HostMemoryPressure"})
+
+
 def test_the_same_traffic_without_the_incident_delivers_nothing(stacks):
     _incident_messages(stacks)  # as long as the incident took to reach Slack
     healthy = stacks["healthy"]
-    firing = [a["labels"] for a in _alerts(healthy.prometheus_url) if a["state"] == "firing"]
+    firing = [
+        a["labels"]
+        for a in _alerts(healthy.prometheus_url)
+        if a["state"] == "firing" and a["labels"]["alertname"] not in HOST_ALERTS
+    ]
     assert _deposits_seen(healthy.prometheus_url) > 20  # the healthy stack had traffic
     assert firing == []
-    assert _firing_slack(healthy.notify_url) == []
+    slack = [m for m in _firing_slack(healthy.notify_url) if not _about_the_host(m)]
+    assert slack == []
+
+
+def _about_the_host(message: dict[str, Any]) -> bool:
+    title = _title(message)
+    return any(name in title for name in HOST_ALERTS)
 
 
 def _alerts(prometheus_url: str) -> list[dict[str, Any]]:
