@@ -94,7 +94,7 @@ def read_affiliate_export(
             raise SourceError(Path(file_format), str(exc)) from None
         if fmt.kind != "affiliate":
             raise SourceError(Path(file_format), f"format {fmt.name} is not an affiliate format")
-        table, rejects = mapped.read_affiliate_file(Path(path), fmt)
+        table, rejects = mapped.read_affiliate_file(Path(path), fmt, SPEC)
         rows = arrow_to_pandas(table)
         del table
         release_memory()

@@ -367,14 +367,14 @@ def read_mapped(
 def read_psp_file(
     path: Path,
     fmt: FileFormat,
+    spec: CsvSpec,
     *,
     psp: str,
     day: date,
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> tuple[pa.Table, pd.DataFrame]:
-    """One PSP settlement file of ``day`` in a mapped format: (PSP rows as Arrow, REJECTS)."""
-    from reconcilers.sources.psp_reports import SPEC
-
+    """One PSP settlement file of ``day`` in a mapped format: (PSP rows as Arrow, REJECTS),
+    each mapped row checked by ``spec`` (psp_reports.SPEC: the checks of our own format)."""
     batch = None
     if fmt.file.batch_from_name is not None:
         match = re.search(fmt.file.batch_from_name, path.name)
@@ -387,7 +387,7 @@ def read_psp_file(
 
     # No file batch for a mapped format: its batch is what the PSP makes it (Adyen's file
     # number, PayPal's date, Trustly's settlement id), so rows are not held to the first's.
-    return read_mapped(path, fmt, SPEC, mapper, params={"psp": psp, "batch": None}, con=con)
+    return read_mapped(path, fmt, spec, mapper, params={"psp": psp, "batch": None}, con=con)
 
 
 # -- affiliate conversions ------------------------------------------------------------------------
@@ -465,9 +465,9 @@ def _row_by_row(to_row: Callable[[_Row], list[str]], columns: tuple[str, ...]) -
 
 
 def read_affiliate_file(
-    path: Path, fmt: FileFormat, con: duckdb.DuckDBPyConnection | None = None
+    path: Path, fmt: FileFormat, spec: CsvSpec, con: duckdb.DuckDBPyConnection | None = None
 ) -> tuple[pa.Table, pd.DataFrame]:
-    from reconcilers.sources.affiliate_export import SPEC
-
-    mapper = _row_by_row(affiliate_row, SPEC.columns)
-    return read_mapped(path, fmt, SPEC, mapper, params={}, con=con)
+    """One network export in a mapped format, each mapped row checked by ``spec``
+    (affiliate_export.SPEC: the checks of our own export format)."""
+    mapper = _row_by_row(affiliate_row, spec.columns)
+    return read_mapped(path, fmt, spec, mapper, params={}, con=con)

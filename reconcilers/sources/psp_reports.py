@@ -173,7 +173,9 @@ def read_psp_reports(
                         params = {"psp": psp, "batch": file_batch(path)}
                         found, refused = read_strict_csv_arrow(path, SPEC, params=params, con=con)
                     else:
-                        found, refused = mapped.read_psp_file(path, fmt, psp=psp, day=when, con=con)
+                        found, refused = mapped.read_psp_file(
+                            path, fmt, SPEC, psp=psp, day=when, con=con
+                        )
                     rows.append(found)
                     rejects.append(refused)
                     read.append(path)
