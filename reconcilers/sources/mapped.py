@@ -47,7 +47,7 @@ from ground.file_formats import (
 from ground.money import CURRENCY_EXPONENTS
 from reconcilers.errors import SourceError
 from reconcilers.sources.mapped_psp import Columns, psp_frame
-from reconcilers.sources.strict_csv import CsvSpec, check_frame, connect, finish
+from reconcilers.sources.strict_csv import CsvSpec, check_frame, connect, finish, open_source
 
 log = logging.getLogger(__name__)
 _RATE = re.compile(r"[0-9]+(\.[0-9]+)?")
@@ -99,15 +99,7 @@ def expected_name(fmt: FileFormat, day: date) -> str:
 def split_records(path: Path, fmt: FileFormat) -> Records:
     """The file's records by the format's dialect; SourceError when it cannot be read."""
     d = fmt.dialect
-    try:
-        raw = path.open("rb")
-    except FileNotFoundError:
-        raise SourceError(path, "missing") from None
-    except IsADirectoryError:
-        raise SourceError(path, "is a directory, not a file") from None
-    except OSError as exc:
-        raise SourceError(path, f"cannot be read ({exc.strerror or exc})") from None
-    with raw:
+    with open_source(path) as raw:
         data = raw.read()
     try:
         text = codecs.decode(data, d.encoding)

@@ -17,6 +17,7 @@ import csv
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 import numpy as np
@@ -129,17 +130,21 @@ def finish(
 # -- the file as a whole ----------------------------------------------------------------------
 
 
-def scan_file(path: Path, columns: Sequence[str]) -> Scan:
-    """Check the header, the encoding and count the data lines, in one streaming pass."""
+def open_source(path: Path) -> BinaryIO:
+    """A partner file opened for reading; SourceError (one line) when it cannot be."""
     try:
-        fh = path.open("rb")
+        return path.open("rb")
     except FileNotFoundError:
         raise SourceError(path, "missing") from None
     except IsADirectoryError:
         raise SourceError(path, "is a directory, not a file") from None
     except OSError as exc:
         raise SourceError(path, f"cannot be read ({exc.strerror or exc})") from None
-    with fh:
+
+
+def scan_file(path: Path, columns: Sequence[str]) -> Scan:
+    """Check the header, the encoding and count the data lines, in one streaming pass."""
+    with open_source(path) as fh:
         first = fh.readline(MAX_HEADER_BYTES + 1)
         check_header(path, first, columns)
         fh.seek(0)
