@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError
 
 from ground.contract import VIEWS, VIEWS_MODE_VIEWS, Column, View, needed_columns
 from ground.dburl import is_sqlite, normalise_url
+from ground.errors import first_line
 
 INTEGER_TYPES = {"int2", "int4", "int8"}
 
@@ -147,17 +148,12 @@ def check_contract(
             _check_view(conn, v, result, sample_rows, distinct_values, views_mode)
         except DBAPIError as exc:
             result.state = "unreadable"
-            result.problems.append(f"cannot be read: {_first_line(exc)}")
+            result.problems.append(f"cannot be read: {first_line(exc)}")
             savepoint.rollback()
         else:
             savepoint.commit()
         report.results.append(result)
     return report
-
-
-def _first_line(exc: DBAPIError) -> str:
-    cause = str(exc.orig if exc.orig is not None else exc).strip()
-    return cause.splitlines()[0] if cause else type(exc).__name__
 
 
 def _check_view(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ground.errors import first_line
 from pitwatch.cli.errors import CliError, Parser
 from pitwatch.settings import get_settings
 
@@ -42,9 +43,7 @@ def cmd_contract_check(args: argparse.Namespace) -> int:
                 views_mode=args.views_mode or get_settings().views_mode,
             )
     except DBAPIError as exc:
-        cause = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
-        detail = cause[0] if cause else type(exc).__name__
-        raise CliError(f"contract check: cannot read the database: {detail}") from None
+        raise CliError(f"contract check: cannot read the database: {first_line(exc)}") from None
     finally:
         engine.dispose()
     for line in report.lines():

@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ground.errors import first_line
 from pitwatch.cli.errors import CliError, Parser
 from pitwatch.cli.options import day, positive
 from pitwatch.settings import get_settings
@@ -33,11 +34,6 @@ def _shown(url: str) -> str:
         return repr(url.split("@")[-1])
 
 
-def _first_line(exc: BaseException) -> str:
-    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
-
-
 def state_engine(url: str) -> Engine:
     """pitwatch's own database with its tables (created where missing); a database that
     cannot be reached or written (or a URL that is not one) is a CliError naming it."""
@@ -53,7 +49,7 @@ def state_engine(url: str) -> Engine:
     except (SQLAlchemyError, OSError) as exc:
         if engine is not None:
             engine.dispose()
-        raise CliError(f"the state database {_shown(url)}: {_first_line(exc)}") from None
+        raise CliError(f"the state database {_shown(url)}: {first_line(exc)}") from None
     return engine
 
 
@@ -66,7 +62,7 @@ def source_engine(url: str) -> Engine:
     try:
         return make_read_engine(url, "pitwatch-reconcile")
     except SQLAlchemyError as exc:
-        raise CliError(f"the platform database {_shown(url)}: {_first_line(exc)}") from None
+        raise CliError(f"the platform database {_shown(url)}: {first_line(exc)}") from None
 
 
 def cmd_reconcile_run(args: argparse.Namespace) -> int:
@@ -129,7 +125,7 @@ def cmd_reconcile_ledger(args: argparse.Namespace) -> int:
             progress=lambda msg: print(msg, file=sys.stderr, flush=True),
         )
     except DBAPIError as exc:
-        raise CliError(f"ledger check: {_first_line(exc)}") from None
+        raise CliError(f"ledger check: {first_line(exc)}") from None
     finally:
         platform.dispose()
         state.dispose()

@@ -31,6 +31,7 @@ import psycopg
 from sqlalchemy import Connection, Engine, TextClause, TextualSelect, bindparam, text
 from sqlalchemy.exc import DBAPIError
 
+from ground.errors import first_line
 from ground.sqltypes import UTCDateTime
 from reconcilers.errors import SourceError
 from reconcilers.frames import (
@@ -61,11 +62,6 @@ WALLET_VIEWS = (
 CONVERSION_VIEWS = ("pw_conversions", "pw_postbacks")
 
 
-def _first_line(exc: BaseException) -> str:
-    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
-
-
 def connect(engine: Engine) -> Connection:
     """A connection to the platform's database; SourceError when it cannot be reached."""
     from sqlalchemy.exc import SQLAlchemyError
@@ -73,7 +69,7 @@ def connect(engine: Engine) -> Connection:
     try:
         return engine.connect()
     except SQLAlchemyError as exc:
-        problem = f"cannot be reached ({_first_line(exc)})"
+        problem = f"cannot be reached ({first_line(exc)})"
         raise SourceError("the platform database", problem) from exc
 
 
@@ -88,7 +84,7 @@ def require_views(conn: Connection, conversions: bool) -> None:
     try:
         missing = missing_views(conn, needed)
     except SQLAlchemyError as exc:
-        raise SourceError("the platform database", f"cannot be read ({_first_line(exc)})") from exc
+        raise SourceError("the platform database", f"cannot be read ({first_line(exc)})") from exc
     if missing:
         noun = "view" if len(missing) == 1 else "views"
         raise SourceError(
