@@ -146,3 +146,16 @@ def test_what_only_views_mode_reads_is_declared_as_such():
             if failures(without, views_mode) and not failures(without, others):
                 only_views_mode.add((v.name, c.name))
     assert only_views_mode == VIEWS_MODE_COLUMNS
+
+
+def test_the_reference_platform_uses_the_contracts_status_sets():
+    """The documented sets are the contract; the reference platform's states are the same
+    (its deposit statuses are a typing Literal, so they are compared here, not imported)."""
+    from typing import get_args
+
+    from ground.contract import BET_STATUSES, DEPOSIT_STATUSES
+    from igaming.cashier.states import DepositStatus
+    from igaming.sportsbook.settlement import SETTLED_STATUSES
+
+    assert set(get_args(DepositStatus)) == set(DEPOSIT_STATUSES)
+    assert set(SETTLED_STATUSES) <= set(BET_STATUSES)

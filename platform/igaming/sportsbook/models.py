@@ -11,15 +11,6 @@ from ground.sqltypes import UTCDateTime
 from igaming.models import Base
 
 MARKET_STATUSES = ("active", "suspended", "settled", "cancelled")
-BET_STATUSES = (
-    "placed",
-    "accepted",
-    "rejected",
-    "void",
-    "settled_won",
-    "settled_lost",
-    "cashed_out",
-)
 SELECTION_RESULTS = ("won", "lost", "void")
 
 
