@@ -26,6 +26,7 @@ import yaml
 
 from pitwatch.backtest import report, session
 from pitwatch.backtest.model import BacktestError
+from pitwatch.cli.environment import development_by_default
 from pitwatch.cli.progress import progress_bar
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -184,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
         help="simulations recorded at once (default: the cores)",
     )
     args = parser.parse_args(argv)
+    # The simulations run the simulators with their placeholder secrets (the recording
+    # workers inherit the environment).
+    development_by_default()
     suites = QUICK if args.quick else SUITES
     began = time.perf_counter()
     if args.workers > 1:
