@@ -430,6 +430,10 @@ def test_views_mode_derives_lagoons_business_counters_from_its_views(lagoon, tmp
     assert _sums(m, "igaming_postbacks_total", "affiliate", "outcome") == {
         ("aff-7", "delivered"): 2, ("aff-9", "failed"): 1,
     }  # fmt: skip
+    # The traffic leaves the planted state as it was: its deposits are final, its
+    # postings balance (and move the stored balances with them).
+    assert _sums(m, "igaming_deposits_pending_stale", "psp") == {("tidepay",): 3, ("kiwiflow",): 1}
+    assert _sums(m, "pitwatch_ledger_invariant_violations", "kind") == {("balance_mismatch",): 1}
     ups = {dict(k[1])["collector"]: v for k, v in m.items() if k[0] == "pitwatch_collector_up"}
     # no sportsbook: its three views-mode collectors are off, like its state collector
     assert {c: ups.get(c) for c in views} == dict.fromkeys(views, 1.0)
