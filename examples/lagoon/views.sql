@@ -51,8 +51,8 @@ LEFT JOIN LATERAL (
     ORDER BY r.id LIMIT 1
 ) s ON true;
 
--- geo and brand are the customer's (scalar subqueries, not a join: a view over one table
--- stays one that refuses pitwatch's login a DELETE for want of the privilege).
+-- geo and brand: the customer's, by scalar subqueries (not a join: the view stays over
+-- payins alone, a simple view, as before them).
 CREATE VIEW pw_deposits AS
 SELECT p.ref AS deposit_id,
        (SELECT c.country::text FROM customers c WHERE c.id = p.customer_id) AS geo,

@@ -434,6 +434,9 @@ def test_views_mode_derives_lagoons_business_counters_from_its_views(lagoon, tmp
     # postings balance (and move the stored balances with them).
     assert _sums(m, "igaming_deposits_pending_stale", "psp") == {("tidepay",): 3, ("kiwiflow",): 1}
     assert _sums(m, "pitwatch_ledger_invariant_violations", "kind") == {("balance_mismatch",): 1}
+    assert _sums(m, "igaming_withdrawals_stuck", "psp") == {("tidepay",): 2}
+    assert _sums(m, "igaming_ftd_postback_gap", "affiliate") == {("aff-9",): 1}
+    assert _sums(m, "igaming_kyc_manual_review_backlog") == {(): 1}
     ups = {dict(k[1])["collector"]: v for k, v in m.items() if k[0] == "pitwatch_collector_up"}
     # no sportsbook: its three views-mode collectors are off, like its state collector
     assert {c: ups.get(c) for c in views} == dict.fromkeys(views, 1.0)
