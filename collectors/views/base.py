@@ -194,11 +194,16 @@ def once_statement(sql: str) -> Any:
 class Once:
     """A view whose rows are read once, in ``(at, id)`` order past a watermark, where
     ``at`` never changes (a creation or placement time). ``statement`` selects ``row_id``
-    and ``row_at`` with the parameters ``t``, ``id``, ``cutoff`` and ``n``."""
+    and ``row_at`` with the parameters ``t``, ``id``, ``cutoff`` and ``n``.
+
+    The first watermark's id is NULL, not a "smallest id": ids are text or integers
+    (docs/contract-views.md), and no one value compares with both (PostgreSQL refuses
+    ``bigint > ''``). A row comparison ``(at, id) > (:t, NULL)`` is true for every later
+    ``at`` and unknown (not read) at ``:t`` itself, which is before the start: history."""
 
     def __init__(self, statement: Any, start: datetime) -> None:
         self.statement = statement
-        self.mark = Mark(start, "")
+        self.mark = Mark(start, None)
 
     def read(self, conn: Connection, cutoff: datetime, n: int) -> Sequence[Any]:
         params = {"t": self.mark.at, "id": self.mark.id, "cutoff": cutoff, "n": n}

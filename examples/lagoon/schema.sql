@@ -12,7 +12,8 @@
 -- - the books are a journal of DEBIT and CREDIT lines, not signed amounts; each wallet has
 --   a normal side: a player's wallet (a liability) is credit-normal, the PSP receivable (an
 --   asset: what the PSP owes Lagoon) is debit-normal;
--- - no sportsbook, no outbox.
+-- - no sportsbook, no outbox;
+-- - the casino's game studios (reelhouse) call Lagoon's wallet per spin: DEBIT, CREDIT, UNDO.
 
 CREATE TABLE customers (
     id          serial PRIMARY KEY,
@@ -36,7 +37,8 @@ CREATE TABLE wallets (
 );
 
 -- One posting per money movement; its journal lines' debits equal its credits.
--- kind: PAYIN, PAYOUT_HOLD, PAYOUT, WAGER, WIN, CORRECTION, CHARGEBACK, REVERSAL.
+-- kind: PAYIN, PAYOUT_HOLD, PAYOUT, WAGER, WIN, UNDO (a wager given back), CORRECTION,
+-- CHARGEBACK, REVERSAL.
 CREATE TABLE postings (
     id          bigserial PRIMARY KEY,
     posting_ref text NOT NULL UNIQUE,
@@ -60,17 +62,20 @@ CREATE INDEX journal_wallet ON journal (wallet_id);
 
 -- Deposits. state: NEW (not sent yet), WAIT (the gateway has it), OK, KO (declined),
 -- ERR (failed), CB (charged back), CBR (chargeback reversed), RFD (refunded).
+-- instrument: CARD, MBWAY, POLI (what the customer paid with).
 CREATE TABLE payins (
     id          bigserial PRIMARY KEY,
     ref         text NOT NULL UNIQUE,          -- the merchant reference the gateway knows
     customer_id int NOT NULL REFERENCES customers (id),
     gateway     text NOT NULL,
+    instrument  text NOT NULL,
     gateway_ref text,
     currency    char(3) NOT NULL,
     amount      numeric(14, 2) NOT NULL,
     state       text NOT NULL,
     opened_at   timestamp NOT NULL,
-    closed_at   timestamp                      -- when the gateway approved it
+    closed_at   timestamp,                     -- when the gateway approved it
+    state_at    timestamp NOT NULL             -- when state last changed (opened_at at first)
 );
 CREATE INDEX payins_state_opened ON payins (state, opened_at);
 CREATE INDEX payins_closed ON payins (closed_at);
@@ -86,7 +91,8 @@ CREATE TABLE payouts (
     amount      numeric(14, 2) NOT NULL,
     state       text NOT NULL,
     opened_at   timestamp NOT NULL,
-    closed_at   timestamp
+    closed_at   timestamp,
+    state_at    timestamp NOT NULL             -- when state last changed
 );
 CREATE INDEX payouts_state_opened ON payouts (state, opened_at);
 CREATE INDEX payouts_closed ON payouts (closed_at);
@@ -138,6 +144,56 @@ CREATE TABLE partner_pings (
     referral_id bigint NOT NULL REFERENCES referrals (id),
     partner     text NOT NULL,
     event       text NOT NULL,                 -- a referral kind
-    result      text NOT NULL
+    result      text NOT NULL,
+    queued_at   timestamp NOT NULL
 );
 CREATE INDEX partner_pings_referral ON partner_pings (referral_id);
+
+-- Every HTTP call of a ping. verdict: OK (the partner took it), RETRY (refused or no
+-- answer: tried again later), GAVE_UP (the last try failed: the ping is DEAD).
+CREATE TABLE ping_tries (
+    id          bigserial PRIMARY KEY,
+    ping_id     bigint NOT NULL REFERENCES partner_pings (id),
+    http_code   int,                           -- NULL: no answer
+    verdict     text NOT NULL,
+    tried_at    timestamp NOT NULL
+);
+
+-- Casino. A game session opened at a studio (the game provider). launch: ASKED (waiting
+-- for the studio's game URL), READY (launched), FAILED; fail_code: STUDIO_DOWN, TIMEOUT,
+-- REFUSED, GARBLED (an answer Lagoon could not read).
+CREATE TABLE game_sessions (
+    id          bigserial PRIMARY KEY,
+    customer_id int NOT NULL REFERENCES customers (id),
+    studio      text NOT NULL,
+    game_code   text NOT NULL,
+    launch      text NOT NULL,
+    fail_code   text,
+    opened      timestamp NOT NULL
+);
+
+-- Spins (game rounds), as the studio reports them. state: LIVE, DONE (its result came),
+-- VOID (cancelled by the studio).
+CREATE TABLE spins (
+    id          bigserial PRIMARY KEY,
+    session_id  bigint NOT NULL REFERENCES game_sessions (id),
+    studio_ref  text NOT NULL,                 -- the studio's round id
+    state       text NOT NULL,
+    first_bet   timestamp NOT NULL,
+    finished    timestamp                      -- DONE or VOID since
+);
+CREATE INDEX spins_session ON spins (session_id);
+
+-- The studios' calls to Lagoon's wallet. action: DEBIT (a bet), CREDIT (a win), UNDO
+-- (a bet given back); verdict: OK, NSF (insufficient funds), DUP (a replay, answered
+-- as before), NOSPIN (unknown spin), BAD.
+CREATE TABLE studio_calls (
+    id          bigserial PRIMARY KEY,
+    studio      text NOT NULL,
+    spin_id     bigint REFERENCES spins (id),
+    action      text NOT NULL,
+    verdict     text NOT NULL,
+    amount      numeric(14, 2) NOT NULL,
+    posting_id  bigint REFERENCES postings (id),  -- the money movement, when OK
+    received    timestamp NOT NULL
+);

@@ -1,6 +1,9 @@
 -- The pw_* contract views pitwatch reads (docs/contract-views.md), over Lagoon's schema
--- (schema.sql), for the products of operator.toml: core, casino (no view read yet),
--- affiliates, kyc. No sportsbook, no outbox: those collectors switch themselves off.
+-- (schema.sql), for the products of operator.toml: core, casino, affiliates, kyc. No
+-- sportsbook, no outbox: those collectors switch themselves off. Views mode's views and
+-- columns (`pitwatch collect serve --views-mode`, README.md "Views mode") are here too:
+-- pw_players, pw_postback_attempts, the casino views, pw_deposits.geo/brand/method/
+-- updated_at, pw_withdrawals.updated_at, pw_conversions.created_at, pw_postbacks.created_at.
 --
 -- The views go in a schema of their own, so that pitwatch's read-only login sees them and
 -- nothing else. Create them with that schema first on the search_path and Lagoon's next:
@@ -28,11 +31,41 @@
 -- the stale-deposit query scans payins. Fine for this example; on a large table add
 -- indexes on the expressions, e.g. CREATE INDEX ON payins ((opened_at AT TIME ZONE 'UTC'))
 -- (checked with EXPLAIN: the planner then uses it), and check the plans of the state
--- collectors' queries (docs/state-metrics.md).
+-- collectors' queries (docs/state-metrics.md). Views mode reads in watermark order, e.g.
+-- pw_deposits by (updated_at, deposit_id): CREATE INDEX ON payins ((state_at AT TIME ZONE
+-- 'UTC'), ref) (checked with EXPLAIN on 200,000 payins: an index scan), and likewise for
+-- each view it reads (docs/contract-views.md); keep those columns plain expressions of one
+-- column (pw_casino_rounds.ended_at is spins.finished, NULL while a spin is LIVE, not a
+-- CASE), or no index can serve them.
 
+-- Registrations; a referred customer's partner and campaign are its SIGNUP referral's.
+CREATE VIEW pw_players AS
+SELECT c.handle AS player_id,
+       c.country::text AS geo,
+       c.currency::text AS currency,
+       c.brand,
+       s.partner AS affiliate,
+       s.campaign,
+       c.created AT TIME ZONE 'UTC' AS registered_at
+FROM customers c
+LEFT JOIN LATERAL (
+    SELECT r.partner, r.campaign FROM referrals r
+    WHERE r.customer_id = c.id AND r.kind = 'SIGNUP'
+    ORDER BY r.id LIMIT 1
+) s ON true;
+
+-- geo and brand: the customer's, by scalar subqueries (not a join: the view stays over
+-- payins alone, a simple view, as before them).
 CREATE VIEW pw_deposits AS
 SELECT p.ref AS deposit_id,
+       (SELECT c.country::text FROM customers c WHERE c.id = p.customer_id) AS geo,
+       (SELECT c.brand FROM customers c WHERE c.id = p.customer_id) AS brand,
        p.gateway AS psp,
+       CASE p.instrument
+           WHEN 'CARD' THEN 'card'
+           WHEN 'MBWAY' THEN 'mbway'
+           WHEN 'POLI' THEN 'poli'
+           ELSE lower(p.instrument) END AS method,
        p.gateway_ref AS psp_reference,
        p.currency::text AS currency,
        round(p.amount * 100)::bigint AS amount_minor,
@@ -47,6 +80,7 @@ SELECT p.ref AS deposit_id,
            WHEN 'RFD' THEN 'refunded'
            ELSE p.state END AS status,
        p.opened_at AT TIME ZONE 'UTC' AS created_at,
+       p.state_at AT TIME ZONE 'UTC' AS updated_at,
        CASE WHEN p.state IN ('OK', 'CB', 'CBR', 'RFD')
             THEN p.closed_at AT TIME ZONE 'UTC' END AS completed_at
 FROM payins p;
@@ -64,6 +98,7 @@ SELECT w.ref AS withdrawal_id,
            WHEN 'REJECTED' THEN 'failed'
            ELSE w.state END AS status,
        w.opened_at AT TIME ZONE 'UTC' AS created_at,
+       w.state_at AT TIME ZONE 'UTC' AS updated_at,
        CASE WHEN w.state = 'PAID' THEN w.closed_at AT TIME ZONE 'UTC' END AS completed_at
 FROM payouts w;
 
@@ -75,6 +110,7 @@ SELECT t.posting_ref AS transaction_id,
            WHEN 'PAYOUT' THEN 'withdrawal'
            WHEN 'WAGER' THEN 'bet'
            WHEN 'WIN' THEN 'win'
+           WHEN 'UNDO' THEN 'rollback'
            WHEN 'CORRECTION' THEN 'adjustment'
            WHEN 'CHARGEBACK' THEN 'chargeback'
            WHEN 'REVERSAL' THEN 'reversal'
@@ -182,6 +218,7 @@ SELECT r.id AS conversion_id,
        round(r.amount * 100)::bigint AS amount_minor,
        r.currency::text AS currency,
        r.happened_at AT TIME ZONE 'UTC' AS occurred_at,
+       r.happened_at AT TIME ZONE 'UTC' AS created_at,  -- Lagoon records it as it happens
        r.confirmed_at AT TIME ZONE 'UTC' AS qualified_at
 FROM referrals r;
 
@@ -199,5 +236,71 @@ SELECT p.id AS postback_id,
            WHEN 'QUEUED' THEN 'pending'
            WHEN 'SENT' THEN 'delivered'
            WHEN 'DEAD' THEN 'dead_letter'
-           ELSE lower(p.result) END AS status
+           ELSE lower(p.result) END AS status,
+       p.queued_at AT TIME ZONE 'UTC' AS created_at
 FROM partner_pings p;
+
+CREATE VIEW pw_postback_attempts AS
+SELECT t.id AS attempt_id,
+       t.ping_id AS postback_id,
+       p.partner AS affiliate,
+       r.campaign,
+       CASE t.verdict
+           WHEN 'OK' THEN 'delivered'
+           WHEN 'RETRY' THEN 'failed'
+           WHEN 'GAVE_UP' THEN 'dead_letter'
+           ELSE lower(t.verdict) END AS outcome,
+       t.tried_at AT TIME ZONE 'UTC' AS attempted_at
+FROM ping_tries t
+JOIN partner_pings p ON p.id = t.ping_id
+JOIN referrals r ON r.id = p.referral_id;
+
+-- The casino: a studio is a game provider, a spin a round, a studio's call a casino
+-- transaction.
+CREATE VIEW pw_game_launches AS
+SELECT s.id AS session_id,
+       s.studio AS provider,
+       CASE s.launch
+           WHEN 'READY' THEN 'launched'
+           WHEN 'FAILED' THEN 'failed'
+           WHEN 'ASKED' THEN 'pending'
+           ELSE lower(s.launch) END AS outcome,
+       CASE s.fail_code
+           WHEN 'STUDIO_DOWN' THEN 'unavailable'
+           WHEN 'TIMEOUT' THEN 'timeout'
+           WHEN 'REFUSED' THEN 'refused'
+           WHEN 'GARBLED' THEN 'invalid_answer'
+           ELSE lower(s.fail_code) END AS reason,
+       s.opened AT TIME ZONE 'UTC' AS at
+FROM game_sessions s;
+
+CREATE VIEW pw_casino_rounds AS
+SELECT sp.id AS round_id,
+       s.studio AS provider,
+       CASE sp.state
+           WHEN 'LIVE' THEN 'open'
+           WHEN 'DONE' THEN 'completed'
+           WHEN 'VOID' THEN 'cancelled'
+           ELSE lower(sp.state) END AS status,
+       sp.finished AT TIME ZONE 'UTC' AS ended_at,  -- NULL while LIVE
+       extract(epoch FROM sp.finished - sp.first_bet) AS result_delay_seconds
+FROM spins sp
+JOIN game_sessions s ON s.id = sp.session_id;
+
+CREATE VIEW pw_casino_transactions AS
+SELECT k.id AS casino_transaction_id,
+       k.studio AS provider,
+       CASE k.action
+           WHEN 'DEBIT' THEN 'bet'
+           WHEN 'CREDIT' THEN 'win'
+           WHEN 'UNDO' THEN 'rollback'
+           ELSE lower(k.action) END AS kind,
+       CASE k.verdict
+           WHEN 'OK' THEN 'applied'
+           WHEN 'NSF' THEN 'insufficient_funds'
+           WHEN 'DUP' THEN 'duplicate'
+           WHEN 'NOSPIN' THEN 'unknown_round'
+           WHEN 'BAD' THEN 'invalid'
+           ELSE lower(k.verdict) END AS outcome,
+       k.received AT TIME ZONE 'UTC' AS created_at
+FROM studio_calls k;

@@ -392,3 +392,36 @@ def test_odds_feed_messages_and_their_delay_equal_the_instrumentation(platform):
         want = sample(platform.metrics.registry, metric, suffix, **labels)
         assert derived(registry, metric, suffix, **labels) == pytest.approx(want), (labels, want)
     assert derived(registry, c.ODDS_FEED_DELAY, "_count", message_type="fixture") == 1
+
+
+def test_a_view_with_integer_ids_is_read_from_the_first_watermark(engine):
+    """An operator's ids may be integers (Lagoon's conversions, casino rounds): the first
+    watermark compares with them on both backends (it was ``''``, and PostgreSQL refused
+    ``bigint > ''`` at the second scrape). A row at the start time itself is history."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import bindparam, text
+
+    from collectors.views.base import Once, once_statement
+    from ground.sqltypes import UTCDateTime
+
+    start = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    insert = text("INSERT INTO lv_rows (id, at) VALUES (:id, :at)").bindparams(
+        bindparam("at", type_=UTCDateTime)
+    )
+    with engine.connect() as conn:
+        conn.execute(text("CREATE TEMPORARY TABLE lv_rows (id bigint, at timestamptz)"))
+        for rid, seconds in ((1, 0), (3, 1), (2, 1), (4, 30)):
+            conn.execute(insert, {"id": rid, "at": start + timedelta(seconds=seconds)})
+        once = Once(
+            once_statement(
+                """SELECT id AS row_id, at AS row_at FROM lv_rows
+                   WHERE (at, id) > (:t, :id) AND at <= :cutoff ORDER BY at, id LIMIT :n"""
+            ),
+            start,
+        )
+        first = once.read(conn, start + timedelta(seconds=10), 10)
+        second = once.read(conn, start + timedelta(seconds=40), 10)
+        conn.rollback()
+    assert [int(r.row_id) for r in first] == [2, 3]
+    assert [int(r.row_id) for r in second] == [4]

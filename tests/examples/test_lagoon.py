@@ -4,7 +4,9 @@ login that may SELECT the views and nothing else, a SQLite file as pitwatch's ow
 database, and the commands of README's walk-through (contract check, reconcile ledger,
 reconcile run, collect serve) with PITWATCH_OPERATOR_CONFIG=examples/lagoon/operator.toml.
 Every planted problem is reported with the values examples/lagoon/README.md gives, under
-Lagoon's own names, and nothing else is; nothing in Lagoon's schema changes."""
+Lagoon's own names, and nothing else is; nothing in Lagoon's schema changes. In views mode
+(README "Views mode") the exporter counts the live traffic ``seed.py --traffic`` adds, as
+README's table says."""
 
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,6 +29,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import make_url
 
+from collectors.views.payments import DepositsView
 from ground.dburl import normalise_url
 
 pytestmark = pytest.mark.postgres
@@ -142,15 +146,22 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def scrape(env: dict[str, str], cwd: Path) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """One scrape of ``pitwatch collect serve`` (started, scraped, stopped): every sample
-    by (name, sorted labels)."""
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+@contextmanager
+def exporter(env: dict[str, str], cwd: Path, *argv: str) -> Iterator[Callable[[], Samples]]:
+    """``pitwatch collect serve`` on 127.0.0.1 and a free port, stopped on leaving; yields
+    a function that scrapes it once (a bounded wait for the first answer): every sample by
+    (name, sorted labels)."""
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pitwatch.cli", "collect", "serve", "--port", str(port)],
+        [sys.executable, "-m", "pitwatch.cli", "collect", "serve", "--host", "127.0.0.1",
+         "--port", str(port), *argv],
         env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    try:
+
+    def scrape_once() -> Samples:
         deadline = time.monotonic() + 60
         body = None
         while body is None and time.monotonic() < deadline and proc.poll() is None:
@@ -160,6 +171,14 @@ def scrape(env: dict[str, str], cwd: Path) -> dict[tuple[str, tuple[tuple[str, s
             except OSError:
                 time.sleep(0.2)
         assert body is not None, f"the exporter did not answer (exit {proc.poll()})"
+        samples = {}
+        for family in text_string_to_metric_families(body):
+            for s in family.samples:
+                samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
+        return samples
+
+    try:
+        yield scrape_once
     finally:
         proc.terminate()
         try:
@@ -167,11 +186,12 @@ def scrape(env: dict[str, str], cwd: Path) -> dict[tuple[str, tuple[tuple[str, s
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
-    samples = {}
-    for family in text_string_to_metric_families(body):
-        for s in family.samples:
-            samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
-    return samples
+
+
+def scrape(env: dict[str, str], cwd: Path) -> Samples:
+    """One scrape of ``pitwatch collect serve`` (started, scraped, stopped)."""
+    with exporter(env, cwd) as scrape_once:
+        return scrape_once()
 
 
 def test_the_example_operator_is_reported_exactly_as_its_readme_says(lagoon, tmp_path):
@@ -307,3 +327,117 @@ def test_the_seed_refuses_a_database_that_is_not_postgresql_in_one_line(tmp_path
     assert result.returncode == 2
     assert result.stderr == "seed: --database: not a PostgreSQL URL: 'sqlite:///x.db'\n"
     assert not (tmp_path / "reports").exists()
+
+
+def _sums(m: Samples, name: str, *by: str) -> dict[tuple[str, ...], float]:
+    """``sum by (by...) (name)`` over the scrape, the series at zero left out."""
+    out: dict[tuple[str, ...], float] = {}
+    for (sample, labels), v in m.items():
+        if sample == name and v:
+            key = tuple(dict(labels)[b] for b in by)
+            out[key] = out.get(key, 0.0) + v
+    return out
+
+
+def test_views_mode_derives_lagoons_business_counters_from_its_views(lagoon, tmp_path):
+    """README "Views mode": the contract check with --views-mode passes, and the exporter
+    in views mode counts the live traffic of ``seed.py --traffic`` (README's table), under
+    Lagoon's PSPs, markets, methods, studio and affiliates; the seed's older rows are
+    history (the counters start at the exporter's first scrape)."""
+    env = _env(lagoon, tmp_path / "pitwatch-state.db")
+    check = pitwatch(env, tmp_path, "contract", "check", "--views-mode")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "contract OK: 20 views (14 present, 6 not needed), 0 problem(s)" in check.stdout
+    assert "pw_settlements: not needed (sportsbook not among the products)" in check.stdout
+
+    views = ("views_deposits", "views_callbacks", "views_withdrawals", "views_affiliates",
+             "views_casino")  # fmt: skip
+    with exporter(env, tmp_path, "--views-mode") as scrape_once:
+        first = scrape_once()  # the watermarks: the seed's rows (all older) are history
+        for collector in views:
+            assert first[("pitwatch_collector_up", (("collector", collector),))] == 1, collector
+        assert _sums(first, "igaming_deposit_attempts_total", "psp") == {}
+        assert _sums(first, "igaming_casino_rounds_total", "provider") == {}
+
+        traffic_at = datetime.now(UTC)
+        live = subprocess.run(
+            [sys.executable, str(LAGOON / "seed.py"), "--database", PG_URL or "",
+             "--schema", lagoon.platform, "--traffic", "--now", traffic_at.isoformat()],
+            capture_output=True, text=True, timeout=TIMEOUT,
+        )  # fmt: skip
+        assert live.returncode == 0, live.stderr
+        assert live.stdout.startswith(f"live traffic in {lagoon.platform}: 7 deposits, ")
+        again = subprocess.run(
+            [sys.executable, str(LAGOON / "seed.py"), "--database", PG_URL or "",
+             "--schema", lagoon.platform, "--traffic"],
+            capture_output=True, text=True, timeout=TIMEOUT,
+        )  # fmt: skip
+        assert (again.returncode, again.stderr) == (
+            2, "seed: --traffic: this schema already has its live traffic: add it once\n"
+        )  # fmt: skip
+        # Every row of it is older than the settle time (10 s) one second after this.
+        settled = traffic_at + timedelta(seconds=DepositsView.settle_seconds + 1)
+        time.sleep(max(0.0, (settled - datetime.now(UTC)).total_seconds()))
+        m = scrape_once()
+
+    # Deposits: outcomes and attempts by PSP and market (README's table).
+    assert _sums(m, "igaming_deposit_outcomes_total", "psp", "geo", "outcome") == {
+        ("tidepay", "PT", "approved"): 2,
+        ("tidepay", "PT", "declined"): 1,
+        ("tidepay", "CZ", "failed"): 1,
+        ("kiwiflow", "NZ", "approved"): 1,
+        ("kiwiflow", "NZ", "declined"): 1,
+        ("kiwiflow", "CZ", "approved"): 1,
+    }
+    assert _sums(m, "igaming_deposit_attempts_total", "psp", "geo") == {
+        ("tidepay", "PT"): 3, ("tidepay", "CZ"): 1, ("kiwiflow", "NZ"): 2, ("kiwiflow", "CZ"): 1,
+    }  # fmt: skip
+    assert _sums(m, "igaming_deposit_attempts_total", "method") == {
+        ("card",): 4, ("mbway",): 1, ("poli",): 2,
+    }  # fmt: skip
+    assert _sums(m, "igaming_deposit_attempts_total", "brand") == {
+        ("lagoon",): 5, ("lagoonbet",): 2,
+    }  # fmt: skip
+    assert _sums(m, "igaming_deposits_approved_amount_total", "currency") == {("EUR",): 155.0}
+    assert _sums(m, "igaming_deposit_approval_seconds_count", "psp") == {
+        ("tidepay",): 2, ("kiwiflow",): 2,
+    }  # fmt: skip
+    assert _sums(m, "igaming_psp_callbacks_total", "psp", "outcome") == {
+        ("tidepay", "applied"): 5, ("kiwiflow", "applied"): 3,
+    }  # fmt: skip
+    assert _sums(m, "igaming_withdrawal_requests_total", "psp") == {("tidepay",): 1}
+    assert _sums(m, "igaming_withdrawal_outcomes_total", "psp", "outcome") == {
+        ("tidepay", "completed"): 1
+    }
+    # The casino: reelhouse's launches, spins (rounds) and the undone bet (a rollback).
+    assert _sums(m, "igaming_casino_launches_total", "provider") == {("reelhouse",): 1}
+    assert _sums(m, "igaming_casino_launch_failures_total", "provider", "reason") == {
+        ("reelhouse", "unavailable"): 1
+    }
+    assert _sums(m, "igaming_casino_rounds_total", "provider", "outcome") == {
+        ("reelhouse", "completed"): 2, ("reelhouse", "cancelled"): 1,
+    }  # fmt: skip
+    assert _sums(m, "igaming_casino_rollbacks_total", "provider") == {("reelhouse",): 1}
+    assert _sums(m, "igaming_casino_round_result_delay_seconds_sum", "provider") == {
+        ("reelhouse",): 2.0 + 1.0 + 1.5
+    }
+    # Affiliates: lg-007's registration and FTD through aff-7, their pings taken, and the
+    # retry of lg-002's queued FTD ping refused by aff-9.
+    pair = ("aff-7", "spring")
+    for name in ("igaming_affiliate_registrations_total", "igaming_affiliate_ftds_total",
+                 "igaming_affiliate_qualified_ftds_total"):  # fmt: skip
+        assert _sums(m, name, "affiliate", "campaign") == {pair: 1}, name
+    assert _sums(m, "igaming_postbacks_total", "affiliate", "outcome") == {
+        ("aff-7", "delivered"): 2, ("aff-9", "failed"): 1,
+    }  # fmt: skip
+    # The traffic leaves the planted state as it was: its deposits are final, its
+    # postings balance (and move the stored balances with them).
+    assert _sums(m, "igaming_deposits_pending_stale", "psp") == {("tidepay",): 3, ("kiwiflow",): 1}
+    assert _sums(m, "pitwatch_ledger_invariant_violations", "kind") == {("balance_mismatch",): 1}
+    assert _sums(m, "igaming_withdrawals_stuck", "psp") == {("tidepay",): 2}
+    assert _sums(m, "igaming_ftd_postback_gap", "affiliate") == {("aff-9",): 1}
+    assert _sums(m, "igaming_kyc_manual_review_backlog") == {(): 1}
+    ups = {dict(k[1])["collector"]: v for k, v in m.items() if k[0] == "pitwatch_collector_up"}
+    # no sportsbook: its three views-mode collectors are off, like its state collector
+    assert {c: ups.get(c) for c in views} == dict.fromkeys(views, 1.0)
+    assert not {"views_bets", "views_settlements", "views_feed"} & set(ups)
