@@ -63,6 +63,17 @@ class Runbook:
 _NEED = re.compile(r"[a-z_]+(=[^=\s]+)?")
 
 
+def _same(got: object, value: str) -> bool:
+    """A parameter equals a need's value: as numbers when both are (``approval_rate=0``
+    matches 0, 0.0 and "0.0"), else as text."""
+    if str(got) == value:
+        return True
+    try:
+        return float(str(got)) == float(value)
+    except ValueError:
+        return False
+
+
 @dataclass(frozen=True)
 class Catch:
     """An incident type (``ground.vocabulary.INCIDENT_TYPES``) an alert is meant to catch.
@@ -98,7 +109,7 @@ class Catch:
         for need in self.needs:
             name, equals, value = need.partition("=")
             got = parameters.get(name)
-            if (str(got) != value) if equals else not got:
+            if (not _same(got, value)) if equals else not got:
                 return False
         return True
 

@@ -307,9 +307,12 @@ def cases() -> tuple[Case, ...]:
                 deposits("DE", "nordpay", "ewallet", [(120, 5, 0.25)]),
             ),
             (
-                Silent("64m"),
-                Fires("72m", {"psp": "paybridge", "geo": "DE"}, 75),
-                Silent("100m"),
+                # 15 attempts a minute: the 3-minute window holds 45 once the last approval
+                # has left it, far more than the 13 the 65 % floor asks for
+                Silent("62m"),
+                Fires("66m", {"psp": "paybridge", "geo": "DE"}, 45),
+                Fires("88m", {"psp": "paybridge", "geo": "DE"}, 45),
+                Silent("93m"),
             ),
             incident_start="60m",
             recovery="90m",
@@ -335,9 +338,9 @@ def cases() -> tuple[Case, ...]:
                 ),
             ),
             (
-                Silent("64m"),
-                Fires("72m", {"psp": "paybridge", "geo": "DE"}, 75),
-                Fires("95m", {"psp": "paybridge", "geo": "DE"}, 75),
+                Silent("62m"),
+                Fires("66m", {"psp": "paybridge", "geo": "DE"}, 45),
+                Fires("95m", {"psp": "paybridge", "geo": "DE"}, 45),
                 Silent("105m"),
             ),
             incident_start="60m",

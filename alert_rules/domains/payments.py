@@ -3,6 +3,8 @@ forged, withdrawals stuck. Team payments; the head of payments reads these first
 
 from __future__ import annotations
 
+import math
+
 from alert_rules.model import Alert, Catch, Domain, Param, Recording, Runbook
 from collectors.catalog import BY_NAME
 
@@ -314,6 +316,42 @@ DROP_PSP = Alert(
     ),
 )
 
+# -- a PSP that stops approving ----------------------------------------------------------
+#
+# Every deposit of a scope failing is the one drop a test can be exact about: with the
+# scope's expected success rate p, n deposits in a row without an approval happen by chance
+# with probability (1 - p)^n. So PspDown asks for n >= evidence / -ln(1 - p) attempts
+# without a single approval (e^-evidence: about one in a million at the default 14):
+# 11 attempts where 72 % are usually approved, 6 where 90 % are, 13 on the 65 % floor while
+# the scope has no baseline. Several windows, because a window only counts once it holds no
+# approval from before the outage: the shortest one that holds enough attempts decides, so
+# a scope at 10 deposits a minute pages within about 3 minutes and one at 3 a minute within
+# about 6; at one a minute the 15-minute window is needed (about 13 minutes).
+DOWN_WINDOWS = ("3m", "6m", "10m", "15m", "30m")
+
+
+def _down_expr() -> str:
+    expected = "psp_geo:igaming_deposit_success:ratio_expected$sel"
+    needed = (
+        f"clamp_min($evidence / -ln(1 - clamp_max({expected}, 0.99)), $min_attempts)\n"
+        f"  or on(psp, geo) (0 * group by (psp, geo) ({ATT}$sel)"
+        f" + $evidence / {-math.log(1 - EXPECTED_SUCCESS):.4f})"
+    )
+    terms = [
+        f"""(
+  sum by (psp, geo) (increase({ATT}$sel[{w}]))
+  >= on(psp, geo) (
+  {needed}
+  )
+  unless on(psp, geo)
+  sum by (psp, geo) (increase({OUT}{{outcome="approved"$m}}[{w}])) > 0
+)"""
+        for w in DOWN_WINDOWS
+    ]
+    # The value: the attempts of the shortest window that trips.
+    return "\nor\n".join(terms)
+
+
 PSP_DOWN = Alert(
     name="PspDown",
     domain="payments",
@@ -321,27 +359,39 @@ PSP_DOWN = Alert(
     severity="critical",
     summary="A PSP approves no deposits while players keep trying.",
     description=(
-        "{value:int} deposits attempted through {psp} in {geo} in the last 5 minutes and "
-        "none approved."
+        "{value:int} deposits attempted through {psp} in {geo} in a row and none approved: "
+        "far more than its usual success rate allows by chance."
     ),
-    expr=f"""sum by (psp, geo) (increase({ATT}$sel[$window])) >= $min_attempts
-unless on(psp, geo)
-sum by (psp, geo) (increase({OUT}{{outcome="approved"$m}}[$window])) > 0""",
-    for_="5m",
+    expr=_down_expr(),
+    for_="1m",
+    keep_firing_for="2m",
     scope=("psp", "geo"),
     dashboard="payments",
-    detection="12m",
+    # at three deposits a minute in the scope (the 5-minute window); at one a minute the
+    # 15-minute window decides: about 13 minutes
+    detection="8m",
     params={
-        "window": Param("5m", "window without a single approval"),
-        "min_attempts": Param(10, "attempts needed in the window (a quiet PSP is not down)"),
+        "evidence": Param(
+            14,
+            "how unlikely the run of failures must be by chance: e^-evidence "
+            "(14: about one in a million)",
+        ),
+        "min_attempts": Param(6, "attempts without an approval needed at the least"),
     },
     override_by="psp",
-    catches=(Catch("psp_degradation", {"psp": "psp", "geo": "geo"}),),
+    # A PSP that still approves a few (a degradation) is the drop alerts'.
+    catches=(Catch("psp_degradation", {"psp": "psp", "geo": "geo"}, needs=("approval_rate=0",)),),
     runbook=Runbook(
-        meaning="Players attempted at least `min_attempts` deposits through the PSP in the "
-        "GEO within `window` and not one was approved. Staleness-safe: when the approved "
-        "series disappears the alert still fires. It inhibits the GEO and PSP deposit-drop "
-        "alerts it explains.",
+        meaning="Players attempted deposits through the PSP in the GEO and not one was "
+        "approved, in a run longer than the scope's usual success rate allows by chance: "
+        "at least `evidence` / -ln(1 - expected success) attempts (11 where 72 % are usually "
+        "approved, 6 where 90 % are), and never fewer than `min_attempts`. The expected "
+        "success rate is the deposit-drop alerts' (same hour last week, else the trailing "
+        "day, else 65 %). Windows of 3, 6, 10, 15 and 30 minutes are tested: the shortest "
+        "without an approval that holds enough attempts decides, so a busy scope pages "
+        "within minutes and a scope at a deposit a minute in about a quarter of an hour. "
+        "Staleness-safe: when the approved series disappears the alert still fires. It "
+        "inhibits the GEO and PSP deposit-drop alerts it explains.",
         impact="Deposits through this PSP in this GEO are failing outright.",
         diagnosis=(
             "Look at the outcomes of the PSP's deposits (declined, failed, timed out) on the "

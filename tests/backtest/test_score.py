@@ -379,8 +379,26 @@ def test_every_declaration_names_known_types_and_labels_the_alert_carries():
             assert c.problem(alert.scope) is None, alert.name
     assert set(catches()) == {a.name for a in all_alerts()}
     assert declared()["PspDown"].catches == (
-        Catch("psp_degradation", {"psp": "psp", "geo": "geo"}),
+        Catch("psp_degradation", {"psp": "psp", "geo": "geo"}, needs=("approval_rate=0",)),
     )
+
+
+@pytest.mark.parametrize(
+    ("parameters", "wanted"),
+    [
+        ({"approval_rate": 0.0}, True),
+        ({"approval_rate": 0}, True),
+        ({"approval_rate": "0.0"}, True),
+        ({"approval_rate": 0.05}, False),
+        ({"approval_rate": "none"}, False),
+        ({}, False),
+    ],
+)
+def test_a_need_with_a_value_compares_numbers_as_numbers(parameters, wanted):
+    # PspDown is meant for a PSP that approves nothing, however the scenario wrote the zero
+    assert Catch("psp_degradation", needs=("approval_rate=0",)).wants(parameters) is wanted
+    assert Catch("postback_outage", needs=("mode=down",)).wants({"mode": "down"})
+    assert not Catch("postback_outage", needs=("mode=down",)).wants({"mode": "slow"})
 
 
 @pytest.mark.parametrize(
