@@ -154,3 +154,16 @@ def test_deposit_series_follow_the_routing_table():
 def test_the_default_brand_is_the_one_a_registration_gets():
     brand = Registration.__dataclass_fields__["brand"].default
     assert DEFAULT_BRAND == brand == DE_CARD["brand"]
+
+
+def test_a_brand_unseen_at_start_up_has_every_outcome_at_zero_from_its_first_attempt(platform):
+    # Otherwise its first failure creates the series at 1 and rate()/increase() never
+    # count it: the deposit-drop alerts would miss the first error of every new scope.
+    p, r = platform, platform.metrics.registry
+    scope = {**DE_CARD, "brand": "luckybay"}
+    assert r.get_sample_value(c.DEPOSIT_ATTEMPTS.exposed_name, scope) is None
+    player = register_player(p, country="DE", brand="luckybay")
+    deposit(p, player, "lb-1")
+    assert sample(r, c.DEPOSIT_ATTEMPTS, **scope) == 1
+    for outcome in c.DEPOSIT_OUTCOME.values:
+        assert sample(r, c.DEPOSIT_OUTCOMES, **scope, outcome=outcome) == 0

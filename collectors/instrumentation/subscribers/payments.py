@@ -63,7 +63,20 @@ def subscribe_deposits(bus: MessageBus, m: PlatformMetrics, routing: RoutingTabl
         outcome = "timed_out" if e.reason == "timed_out" else "failed"
         outcomes.labels(*deposit_labels(e), outcome).inc()
 
-    bus.subscribe(core.DepositRequested, lambda e: attempts.labels(*deposit_labels(e)).inc())
+    seen: set[tuple[str, str, str, str]] = set()
+
+    def deposit_requested(e: core.DepositRequested) -> None:
+        labels = deposit_labels(e)
+        attempts.labels(*labels).inc()
+        if labels not in seen:
+            # A scope's outcome series exist from its first attempt, at zero: otherwise
+            # the first failure of a brand or route nobody saw at start-up creates its
+            # series at 1, and rate() and increase() never count that failure.
+            seen.add(labels)
+            for o in c.DEPOSIT_OUTCOME.values:
+                outcomes.labels(*labels, o)
+
+    bus.subscribe(core.DepositRequested, deposit_requested)
     bus.subscribe(core.DepositApproved, deposit_approved)
     bus.subscribe(core.DepositDeclined, deposit_outcome("declined"))
     bus.subscribe(core.DepositFailed, deposit_failed)
