@@ -14,6 +14,7 @@ import argparse
 import functools
 import os
 import platform as host
+import re
 import shutil
 import subprocess
 import sys
@@ -170,6 +171,31 @@ def prefetch(suites: tuple[Suite, ...], workers: int) -> None:
             print(done, file=sys.stderr, flush=True)
 
 
+def published_sections(doc: str) -> dict[str, str]:
+    """The published suites' sections of docs/backtest.md by scenario: from a suite's
+    ``## scenario: ...`` heading to the next suite's or the method's."""
+    out: dict[str, str] = {}
+    parts = re.split(r"(?m)^(?=## )", doc)
+    for part in parts:
+        heading = part.split("\n", 1)[0]
+        match = re.match(r"## ([a-z0-9-]+): ", heading)
+        if match:
+            out[match.group(1)] = part.rstrip("\n") + "\n"
+    return out
+
+
+def _refuse(message: str) -> int:
+    print(f"pitwatch: {message}", file=sys.stderr)
+    return 2
+
+
+def _commit() -> str:
+    try:
+        return _git(ROOT, "rev-parse", "--short", "HEAD").strip()
+    except BacktestError:
+        return "an unknown commit (no git)"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m pitwatch.backtest.publish",
@@ -184,20 +210,51 @@ def main(argv: list[str] | None = None) -> int:
         default=os.cpu_count() or 1,
         help="simulations recorded at once (default: the cores)",
     )
+    parser.add_argument(
+        "--only",
+        metavar="SCENARIO[,SCENARIO]",
+        help="measure only these suites again and keep the other sections of --doc as "
+        "they were last published (a week's recording takes hours on a small machine)",
+    )
     args = parser.parse_args(argv)
     # The simulations run the simulators with their placeholder secrets (the recording
     # workers inherit the environment).
     development_by_default()
     suites = QUICK if args.quick else SUITES
+    kept: dict[str, str] = {}
+    if args.only:
+        wanted = {name.strip() for name in args.only.split(",") if name.strip()}
+        unknown = sorted(wanted - {suite.scenario for suite in suites})
+        if unknown:
+            return _refuse(f"--only: unknown suite {unknown[0]!r}")
+        try:
+            kept = published_sections(Path(args.doc).read_text(encoding="utf-8"))
+        except OSError as exc:
+            print(
+                f"pitwatch: --only needs the published {args.doc}: {exc.strerror}", file=sys.stderr
+            )
+            return 2
+        missing = [s.scenario for s in suites if s.scenario not in wanted | set(kept)]
+        if missing:
+            print(
+                f"pitwatch: --only: {args.doc} has no section for {missing[0]!r}", file=sys.stderr
+            )
+            return 2
+        remeasured = [s for s in suites if s.scenario in wanted]
+    else:
+        remeasured = list(suites)
     began = time.perf_counter()
     if args.workers > 1:
-        prefetch(suites, args.workers)
+        prefetch(tuple(remeasured), args.workers)
     recorded = time.perf_counter() - began
     before = before_rules()
     if before.why:
         print(f"pitwatch: publishing without the before columns: {before.why}", file=sys.stderr)
     sections = []
     for suite in suites:
+        if suite not in remeasured:
+            sections.append(kept[suite.scenario])
+            continue
         started = time.perf_counter()
         out = Path(args.out) / f"{suite.scenario}-{suite.scale:g}x-{suite.days or 'full'}d"
         said = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
@@ -248,6 +305,14 @@ def main(argv: list[str] | None = None) -> int:
         f"{recorded:,.0f} s of it recording (simulations not cached, {args.workers} at "
         "a time; 0 when every recording was cached).\n"
     )
+    if kept:
+        header += (
+            f"\nMeasured again at {_commit()}: "
+            + ", ".join(s.scenario for s in remeasured)
+            + "; kept as last published (`--only`): "
+            + ", ".join(s.scenario for s in suites if s not in remeasured)
+            + " (`git log docs/backtest.md` says when).\n"
+        )
     method = Path(__file__).with_name("method.md").read_text(encoding="utf-8")
     Path(args.doc).write_text(header + "\n" + "\n".join(sections) + "\n" + method, encoding="utf-8")
     print(f"wrote {args.doc}")

@@ -104,3 +104,28 @@ def test_an_unknown_ref_or_no_repository_says_why_instead_of_failing(repo, tmp_p
     elsewhere = before_rules("old", tmp_path / "b", tmp_path / "empty")
     assert elsewhere.rules is None and elsewhere.why
     assert "\n" not in elsewhere.why
+
+
+def test_only_keeps_the_other_suites_sections_as_published(tmp_path):
+    from pitwatch.backtest.publish import main, published_sections
+
+    doc = tmp_path / "backtest.md"
+    doc.write_text(
+        "# Backtest\n\nEngine: x\n\n"
+        "## busy-evening: an evening\n\nold evening table\n\n"
+        "## peak-day: a day\n\nold day table\n\n"
+        "## mixed-week: a week\n\n| a | b |\n\n"
+        "## baseline: quiet days\n\nno firing\n\n"
+        "## Method\n\nhow\n",
+        encoding="utf-8",
+    )
+    sections = published_sections(doc.read_text(encoding="utf-8"))
+    assert list(sections) == ["busy-evening", "peak-day", "mixed-week", "baseline"]
+    assert sections["mixed-week"] == "## mixed-week: a week\n\n| a | b |\n"
+    assert "Method" not in sections["baseline"]
+    # refused before anything runs: one line, exit 2, the document untouched
+    before = doc.read_text(encoding="utf-8")
+    assert main(["--only", "no-such-suite", "--doc", str(doc), "--workers", "1"]) == 2
+    assert main(["--only", "peak-day", "--doc", str(tmp_path / "none.md")]) == 2
+    doc.write_text(before.replace("## baseline: quiet days\n\nno firing\n\n", ""), "utf-8")
+    assert main(["--only", "peak-day", "--doc", str(doc), "--workers", "1"]) == 2
