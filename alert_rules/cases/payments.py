@@ -189,7 +189,8 @@ def cases() -> tuple[Case, ...]:
         ),
         Case(
             "deploy 2026.11.4 fails 30% of DE deposits inside the platform at two a minute: "
-            "the errors, usually 2 %, trip the 5-minute window",
+            "the errors, usually 2 %, are evidence enough after about 22 deposits (0.58 nats "
+            "each against 12.5)",
             "incident",
             merge(
                 # 2 % of deposits error on a normal day (acquirer errors, timeouts)
@@ -207,7 +208,8 @@ def cases() -> tuple[Case, ...]:
             ),
             (
                 Silent(f"{t0 + 3}m"),
-                Fires(f"{t0 + 8}m", {"geo": "DE"}, 0.595, deploy="2026.11.4"),
+                Silent(f"{t0 + 12}m"),
+                Fires(f"{t0 + 15}m", {"geo": "DE"}, 0.595, deploy="2026.11.4"),
                 Fires(f"{t0 + 30}m", {"geo": "DE"}, 0.595, deploy="2026.11.4"),
                 Silent(f"{t0 + 75}m"),
             ),

@@ -62,34 +62,45 @@ def _daily(by: str, name: str, sel: str, ratio: str) -> tuple[Recording, ...]:
 #
 # A fixed threshold on a ratio is either slow on a busy scope or noisy on a quiet one: 3 of 4
 # deposits failing at night says little, 60 of 80 at peak says everything. So the drop
-# alerts ask how many standard errors the failures in a window lie above what the scope's
-# baseline predicts, given how many deposits finished in it (the normal approximation of
-# the binomial, with a continuity correction):
+# alerts ask how unlikely the failures seen in a window are under the scope's expected
+# share q, given how many deposits n finished in it: with f failures (x = f / n > q), the
+# binomial's tail is at most e^-S (the Chernoff bound), where S is the evidence in nats
 #
-#     z = (failed - n * q0 - 0.5) / sqrt(n * q0 * (1 - q0))
+#     S = n * KL(x || q) = f * ln(x / q) + (n - f) * ln((1 - x) / (1 - q))
 #
-# on three windows at once (5 minutes, 15 minutes, an hour): a busy scope trips on the short
+# S is exact where it matters: n deposits in a row failing give S = n * ln(1 / q), and the
+# bound holds for a handful of deposits as for thousands. (A z-score, the normal
+# approximation, overstates a few rare errors: 3 errors among 10 deposits where 1 % is
+# usual is z = 7.6, but happens once in 8,000 windows; S = 7.8 says e^-7.8, once in 2,400.)
+# Three windows and more at once (5 minutes to an hour): a busy scope trips on the short
 # window within minutes, a quiet one waits until the longer windows hold enough evidence.
 # Two kinds of failure are tested, each against its own expected share: every deposit not
 # approved (a PSP that declines), and the errors alone (failed or timed out: a deploy that
 # breaks deposits inside the platform), whose normal share is small, so that a burst of
 # them is evidence after a handful of deposits. A trip also needs the success rate to have
 # fallen by at least ``drop`` (relative) from the expected one and ``min_failed`` failures
-# in the window: significance without size pages nobody. The 15-minute and hour windows
-# only count while the 5-minute window still shows failures above the expected share
-# (CONFIRM), so that an alert resolves within minutes of the recovery rather than when the
-# hour has drained.
+# in the window: significance without size pages nobody. The longer windows only count
+# while every shorter window still shows failures above the expected share (CONFIRM), so
+# that an alert resolves within minutes of the recovery rather than when the hour has
+# drained.
 # Without a baseline (a new scope, the first hours of history) the expected rates are
-# EXPECTED_SUCCESS and EXPECTED_ERRORED: floors, not silence.
+# EXPECTED_SUCCESS and the operator's errored share (ERRORED_FLOOR, else EXPECTED_ERRORED):
+# floors, not silence.
 
-DROP_WINDOWS = ("5m", "15m", "1h")
+DROP_WINDOWS = ("5m", "10m", "15m", "30m", "1h")
 # Expected while a scope has no baseline: a success rate of 65 % (so that, with the default
 # drop, the alerts fire below about 49 %: the floor of a new GEO) and 5 % of errors.
 EXPECTED_SUCCESS = 0.65
 EXPECTED_ERRORED = 0.05
-# A longer window's trip counts while the shortest window still shows failures at least
-# CONFIRM standard errors above the expected share (or holds too few deposits to tell).
-CONFIRM = 1
+# A longer window's trip counts while every shorter window still shows failures above the
+# expected share with at least CONFIRM nats of evidence (or holds too few deposits to tell).
+CONFIRM = 0.5
+# A scope without a baseline expects the errored share of every deposit of the last six
+# hours (errors come from our side and the PSPs' systems, not from the scope's players),
+# between 1 % and EXPECTED_ERRORED: a deploy that breaks deposits in a new GEO, or on the
+# first day of history, trips on a handful of errors where the operator's usual share is
+# small, and never on fewer than today's floor allows.
+ERRORED_FLOOR = "all:igaming_deposit_errored:ratio_floor"
 _UNAPPROVED = 'outcome!="approved"'
 _ERRORED = 'outcome=~"failed|timed_out"'
 
@@ -153,6 +164,7 @@ def _expectations(by: str) -> tuple[Recording, ...]:
         Recording(
             errored,
             f"clamp({p}_errored:ratio_baseline, 0.01, 0.9)\n"
+            f"or on({by}) (0 * {p}_finished:increase1h + on() group_left() {ERRORED_FLOOR})\n"
             f"or on({by}) (0 * {p}_finished:increase1h + {EXPECTED_ERRORED})",
         ),
     ]
@@ -162,15 +174,27 @@ def _expectations(by: str) -> tuple[Recording, ...]:
             Recording(f"{p}_success:ratio{w}", f"1 - {p}_unapproved:increase{w} / ({n} > 0)"),
             Recording(f"{p}_errored:ratio{w}", f"{p}_errored:increase{w} / ({n} > 0)"),
             Recording(
-                f"{p}_unapproved:z{w}", _z(f"{p}_unapproved:increase{w}", n, f"(1 - {success})")
+                f"{p}_unapproved:evidence{w}",
+                _evidence(f"{p}_unapproved:increase{w}", n, f"(1 - {success})", by),
             ),
-            Recording(f"{p}_errored:z{w}", _z(f"{p}_errored:increase{w}", n, errored)),
+            Recording(
+                f"{p}_errored:evidence{w}", _evidence(f"{p}_errored:increase{w}", n, errored, by)
+            ),
         ]
     return tuple(out)
 
 
-def _z(failed: str, n: str, share: str) -> str:
-    return f"({failed} - {n} * {share} - 0.5)\n/\nsqrt(({n} > 0) * {share} * (1 - {share}))"
+def _evidence(failed: str, n: str, share: str, by: str) -> str:
+    """S = f ln(x / q) + (n - f) ln((1 - x) / (1 - q)) where x = f / n lies above q, else 0;
+    x is kept inside (0, 1) so that a window of failures only is f ln(1 / q). Never absent
+    while the counts exist (0 deposits: 0): a recorded series that vanished would linger
+    for Prometheus's 5-minute lookback where no staleness marker ends it (a backfill)."""
+    x = f"clamp({failed} / clamp_min({n}, 1), 1e-9, 1 - 1e-9)"
+    return (
+        f"(\n  {failed} * ln({x} / {share})\n"
+        f"  + clamp_min({n} - {failed}, 0) * ln((1 - {x}) / (1 - {share}))\n)\n"
+        f"* on({by}) ({failed} / clamp_min({n}, 1) > bool {share})"
+    )
 
 
 def _drop_window(by: str, w: str) -> str:
@@ -182,21 +206,21 @@ def _drop_window(by: str, w: str) -> str:
   (
     {p}_success:ratio{w}$sel < (1 - $drop) * {p}_success:ratio_expected$sel
     and on({by}) {p}_unapproved:increase{w}$sel >= $min_failed
-    and on({by}) {p}_unapproved:z{w}$sel >= $z
+    and on({by}) {p}_unapproved:evidence{w}$sel >= $evidence
   )
   or on({by})
   (
     {p}_success:ratio{w}$sel
     and on({by}) {p}_errored:ratio{w}$sel >= $error_excess + {p}_errored:ratio_expected$sel
     and on({by}) {p}_errored:increase{w}$sel >= $min_errors
-    and on({by}) {p}_errored:z{w}$sel >= $z
+    and on({by}) {p}_errored:evidence{w}$sel >= $evidence
   )
 )"""
     for short in DROP_WINDOWS[: DROP_WINDOWS.index(w)][::-1]:
         term += f"""
 and on({by}) (
-  {p}_unapproved:z{short}$sel >= {CONFIRM}
-  or on({by}) {p}_errored:z{short}$sel >= {CONFIRM}
+  {p}_unapproved:evidence{short}$sel >= {CONFIRM}
+  or on({by}) {p}_errored:evidence{short}$sel >= {CONFIRM}
   or on({by}) {p}_finished:increase{short}$sel < 3
 )"""
     return "(\n" + "\n".join("  " + line for line in term.splitlines()) + "\n)"
@@ -208,7 +232,11 @@ def _drop_expr(by: str) -> str:
 
 def _drop_params() -> dict[str, Param]:
     return {
-        "z": Param(5, "standard errors the failures must lie above the expected share"),
+        "evidence": Param(
+            12.5,
+            "nats of evidence against the expected share: the failures seen happen by chance "
+            "at most e^-evidence of the time (12.5, about 4 in a million, as a z-score of 5)",
+        ),
         "drop": Param(0.25, "relative drop of the success rate that fires (0.25 = 25 % below)"),
         "min_failed": Param(5, "deposits not approved needed in the window"),
         "error_excess": Param(
@@ -232,20 +260,24 @@ _DROP_MITIGATION = (
 )
 
 _DROP_MEANING = (
-    "the deposits that failed in a window lie at least `z` standard errors above what the "
-    "expected success rate predicts for that many deposits (or the errors alone, failed "
-    "and timed out, above their expected share), the success rate fell at least `drop` "
-    "below the expected one, and at least `min_failed` deposits failed. Three windows are "
-    "tested at once: 5 minutes, 15 minutes and an hour, the longer two only while the "
-    "5-minute window still shows failures a standard error above the expected share. The "
-    "expected rates are the scope's baseline (the hour centred on the same minute last "
-    "week when it had volume, else the trailing day once six hours of history exist); "
-    "without one, a 65 % success rate and 5 % of errors (floors, not silence: the alert "
-    "then fires below about 49 %). How fast it fires depends on the volume: a busy scope "
-    "trips the 5-minute window in 2 to 4 minutes; at a deposit a minute a PSP that stops "
-    "approving trips the 15-minute window in about 10; at a deposit every few minutes it "
-    "waits for the hour window. The value is the success rate over the shortest window "
-    "that trips."
+    "the deposits that failed in a window are more than the expected success rate allows "
+    "by chance for that many deposits: they would happen at most e^-`evidence` of the "
+    "time (the Chernoff bound of the binomial; or the errors alone, failed and timed out,"
+    " against their expected share), the success rate fell at least `drop` below the "
+    "expected one, and at least `min_failed` deposits failed. Five windows are tested at "
+    "once: 5, 10, 15 and 30 minutes and an hour, each longer one only while every shorter"
+    " one still shows failures above the expected share (or holds too few deposits to "
+    "tell). The expected rates are the scope's baseline (the hour centred on the same "
+    "minute last week when it had volume, else the trailing day once six hours of history"
+    " exist); without one, a 65 % success rate and the operator's errored share of the "
+    "last six hours (1 % to 5 %): floors, not silence (the alert then fires below about "
+    "49 %). How fast it fires depends on the volume and the size of the drop, about "
+    "`evidence` nats at KL(failed share seen || expected) nats a deposit: a PSP that "
+    "stops approving cards usually approved at 72 % needs about 10 deposits, one that "
+    "approves 5 % about 14, a deploy that errors 30 % of deposits where 1 % usually error"
+    " about 17. So a scope at three deposits a minute trips within about 5 minutes, one "
+    "at a deposit a minute in 10 to 17, one at a deposit every few minutes waits for the "
+    "hour window. The value is the success rate over the shortest window that trips."
 )
 
 DROP_GEO = Alert(
@@ -594,6 +626,13 @@ DOMAIN = Domain(
     + _success_recordings("psp, geo")
     + _drop_recordings("geo")
     + _drop_recordings("psp, geo")
+    + (
+        Recording(
+            ERRORED_FLOOR,
+            f"clamp(\n  sum(increase({OUT}{{{_ERRORED}}}[6h]))\n  / (sum(increase({OUT}[6h])) >= "
+            f"{BASELINE_MIN_DEPOSITS}),\n  0.01, {EXPECTED_ERRORED}\n)",
+        ),
+    )
     + _expectations("geo")
     + _expectations("psp, geo"),
     alerts=ALERTS,

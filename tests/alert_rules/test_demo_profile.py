@@ -5,6 +5,7 @@ under the demo profile where production is still waiting."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 from pathlib import Path
@@ -17,7 +18,7 @@ from alert_rules import DOMAINS, artefacts, load, profile
 from alert_rules.cases.payments import deposits
 from alert_rules.config import Override, RulesConfig
 from alert_rules.domains import payments
-from alert_rules.model import Fires, seconds
+from alert_rules.model import Fires, Param, seconds
 from alert_rules.profile import DEMO_DIR, HEADER, demo_for, demo_range, shorten_ranges
 from alert_rules.render import RULES_DIR, dump, expected_alert
 from alert_rules.series import merge
@@ -237,10 +238,18 @@ def test_the_collapse_test_can_fail_production_does_not_page_within_five_minutes
 
 
 def test_a_window_override_is_shortened_and_a_threshold_override_kept():
+    # PspDown with a window parameter, as it had before its windows became fixed: the
+    # mechanism holds for any alert whose overrides set a window
+    windowed = dataclasses.replace(
+        payments.PSP_DOWN,
+        expr=f"sum by (psp, geo) (increase({payments.ATT}$sel[$window])) >= $min_attempts",
+        params={"window": Param("5m", "window"), "min_attempts": Param(10, "attempts")},
+    )
+    domain = dataclasses.replace(payments.DOMAIN, alerts=(windowed,))
     config = RulesConfig(
         overrides=(Override("PspDown", "psp", "paybridge", {"window": "10m", "min_attempts": 30}),)
     )
-    text = profile.rule_file(payments.DOMAIN, config, DOMAINS)
+    text = profile.rule_file(domain, config, (domain,))
     psp_down = next(
         r for r in yaml.safe_load(text)["groups"][0]["rules"] if r.get("alert") == "PspDown"
     )

@@ -106,7 +106,7 @@ def test_production_rules_load_and_order():
     assert where["geo:igaming_deposit_success:ratio_1h"] == 1
     assert where["geo:igaming_deposit_success:ratio_baseline"] == 2
     psp_down = next(a for a in rules.alerting if a.name == "PspDown")
-    assert psp_down.for_seconds == 300 and psp_down.labels["severity"] == "critical"
+    assert psp_down.for_seconds == 60 and psp_down.labels["severity"] == "critical"
 
 
 def test_recording_circle_and_bad_rule_files(tmp_path):
