@@ -98,6 +98,48 @@ PLATFORM_CONVERSIONS: Mapping[str, str] = {
     "occurred_at": UTC_TS,
 }
 
+# A provider transaction the seamless wallet booked (pw_casino_wallet_transactions).
+GAME_WALLET: Mapping[str, str] = {
+    "provider": "category",
+    "provider_transaction_id": "string",
+    "round_id": "string",
+    "player_ref": "string",  # the provider's pseudonymous reference; never a metric label
+    "kind": "category",  # bet, win, rollback
+    "amount_minor": "Int64",  # unsigned; a rollback: the stake given back
+    "currency": "category",
+    "created_at": UTC_TS,
+    "game_id": "category",
+    "round_status": "category",  # open, completed, cancelled (<NA>: no round)
+}
+
+# A row of a game provider's daily transaction report (docs/game-provider-reports.md).
+GAME_ROWS: Mapping[str, str] = {
+    "provider": "category",
+    "provider_transaction_id": "string",
+    "round_id": "string",
+    "player_ref": "string",
+    "kind": "category",
+    "amount_minor": "Int64",
+    "currency": "category",
+    "created_at": UTC_TS,
+    "game_id": "category",
+    "source_file": "category",
+    "source_line": "Int64",
+}
+
+# A line of a game provider's daily GGR statement: one per game, day and currency.
+GGR_ROWS: Mapping[str, str] = {
+    "provider": "category",
+    "day": "string",  # YYYY-MM-DD
+    "game_id": "category",
+    "currency": "category",
+    "bets_minor": "Int64",
+    "wins_minor": "Int64",
+    "ggr_minor": "Int64",
+    "source_file": "category",
+    "source_line": "Int64",
+}
+
 # Callbacks the platform recorded as orphans (pw_callbacks, outcome orphan): a PSP told us
 # about money for a reference the wallet does not know.
 ORPHAN_CALLBACKS: Mapping[str, str] = {
