@@ -173,7 +173,7 @@ CLEARING: Mapping[str, str] = {
 
 # A row a source could not parse: kept, and reported as an invalid_record break.
 REJECTS: Mapping[str, str] = {
-    "source": "string",  # psp_report, affiliate_export
+    "source": "string",  # psp_report, affiliate_export, game_report, ggr_statement
     "source_file": "string",
     "source_line": "Int64",
     "reason": "string",  # what is wrong, naming the column
@@ -182,7 +182,7 @@ REJECTS: Mapping[str, str] = {
 
 # -- matching output --------------------------------------------------------------------------
 
-PAIRS = ("wallet_psp", "wallet_affiliate", "wallet_internal", "ledger")
+PAIRS = ("wallet_psp", "wallet_affiliate", "wallet_game_provider", "wallet_internal", "ledger")
 BREAK_TYPES = (
     # wallet ⟷ PSP
     "missing_at_psp",
@@ -197,6 +197,11 @@ BREAK_TYPES = (
     "missing_postback",
     "phantom_conversion",
     "duplicate_conversion",
+    # wallet ⟷ game provider (and missing_in_wallet, amount_mismatch, currency_mismatch)
+    "missing_at_provider",
+    "rollback_one_sided",
+    "round_open_past_window",
+    "ggr_difference",
     # wallet internal
     "balance_mismatch",
     "clearing_residue",
@@ -212,7 +217,7 @@ BREAKS: Mapping[str, str] = {
     "break_key": "string",
     "pair": "string",
     "type": "string",
-    "psp": "string",  # the PSP, or "none"
+    "psp": "string",  # the PSP (the game provider for wallet_game_provider), or "none"
     "affiliate": "string",  # or <NA>
     "reference": "string",  # merchant reference, conversion id, account id, file:line
     "psp_reference": "string",

@@ -1,5 +1,6 @@
-"""casino: the provider's player reference on each seamless-wallet request, and the view the
-wallet ⟷ game provider reconciliation reads (pw_casino_wallet_transactions)
+"""casino: the provider's player reference on each seamless-wallet request, the view the
+wallet ⟷ game provider reconciliation reads (pw_casino_wallet_transactions), and the
+reconcilers' count of the game provider reports a run read (recon_runs.rows_game_report)
 
 Revision ID: 0014_casino_wallet_view
 Revises: 0013_views_mode_indexes
@@ -35,9 +36,16 @@ def upgrade() -> None:
     op.add_column("casino_transactions", sa.Column("player_ref", sa.String(64), nullable=True))
     for name, sql in VIEWS.items():
         op.execute(f"CREATE VIEW {name} AS {sql}")
+    # The reconcilers' run records (0009) count the game provider reports they read; where
+    # pitwatch created its tables here first, the column is there already.
+    columns = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("recon_runs")}
+    if "rows_game_report" not in columns:
+        op.add_column("recon_runs", sa.Column("rows_game_report", sa.BigInteger(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("recon_runs") as batch:
+        batch.drop_column("rows_game_report")
     for name in reversed(VIEWS):
         op.execute(f"DROP VIEW IF EXISTS {name}")
     with op.batch_alter_table("casino_transactions") as batch:
