@@ -459,6 +459,11 @@ VIEWS_MODE_COLUMNS = frozenset(
 )
 
 
+# What only the wallet ⟷ game provider reconciliation reads: a casino platform that does not
+# reconcile with its game providers (no game reports folder) need not provide it.
+GAME_RECON_VIEWS = frozenset({"pw_casino_wallet_transactions"})
+
+
 def needed_columns(view: View, views_mode: bool) -> tuple[Column, ...]:
     """The columns of ``view`` a platform must provide (views mode's too when it is on)."""
     if views_mode:
