@@ -202,6 +202,7 @@ BREAK_TYPES = (
     "rollback_one_sided",
     "round_open_past_window",
     "ggr_difference",
+    "duplicate_at_provider",
     # wallet internal
     "balance_mismatch",
     "clearing_residue",

@@ -37,6 +37,7 @@ BREAK_TYPE = outcome(
     "rollback_one_sided",
     "round_open_past_window",
     "ggr_difference",
+    "duplicate_at_provider",
     "balance_mismatch",
     "clearing_residue",
     "unbalanced_transaction",

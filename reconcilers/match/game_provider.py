@@ -42,6 +42,7 @@ TYPES = (
     "rollback_one_sided",
     "round_open_past_window",
     "ggr_difference",
+    "duplicate_at_provider",
 )
 
 
@@ -192,7 +193,7 @@ GGR = """
            coalesce(w.bets, 0) - coalesce(w.wins, 0) AS w_ggr,
            CAST(s.source_file AS VARCHAR) || ':' || CAST(s.source_line AS VARCHAR) AS src
     FROM gs AS s
-    FULL OUTER JOIN report_sums AS r
+    FULL OUTER JOIN report_once AS r
       ON r.provider = s.provider AND r.game_id = s.game_id AND r.currency = s.currency
     LEFT JOIN wallet_sums AS w
       ON w.provider = coalesce(s.provider, r.provider)
@@ -222,6 +223,50 @@ GGR_BREAKS = break_select(
 )
 
 
+# A transaction id the provider reported more than once (the wallet's are unique: the view
+# lists the first answer of each id): every row of it is paired with the wallet's one.
+DUPLICATES = f"""
+    SELECT provider, provider_transaction_id AS tx, count(*) AS n, min(round_id) AS round_id,
+           min(kind) AS kind, sum(amount_minor) AS total, max(amount_minor) AS amount,
+           min(currency) AS currency, min(created_at) AS first_at, min(game_id) AS game_id,
+           string_agg(CAST(source_file AS VARCHAR) || ':' || CAST(source_line AS VARCHAR),
+                      ', ') AS wheres
+    FROM gp GROUP BY provider, provider_transaction_id
+    HAVING count(*) > 1 AND bool_or({_in_day("created_at")})"""
+DUPLICATE_BREAKS = break_select(
+    PAIR,
+    "duplicate_at_provider",
+    "dups",
+    "true",
+    ("provider", "tx"),
+    psp="provider",
+    reference="tx",
+    psp_reference="round_id",
+    currency="currency",
+    other_amount_minor="total",
+    other_value="n",
+    amount_at_risk_minor="total - amount",
+    occurred_at="first_at",
+    details="'the provider reported ' || kind || ' ' || tx || ' ' || n || ' times (' || "
+    "coalesce(wheres, '?') || ')'",
+)
+
+
+# The day's report sums counting a duplicated transaction once (its break is the
+# duplicate's, not a GGR difference as well).
+REPORT_ONCE = """
+    WITH surplus AS (
+        SELECT provider, game_id, currency,
+               sum(CASE kind WHEN 'bet' THEN total - amount
+                             WHEN 'rollback' THEN amount - total ELSE 0 END) AS bets,
+               sum(CASE WHEN kind = 'win' THEN total - amount ELSE 0 END) AS wins
+        FROM dups GROUP BY ALL)
+    SELECT r.provider, r.game_id, r.currency,
+           r.bets - coalesce(d.bets, 0) AS bets, r.wins - coalesce(d.wins, 0) AS wins
+    FROM report_sums AS r LEFT JOIN surplus AS d
+      ON d.provider = r.provider AND d.game_id = r.game_id AND d.currency = r.currency"""
+
+
 def find_breaks(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -248,9 +293,11 @@ def find_breaks(
             ("open_rounds", OPEN_ROUNDS),
             ("report_sums", SUMS.format(table="gp", in_day=in_day)),
             ("wallet_sums", SUMS.format(table="gw", in_day=in_day)),
+            ("dups", DUPLICATES),
+            ("report_once", REPORT_ONCE),
             ("ggr", GGR),
         ],
-        [*TRANSACTION_BREAKS, ROUND_BREAKS, GGR_BREAKS],
+        [*TRANSACTION_BREAKS, ROUND_BREAKS, GGR_BREAKS, DUPLICATE_BREAKS],
         params
         | {
             "open_before": now - round_window,
@@ -260,6 +307,7 @@ def find_breaks(
     )
     con.unregister("r")
     con.unregister("providers")
+    # matched: the clean pairs of the day (a duplicated id's clean rows each count)
     return MatchResult(breaks, {"matched": matched})
 
 

@@ -20,6 +20,7 @@ TYPE_LABELS: Mapping[str, str] = {
     "rollback_one_sided": "Rollback on one side only",
     "round_open_past_window": "Round open past the provider's window",
     "ggr_difference": "GGR difference",
+    "duplicate_at_provider": "Duplicate at game provider",
     "balance_mismatch": "Balance mismatch",
     "clearing_residue": "Clearing residue",
     "invalid_record": "Invalid record",

@@ -178,3 +178,39 @@ def test_the_slack_summary_names_the_game_provider_breaks(world, engine, tmp_pat
     assert "wallet_game_provider" in result.csv.read_text()
     page = result.html.read_text()
     assert "Wallet ⟷ game provider" in page and "Game provider reports" in page
+
+
+def test_an_older_ledger_gains_the_game_reports_row_count(tmp_path):
+    from sqlalchemy import create_engine, inspect, text
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'state.db'}")
+    ledger.create_tables(engine)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE recon_runs DROP COLUMN rows_game_report"))
+    assert "rows_game_report" not in {c["name"] for c in inspect(engine).get_columns("recon_runs")}
+    ledger.create_tables(engine)
+    assert "rows_game_report" in {c["name"] for c in inspect(engine).get_columns("recon_runs")}
+    engine.dispose()
+
+
+def test_a_transaction_reported_twice_is_one_duplicate_break(world, engine, tmp_path):  # noqa: F811
+    platform, sim, _, clock = world
+    play_a_day_of_every_fault(platform, sim, clock)
+    day = clock.now().date()
+    games = tmp_path / "games"
+    sim.write_reports(day, games, {})
+    path = games / transactions_name("spinworks", day)
+    lines = path.read_text().splitlines()
+    again = next(line for line in lines[1:] if ",bet," in line)
+    path.write_text("\n".join([*lines, again]) + "\n")
+    now = clock.now() + timedelta(hours=1)
+
+    reconcile_day(engine, engine, day, options(tmp_path, games), now)
+
+    found = game_breaks(engine, now)
+    tx = again.split(",")[1]
+    assert list(zip(found["type"], found["reference"], strict=True)) == [
+        ("duplicate_at_provider", tx)
+    ]
+    assert found["other_value"].iloc[0] == "2"
+    assert f"{path.name}:{len(lines) + 1}" in found["details"].iloc[0]
