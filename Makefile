@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint typecheck format backtest bench-wallet bench-collect bench-recon bench-formats bench-sim bench-floor bench-profile bench-backtest bench-ledger-check bench-views bench-backup clean
+.PHONY: demo test test-fast lint typecheck format backtest bench-wallet bench-collect bench-recon bench-recon-games bench-formats bench-sim bench-floor bench-profile bench-backtest bench-ledger-check bench-views bench-backup clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,11 @@ bench-collect: $(STAMP)
 
 bench-recon: $(STAMP)
 	$(BIN)/python benchmarks/bench_recon.py
+
+# wallet ⟷ game provider, out of core: 10M, 30M and 100M transactions a side (long: hours
+# at 100M on 2 cores; the CSV files need about 11 GB of disk per 100M rows)
+bench-recon-games: $(STAMP)
+	$(BIN)/python benchmarks/bench_recon.py --provider-rows 10000000 30000000 100000000
 
 bench-formats: $(STAMP)
 	$(BIN)/python benchmarks/bench_formats.py

@@ -4,6 +4,8 @@ affiliate conversions, with a known set of planted breaks.
     .venv/bin/python benchmarks/bench_recon.py                 # full scale (make bench-recon)
     .venv/bin/python benchmarks/bench_recon.py --scale 0.1     # a quick run
     .venv/bin/python benchmarks/bench_recon.py --skip-db       # wallet frames fed directly
+    .venv/bin/python benchmarks/bench_recon.py --provider-rows 10000000 30000000
+        # wallet ⟷ game provider, out of core (make bench-recon-games; bench_recon_games.py)
 
 Generation (not timed) runs in a child process, so that its memory is not the run's: DuckDB
 builds the day deterministically from ``--seed`` (hashes of row numbers, no Python loop per
@@ -1104,6 +1106,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=20.0,
         help="stop the run when its RSS passes this many GiB (default 20; the box has no swap)",
     )
+    parser.add_argument(
+        "--provider-rows",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="instead: the wallet ⟷ game provider pair with N transactions a side, out of "
+        "core, at each size given (benchmarks/bench_recon_games.py)",
+    )
+    parser.add_argument(
+        "--games-memory-limit",
+        default="4GB",
+        help="--provider-rows: DuckDB's memory_limit (it spills past it; default 4GB)",
+    )
     parser.add_argument("--workdir", type=Path, help="where the files go (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the files and the schema")
     parser.add_argument(
@@ -1117,7 +1132,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--reuse needs the --workdir of a --keep run")
     if args.scale <= 0:
         parser.error("--scale must be positive")
-    if not args.skip_db and not args.database_url.startswith("postgres"):
+    if args.provider_rows and min(args.provider_rows) < 1000:
+        parser.error("--provider-rows: at least 1000 rows a side")
+    if not args.provider_rows and not args.skip_db and not args.database_url.startswith("postgres"):
         parser.error("a PostgreSQL --database-url is needed (or --skip-db)")
     if args.join_repeats < 1:
         parser.error("--join-repeats must be at least 1")
@@ -1126,6 +1143,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.provider_rows:
+        from bench_recon_games import run_games
+
+        return run_games(args)
     plan = Plan(
         seed=args.seed,
         movements=max(1, round(MOVEMENTS * args.scale)),

@@ -24,7 +24,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine, create_engine, make_url, text
 from sqlalchemy.exc import DBAPIError
 
-from ground.contract import VIEWS, VIEWS_MODE_VIEWS, Column, View, needed_columns
+from ground.contract import (
+    GAME_RECON_VIEWS,
+    VIEWS,
+    VIEWS_MODE_VIEWS,
+    Column,
+    View,
+    needed_columns,
+)
 from ground.dburl import is_sqlite, normalise_url
 from ground.errors import first_line
 
@@ -119,10 +126,13 @@ def check_contract(
     sample_rows: int = 10_000,
     distinct_values: int = 1_000,
     views_mode: bool = True,
+    games: bool = True,
 ) -> ContractReport:
     """Every declared view against the database ``conn`` reads; ``products`` (None: all)
     says which views are needed (core always); without ``views_mode`` the views and columns
-    only views mode reads are not needed (the platform exports its own business metrics)."""
+    only views mode reads are not needed (the platform exports its own business metrics);
+    without ``games`` the view only the wallet ⟷ game provider reconciliation reads is not
+    (GAME_RECON_VIEWS)."""
     wanted = None if products is None else {"core", *products}
     dialect = conn.dialect.name
     if dialect == "postgresql":
@@ -141,6 +151,10 @@ def check_contract(
             continue
         if not views_mode and v.name in VIEWS_MODE_VIEWS:
             report.results.append(ViewResult(v, "not needed", note="views mode only"))
+            continue
+        if not games and v.name in GAME_RECON_VIEWS:
+            note = "game provider reconciliation only"
+            report.results.append(ViewResult(v, "not needed", note=note))
             continue
         result = ViewResult(v, "present")
         savepoint = conn.begin_nested()

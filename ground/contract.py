@@ -325,6 +325,24 @@ VIEWS: tuple[View, ...] = (
         "one row per seamless-wallet request of a provider (append-only)",
     ),
     View(
+        "pw_casino_wallet_transactions",
+        "casino",
+        (
+            _c("provider", "text"),
+            _c("provider_transaction_id", "id"),
+            _c("round_id", "id"),
+            _c("player_ref", "text", nullable=True),
+            _c("kind", "text", *CASINO_TX_KINDS),
+            _c("amount_minor", "money"),
+            _c("currency", "text"),
+            _c("created_at", "timestamptz"),
+            _c("game_id", "id", nullable=True),
+            _c("round_status", "text", *ROUND_STATUSES, nullable=True),
+        ),
+        (f"{RECON} wallet_game_provider",),
+        "one row per provider transaction the seamless wallet booked (applied, first answer)",
+    ),
+    View(
         "pw_conversions",
         "affiliates",
         (
@@ -439,6 +457,11 @@ VIEWS_MODE_COLUMNS = frozenset(
         ("pw_postbacks", "created_at"),
     }
 )
+
+
+# What only the wallet ⟷ game provider reconciliation reads: a casino platform that does not
+# reconcile with its game providers (no game reports folder) need not provide it.
+GAME_RECON_VIEWS = frozenset({"pw_casino_wallet_transactions"})
 
 
 def needed_columns(view: View, views_mode: bool) -> tuple[Column, ...]:

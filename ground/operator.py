@@ -64,6 +64,7 @@ class Thresholds(_Strict):
     odds_stale_seconds: Seconds = 120.0
     settlement_window_hours: Hours = 48.0
     postback_grace_hours: Hours = 6.0
+    game_round_window_hours: Hours = 6.0  # a game round open longer is a break
 
 
 class Links(_Strict):

@@ -115,6 +115,15 @@ class Settings(BaseSettings):
     recon_postback_grace_hours: float = Field(
         default_factory=lambda: _operator().OPERATOR.thresholds.postback_grace_hours
     )
+    # wallet ⟷ game provider (docs/game-provider-reports.md): the folder of the providers'
+    # daily transaction reports and GGR statements; None: the pair is not run.
+    recon_game_reports_dir: Path | None = None
+    recon_game_providers: list[str] = Field(
+        default_factory=lambda: list(_operator().DEFAULT_GAME_PROVIDERS)
+    )
+    recon_game_round_window_hours: float = Field(
+        default_factory=lambda: _operator().OPERATOR.thresholds.game_round_window_hours
+    )
     recon_slack_token: str | None = None
     recon_slack_channel: str = "#finance-recon"
     recon_slack_base_url: str = "https://slack.com/api/"

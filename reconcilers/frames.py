@@ -98,6 +98,48 @@ PLATFORM_CONVERSIONS: Mapping[str, str] = {
     "occurred_at": UTC_TS,
 }
 
+# A provider transaction the seamless wallet booked (pw_casino_wallet_transactions).
+GAME_WALLET: Mapping[str, str] = {
+    "provider": "category",
+    "provider_transaction_id": "string",
+    "round_id": "string",
+    "player_ref": "string",  # the provider's pseudonymous reference; never a metric label
+    "kind": "category",  # bet, win, rollback
+    "amount_minor": "Int64",  # unsigned; a rollback: the stake given back
+    "currency": "category",
+    "created_at": UTC_TS,
+    "game_id": "category",
+    "round_status": "category",  # open, completed, cancelled (<NA>: no round)
+}
+
+# A row of a game provider's daily transaction report (docs/game-provider-reports.md).
+GAME_ROWS: Mapping[str, str] = {
+    "provider": "category",
+    "provider_transaction_id": "string",
+    "round_id": "string",
+    "player_ref": "string",
+    "kind": "category",
+    "amount_minor": "Int64",
+    "currency": "category",
+    "created_at": UTC_TS,
+    "game_id": "category",
+    "source_file": "category",
+    "source_line": "Int64",
+}
+
+# A line of a game provider's daily GGR statement: one per game, day and currency.
+GGR_ROWS: Mapping[str, str] = {
+    "provider": "category",
+    "day": "string",  # YYYY-MM-DD
+    "game_id": "category",
+    "currency": "category",
+    "bets_minor": "Int64",
+    "wins_minor": "Int64",
+    "ggr_minor": "Int64",
+    "source_file": "category",
+    "source_line": "Int64",
+}
+
 # Callbacks the platform recorded as orphans (pw_callbacks, outcome orphan): a PSP told us
 # about money for a reference the wallet does not know.
 ORPHAN_CALLBACKS: Mapping[str, str] = {
@@ -131,7 +173,7 @@ CLEARING: Mapping[str, str] = {
 
 # A row a source could not parse: kept, and reported as an invalid_record break.
 REJECTS: Mapping[str, str] = {
-    "source": "string",  # psp_report, affiliate_export
+    "source": "string",  # psp_report, affiliate_export, game_report, ggr_statement
     "source_file": "string",
     "source_line": "Int64",
     "reason": "string",  # what is wrong, naming the column
@@ -140,7 +182,7 @@ REJECTS: Mapping[str, str] = {
 
 # -- matching output --------------------------------------------------------------------------
 
-PAIRS = ("wallet_psp", "wallet_affiliate", "wallet_internal", "ledger")
+PAIRS = ("wallet_psp", "wallet_affiliate", "wallet_game_provider", "wallet_internal", "ledger")
 BREAK_TYPES = (
     # wallet ⟷ PSP
     "missing_at_psp",
@@ -155,6 +197,12 @@ BREAK_TYPES = (
     "missing_postback",
     "phantom_conversion",
     "duplicate_conversion",
+    # wallet ⟷ game provider (and missing_in_wallet, amount_mismatch, currency_mismatch)
+    "missing_at_provider",
+    "rollback_one_sided",
+    "round_open_past_window",
+    "ggr_difference",
+    "duplicate_at_provider",
     # wallet internal
     "balance_mismatch",
     "clearing_residue",
@@ -170,7 +218,7 @@ BREAKS: Mapping[str, str] = {
     "break_key": "string",
     "pair": "string",
     "type": "string",
-    "psp": "string",  # the PSP, or "none"
+    "psp": "string",  # the PSP (the game provider for wallet_game_provider), or "none"
     "affiliate": "string",  # or <NA>
     "reference": "string",  # merchant reference, conversion id, account id, file:line
     "psp_reference": "string",

@@ -42,8 +42,10 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
+    inspect,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -55,7 +57,10 @@ RUN_KINDS = ("manual", "daily", "intraday")
 OUTCOMES = ("success", "failed")  # and "running" until finish_run
 # A run still "running" this long after it started is one whose process ended first.
 ABANDONED_AFTER = timedelta(hours=6)
-SOURCES = ("wallet", "psp_report", "affiliate_export")
+SOURCES = ("wallet", "psp_report", "affiliate_export", "game_report")
+# Columns of recon_runs added after the table was first released: create_tables adds them
+# to an older ledger (ALTER TABLE ... ADD COLUMN; nullable, so no row needs a value).
+ADDED_COLUMNS = ("rows_game_report",)
 STATUSES = ("open", "resolved")
 # Keys per look-up statement: under SQLite's 32 766 bound parameters and PostgreSQL's 65 535.
 KEYS_PER_STATEMENT = 5_000
@@ -109,6 +114,7 @@ recon_runs = Table(
     Column("rows_wallet", BigInteger),
     Column("rows_psp_report", BigInteger),
     Column("rows_affiliate_export", BigInteger),
+    Column("rows_game_report", BigInteger),  # transaction reports and GGR statements
     Column("matched", BigInteger),
     Column("in_flight", BigInteger),
     Column("new_breaks", Integer, nullable=False),
@@ -123,6 +129,11 @@ def create_tables(engine: Engine) -> None:
     """Create the break ledger and the run records in pitwatch's state database where they
     are missing (``checkfirst``); what is there is left as it is."""
     metadata.create_all(engine, checkfirst=True)
+    with engine.begin() as conn:
+        have = {c["name"] for c in inspect(conn).get_columns(recon_runs.name)}
+        for name in ADDED_COLUMNS:
+            if name not in have:
+                conn.execute(text(f"ALTER TABLE {recon_runs.name} ADD COLUMN {name} BIGINT"))
 
 
 BREAK_VALUES = [c for c in BREAKS if c != "break_key"]

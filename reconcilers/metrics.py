@@ -36,7 +36,7 @@ from collectors.state.base import (
 from ground.clock import Clock
 from ground.money import CURRENCY_EXPONENTS
 from ground.relations import missing_views
-from ground.vocabulary import DEFAULT_PSPS
+from ground.vocabulary import DEFAULT_GAME_PROVIDERS, DEFAULT_PSPS
 from reconcilers.ledger import SOURCES, recon_breaks, recon_runs, split_pairs
 
 OPEN, OLDEST, AMOUNT, LAST_SUCCESS, DURATION, ROWS, RUNS, LEDGER_CHECK = catalog.METRICS
@@ -45,9 +45,12 @@ TYPES = catalog.BREAK_TYPE.values
 
 
 def psps_of(pair: str, kind: str) -> tuple[str, ...]:
-    """The psp label values a pair and type has at zero."""
+    """The psp label values a pair and type has at zero (the game providers for wallet ⟷
+    game provider)."""
     if pair == "wallet_psp" or kind == "clearing_residue":  # clearing accounts are per PSP
         return DEFAULT_PSPS
+    if pair == "wallet_game_provider":
+        return DEFAULT_GAME_PROVIDERS or ("none",)
     return ("none",)
 
 

@@ -38,6 +38,8 @@ PHASES = (
     "match_internal",
     "read_affiliate",
     "match_affiliate",
+    "read_games",
+    "match_games",
     "write_breaks",
     "write_reports",
     "tell_slack",
@@ -61,6 +63,8 @@ class WalletFrames:
 
 # Where a run's wallet frames come from: (engine, day, whether conversions are needed).
 WalletReader = Callable[[Engine, date, bool], WalletFrames]
+# Where the seamless wallet's booked provider transactions come from (GAME_WALLET).
+GameWalletReader = Callable[[Engine, date], pd.DataFrame]
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,11 @@ class RunOptions:
     # PSP → the file format it delivers (docs/psp-settlement-formats.md); default ours
     psp_formats: Mapping[str, str] = field(default_factory=dict)
     affiliate_format: str | None = None  # the network's export format; None: ours
+    # wallet ⟷ game provider (docs/game-provider-reports.md): run when a folder is given
+    game_reports_dir: Path | None = None
+    game_providers: Sequence[str] = ()
+    round_window: timedelta = timedelta(hours=6)  # a round open longer is a break
+    game_wallet: GameWalletReader | None = None  # None: read_game_wallet
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,8 @@ def reconcile_day(
     pairs = ["wallet_psp", "wallet_internal"]
     if options.affiliate_export is not None:
         pairs.append("wallet_affiliate")
+    if options.game_reports_dir is not None:
+        pairs.append("wallet_game_provider")
     with options.phase("record_run"), state.begin() as conn:
         run_id = ledger.start_run(
             conn, kind=options.kind, period_start=start, period_end=end, pairs=pairs, now=now
@@ -149,7 +160,13 @@ def reconcile_day(
         for pair in pairs:
             pair_breaks = found.breaks[found.breaks["pair"] == pair]
             # "none": breaks of the pair that name no PSP (a rejected row without one)
-            psps = [*options.psps, "none"] if pair == "wallet_psp" else None
+            psps = (
+                [*options.psps, "none"]
+                if pair == "wallet_psp"
+                else [*options.game_providers, "none"]
+                if pair == "wallet_game_provider"
+                else None
+            )
             change[pair] = ledger.apply_breaks(
                 conn, pair_breaks, run_id=run_id, scope_day=day, pairs=[pair], psps=psps, now=now
             )
@@ -228,6 +245,19 @@ def read_wallet(engine: Engine, day: date, conversions: bool) -> WalletFrames:
         )
 
 
+def read_game_wallet(engine: Engine, day: date) -> pd.DataFrame:
+    """The provider transactions the seamless wallet booked on ``day`` and its neighbours
+    (pw_casino_wallet_transactions); a platform without the view is a SourceError."""
+    from reconcilers.sources import wallet
+
+    start, end = day_period(day)
+    with wallet.connect(engine) as conn:
+        wallet.require_views(conn, False, games=True)
+        return wallet.load_game_transactions(
+            conn, start - timedelta(days=1), end + timedelta(days=1)
+        )
+
+
 def _match(engine: Engine, day: date, options: RunOptions, now: datetime) -> Found:
     from reconcilers.match import affiliate, internal, psp, rejects
     from reconcilers.sources import affiliate_export, psp_reports
@@ -275,6 +305,8 @@ def _match(engine: Engine, day: date, options: RunOptions, now: datetime) -> Fou
             )
         rows["affiliate_export"] = len(network) + len(net_rejected)
         all_rejects.append(net_rejected)
+    if options.game_reports_dir is not None:
+        _match_games(engine, day, options, now, results, rows, all_rejects)
     rejects_frame = pd.concat(all_rejects, ignore_index=True)
     breaks = pd.concat(
         [r.breaks for r in results.values()] + [rejects.rejects_to_breaks(rejects_frame)],
@@ -286,6 +318,46 @@ def _match(engine: Engine, day: date, options: RunOptions, now: datetime) -> Fou
         rows=rows,
         stats_by_pair={p: dict(r.stats) for p, r in results.items()},
     )
+
+
+def _match_games(
+    engine: Engine,
+    day: date,
+    options: RunOptions,
+    now: datetime,
+    results: dict,
+    rows: dict[str, int],
+    all_rejects: list[pd.DataFrame],
+) -> None:
+    """Wallet ⟷ game provider: the providers' reports against the seamless wallet."""
+    from reconcilers.match import game_provider
+    from reconcilers.sources import game_reports
+
+    assert options.game_reports_dir is not None
+    options.progress(f"reading the game provider reports from {options.game_reports_dir}")
+    with options.phase("read_games"):
+        reports = game_reports.read_game_reports(
+            options.game_reports_dir, day, options.game_providers
+        )
+        games = (options.game_wallet or read_game_wallet)(engine, day)
+    options.progress(
+        f"  {len(reports.files)} files, {len(reports.rows)} transactions, "
+        f"{len(reports.ggr)} GGR lines, {len(reports.rejects)} rejected; "
+        f"wallet: {len(games)} provider transactions"
+    )
+    with options.phase("match_games"):
+        results["wallet_game_provider"] = game_provider.match_wallet_game_provider(
+            games,
+            reports.rows,
+            reports.ggr,
+            day=day,
+            now=now,
+            round_window=options.round_window,
+            providers=list(options.game_providers),
+        )
+    rows["wallet"] = rows.get("wallet", 0) + len(games)
+    rows["game_report"] = len(reports.rows) + len(reports.ggr) + len(reports.rejects)
+    all_rejects.append(reports.rejects)
 
 
 def summarise(

@@ -44,9 +44,9 @@ def test_the_reference_platform_meets_the_contract(engine, capsys):
     if engine.dialect.name == "postgresql":
         schema = engine.connect().execute(text("SELECT current_schema()")).scalar_one()
     url = schema_url(schema) if schema else engine.url.render_as_string(hide_password=False)
-    code, out, err = run(capsys, "--database", url, "--views-mode")
+    code, out, err = run(capsys, "--database", url, "--views-mode", "--game-reconciliation")
     assert code == 0, "\n".join(out + err)
-    assert out[-1].startswith("contract OK: 20 views (20 present)")
+    assert out[-1].startswith("contract OK: 21 views (21 present)")
     assert all(f"{v.name}: present, ok" in "\n".join(out) for v in VIEWS)
     if engine.dialect.name == "sqlite":
         assert out[0].startswith("note: sqlite types are loose")
@@ -191,3 +191,14 @@ def test_the_check_writes_nothing(wrong_schema):
     with engine.connect() as conn, pytest.raises(Exception, match="read-only"):
         conn.execute(text("INSERT INTO t_pw_deposits (deposit_id) VALUES ('x')"))
     engine.dispose()
+
+
+def test_the_game_provider_view_is_needed_only_when_that_pair_is_reconciled(sqlite_url, capsys):
+    code, out, _ = run(capsys, "--database", sqlite_url, "--products", "casino")
+    assert code == 0
+    name = "pw_casino_wallet_transactions"
+    assert f"{name}: not needed (game provider reconciliation only)" in out
+    code, out, _ = run(
+        capsys, "--database", sqlite_url, "--products", "casino", "--game-reconciliation"
+    )
+    assert code == 0 and f"{name}: present, ok" in "\n".join(out)

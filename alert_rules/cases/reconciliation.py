@@ -148,6 +148,37 @@ def cases() -> tuple[Case, ...]:
             alerts=(BREAKS_OPEN.name,),
         ),
         Case(
+            "a spinworks round left open past the provider's window stays open for 2h20m",
+            "incident",
+            (
+                series(
+                    OLDEST,
+                    ages(260, (60, 140)),
+                    pair="wallet_game_provider",
+                    type="round_open_past_window",
+                ),
+                series(
+                    OLDEST,
+                    young_breaks(260, 60, 40),
+                    pair="wallet_psp",
+                    type="missing_in_wallet",
+                ),
+            ),
+            (
+                Silent("120m"),
+                Silent("183m"),
+                Fires(
+                    "190m",
+                    {"pair": "wallet_game_provider", "type": "round_open_past_window"},
+                    130 * 60,
+                ),
+                Silent("205m"),
+            ),
+            incident_start="60m",
+            recovery="200m",
+            alerts=(BREAKS_OPEN.name,),
+        ),
+        Case(
             "a break resolved after 1h55m: inside the 2h tolerance",
             "guard",
             (

@@ -37,7 +37,8 @@ BREAKS_OPEN = Alert(
     },
     runbook=Runbook(
         meaning="A break (a difference the reconciler found between the wallet and a PSP's "
-        "settlement report, an affiliate network's export, or the wallet's own accounts) of "
+        "settlement report, an affiliate network's export, a game provider's transaction "
+        "report or GGR statement, or the wallet's own accounts) of "
         "this pair and type has been open longer than `tolerance_seconds` since the "
         "reconciler first saw it: it neither matched on a later run nor was resolved by "
         "finance. Timing differences normally clear within the window.",
@@ -57,6 +58,12 @@ BREAKS_OPEN = Alert(
             "affiliate network's export and the postback log.",
             "balance_mismatch / clearing_residue (wallet_internal): see LedgerInvariantBroken "
             "and the wallet team.",
+            "wallet_game_provider (psp label: the provider): missing_at_provider / "
+            "missing_in_wallet / amount_mismatch / rollback_one_sided: compare the seamless "
+            "wallet's request log (pw_casino_transactions) with the provider's report line; "
+            "round_open_past_window: the provider never sent the round's result (ask it to "
+            "settle or roll back the round); ggr_difference: the provider's GGR statement does "
+            "not add up to its own transactions (dispute the invoice).",
         ),
         mitigation=(
             "Credit or reverse in the wallet (audited adjustment) when the wallet is wrong; "

@@ -1,4 +1,4 @@
-"""Metrics of the reconcilers (wallet ⟷ PSP ⟷ affiliate network).
+"""Metrics of the reconcilers (wallet ⟷ PSP, affiliate network, game providers).
 
 Declared ahead of the reconcilers so that the reconciliation alerts and dashboards can
 be written against them; the reconcilers' run records and break ledger feed them, exported
@@ -10,10 +10,17 @@ from __future__ import annotations
 
 from collectors.catalog.base import LabelDomain, Metric, MetricType
 from collectors.catalog.labels import CURRENCY, outcome
-from ground.vocabulary import DEFAULT_PSPS
+from ground.vocabulary import DEFAULT_GAME_PROVIDERS, DEFAULT_PSPS
 
 # ledger: the nightly full ledger check (reconcilers.ledger_job), beside the reconciliations.
-PAIR = outcome("wallet_psp", "wallet_affiliate", "wallet_internal", "ledger", name="pair")
+PAIR = outcome(
+    "wallet_psp",
+    "wallet_affiliate",
+    "wallet_game_provider",
+    "wallet_internal",
+    "ledger",
+    name="pair",
+)
 BREAK_TYPE = outcome(
     "missing_at_psp",
     "missing_in_wallet",
@@ -26,6 +33,11 @@ BREAK_TYPE = outcome(
     "missing_postback",
     "phantom_conversion",
     "duplicate_conversion",
+    "missing_at_provider",
+    "rollback_one_sided",
+    "round_open_past_window",
+    "ggr_difference",
+    "duplicate_at_provider",
     "balance_mismatch",
     "clearing_residue",
     "unbalanced_transaction",
@@ -33,9 +45,10 @@ BREAK_TYPE = outcome(
     "other",
     name="type",
 )
-# The PSP of a wallet ⟷ PSP break; "none" for the pairs without one.
-RECON_PSP = LabelDomain("psp", (*DEFAULT_PSPS, "none", "other"))
-RECON_SOURCE = outcome("wallet", "psp_report", "affiliate_export", name="source")
+# The counterparty of a break: the PSP of a wallet ⟷ PSP break, the game provider of a
+# wallet ⟷ game provider break (the operator's names, never an id); "none" for the others.
+RECON_PSP = LabelDomain("psp", (*DEFAULT_PSPS, *DEFAULT_GAME_PROVIDERS, "none", "other"))
+RECON_SOURCE = outcome("wallet", "psp_report", "affiliate_export", "game_report", name="source")
 RUN_OUTCOME = outcome("success", "failed")
 LEDGER_CHECK_KIND = outcome("unbalanced_transaction", "balance_mismatch", name="kind")
 

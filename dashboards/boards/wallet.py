@@ -1,6 +1,7 @@
 """Wallet and reconciliation: does the ledger still balance, are retries and refusals
-normal, and what do the wallet, the PSPs and the affiliate network disagree about (open
-breaks by type and PSP, the amount at risk, how old, and when the last run succeeded)."""
+normal, and what do the wallet, the PSPs, the affiliate network and the game providers
+disagree about (open breaks by type and PSP, the amount at risk, how old, and when the last
+run succeeded)."""
 
 from __future__ import annotations
 
@@ -177,7 +178,7 @@ def board(src: AlertSource) -> Board:
             Q(f"sum by (psp) ({OPEN_BREAKS}{{{PSP}}})", "{{psp}}"),
             unit="short",
             desc="'none' holds the breaks of the pairs without a PSP (wallet ⟷ affiliate, "
-            "wallet internal).",
+            "wallet internal); a game provider's name, the wallet ⟷ game provider breaks.",
             w=8,
         ),
         table(
@@ -211,6 +212,18 @@ def board(src: AlertSource) -> Board:
             unit="short",
             stack=True,
             w=8,
+        ),
+        table(
+            "Wallet ⟷ game provider: open breaks by provider and type",
+            Q(
+                f'sum by (psp, type) ({OPEN_BREAKS}{{pair="wallet_game_provider"}}) > 0',
+                column="open",
+            ),
+            unit="short",
+            sort_by="open",
+            desc="The seamless wallet against each game provider's daily transaction report "
+            "and GGR statement (docs/game-provider-reports.md); psp is the provider.",
+            w=24,
         ),
     ]
     runs = [

@@ -41,6 +41,7 @@ def cmd_contract_check(args: argparse.Namespace) -> int:
                 chosen,
                 sample_rows=args.sample_rows,
                 views_mode=args.views_mode or get_settings().views_mode,
+                games=args.game_reconciliation or get_settings().recon_game_reports_dir is not None,
             )
     except DBAPIError as exc:
         raise CliError(f"contract check: cannot read the database: {first_line(exc)}") from None
@@ -94,5 +95,11 @@ def register(sub) -> None:
         action="store_true",
         help="also require what views mode reads (the business counters derived from the "
         "views: pitwatch collect serve --views-mode; PITWATCH_VIEWS_MODE=1)",
+    )
+    check.add_argument(
+        "--game-reconciliation",
+        action="store_true",
+        help="also require what the wallet ⟷ game provider reconciliation reads "
+        "(pw_casino_wallet_transactions; on when PITWATCH_RECON_GAME_REPORTS_DIR is set)",
     )
     check.set_defaults(func=cmd_contract_check)

@@ -77,6 +77,9 @@ def cmd_reconcile_run(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"recon_psp_reports_dir": Path(args.psp_reports)})
     if args.out:
         settings = settings.model_copy(update={"recon_out_dir": Path(args.out)})
+    if args.game_reports:
+        update = {"recon_game_reports_dir": Path(args.game_reports)}
+        settings = settings.model_copy(update=update)
     options = options_for(settings, args.date, "manual")
     if args.affiliate_export:  # its existence is the run's to check (a failed run)
         options = replace(options, affiliate_export=Path(args.affiliate_export))
@@ -156,7 +159,9 @@ def cmd_reconcile_schedule(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
-    rec = sub.add_parser("reconcile", help="wallet ⟷ PSP ⟷ affiliate network reconciliation")
+    rec = sub.add_parser(
+        "reconcile", help="wallet ⟷ PSP ⟷ affiliate network ⟷ game provider reconciliation"
+    )
     rsub = rec.add_subparsers(dest="reconcile_command", required=True, parser_class=Parser)
     rrun = rsub.add_parser(
         "run", help="reconcile one UTC day: breaks into the ledger, CSV/HTML reports, Slack"
@@ -164,6 +169,13 @@ def register(sub) -> None:
     rrun.add_argument("--date", type=day, required=True, help="the UTC day, YYYY-MM-DD")
     rrun.add_argument("--psp-reports", help="folder of PSP settlement reports (settings)")
     rrun.add_argument("--affiliate-export", help="affiliate network conversions export CSV")
+    rrun.add_argument(
+        "--game-reports",
+        metavar="DIR",
+        help="folder of the game providers' daily transaction reports and GGR statements "
+        "(docs/game-provider-reports.md; settings: recon_game_reports_dir): reconciles the "
+        "wallet with the game providers too",
+    )
     rrun.add_argument("--out", help="folder for the reports (settings: recon_out_dir)")
     rrun.add_argument(
         "-q",

@@ -42,12 +42,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     logging.getLogger("igaming").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     psp_reports = Path(args.psp_reports) if args.psp_reports else None
     exports = Path(args.affiliate_export) if args.affiliate_export else None
-    if args.live and (psp_reports or exports):
+    games = Path(args.game_reports) if args.game_reports else None
+    if args.live and (psp_reports or exports or games):
         raise CliError(
-            "pitwatch simulate: --psp-reports and --affiliate-export go with an accelerated "
-            "run (a live run's simulators serve theirs: docs/simulator.md)"
+            "pitwatch simulate: --psp-reports, --affiliate-export and --game-reports go with "
+            "an accelerated run (a live run's simulators serve theirs: docs/simulator.md)"
         )
-    for folder in (psp_reports, exports):
+    for folder in (psp_reports, exports, games):
         if folder is not None and folder.exists() and not folder.is_dir():
             raise CliError(f"{folder}: not a folder (expected where to write the files)")
     if args.live:
@@ -89,6 +90,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             out_dir=out,
             psp_reports=psp_reports,
             affiliate_exports=exports,
+            game_reports=games,
         )
     s = result.summary()
     flows = s["simulator"]["flows"]
@@ -103,11 +105,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         print(f"ledger invariants: {'hold' if s['ledger_invariants_ok'] else 'VIOLATED'}")
     print(f"ground truth: {out / 'incidents.jsonl'}, summary: {out / 'summary.json'}")
     if result.partner_files is not None:
-        _say_partner_files(result, psp_reports, exports)
+        _say_partner_files(result, psp_reports, exports, games)
     return 0 if s["ledger_invariants_ok"] is not False else 1
 
 
-def _say_partner_files(result, psp_reports: Path | None, exports: Path | None) -> None:
+def _say_partner_files(
+    result, psp_reports: Path | None, exports: Path | None, games: Path | None
+) -> None:
     """Where the partners' files went, and the command that reconciles the run's first day."""
     from igaming.traffic.partner_files import conversions_name
 
@@ -116,10 +120,13 @@ def _say_partner_files(result, psp_reports: Path | None, exports: Path | None) -
         print(f"PSP settlement reports: {len(files.psp_reports)} files in {psp_reports}")
     if exports is not None:
         print(f"affiliate conversions exports: {len(files.affiliate_exports)} files in {exports}")
+    if games is not None:
+        print(f"game provider reports: {len(files.game_reports)} files in {games}")
     day = result.start.date()
     reports = f" --psp-reports {psp_reports}" if psp_reports is not None else ""
     export = f" --affiliate-export {exports / conversions_name(day)}" if exports else ""
-    print(f"reconcile a day: pitwatch reconcile run --date {day}{reports}{export}")
+    game = f" --game-reports {games}" if games is not None else ""
+    print(f"reconcile a day: pitwatch reconcile run --date {day}{reports}{export}{game}")
 
 
 def register(sub) -> None:
@@ -160,5 +167,13 @@ def register(sub) -> None:
         metavar="DIR",
         help="accelerated: write the affiliate network's conversions export of each day of "
         "the run into DIR (conversions-YYYY-MM-DD.csv, docs/affiliate-conversions-export.md)",
+    )
+    simulate.add_argument(
+        "--game-reports",
+        metavar="DIR",
+        help="accelerated: write every game provider's transaction report and GGR statement "
+        "of each day of the run into DIR ({provider}-transactions-YYYY-MM-DD.csv, "
+        "{provider}-ggr-YYYY-MM-DD.csv, docs/game-provider-reports.md), for "
+        "pitwatch reconcile run --game-reports DIR",
     )
     simulate.set_defaults(func=cmd_simulate)

@@ -16,6 +16,11 @@ TYPE_LABELS: Mapping[str, str] = {
     "missing_postback": "Missing postback",
     "phantom_conversion": "Phantom conversion",
     "duplicate_conversion": "Duplicate conversion",
+    "missing_at_provider": "Missing at game provider",
+    "rollback_one_sided": "Rollback on one side only",
+    "round_open_past_window": "Round open past the provider's window",
+    "ggr_difference": "GGR difference",
+    "duplicate_at_provider": "Duplicate at game provider",
     "balance_mismatch": "Balance mismatch",
     "clearing_residue": "Clearing residue",
     "invalid_record": "Invalid record",
@@ -23,12 +28,14 @@ TYPE_LABELS: Mapping[str, str] = {
 PAIR_LABELS: Mapping[str, str] = {
     "wallet_psp": "Wallet ⟷ PSP",
     "wallet_affiliate": "Wallet ⟷ affiliate network",
+    "wallet_game_provider": "Wallet ⟷ game provider",
     "wallet_internal": "Wallet internal",
 }
 SOURCE_LABELS: Mapping[str, str] = {
     "wallet": "Wallet (contract views)",
     "psp_report": "PSP settlement reports",
     "affiliate_export": "Affiliate conversion exports",
+    "game_report": "Game provider reports and GGR statements",
 }
 
 

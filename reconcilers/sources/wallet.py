@@ -39,6 +39,7 @@ from reconcilers.frames import (
     BALANCES,
     CLEARING,
     DUCKDB_TYPES,
+    GAME_WALLET,
     ORPHAN_CALLBACKS,
     PLATFORM_CONVERSIONS,
     WALLET_MOVEMENTS,
@@ -60,6 +61,7 @@ WALLET_VIEWS = (
     "pw_callbacks",
 )
 CONVERSION_VIEWS = ("pw_conversions", "pw_postbacks")
+GAME_VIEWS = ("pw_casino_wallet_transactions",)  # the wallet ⟷ game provider pair
 
 
 def connect(engine: Engine) -> Connection:
@@ -73,14 +75,16 @@ def connect(engine: Engine) -> Connection:
         raise SourceError("the platform database", problem) from exc
 
 
-def require_views(conn: Connection, conversions: bool) -> None:
+def require_views(conn: Connection, conversions: bool, games: bool = False) -> None:
     """SourceError naming the views of WALLET_VIEWS (and CONVERSION_VIEWS when
-    ``conversions``) that the platform's database does not have."""
+    ``conversions``, GAME_VIEWS when ``games``) that the platform's database does not have."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from ground.relations import missing_views
 
-    needed = WALLET_VIEWS + (CONVERSION_VIEWS if conversions else ())
+    needed = (
+        WALLET_VIEWS + (CONVERSION_VIEWS if conversions else ()) + (GAME_VIEWS if games else ())
+    )
     try:
         missing = missing_views(conn, needed)
     except SQLAlchemyError as exc:
@@ -160,6 +164,16 @@ CONVERSIONS = _timed(
     "occurred_at",
 )
 
+# What the seamless wallet booked of the game providers, in the period (by its time).
+GAME_TRANSACTIONS = _timed(
+    """SELECT g.provider, g.provider_transaction_id, g.round_id, g.player_ref, g.kind,
+              g.amount_minor, g.currency, g.created_at, g.game_id, g.round_status
+       FROM pw_casino_wallet_transactions g
+       WHERE g.created_at >= :start AND g.created_at < :end
+       ORDER BY g.created_at, g.provider, g.provider_transaction_id""",
+    "created_at",
+)
+
 # CASTs: PostgreSQL sums bigints into numerics, which would come back as Decimals.
 ACCOUNT_BALANCES = text(
     """SELECT b.account_id, b.account_owner, b.account_kind,
@@ -225,6 +239,20 @@ def load_platform_conversions(
         _period(start, end),
         PLATFORM_CONVERSIONS,
         "PLATFORM_CONVERSIONS",
+    )
+
+
+def load_game_transactions(
+    engine_or_connection: Bind, start: datetime, end: datetime
+) -> pd.DataFrame:
+    """GAME_WALLET: the provider transactions the seamless wallet booked in the period."""
+    return _load(
+        engine_or_connection,
+        "pw_casino_wallet_transactions",
+        GAME_TRANSACTIONS,
+        _period(start, end),
+        GAME_WALLET,
+        "GAME_WALLET",
     )
 
 

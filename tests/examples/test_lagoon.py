@@ -207,7 +207,7 @@ def test_the_example_operator_is_reported_exactly_as_its_readme_says(lagoon, tmp
     #    needed (operator.toml's products).
     check = pitwatch(env, tmp_path, "contract", "check")
     assert check.returncode == 0, check.stdout + check.stderr
-    assert "contract OK: 20 views (9 present, 11 not needed), 0 problem(s)" in check.stdout
+    assert "contract OK: 21 views (9 present, 12 not needed), 0 problem(s)" in check.stdout
     assert "pw_bets: not needed (sportsbook not among the products)" in check.stdout
 
     # 2. The full ledger check: the old unbalanced transaction and the balance mismatch.

@@ -182,3 +182,31 @@ def test_major_units_follow_the_iso_exponent():
     assert major(1_234, "EUR") == 12.34
     assert major(1_234, "JPY") == 1_234
     assert major(1_234, "BHD") == 1.234
+
+
+def test_the_game_provider_pair_is_labelled_by_provider_and_counts_its_rows(engine):
+    zero = registry_for(engine, FakeClock(T0))
+    pair = "wallet_game_provider"
+    for provider in ("spinworks", "lucky_labs", "livetable"):
+        labels = {"pair": pair, "type": "round_open_past_window", "psp": provider}
+        assert zero.get_sample_value(OPEN, labels) == 0
+    a_run(
+        engine,
+        T0,
+        [pair],
+        [
+            brk("g1", pair=pair, type="ggr_difference", psp="spinworks", amount_at_risk_minor=250),
+            brk("g2", pair=pair, type="missing_at_provider", psp="lucky_labs"),
+        ],
+        rows={"wallet": 10, "game_report": 12},
+    )
+    registry = registry_for(engine, FakeClock(T0 + timedelta(hours=1)))
+    assert registry.get_sample_value(
+        OPEN, {"pair": pair, "type": "ggr_difference", "psp": "spinworks"}
+    ) == 1  # fmt: skip
+    assert registry.get_sample_value(
+        OPEN, {"pair": pair, "type": "missing_at_provider", "psp": "lucky_labs"}
+    ) == 1  # fmt: skip
+    assert registry.get_sample_value(AMOUNT, {"currency": "EUR"}) == pytest.approx(2.5 + 25)
+    assert registry.get_sample_value(ROWS, {"source": "game_report"}) == 12
+    assert registry.get_sample_value(RUNS, {"pair": pair, "outcome": "success"}) == 1

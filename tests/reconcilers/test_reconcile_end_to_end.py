@@ -163,8 +163,9 @@ def test_each_phase_of_a_run_goes_through_the_phase_hook_in_order(world, engine,
         world.clock.now() + timedelta(days=3),
     )
 
-    # no affiliate export, no Slack: those phases do not run
-    ran = [p for p in PHASES if p not in ("read_affiliate", "match_affiliate", "tell_slack")]
+    # no affiliate export, no game provider reports, no Slack: those phases do not run
+    skipped = ("read_affiliate", "match_affiliate", "read_games", "match_games", "tell_slack")
+    ran = [p for p in PHASES if p not in skipped]
     assert seen == [(edge, p) for p in ran for edge in ("start", "end")]
     assert wallet_reads == [False]
     assert result.summary.matched["wallet_psp"] == len(made)

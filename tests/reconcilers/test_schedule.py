@@ -88,6 +88,22 @@ def test_the_affiliate_export_of_the_day_is_used_only_when_it_is_there(settings,
     assert options_for(settings, day, "daily").affiliate_export == export
 
 
+def test_the_game_provider_pair_runs_when_its_folder_is_set(settings, tmp_path):
+    from datetime import timedelta
+
+    from ground.vocabulary import DEFAULT_GAME_PROVIDERS
+
+    day = date(2026, 11, 2)
+    assert options_for(settings, day, "daily").game_reports_dir is None
+    on = settings.model_copy(
+        update={"recon_game_reports_dir": tmp_path, "recon_game_round_window_hours": 3.0}
+    )
+    options = options_for(on, day, "daily")
+    assert options.game_reports_dir == tmp_path
+    assert tuple(options.game_providers) == DEFAULT_GAME_PROVIDERS
+    assert options.round_window == timedelta(hours=3)
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

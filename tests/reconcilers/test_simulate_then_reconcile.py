@@ -67,10 +67,13 @@ def test_a_simulated_day_is_reconciled_from_the_command_line(tmp_path, monkeypat
 
 def test_partner_files_go_with_an_accelerated_run_only(tmp_path, capsys):
     argv = ["simulate", "--scenario", "demo", "--live", "http://127.0.0.1:9"]
-    assert main([*argv, "--psp-reports", str(tmp_path)]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1
-    assert err.startswith("pitwatch simulate: --psp-reports and --affiliate-export go with an")
+    for option in ("--psp-reports", "--affiliate-export", "--game-reports"):
+        assert main([*argv, option, str(tmp_path)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1
+        assert err.startswith(
+            "pitwatch simulate: --psp-reports, --affiliate-export and --game-reports go with an"
+        )
 
 
 def test_a_file_where_the_partner_files_folder_goes_is_one_line(tmp_path, capsys):

@@ -102,6 +102,8 @@ class CasinoTransaction(Base):
     outcome: Mapped[str] = mapped_column(String(24))
     fingerprint: Mapped[str] = mapped_column(String(64))
     player_id: Mapped[str | None] = mapped_column(String(36))
+    # The pseudonymous player reference the provider knows (casino.launch), never our id.
+    player_ref: Mapped[str | None] = mapped_column(String(64))
     round_id: Mapped[str | None] = mapped_column(String(36), index=True)
     provider_round_id: Mapped[str | None] = mapped_column(String(100))
     reference_tx_id: Mapped[str | None] = mapped_column(String(100))

@@ -31,6 +31,7 @@ from igaming.casino.sessions import may_stake
 from igaming.errors import IdempotencyConflict, InsufficientFunds
 from igaming.fastsql import execute
 from igaming.models import Account, Player
+from igaming.partners.pseudonyms import GAME_PROVIDER_REF_HEX_CHARS, player_ref
 from igaming.partners.request_signing import (
     SIGNATURE_HEADER as SIGNATURE_HEADER,  # the callers' name
 )
@@ -294,6 +295,10 @@ def _apply(p: Platform, provider: str, action: str, req: _Body, now: datetime) -
             fingerprint,
             answer=answer,
             decision=decision,
+            # what the provider was given at launch: its reports name the player by it
+            ref=player_ref(
+                p.settings.player_ref_key, player.player_id, GAME_PROVIDER_REF_HEX_CHARS
+            ),
         )
         if decision.code is None and decision.platform_tx_id is None:
             # A zero win moves no money; the provider still gets an id to reconcile by.
@@ -333,6 +338,7 @@ def _log(
     *,
     answer: Answer | None = None,
     decision: rounds.Decision | None = None,
+    ref: str | None = None,
 ) -> dict[str, Any]:
     """The request's log row (CasinoTransaction's columns); the row of a final decision
     is the answer for its id."""
@@ -353,6 +359,7 @@ def _log(
         "outcome": outcome,
         "fingerprint": fingerprint,
         "player_id": player.player_id,
+        "player_ref": ref,
         "round_id": rnd.id if rnd is not None else (first.round_id if first else None),
         "provider_round_id": req.round_id,
         "reference_tx_id": getattr(req, "reference_transaction_id", None),

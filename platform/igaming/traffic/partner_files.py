@@ -1,7 +1,9 @@
 """The files a simulated run's partners send the operator, written from their own books as
 they would for a real one: each PSP's daily settlement report (docs/psp-settlement-report.md)
 and the affiliate network's daily conversions export (docs/affiliate-conversions-export.md).
-What the reconcilers read: ``pitwatch simulate --psp-reports DIR --affiliate-export DIR``."""
+What the reconcilers read: ``pitwatch simulate --psp-reports DIR --affiliate-export DIR
+--game-reports DIR`` (each game provider's transaction report and GGR statement,
+docs/game-provider-reports.md)."""
 
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ def run_days(first: datetime, end: datetime) -> list[date]:
 class PartnerFiles:
     psp_reports: list[Path] = field(default_factory=list)
     affiliate_exports: list[Path] = field(default_factory=list)
+    game_reports: list[Path] = field(default_factory=list)
 
 
 def write_partner_files(
@@ -46,11 +49,14 @@ def write_partner_files(
     *,
     psp_reports: Path | None = None,
     affiliate_exports: Path | None = None,
+    game_reports: Path | None = None,
 ) -> PartnerFiles:
     """Every PSP's settlement report of each of ``days`` into ``psp_reports`` (one file per
     PSP per day, header only on a quiet day) and the network's conversions export of each
-    day into ``affiliate_exports`` (``conversions-YYYY-MM-DD.csv``); atomic per file. The
-    PSP reports hold what happened up to the simulated clock's now."""
+    day into ``affiliate_exports`` (``conversions-YYYY-MM-DD.csv``), and every game
+    provider's transaction report and GGR statement of each day into ``game_reports``
+    (docs/game-provider-reports.md); atomic per file. The PSP reports hold what happened
+    up to the simulated clock's now."""
     written = PartnerFiles()
     for day in days:
         if psp_reports is not None:
@@ -60,6 +66,9 @@ def write_partner_files(
             path = affiliate_exports / conversions_name(day)
             _write_atomic(path, export_csv(world.network.conversions(day)))
             written.affiliate_exports.append(path)
+        if game_reports is not None:
+            for files in world.games.write_reports(day, game_reports):
+                written.game_reports.extend(files.paths or ())
     return written
 
 

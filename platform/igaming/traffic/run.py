@@ -78,6 +78,7 @@ def run_accelerated(
     observer: RunObserver | None = None,
     psp_reports: Path | None = None,
     affiliate_exports: Path | None = None,
+    game_reports: Path | None = None,
 ) -> RunResult:
     """Run the scenario on the service layer with a simulated clock, writing the database
     (a URL, or an engine the caller owns). ``settings_for`` makes the platform's settings
@@ -85,7 +86,8 @@ def run_accelerated(
     partners sign with the development placeholders). An ``observer`` (the backtest's
     recorder) is attached to the platform and looks at it on the simulated clock. At the
     end, the PSPs write their settlement reports into ``psp_reports`` and the affiliate
-    network its conversions exports into ``affiliate_exports`` (when given), for every day
+    network its conversions exports into ``affiliate_exports`` and the game providers their
+    transaction reports and GGR statements into ``game_reports`` (when given), for every day
     of the run, warm-up included, and the day before and after (``partner_files``)."""
     from ground.clock import FakeClock
     from igaming.assembly import build_platform, start_platform
@@ -120,7 +122,7 @@ def run_accelerated(
         finally:
             driver.close()
     files = None
-    if psp_reports is not None or affiliate_exports is not None:
+    if psp_reports is not None or affiliate_exports is not None or game_reports is not None:
         from igaming.traffic.partner_files import run_days, write_partner_files
 
         files = write_partner_files(
@@ -128,6 +130,7 @@ def run_accelerated(
             run_days(sim.start - warmup, sim.end),
             psp_reports=psp_reports,
             affiliate_exports=affiliate_exports,
+            game_reports=game_reports,
         )
     with platform.session_factory() as session:
         report = check_invariants(session)

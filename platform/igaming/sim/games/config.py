@@ -27,12 +27,19 @@ class ProviderKnobs(BaseModel):
     duplicate_rate: Rate = 0.0  # a request sent twice with the same transaction id
     rollback_before_bet_rate: Rate = 0.0
     win_before_bet_rate: Rate = 0.0
+    # a round whose result is never sent: it stays open in the wallet (past the window)
+    no_result_rate: Rate = 0.0
     bad_signature_rate: Rate = 0.0  # signed with a rotated secret the platform lacks
     rtp_bps: Annotated[int, Field(ge=0, le=20_000)] | None = None  # overrides the games'
     stakes: list[Annotated[int, Field(gt=0)]] = Field(default_factory=lambda: [100, 200, 500])
     retry_backoff_seconds: Annotated[float, Field(gt=0.0)] = 5.0
     retry_max_attempts: Annotated[int, Field(ge=1, le=50)] = 5
     secret: str | None = None
+    # Errors planted in each daily report (igaming.sim.games.reports.PLANTABLE: how many of
+    # each kind a day), the ground truth of what a reconciler should find.
+    report_discrepancies: dict[str, Annotated[int, Field(ge=0, le=1000)]] = Field(
+        default_factory=dict
+    )
 
 
 class GameInfo(BaseModel):

@@ -15,7 +15,8 @@ import random
 import threading
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,7 +27,7 @@ from igaming.sim.games.config import GamesSimConfig, ProviderKnobs
 
 log = logging.getLogger(__name__)
 
-FAULTS = ("timeout", "rollback_before_bet", "win_before_bet")
+FAULTS = ("timeout", "rollback_before_bet", "win_before_bet", "no_result")
 # Answers after which a request is not sent again.
 FINAL_CODES = {
     "bet": {"INSUFFICIENT_FUNDS", "DUPLICATE_TRANSACTION", "ROUND_CLOSED", "INVALID_SESSION"},
@@ -98,6 +99,22 @@ class SentRequest:
     bad_signature: bool
 
 
+@dataclass(frozen=True)
+class BookedTransaction:
+    """A transaction the provider counts as done (the wallet answered OK): a line of its
+    daily transaction report (igaming.sim.games.reports)."""
+
+    provider: str
+    transaction_id: str
+    round_id: str
+    player_ref: str
+    game_id: str
+    kind: str  # bet, win, rollback
+    amount: int  # minor units; a rollback: the stake it gives back
+    currency: str
+    at: datetime
+
+
 @dataclass(order=True)
 class Scheduled:
     due: datetime
@@ -125,6 +142,10 @@ class GameProviderSimulator:
         self.sent: deque[SentRequest] = deque(maxlen=10_000)
         self.counts: Counter[tuple[str, str, str]] = Counter()  # provider, action, code|OK
         self.launches: Counter[tuple[str, str]] = Counter()  # provider, outcome
+        # The provider's books: every transaction it counts as done, in order (its reports).
+        self.book: list[BookedTransaction] = []
+        self._booked: set[tuple[str, str]] = set()
+        self._stakes: dict[tuple[str, str], int] = {}  # (provider, bet id) → stake
 
     # -- configuration ------------------------------------------------------------------
 
@@ -203,6 +224,7 @@ class GameProviderSimulator:
             ("timeout", knobs.timeout_rate),
             ("rollback_before_bet", knobs.rollback_before_bet_rate),
             ("win_before_bet", knobs.win_before_bet_rate),
+            ("no_result", knobs.no_result_rate),
         ):
             if u < rate:
                 return fault
@@ -279,6 +301,8 @@ class GameProviderSimulator:
             rnd.state = "refused"
             return rnd
         rnd.state = "awaiting_result"
+        if fault == "no_result":  # the provider never sends the result: the round stays open
+            return rnd
         delay = knobs.result_delay_seconds + self._random() * knobs.result_jitter_seconds
         self._schedule(Scheduled(now + timedelta(seconds=delay), next(self._seq), "win", win, rnd))
         if delay == 0:
@@ -338,10 +362,43 @@ class GameProviderSimulator:
 
     async def _send(self, s: SimSession, action: str, payload: dict[str, Any]) -> Reply:
         knobs = self.knobs(s.provider)
+        started = self.clock.now()
         reply = await self._post(s, action, payload, knobs, duplicate=False)
+        if action != "balance":
+            self._keep(s, action, payload, reply, started)
         if action != "balance" and self._random() < knobs.duplicate_rate:
             await self._post(s, action, payload, knobs, duplicate=True)
         return reply
+
+    def _keep(
+        self, s: SimSession, action: str, payload: dict[str, Any], reply: Reply, at: datetime
+    ) -> None:
+        """Book a transaction the wallet answered OK, once per id (a retry is the same)."""
+        tx_id = str(payload["transaction_id"])
+        with self._lock:
+            if action == "bet":
+                self._stakes[(s.provider, tx_id)] = int(payload["amount"])
+            if not reply.ok or (s.provider, tx_id) in self._booked:
+                return
+            if action == "rollback":
+                reference = (s.provider, str(payload["reference_transaction_id"]))
+                amount = self._stakes.get(reference, 0)
+            else:
+                amount = int(payload["amount"])
+            self._booked.add((s.provider, tx_id))
+            self.book.append(
+                BookedTransaction(
+                    s.provider,
+                    tx_id,
+                    str(payload["round_id"]),
+                    s.player_ref,
+                    s.game_id,
+                    action,
+                    amount,
+                    s.currency,
+                    at,
+                )
+            )
 
     async def _post(
         self,
@@ -400,6 +457,28 @@ class GameProviderSimulator:
             self.sent.append(sent)
             self.counts[(s.provider, action, reply.code or "OK")] += 1
         return reply
+
+    # -- the daily files ----------------------------------------------------------------
+
+    def write_reports(
+        self, day: date, out_dir: Path, plant: dict[str, dict[str, int]] | None = None
+    ) -> list[Any]:
+        """Every provider's transaction report and GGR statement of ``day`` into
+        ``out_dir`` (igaming.sim.games.reports); ``plant`` per provider, else each
+        provider's ``report_discrepancies`` knob."""
+        from igaming.sim.games.reports import write_game_reports
+
+        if plant is None:
+            plant = {
+                name: dict(knobs.report_discrepancies)
+                for name, knobs in self.config.providers.items()
+                if knobs.report_discrepancies
+            }
+        with self._lock:
+            book = list(self.book)
+        return write_game_reports(
+            book, self.config.providers, day, out_dir, seed=self.config.seed, plant=plant
+        )
 
     # -- live mode ----------------------------------------------------------------------
 
