@@ -347,7 +347,7 @@ def test_views_mode_derives_lagoons_business_counters_from_its_views(lagoon, tmp
     env = _env(lagoon, tmp_path / "pitwatch-state.db")
     check = pitwatch(env, tmp_path, "contract", "check", "--views-mode")
     assert check.returncode == 0, check.stdout + check.stderr
-    assert "contract OK: 20 views (14 present, 6 not needed), 0 problem(s)" in check.stdout
+    assert "contract OK: 21 views (14 present, 7 not needed), 0 problem(s)" in check.stdout
     assert "pw_settlements: not needed (sportsbook not among the products)" in check.stdout
 
     views = ("views_deposits", "views_callbacks", "views_withdrawals", "views_affiliates",
