@@ -18,8 +18,24 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from ground.money import to_major
-from igaming.sim.games.simulator import BookedTransaction
 from igaming.sim.psp.ledger import iso_utc
+
+
+@dataclass(frozen=True)
+class BookedTransaction:
+    """A transaction the provider counts as done (the wallet answered OK): a line of its
+    daily transaction report (the simulator keeps them in its book)."""
+
+    provider: str
+    transaction_id: str
+    round_id: str
+    player_ref: str
+    game_id: str
+    kind: str  # bet, win, rollback
+    amount: int  # minor units; a rollback: the stake it gives back
+    currency: str
+    at: datetime
+
 
 TRANSACTION_COLUMNS = (
     "provider",

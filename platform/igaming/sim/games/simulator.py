@@ -24,6 +24,7 @@ import httpx
 from ground.clock import Clock
 from igaming.partners.request_signing import SIGNATURE_HEADER, sign_request
 from igaming.sim.games.config import GamesSimConfig, ProviderKnobs
+from igaming.sim.games.reports import BookedTransaction, write_game_reports
 
 log = logging.getLogger(__name__)
 
@@ -97,22 +98,6 @@ class SentRequest:
     code: str | None
     duplicate: bool
     bad_signature: bool
-
-
-@dataclass(frozen=True)
-class BookedTransaction:
-    """A transaction the provider counts as done (the wallet answered OK): a line of its
-    daily transaction report (igaming.sim.games.reports)."""
-
-    provider: str
-    transaction_id: str
-    round_id: str
-    player_ref: str
-    game_id: str
-    kind: str  # bet, win, rollback
-    amount: int  # minor units; a rollback: the stake it gives back
-    currency: str
-    at: datetime
 
 
 @dataclass(order=True)
@@ -466,8 +451,6 @@ class GameProviderSimulator:
         """Every provider's transaction report and GGR statement of ``day`` into
         ``out_dir`` (igaming.sim.games.reports); ``plant`` per provider, else each
         provider's ``report_discrepancies`` knob."""
-        from igaming.sim.games.reports import write_game_reports
-
         if plant is None:
             plant = {
                 name: dict(knobs.report_discrepancies)
