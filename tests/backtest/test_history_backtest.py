@@ -4,6 +4,7 @@ against their incidents file, and two rule sets side by side (``--compare``)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,14 +73,14 @@ def test_history_is_scored_against_the_operators_incidents(operator, tmp_path, c
 
 def test_compare_shows_two_rule_sets_side_by_side(operator, tmp_path, capsys):
     url, _, _ = operator
-    # The candidate: PspDown waits 45 minutes instead of 5 (it never fires on a 30-minute
-    # outage).
+    # The candidate: PspDown waits 45 minutes instead of its minute (it never fires on a
+    # 30-minute outage).
     candidate = tmp_path / "candidate"
     shutil.copytree(RULES, candidate)
     payments = candidate / "payments.yml"
     text = payments.read_text(encoding="utf-8")
     head, rest = text.split("- alert: PspDown", 1)
-    rest = rest.replace("for: 5m", "for: 45m", 1)
+    rest = re.sub(r"\n    for: \w+\n", "\n    for: 45m\n", rest, count=1)
     payments.write_text(head + "- alert: PspDown" + rest, encoding="utf-8")
     argv = ["backtest", "--prometheus", url, "--from", _iso(0), "--to", _iso(HOURS * 3600)]
     argv += ["--max-rps", "500"]

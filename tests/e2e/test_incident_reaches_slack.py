@@ -201,6 +201,7 @@ QUIET_PANELS: dict[tuple[str, str], str] = {
     ("wallet", "Break aging: oldest open break by pair and type"): _BREAKS,
     ("wallet", "Open breaks by pair, type and PSP"): _BREAKS,
     ("wallet", "Open breaks by type"): _BREAKS,
+    ("wallet", "Wallet ⟷ game provider: open breaks by provider and type"): _BREAKS,
     ("infrastructure", "Disk time to full (at the rate of the last 6h)"): "series only for "
     "a filesystem whose free space is shrinking: none may be, minutes into a stack",
     **{
