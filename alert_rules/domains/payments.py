@@ -89,7 +89,7 @@ def _daily(by: str, name: str, sel: str, ratio: str) -> tuple[Recording, ...]:
 
 DROP_WINDOWS = ("5m", "10m", "15m", "30m", "1h")
 # Expected while a scope has no baseline: a success rate of 65 % (so that, with the default
-# drop, the alerts fire below about 49 %: the floor of a new GEO) and 5 % of errors.
+# drop, the alerts fire below about 49 %: the floor of a new GEO) and at most 5 % of errors.
 EXPECTED_SUCCESS = 0.65
 EXPECTED_ERRORED = 0.05
 # A longer window's trip counts while every shorter window still shows failures above the
@@ -150,8 +150,8 @@ or
 
 
 def _expectations(by: str) -> tuple[Recording, ...]:
-    """The expected success rate and errored share (baseline, else the defaults), and per
-    window the success rate and how many standard errors each kind of failure lies above
+    """The expected success rate and errored share (baseline, else the floors), and per
+    window the success rate and the evidence (nats) each kind of failure brings against
     its expectation."""
     p = f"{_prefix(by)}:igaming_deposit"
     success, errored = f"{p}_success:ratio_expected", f"{p}_errored:ratio_expected"
