@@ -42,6 +42,17 @@ def game_breaks(engine, now):
     return found[found["pair"] == PAIR]
 
 
+def clean_day_reports(played, tmp_path: Path) -> tuple[date, Path, Path]:
+    """A day of every fault played and its reports written without a planted error: the
+    day, the reports' folder and spinworks' transaction report (for a test to spoil)."""
+    platform, sim, _, clock = played
+    play_a_day_of_every_fault(platform, sim, clock)
+    day = clock.now().date()
+    games = tmp_path / "games"
+    sim.write_reports(day, games, {})
+    return day, games, games / transactions_name("spinworks", day)
+
+
 def test_each_planted_error_is_found_exactly_once_and_nothing_else(world, engine, tmp_path):  # noqa: F811
     platform, sim, _, clock = world
     play_a_day_of_every_fault(platform, sim, clock)
@@ -87,12 +98,8 @@ def test_a_clean_day_has_no_break_once_the_rounds_are_inside_the_window(world, e
 
 
 def test_a_bad_row_is_quarantined_counted_and_reported(world, engine, tmp_path):  # noqa: F811
-    platform, sim, _, clock = world
-    play_a_day_of_every_fault(platform, sim, clock)
-    day = clock.now().date()
-    games = tmp_path / "games"
-    sim.write_reports(day, games, {})
-    path = games / transactions_name("spinworks", day)
+    clock = world[3]
+    day, games, path = clean_day_reports(world, tmp_path)
     lines = path.read_text().splitlines()
     bad = "spinworks,t-bad,r-bad,ref,spinworks:pit-of-gold,bet,1.5,EUR,2026-11-02T12:00:00.000Z"
     path.write_text("\n".join([*lines, bad]) + "\n")
@@ -115,12 +122,8 @@ def _lines(games: Path, day: date) -> int:
 
 
 def test_a_file_cut_short_fails_the_run(world, engine, tmp_path):  # noqa: F811
-    platform, sim, _, clock = world
-    play_a_day_of_every_fault(platform, sim, clock)
-    day = clock.now().date()
-    games = tmp_path / "games"
-    sim.write_reports(day, games, {})
-    path = games / transactions_name("spinworks", day)
+    clock = world[3]
+    day, games, path = clean_day_reports(world, tmp_path)
     path.write_bytes(path.read_bytes()[:-5])
     with pytest.raises(SourceError, match="cut short") as raised:
         reconcile_day(engine, engine, day, options(tmp_path, games), clock.now())
@@ -194,12 +197,8 @@ def test_an_older_ledger_gains_the_game_reports_row_count(tmp_path):
 
 
 def test_a_transaction_reported_twice_is_one_duplicate_break(world, engine, tmp_path):  # noqa: F811
-    platform, sim, _, clock = world
-    play_a_day_of_every_fault(platform, sim, clock)
-    day = clock.now().date()
-    games = tmp_path / "games"
-    sim.write_reports(day, games, {})
-    path = games / transactions_name("spinworks", day)
+    clock = world[3]
+    day, games, path = clean_day_reports(world, tmp_path)
     lines = path.read_text().splitlines()
     again = next(line for line in lines[1:] if ",bet," in line)
     path.write_text("\n".join([*lines, again]) + "\n")
