@@ -10,13 +10,14 @@ reports and GGR statements as the CSV files of docs/game-provider-reports.md, wi
 ``--breaks`` of each break type planted: missing_at_provider, missing_in_wallet,
 amount_mismatch, rollback_one_sided, round_open_past_window, ggr_difference.
 
-The timed run, end to end, in one DuckDB database file with a ``memory_limit`` and a
-``temp_directory`` (so that its joins and aggregates spill to disk rather than grow):
-check every report row with the strict reader's SQL (``reconcilers.sources.strict_csv``,
-the game report's spec) into a temporary table (the rejected rows kept and counted; their
-line numbers are not: the strict reader's numbering is in memory), read the GGR
-statements (the strict reader), match (``reconcilers.match.game_provider.find_breaks``,
-the pair's own SQL), keep the breaks in a break ledger (SQLite) and write the CSV report.
+The timed run, end to end, is the production run's path (``reconcilers.run``'s
+``_match_games``) but for the wallet, which is given as a table: a workspace
+(``reconcilers.match.engine.workspace``: a DuckDB database file with a ``memory_limit``
+and a ``temp_directory``, so that its tables, joins and aggregates spill to disk rather
+than grow), the reports loaded and checked by ``load_game_reports`` (the strict reader's
+SQL into a table per file, rejected rows kept with their line numbers; the GGR statements
+in memory), the match (``reconcilers.match.game_provider.find_breaks``), the breaks kept in
+a break ledger (SQLite) and the CSV report written.
 Peak RSS: VmHWM reset at the start and a sampling thread. Targets (the issue): peak RSS
 under 8 GB at every size, at least 350 000 rows a second end to end (rows a side: the
 provider's report rows), exactly the planted breaks. A measurement: exit 0 whatever the
@@ -35,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pandas as pd
 
 DAY = date(2026, 11, 2)
 NOW = datetime(2026, 11, 4, 6, 0, tzinfo=UTC)
@@ -195,65 +195,29 @@ def run(root: Path, memory_limit: str, sampler: Any, seconds: dict[str, float]) 
     from sqlalchemy import create_engine
 
     from reconcilers import ledger
-    from reconcilers.frames import GGR_ROWS, conform
-    from reconcilers.match.engine import install_macros
+    from reconcilers.match.engine import workspace
     from reconcilers.match.game_provider import find_breaks
     from reconcilers.report import write_csv
-    from reconcilers.sources import game_reports as gr
-    from reconcilers.sources.sql import col, sql_text
-    from reconcilers.sources.strict_csv import _query, read_strict_csv
+    from reconcilers.sources.game_reports import load_game_reports
 
     def step(name: str) -> Any:
         sampler.step = name
         return time.perf_counter()
 
-    reports = root / "reports"
-    db = root / "run.duckdb"
-    db.unlink(missing_ok=True)
-    con = _connect(db, memory_limit, root / "spill")
-    install_macros(con)
-    con.execute(f"ATTACH '{root / 'wallet.duckdb'}' AS w (READ_ONLY)")
-    con.execute("CREATE VIEW gw AS SELECT * FROM w.gw")
-    t0 = step("read")
-    spec = gr.TRANSACTIONS
-    types = ", ".join(f"{sql_text(c)}: 'VARCHAR'" for c in spec.columns)
-    names = ", ".join(sql_text(c) for c in spec.columns)
-    outputs = ", ".join(col(name) for name, _ in spec.outputs)
-    for i, provider in enumerate(PROVIDERS):
-        path = reports / gr.transactions_name(provider, DAY)
-        gr._whole(path, gr.TRANSACTION_COLUMNS)  # the header, and not cut short
-        source = f"""(SELECT NULL::BIGINT AS _line, NULL::VARCHAR AS _raw, *
-            FROM read_csv('{path}', columns = {{{types}}}, header = true,
-                          auto_detect = false, delim = ',', quote = '"', escape = '"',
-                          strict_mode = true, null_padding = false, encoding = 'utf-8',
-                          force_not_null = [{names}]))"""
-        query = _query(spec, source).replace("$provider", sql_text(provider))
-        # A temporary table: DuckDB keeps it in memory up to memory_limit, then spills it
-        # to temp_directory, with lighter compression than the database file's (half the
-        # time to write).
-        verb = "CREATE TEMP TABLE checked AS" if i == 0 else "INSERT INTO checked"
-        con.execute(f"{verb} SELECT *, {sql_text(path.name)} AS source_file FROM ({query})")
-    row = con.execute("SELECT count(*) FILTER (WHERE _reason IS NOT NULL) FROM checked").fetchone()
-    rejects = int(row[0]) if row else 0
-    con.execute(
-        f"CREATE TEMP VIEW gp AS SELECT {outputs}, source_file, _line AS source_line "
-        "FROM checked WHERE _reason IS NULL"
-    )
-    ggr = []
-    for provider in PROVIDERS:
-        rows, _ = read_strict_csv(
-            reports / gr.ggr_name(provider, DAY),
-            gr.GGR,
-            params={"provider": provider, "day": DAY.isoformat()},
-        )
-        ggr.append(rows)
-    con.register("gs", conform(pd.concat(ggr, ignore_index=True), GGR_ROWS, "GGR_ROWS"))
-    seconds["read"] = time.perf_counter() - t0
-    say(f"  read and checked the reports: {seconds['read']:.1f} s ({rejects} rejected)")
-    t0 = step("match")
-    result = find_breaks(con, day=DAY, now=NOW, round_window=WINDOW, providers=list(PROVIDERS))
-    seconds["match"] = time.perf_counter() - t0
-    say(f"  matched: {seconds['match']:.1f} s, {len(result.breaks)} breaks")
+    # The run's own workspace (reconcilers.run._match_games), in the bench's folder.
+    with workspace(memory_limit, root) as (con, _):
+        con.execute(f"ATTACH '{root / 'wallet.duckdb'}' AS w (READ_ONLY)")
+        con.execute("CREATE VIEW gw AS SELECT * FROM w.gw")
+        t0 = step("read")
+        reports = load_game_reports(con, root / "reports", DAY, PROVIDERS, neighbours=False)
+        seconds["read"] = time.perf_counter() - t0
+        rejected = len(reports.rejects)
+        say(f"  read and checked the reports: {seconds['read']:.1f} s ({rejected} rejected)")
+        t0 = step("match")
+        con.execute("SET preserve_insertion_order = false")
+        result = find_breaks(con, day=DAY, now=NOW, round_window=WINDOW, providers=list(PROVIDERS))
+        seconds["match"] = time.perf_counter() - t0
+        say(f"  matched: {seconds['match']:.1f} s, {len(result.breaks)} breaks")
     t0 = step("write")
     state = create_engine(f"sqlite:///{root / 'ledger.db'}")
     ledger.create_tables(state)
@@ -279,7 +243,6 @@ def run(root: Path, memory_limit: str, sampler: Any, seconds: dict[str, float]) 
     write_csv(open_breaks, root / "reconciliation.csv")
     state.dispose()
     seconds["write"] = time.perf_counter() - t0
-    con.close()
     return result
 
 
@@ -315,7 +278,6 @@ def run_games(args: argparse.Namespace) -> int:
         got = sorted(zip(result.breaks["type"], result.breaks["reference"], strict=True))
         expected = sorted(tuple(e) for e in info["expected"])
         rate = info["report_rows"] / whole
-        spilled = sum(f.stat().st_size for f in (root / "spill").rglob("*") if f.is_file())
         results.append(
             {
                 "rows_a_side": n,
@@ -331,7 +293,6 @@ def run_games(args: argparse.Namespace) -> int:
                 "memory_limit": args.games_memory_limit,
                 "load": os.getloadavg()[0],
                 "matched": result.stats["matched"],
-                "spill_left": spilled,
             }
         )
         say(

@@ -124,6 +124,13 @@ class Settings(BaseSettings):
     recon_game_round_window_hours: float = Field(
         default_factory=lambda: _operator().OPERATOR.thresholds.game_round_window_hours
     )
+    # The out-of-core pairs' workspace (wallet ⟷ game provider): DuckDB's memory limit (it
+    # spills to disk past it) and the folder its temporary database and spill files go in
+    # (None: the system's temporary folder).
+    recon_work_memory: str = Field(
+        "4GB", pattern=r"^[0-9]+(\.[0-9]+)? ?(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
+    )
+    recon_work_dir: Path | None = None
     recon_slack_token: str | None = None
     recon_slack_channel: str = "#finance-recon"
     recon_slack_base_url: str = "https://slack.com/api/"

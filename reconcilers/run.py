@@ -63,8 +63,6 @@ class WalletFrames:
 
 # Where a run's wallet frames come from: (engine, day, whether conversions are needed).
 WalletReader = Callable[[Engine, date, bool], WalletFrames]
-# Where the seamless wallet's booked provider transactions come from (GAME_WALLET).
-GameWalletReader = Callable[[Engine, date], pd.DataFrame]
 
 
 @dataclass(frozen=True)
@@ -94,7 +92,10 @@ class RunOptions:
     game_reports_dir: Path | None = None
     game_providers: Sequence[str] = ()
     round_window: timedelta = timedelta(hours=6)  # a round open longer is a break
-    game_wallet: GameWalletReader | None = None  # None: read_game_wallet
+    # DuckDB's memory for the pairs that run out of core (wallet ⟷ game provider): past it
+    # they spill to a temporary folder in work_dir (None: the system's temporary folder)
+    work_memory: str = "4GB"
+    work_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -245,19 +246,6 @@ def read_wallet(engine: Engine, day: date, conversions: bool) -> WalletFrames:
         )
 
 
-def read_game_wallet(engine: Engine, day: date) -> pd.DataFrame:
-    """The provider transactions the seamless wallet booked on ``day`` and its neighbours
-    (pw_casino_wallet_transactions); a platform without the view is a SourceError."""
-    from reconcilers.sources import wallet
-
-    start, end = day_period(day)
-    with wallet.connect(engine) as conn:
-        wallet.require_views(conn, False, games=True)
-        return wallet.load_game_transactions(
-            conn, start - timedelta(days=1), end + timedelta(days=1)
-        )
-
-
 def _match(engine: Engine, day: date, options: RunOptions, now: datetime) -> Found:
     from reconcilers.match import affiliate, internal, psp, rejects
     from reconcilers.sources import affiliate_export, psp_reports
@@ -329,34 +317,51 @@ def _match_games(
     rows: dict[str, int],
     all_rejects: list[pd.DataFrame],
 ) -> None:
-    """Wallet ⟷ game provider: the providers' reports against the seamless wallet."""
+    """Wallet ⟷ game provider: the providers' reports against the seamless wallet, in a
+    workspace that spills to disk past ``options.work_memory`` (the largest money flow an
+    operator has: a day may hold more rows than memory)."""
     from reconcilers.match import game_provider
-    from reconcilers.sources import game_reports
+    from reconcilers.match.engine import MatchResult, workspace
+    from reconcilers.sources import game_reports, wallet
 
     assert options.game_reports_dir is not None
-    options.progress(f"reading the game provider reports from {options.game_reports_dir}")
-    with options.phase("read_games"):
-        reports = game_reports.read_game_reports(
-            options.game_reports_dir, day, options.game_providers
-        )
-        games = (options.game_wallet or read_game_wallet)(engine, day)
-    options.progress(
-        f"  {len(reports.files)} files, {len(reports.rows)} transactions, "
-        f"{len(reports.ggr)} GGR lines, {len(reports.rejects)} rejected; "
-        f"wallet: {len(games)} provider transactions"
-    )
-    with options.phase("match_games"):
-        results["wallet_game_provider"] = game_provider.match_wallet_game_provider(
-            games,
-            reports.rows,
-            reports.ggr,
-            day=day,
-            now=now,
-            round_window=options.round_window,
-            providers=list(options.game_providers),
-        )
-    rows["wallet"] = rows.get("wallet", 0) + len(games)
-    rows["game_report"] = len(reports.rows) + len(reports.ggr) + len(reports.rejects)
+    start, end = day_period(day)
+    with workspace(options.work_memory, options.work_dir) as (con, folder):
+        options.progress(f"reading the game provider reports from {options.game_reports_dir}")
+        with options.phase("read_games"):
+            reports = game_reports.load_game_reports(
+                con, options.game_reports_dir, day, options.game_providers
+            )
+            options.progress(
+                f"  {len(reports.files)} files, {reports.rows} transactions, "
+                f"{reports.ggr} GGR lines, {len(reports.rejects)} rejected; reading the "
+                "wallet's provider transactions"
+            )
+            with wallet.connect(engine) as conn:
+                wallet.require_views(conn, False, games=True)
+                booked = wallet.load_game_transactions_into(
+                    con,
+                    conn,
+                    start - timedelta(days=1),
+                    end + timedelta(days=1),
+                    table="gw",
+                    spool=folder,
+                )
+        options.progress(f"  wallet: {booked} provider transactions")
+        with options.phase("match_games"):
+            # nothing below reads rows in order (the ledger and the reports sort the breaks)
+            con.execute("SET preserve_insertion_order = false")
+            found = game_provider.find_breaks(
+                con,
+                day=day,
+                now=now,
+                round_window=options.round_window,
+                providers=list(options.game_providers),
+            )
+    stats = dict(found.stats) | {"rows_wallet": booked, "rows_other": reports.rows}
+    results["wallet_game_provider"] = MatchResult(found.breaks, stats)
+    rows["wallet"] = rows.get("wallet", 0) + booked
+    rows["game_report"] = reports.rows + reports.ggr + len(reports.rejects)
     all_rejects.append(reports.rejects)
 
 

@@ -86,6 +86,8 @@ def options_for(settings: Settings, day: date, kind: str):
         game_reports_dir=settings.recon_game_reports_dir,
         game_providers=tuple(settings.recon_game_providers),
         round_window=timedelta(hours=settings.recon_game_round_window_hours),
+        work_memory=settings.recon_work_memory,
+        work_dir=settings.recon_work_dir,
         slack=slack,
         kind=kind,
         progress=lambda msg: log.info("%s", msg),

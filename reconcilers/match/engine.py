@@ -15,10 +15,13 @@ of the day finds the same breaks.
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -26,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ground.money import CURRENCY_EXPONENTS
-from reconcilers.frames import BREAKS, DUCKDB_TYPES, STATS_KEYS, UTC_TS, conform
+from reconcilers.frames import ARROW_OUTPUT, BREAKS, DUCKDB_TYPES, STATS_KEYS, UTC_TS, conform
 
 # Columns every side of ``pair_rows`` provides besides its keys and compared values: the
 # frame position and whether the row belongs to the reconciled day.
@@ -141,6 +144,30 @@ def connect() -> duckdb.DuckDBPyConnection:
         con = _database[1].cursor()
     con.execute("SET TimeZone = 'UTC'")
     return con
+
+
+@contextmanager
+def workspace(
+    memory_limit: str, directory: Path | None = None
+) -> Iterator[tuple[duckdb.DuckDBPyConnection, Path]]:
+    """(a connection, its folder): a DuckDB database file of its own in a temporary folder
+    (in ``directory``, or the system's), removed afterwards, with ``memory_limit`` and that
+    folder as its temp_directory, so that its tables, joins and aggregates spill to disk
+    rather than grow past the limit. The ``pw_`` macros are installed, the session time zone
+    is UTC and string results are large Arrow strings (ARROW_OUTPUT)."""
+    with tempfile.TemporaryDirectory(prefix="pitwatch-work-", dir=directory) as tmp:
+        folder = Path(tmp)
+        con = duckdb.connect(str(folder / "work.duckdb"))
+        try:
+            con.execute("SET memory_limit = $limit", {"limit": memory_limit})
+            con.execute("SET temp_directory = $dir", {"dir": str(folder / "spill")})
+            con.execute("SET TimeZone = 'UTC'")
+            for setting in ARROW_OUTPUT:
+                con.execute(setting)
+            install_macros(con)
+            yield con, folder
+        finally:
+            con.close()
 
 
 def day_bounds(day: date) -> dict[str, datetime]:

@@ -11,11 +11,20 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 
 from reconcilers.errors import SourceError
-from reconcilers.frames import GAME_ROWS, GGR_ROWS, REJECTS, conform, empty, from_arrow
+from reconcilers.frames import (
+    DUCKDB_TYPES,
+    GAME_ROWS,
+    GGR_ROWS,
+    REJECTS,
+    conform,
+    empty,
+    from_arrow,
+)
 from reconcilers.sources.psp_reports import CUT_SHORT
 from reconcilers.sources.sql import (
     amount_checks,
@@ -27,6 +36,7 @@ from reconcilers.sources.sql import (
     one_of,
     required,
     shown,
+    sql_text,
     timestamp,
     timestamp_checks,
 )
@@ -34,8 +44,13 @@ from reconcilers.sources.strict_csv import (
     MAX_HEADER_BYTES,
     CsvSpec,
     check_header,
-    connect,
+    check_records,
+    file_source,
+    gather_rejects,
+    query,
+    raw_lines,
     read_strict_csv_arrow,
+    scan_file,
 )
 
 TRANSACTION_COLUMNS = (
@@ -132,18 +147,31 @@ def ggr_name(provider: str, day: date) -> str:
 
 @dataclass(frozen=True)
 class GameReports:
-    rows: pd.DataFrame  # GAME_ROWS: the day's transaction reports and their neighbours'
-    ggr: pd.DataFrame  # GGR_ROWS: the day's statements
+    rows: int  # the good transaction rows (gp): the day's reports and their neighbours'
+    ggr: int  # the day's statement lines (gs)
     rejects: pd.DataFrame  # REJECTS
     files: list[Path]
 
 
-def read_game_reports(
-    folder: Path, day: date, providers: Iterable[str], *, neighbours: bool = True
+def load_game_reports(
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    day: date,
+    providers: Iterable[str],
+    *,
+    neighbours: bool = True,
 ) -> GameReports:
     """Both files of ``day`` of every provider in ``providers`` (each must exist), and with
     ``neighbours`` the transaction reports of the day before and after where they exist (a
-    transaction sent just before midnight may be booked just after it)."""
+    transaction sent just before midnight may be booked just after it), as relations on
+    ``con``: ``gp`` (GAME_ROWS) and ``gs`` (GGR_ROWS).
+
+    Each transaction report is checked by the strict reader's query into a table of ``con``
+    (a workspace's tables spill to disk: the rows never sit in Python's memory), in the
+    file's order, so that a row's line is its position (one record per line, as counted);
+    a file of another structure (a line break inside quotes, a wrong number of fields) is
+    split by Python's csv module instead, in memory. The statements are small: read in
+    memory."""
     folder = Path(folder)
     wanted = list(dict.fromkeys(providers))
     if wanted and not folder.is_dir():
@@ -160,36 +188,98 @@ def read_game_reports(
             missing[0], f"missing (expected two files per game provider per day{more})"
         )
     days = [day - timedelta(days=1), day, day + timedelta(days=1)] if neighbours else [day]
-    rows: list[pa.Table] = []
+    tables: list[tuple[str, str]] = []  # (table, file name)
     lines: list[pa.Table] = []
     rejects: list[pd.DataFrame] = []
     read: list[Path] = []
-    with connect() as con:
-        for provider in wanted:
-            for when in days:
-                path = folder / transactions_name(provider, when)
-                if when != day and not path.is_file():
-                    continue  # a neighbour is optional (but read strictly when there)
-                _whole(path, TRANSACTION_COLUMNS)
-                found, refused = read_strict_csv_arrow(
-                    path, TRANSACTIONS, params={"provider": provider}, con=con
-                )
-                rows.append(found)
-                rejects.append(refused)
-                read.append(path)
-            path = folder / ggr_name(provider, day)
-            _whole(path, GGR_COLUMNS)
-            params = {"provider": provider, "day": day.isoformat()}
-            found, refused = read_strict_csv_arrow(path, GGR, params=params, con=con)
-            lines.append(found)
-            rejects.append(refused)
+    # A table keeps the order it was filled in (rowid = the record's position in the file).
+    con.execute("SET preserve_insertion_order = true")
+    for provider in wanted:
+        for when in days:
+            path = folder / transactions_name(provider, when)
+            if when != day and not path.is_file():
+                continue  # a neighbour is optional (but read strictly when there)
+            _whole(path, TRANSACTION_COLUMNS)
+            table = f"_game_report_{len(tables)}"
+            rejects.append(_check_into(con, table, path, {"provider": provider}))
+            tables.append((table, path.name))
             read.append(path)
+        path = folder / ggr_name(provider, day)
+        _whole(path, GGR_COLUMNS)
+        params = {"provider": provider, "day": day.isoformat()}
+        found, refused = read_strict_csv_arrow(path, GGR, params=params, con=con)
+        lines.append(found)
+        rejects.append(refused)
+        read.append(path)
+    _report_view(con, tables)
+    statements = _frame(lines, GGR_ROWS, "GGR_ROWS")
+    con.register("gs", statements)
     refused = [r for r in rejects if len(r)]
+    ((n,),) = con.sql("SELECT count(*) FROM gp").fetchall()
     return GameReports(
-        rows=_frame(rows, GAME_ROWS, "GAME_ROWS"),
-        ggr=_frame(lines, GGR_ROWS, "GGR_ROWS"),
+        rows=int(n),
+        ggr=len(statements),
         rejects=conform(pd.concat(refused), REJECTS, "REJECTS") if refused else empty(REJECTS),
         files=read,
+    )
+
+
+def _check_into(
+    con: duckdb.DuckDBPyConnection, table: str, path: Path, params: Mapping[str, object]
+) -> pd.DataFrame:
+    """The transaction report ``path`` checked into ``table`` (the outputs, ``_line`` where
+    it is not the position, ``_reason``, ``_raw``): its REJECTS."""
+    scan = scan_file(path, TRANSACTION_COLUMNS)
+    fast = not any(c in str(path) for c in "*?[]{}")  # DuckDB would read a glob
+    if fast:
+        try:
+            con.execute(
+                f"CREATE TEMP TABLE {table} AS {query(TRANSACTIONS, file_source(TRANSACTIONS))}",
+                {**params, "path": str(path)},
+            )
+            ((n,),) = con.sql(f"SELECT count(*) FROM {table}").fetchall()
+            fast = n == scan.data_lines
+        except duckdb.Error:
+            fast = False
+    structural: list[dict[str, object]] = []
+    if not fast:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+        checked, structural = check_records(con, path, TRANSACTIONS, params)
+        con.register("_checked", checked)
+        try:
+            con.execute(f"CREATE TEMP TABLE {table} AS SELECT * FROM _checked")
+        finally:
+            con.unregister("_checked")
+    found = con.sql(
+        f"""SELECT {_LINE} AS source_line, _reason AS reason, _raw AS raw FROM {table}
+            WHERE _reason IS NOT NULL ORDER BY source_line"""
+    ).df()
+    if fast and scan.has_quotes and len(found):
+        found["raw"] = raw_lines(path, found["raw"], found["source_line"])
+    return gather_rejects(found, structural, TRANSACTIONS, path.name)
+
+
+# A record's line: its position after the header, unless split by Python (then its own).
+_LINE = "coalesce(_line, rowid + 2)"
+
+
+def _report_view(con: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]]) -> None:
+    """``gp``: the good rows of every checked report, with their file and line."""
+    if not tables:
+        columns = ", ".join(
+            f"NULL::{DUCKDB_TYPES.get(dtype, 'VARCHAR')} AS {name}"
+            for name, dtype in GAME_ROWS.items()
+        )
+        con.execute(f"CREATE TEMP VIEW gp AS SELECT {columns} WHERE false")
+        return
+    outputs = ", ".join(col(name) for name, _ in TRANSACTIONS.outputs)
+    con.execute(
+        "CREATE TEMP VIEW gp AS "
+        + " UNION ALL ".join(
+            f"SELECT {outputs}, {sql_text(name)} AS source_file, {_LINE} AS source_line "
+            f"FROM {table} WHERE _reason IS NULL"
+            for table, name in tables
+        )
     )
 
 

@@ -95,12 +95,12 @@ def read_strict_csv_arrow(
         checked = None
     fast = checked is not None
     if checked is None:
-        checked, structural = _check_slow(con, path, spec, params or {})
+        checked, structural = check_records(con, path, spec, params or {})
     bad = pc.is_valid(checked["_reason"])
     found = arrow_to_pandas(checked.filter(bad).select(["_line", "_reason", "_raw"]))
     found.columns = ["source_line", "reason", "raw"]
     if fast and scan.has_quotes and len(found):
-        found["raw"] = _raw_lines(path, found["raw"], found["source_line"])
+        found["raw"] = raw_lines(path, found["raw"], found["source_line"])
     return finish(checked, found, structural, spec, path.name)
 
 
@@ -114,17 +114,25 @@ def finish(
     """(rows, rejects) of a checked table: ``found`` its rejected rows (source_line, reason,
     raw), ``structural`` the records that never reached the query."""
     bad = pc.is_valid(checked["_reason"])
-    if structural:
-        found = pd.concat([found, pd.DataFrame(structural, columns=found.columns)])
-        found = found.sort_values("source_line", kind="stable")
-    rejects = found.assign(source=spec.source, source_file=file_name)
-    rows = checked.filter(pc.invert(bad)) if len(found) else checked
+    rejects = gather_rejects(found, structural, spec, file_name)
+    rows = checked.filter(pc.invert(bad)) if len(rejects) else checked
     rows = rows.select([*(name for name, _ in spec.outputs), "_line"])
     rows = rows.rename_columns([*(name for name, _ in spec.outputs), "source_line"])
     files = pa.DictionaryArray.from_arrays(
         pa.array(np.zeros(rows.num_rows, dtype=np.int8)), pa.array([file_name])
     )
-    return rows.append_column("source_file", files), rejects.reset_index(drop=True)
+    return rows.append_column("source_file", files), rejects
+
+
+def gather_rejects(
+    found: pd.DataFrame, structural: list[dict[str, object]], spec: CsvSpec, file_name: str
+) -> pd.DataFrame:
+    """REJECTS of one file: the rows its query refused (``found``: source_line, reason, raw)
+    and the records that never reached it (``structural``), in line order."""
+    if structural:
+        found = pd.concat([found, pd.DataFrame(structural, columns=found.columns)])
+        found = found.sort_values("source_line", kind="stable")
+    return found.assign(source=spec.source, source_file=file_name).reset_index(drop=True)
 
 
 # -- the file as a whole ----------------------------------------------------------------------
@@ -208,15 +216,9 @@ def _check_fast(
     """DuckDB reads the file (lines numbered by their order: the caller checks that there
     is one record per line); None when it refuses its structure (a wrong number of fields,
     bad quoting)."""
-    types = ", ".join(f"{sql_text(c)}: 'VARCHAR'" for c in spec.columns)
-    names = ", ".join(sql_text(c) for c in spec.columns)  # empty fields are '', not NULL
-    source = f"""(SELECT NULL::BIGINT AS _line, NULL::VARCHAR AS _raw, *
-        FROM read_csv($path, columns = {{{types}}}, header = true, auto_detect = false,
-                      delim = ',', quote = '"', escape = '"', strict_mode = true,
-                      null_padding = false, encoding = 'utf-8', force_not_null = [{names}]))"""
     try:
         values = {**params, "path": str(path)}
-        checked = con.sql(_query(spec, source), params=values).to_arrow_table()
+        checked = con.sql(query(spec, file_source(spec)), params=values).to_arrow_table()
     except duckdb.Error:
         return None
     # The n-th record is line n + 1 (after the header). Numbered here: row_number() OVER ()
@@ -225,7 +227,7 @@ def _check_fast(
     return checked.set_column(checked.schema.get_field_index("_line"), "_line", lines)
 
 
-def _raw_lines(path: Path, raws: pd.Series, lines: pd.Series) -> pd.Series:
+def raw_lines(path: Path, raws: pd.Series, lines: pd.Series) -> pd.Series:
     """The rejected lines as written (quotes and all), which joined fields are not."""
     wanted = set(lines[raws.notna()])
     found: dict[int, str] = {}
@@ -246,7 +248,7 @@ def check_frame(
     columns as text): (the checked table, its rejected rows as ``finish`` takes them)."""
     con.register("_records", frame)
     try:
-        checked = con.sql(_query(spec, "_records"), params=dict(params)).to_arrow_table()
+        checked = con.sql(query(spec, "_records"), params=dict(params)).to_arrow_table()
     finally:
         con.unregister("_records")
     bad = pc.is_valid(checked["_reason"])
@@ -255,7 +257,7 @@ def check_frame(
     return checked, found
 
 
-def _check_slow(
+def check_records(
     con: duckdb.DuckDBPyConnection, path: Path, spec: CsvSpec, params: Mapping[str, object]
 ) -> tuple[pa.Table, list[dict[str, object]]]:
     """csv splits the records; those with the right number of fields go through the same
@@ -283,7 +285,7 @@ def _check_slow(
     frame.insert(1, "_raw", pd.Series(raws, dtype=object))
     con.register("_records", frame)
     try:
-        checked = con.sql(_query(spec, "_records"), params=dict(params)).to_arrow_table()
+        checked = con.sql(query(spec, "_records"), params=dict(params)).to_arrow_table()
     finally:
         con.unregister("_records")
     return checked, structural
@@ -316,7 +318,23 @@ def records(path: Path) -> Iterator[tuple[int, str, list[str] | None, str | None
             yield start, raw, fields, error
 
 
-def _query(spec: CsvSpec, source: str) -> str:
+def file_source(spec: CsvSpec) -> str:
+    """SQL of the file ``$path`` read by DuckDB, every column text ('' when empty), with
+    ``_line`` and ``_raw`` NULL (``query``'s source): DuckDB refuses a file of the wrong
+    structure (a wrong number of fields, bad quoting) with an error; it does not see a line
+    break inside quotes (the caller compares the records with the lines)."""
+    types = ", ".join(f"{sql_text(c)}: 'VARCHAR'" for c in spec.columns)
+    names = ", ".join(sql_text(c) for c in spec.columns)  # empty fields are '', not NULL
+    return f"""(SELECT NULL::BIGINT AS _line, NULL::VARCHAR AS _raw, *
+        FROM read_csv($path, columns = {{{types}}}, header = true, auto_detect = false,
+                      delim = ',', quote = '"', escape = '"', strict_mode = true,
+                      null_padding = false, encoding = 'utf-8', force_not_null = [{names}]))"""
+
+
+def query(spec: CsvSpec, source: str) -> str:
+    """The spec's checks and outputs over ``source`` (``_line``, ``_raw`` and the spec's
+    columns as text): the outputs, ``_line``, ``_reason`` (NULL: a good row) and ``_raw``
+    (the record as written, on a rejected row)."""
     derived = "".join(f", {sql} AS {col(name)}" for name, sql in spec.derived)
     reason = " ".join(f"WHEN {bad} THEN {why}" for bad, why in spec.checks)
     outputs = ", ".join(f"{sql} AS {col(name)}" for name, sql in spec.outputs)

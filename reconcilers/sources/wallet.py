@@ -165,12 +165,13 @@ CONVERSIONS = _timed(
 )
 
 # What the seamless wallet booked of the game providers, in the period (by its time).
+GAME_TRANSACTIONS_SQL = """
+    SELECT g.provider, g.provider_transaction_id, g.round_id, g.player_ref, g.kind,
+           g.amount_minor, g.currency, g.created_at, g.game_id, g.round_status
+    FROM pw_casino_wallet_transactions g
+    WHERE g.created_at >= :start AND g.created_at < :end"""
 GAME_TRANSACTIONS = _timed(
-    """SELECT g.provider, g.provider_transaction_id, g.round_id, g.player_ref, g.kind,
-              g.amount_minor, g.currency, g.created_at, g.game_id, g.round_status
-       FROM pw_casino_wallet_transactions g
-       WHERE g.created_at >= :start AND g.created_at < :end
-       ORDER BY g.created_at, g.provider, g.provider_transaction_id""",
+    GAME_TRANSACTIONS_SQL + " ORDER BY g.created_at, g.provider, g.provider_transaction_id",
     "created_at",
 )
 
@@ -309,18 +310,69 @@ def _load(
     schema: Mapping[str, str],
     name: str,
 ) -> pd.DataFrame:
+    with _reading(views), _connected(engine_or_connection) as conn:
+        if conn.dialect.name == "postgresql":
+            frame = _copy_load(conn, query, params, schema, name)
+            release_memory()  # the COPY's Arrow result is gone
+            return frame
+        return _fetch_load(conn, query, params, schema, name)
+
+
+@contextmanager
+def _reading(views: str) -> Iterator[None]:
+    """A database error while reading ``views`` as a SourceError (one line)."""
     try:
-        with _connected(engine_or_connection) as conn:
-            if conn.dialect.name == "postgresql":
-                frame = _copy_load(conn, query, params, schema, name)
-                release_memory()  # the COPY's Arrow result is gone
-                return frame
-            return _fetch_load(conn, query, params, schema, name)
+        yield
     except (DBAPIError, psycopg.Error) as exc:  # through SQLAlchemy, or the COPY's own
         orig = exc.orig if isinstance(exc, DBAPIError) else exc
         cause = str(orig).strip() if orig is not None else ""
         detail = cause.splitlines()[0] if cause else type(exc).__name__
         raise SourceError(views, f"cannot be read ({detail})") from exc
+
+
+def load_game_transactions_into(
+    con: duckdb.DuckDBPyConnection,
+    engine_or_connection: Bind,
+    start: datetime,
+    end: datetime,
+    *,
+    table: str,
+    spool: Path,
+) -> int:
+    """The GAME_WALLET rows of the period as the table ``table`` on ``con``, a DuckDB
+    database that spills to disk, so that no more of them than a chunk is ever in Python's
+    memory: on PostgreSQL through ``COPY ... TO STDOUT`` into a CSV file in the folder
+    ``spool`` that DuckDB reads; elsewhere fetched in chunks. Returns the number of rows."""
+    columns = ", ".join(f"{c} {DUCKDB_TYPES.get(t, 'VARCHAR')}" for c, t in GAME_WALLET.items())
+    con.execute(f"CREATE TABLE {table} ({columns})")
+    query = _timed(GAME_TRANSACTIONS_SQL, "created_at")  # no ORDER BY: a table has none
+    params = _period(start, end)
+    with _reading("pw_casino_wallet_transactions"), _connected(engine_or_connection) as conn:
+        if conn.dialect.name == "postgresql":
+            path = spool / "pw_casino_wallet_transactions.csv"
+            try:
+                _copy_to(conn, query, params, path)
+                con.execute(
+                    f"INSERT INTO {table} SELECT * FROM {_copied_csv(path, GAME_WALLET)}",
+                    {"path": str(path)},
+                )
+            finally:
+                path.unlink(missing_ok=True)
+        else:
+            result = conn.execution_options(stream_results=True, yield_per=_CHUNK).execute(
+                query, dict(params)
+            )
+            names = list(result.keys())
+            for chunk in result.partitions(_CHUNK):
+                rows = [tuple(row) for row in chunk]
+                frame = conform(pd.DataFrame.from_records(rows, columns=names), GAME_WALLET, table)
+                con.register("_chunk", frame)
+                try:
+                    con.execute(f"INSERT INTO {table} SELECT * FROM _chunk")
+                finally:
+                    con.unregister("_chunk")
+    ((n,),) = con.sql(f"SELECT count(*) FROM {table}").fetchall()
+    return int(n)
 
 
 def _fetch_load(
@@ -362,7 +414,20 @@ def _copy_load(
 ) -> pd.DataFrame:
     """The query's rows through ``COPY (query) TO STDOUT`` as CSV into a temporary file,
     parsed by DuckDB into Arrow-backed columns: no Python object per row or value (the row
-    by row fetch of 10M movements took 100 s and 10 GB; this about a quarter of the time).
+    by row fetch of 10M movements took 100 s and 10 GB; this about a quarter of the time)."""
+    with tempfile.TemporaryDirectory(prefix="pitwatch-copy-") as tmp:
+        path = Path(tmp) / "rows.csv"
+        _copy_to(conn, query, params, path)
+        return _read_copied(path, schema, name)
+
+
+def _copy_to(
+    conn: Connection,
+    query: TextClause | TextualSelect,
+    params: Mapping[str, object],
+    path: Path,
+) -> None:
+    """``COPY (query) TO STDOUT`` as CSV with a header into the file ``path``.
 
     It runs on the caller's connection, so in its transaction and snapshot; the session's
     TimeZone and DateStyle are set for the COPY (the CSV's timestamps are ISO in UTC) and
@@ -380,16 +445,13 @@ def _copy_load(
     try:
         raw = conn.connection.driver_connection
         assert isinstance(raw, psycopg.Connection)
-        with tempfile.TemporaryDirectory(prefix="pitwatch-copy-") as tmp:
-            path = Path(tmp) / "rows.csv"
-            with (
-                path.open("wb") as fh,
-                raw.cursor() as cur,
-                cur.copy(f"COPY ({compiled}) TO STDOUT (FORMAT csv, HEADER true)", values) as copy,
-            ):
-                for data in copy:
-                    fh.write(data)
-            return _read_copied(path, schema, name)
+        with (
+            path.open("wb") as fh,
+            raw.cursor() as cur,
+            cur.copy(f"COPY ({compiled}) TO STDOUT (FORMAT csv, HEADER true)", values) as copy,
+        ):
+            for data in copy:
+                fh.write(data)
     finally:
         _set_local(conn, dict(zip(_COPY_SETTINGS, saved, strict=True)))
 
@@ -402,24 +464,28 @@ def _set_local(conn: Connection, settings: Mapping[str, str]) -> None:
 
 
 def _read_copied(path: Path, schema: Mapping[str, str], name: str) -> pd.DataFrame:
-    """PostgreSQL's CSV (NULL unquoted and empty, an empty string quoted) as the schema's
-    frame, in the file's row order."""
+    """PostgreSQL's CSV as the schema's frame, in the file's row order."""
     with path.open("rb") as fh:
         header = fh.readline().decode("utf-8").rstrip("\r\n").split(",")
     if header == [""]:  # PostgreSQL writes the header even for no row: not expected
         return empty(schema)
-    types = ", ".join(
-        f"'{column}': '{DUCKDB_TYPES.get(schema.get(column, 'string'), 'VARCHAR')}'"
-        for column in header
-    )
     with duckdb.connect() as con:
         con.execute("SET TimeZone = 'UTC'")
         for setting in ARROW_OUTPUT:
             con.execute(setting)
+        copied = {column: schema.get(column, "string") for column in header}
         table = con.sql(
-            f"""SELECT * FROM read_csv($path, header = true, auto_detect = false,
-                    columns = {{{types}}}, delim = ',', quote = '"', escape = '"',
-                    allow_quoted_nulls = false, strict_mode = true)""",
-            params={"path": str(path)},
+            f"SELECT * FROM {_copied_csv(path, copied)}", params={"path": str(path)}
         ).to_arrow_table()
     return from_arrow(table, schema, name)
+
+
+def _copied_csv(path: Path, columns: Mapping[str, str]) -> str:
+    """DuckDB's reading (parameter ``$path``) of the CSV ``COPY ... TO STDOUT`` wrote
+    (NULL unquoted and empty, an empty string quoted) with ``columns`` of frame types."""
+    types = ", ".join(
+        f"'{column}': '{DUCKDB_TYPES.get(dtype, 'VARCHAR')}'" for column, dtype in columns.items()
+    )
+    return f"""read_csv($path, header = true, auto_detect = false, columns = {{{types}}},
+                        delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false,
+                        strict_mode = true)"""

@@ -6,6 +6,7 @@ short is one line, exit 2 and a failed run."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -115,6 +116,33 @@ def test_a_bad_row_is_quarantined_counted_and_reported(world, engine, tmp_path):
     # every data row of both files, the quarantined one too
     assert result.summary.rows["game_report"] == len(lines) + _lines(games, day) - 1
     assert result.rejects is not None and "t-bad" in result.rejects.read_text()
+
+
+def test_a_line_break_inside_quotes_keeps_every_line_number(world, engine, tmp_path):  # noqa: F811
+    # Not one record per line: the report is split by Python's csv module, and its rows
+    # keep their own (first) line numbers, the quarantined one after the break included.
+    clock = world[3]
+    day, games, path = clean_day_reports(world, tmp_path)
+    lines = path.read_text().splitlines()
+    fields = lines[3].split(",")
+    fields[3] = '"ref\nwith a break"'  # player_ref: not compared, the row still matches
+    lines[3] = ",".join(fields)
+    bad = "spinworks,t-bad,r-bad,ref,spinworks:pit-of-gold,bet,1.5,EUR,2026-11-02T12:00:00.000Z"
+    path.write_text("\n".join([*lines, bad]) + "\n")
+    now = clock.now() + timedelta(hours=1)
+    work = tmp_path / "work"
+    work.mkdir()
+
+    run = replace(options(tmp_path, games), work_dir=work, work_memory="64MB")
+    result = reconcile_day(engine, engine, day, run, now)
+
+    found = game_breaks(engine, now)
+    # the bad row is the file's last record: its line is after the quoted break
+    assert list(zip(found["type"], found["reference"], strict=True)) == [
+        ("invalid_record", f"{path.name}:{len(lines) + 2}")
+    ]
+    assert result.summary.rows["game_report"] == len(lines) + _lines(games, day) - 1
+    assert list(work.iterdir()) == []  # the workspace is gone with the run
 
 
 def _lines(games: Path, day: date) -> int:
