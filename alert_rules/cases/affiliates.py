@@ -5,9 +5,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from alert_rules.domains.affiliates import ALERTS, DEAD, FTDS, GAP, POSTBACKS, QUALIFIED, REGS
+from alert_rules.domains.affiliates import (
+    ALERTS,
+    DEAD,
+    FTDS,
+    GAP,
+    PENDING_AGE,
+    POSTBACKS,
+    QUALIFIED,
+    REGS,
+)
 from alert_rules.model import Case, Fires, Series, Silent, silence
-from alert_rules.series import counter, counter_from, every, gauge, merge, series, stale_after
+from alert_rules.series import (
+    counter,
+    counter_from,
+    every,
+    gauge,
+    gauge_from,
+    merge,
+    series,
+    stale_after,
+)
 
 NAMES = tuple(a.name for a in ALERTS)
 
@@ -49,10 +67,26 @@ def gap(affiliate: str, campaign: str, *segments: tuple[int, float | None]) -> S
     return series(GAP, gauge(*segments), affiliate=affiliate, campaign=campaign)
 
 
+def pending_age(affiliate: str, per_minute: list[float]) -> Series:
+    """The age of the affiliate's oldest pending postback at each minute."""
+    return series(PENDING_AGE, gauge_from(per_minute), affiliate=affiliate)
+
+
+def retried(minutes: int, start: int, failures: int, idle: float = 3) -> list[float]:
+    """Oldest pending postback ages: ``idle`` seconds (one in flight at the scrape), and a
+    postback queued at ``start`` that fails ``failures`` times in a row (back-off 30 s, 1,
+    2, 4 ... minutes) before it is delivered."""
+    waited = sum(30 * 2**i for i in range(failures))
+    ages = [idle] * (minutes + 1)
+    for m in range(start, min(minutes, start + waited // 60) + 1):
+        ages[m] = max(idle, 60.0 * (m - start))
+    return ages
+
+
 def healthy(minutes: int, surge: tuple[int, int] | None = None) -> tuple[Series, ...]:
     """A busy evening: topcasinos (two campaigns) and betguide convert 20 to 30 % of their
     registrations, 2 % of postback attempts fail and are retried, one FTD postback of
-    topcasinos takes a few retries (gap of 1 for 8 minutes), no dead letter.
+    topcasinos takes a few retries (gap of 1 for 8 minutes, pending for 7), no dead letter.
     ``surge``: (start, length) of a 5x kickoff, same ratios."""
 
     def seg(*rates: float) -> list[tuple[Any, ...]]:  # a funnel's or a postbacks' segments
@@ -74,6 +108,8 @@ def healthy(minutes: int, surge: tuple[int, int] | None = None) -> tuple[Series,
         gap("topcasinos", "spring", (100, 0), (8, 1), (minutes - 108, 0)),
         gap("topcasinos", "brand", (minutes, 0)),
         gap("betguide", "tips", (minutes, 0)),
+        pending_age("topcasinos", retried(minutes, 100, 4)),
+        pending_age("betguide", [3.0] * (minutes + 1)),
     )
 
 
@@ -97,6 +133,12 @@ def quiet_affiliate(minutes: int, fail_at: int = 74) -> tuple[Series, ...]:
         series(POSTBACKS, counter_from(failed), affiliate="nightowl", outcome="failed"),
         series(POSTBACKS, counter((minutes, 0)), affiliate="nightowl", outcome="dead_lettered"),
         gap("nightowl", "default", (minutes, 0)),
+        # pending only while the failed FTD postback waits for its retry
+        series(
+            PENDING_AGE,
+            gauge((fail_at, None), (2, 60), (minutes - fail_at - 2, None)),
+            affiliate="nightowl",
+        ),
     )
 
 
@@ -259,6 +301,42 @@ def cases() -> tuple[Case, ...]:
             ),
             (Silent("100m"), Silent("120m"), Silent("150m")),
             alerts=("PostbackFailureRate",),
+        ),
+        # -- PostbacksStuckPending
+        Case(
+            "the affiliate worker stalls from minute 60 to 100: queued postbacks wait",
+            "incident",
+            (pending_age("topcasinos", [3.0] * 60 + [60.0 * m for m in range(40)] + [3.0] * 51),),
+            (
+                Silent("71m"),
+                Fires("74m", {"affiliate": "topcasinos"}, 840),
+                Fires("99m", {"affiliate": "topcasinos"}, 2340),
+                Silent("101m"),
+            ),
+            incident_start="60m",
+            recovery="100m",
+            alerts=("PostbacksStuckPending",),
+        ),
+        Case(
+            "nightowl's endpoint is down: its one postback is retried for an hour, then given up",
+            "incident",
+            (pending_age("nightowl", retried(150, 60, 7, idle=0)),),
+            (
+                Silent("71m"),
+                Fires("74m", {"affiliate": "nightowl"}, 840),
+                Fires("123m", {"affiliate": "nightowl"}, 3780),
+                Silent("125m"),
+            ),
+            incident_start="60m",
+            recovery="124m",  # dead-lettered: PostbacksDeadLettered takes over
+            alerts=("PostbacksStuckPending",),
+        ),
+        Case(
+            "a betguide postback fails four times in a row, then is delivered (7.5 minutes)",
+            "guard",
+            (pending_age("betguide", retried(150, 60, 4)),),
+            (Silent("65m"), Silent("68m"), Silent("70m"), Silent("75m")),
+            alerts=("PostbacksStuckPending",),
         ),
         # -- PostbacksDeadLettered
         Case(

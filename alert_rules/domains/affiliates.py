@@ -14,6 +14,7 @@ QUALIFIED = BY_NAME["igaming_affiliate_qualified_ftds"].exposed_name
 POSTBACKS = BY_NAME["igaming_postbacks"].exposed_name
 GAP = BY_NAME["igaming_ftd_postback_gap"].name
 DEAD = BY_NAME["igaming_postbacks_dead_letter"].name
+PENDING_AGE = BY_NAME["igaming_postbacks_pending_oldest_age_seconds"].name
 
 _UNITS = {"m": "minutes", "h": "hours"}
 
@@ -241,6 +242,67 @@ sum by (affiliate) (increase({POSTBACKS}{{outcome=~"failed|delivered"}}[$window]
     ),
 )
 
+# -- postbacks that do not leave (state exporter) ------------------------------------------
+
+# Ten minutes: four failed attempts in a row (30 s + 1 + 2 + 4 minutes of back-off) stay
+# below it; a postback our dispatcher holds back, or that their endpoint keeps refusing,
+# passes it ten minutes after it was queued, whatever the volume.
+PENDING_MAX_AGE = 600
+
+POSTBACKS_STUCK_PENDING = Alert(
+    name="PostbacksStuckPending",
+    domain="affiliates",
+    team="affiliates",
+    severity="warning",
+    summary="Postbacks to an affiliate wait and are not delivered.",
+    description=(
+        "The oldest postback pending for {affiliate} was queued {value:dur} ago and is still "
+        "not delivered: our dispatcher does not send it, or their endpoint keeps refusing it."
+    ),
+    expr=f"max by (affiliate) ({PENDING_AGE}) > $max_age_seconds",
+    for_="2m",
+    scope=("affiliate",),
+    dashboard="affiliates",
+    detection="20m",
+    params={
+        "max_age_seconds": Param(
+            PENDING_MAX_AGE,
+            "age of the oldest pending postback that fires (a few retries stay below it)",
+        ),
+    },
+    catches=(
+        Catch("postback_outage", {"affiliate": "affiliate"}, needs=("mode=down",)),
+        Catch("postback_dispatcher_stall"),
+    ),
+    runbook=Runbook(
+        meaning="The state exporter reads the affiliate's postback jobs still `pending` (not "
+        "delivered, not dead-lettered) and the age of the oldest. A healthy dispatcher sends a "
+        "postback within seconds of the conversion and retries a failed one after 30 s, 1, 2, "
+        "4 ... minutes: a postback still pending after `max_age_seconds` is not being sent or "
+        "keeps failing. It needs one postback of any event (registration, deposit, FTD), so "
+        "it warns about a stalled dispatcher or a dead endpoint long before enough FTDs "
+        "qualify for FtdPostbacksStopped or FtdPostbackGap, and for affiliates too small for "
+        "them. It resolves when the affiliate has no pending postback this old: delivered, "
+        "or dead-lettered after 8 attempts (PostbacksDeadLettered takes over).",
+        impact="The affiliate's tracker is missing conversions from this minute on; it "
+        "optimises and pays on postbacks within the hour. Nothing is lost yet: the jobs are "
+        "retried, then dead-lettered about an hour after the first attempt.",
+        diagnosis=(
+            "Every affiliate at once: our affiliate worker (`run_worker`: outbox consumer + "
+            "postback dispatcher) is down or stuck; check its process and its log for "
+            "'affiliate worker pass failed'.",
+            f"One affiliate: list its jobs with {_list_jobs('pending')}; `attempts` above 0 "
+            "with `last_status_code` 5xx, timeout or connect_error: their endpoint is down "
+            "(PostbackFailureRate follows); 4xx: our URL template, secret or clock.",
+        ),
+        mitigation=(
+            "Worker down or stuck: restart it; the pending jobs are sent within seconds.",
+            "Their endpoint down: the affiliate manager tells the affiliate, with the status "
+            "codes seen, and watches PostbacksDeadLettered.",
+        ),
+    ),
+)
+
 # -- dead letters --------------------------------------------------------------------------
 
 POSTBACKS_DEAD_LETTERED = Alert(
@@ -349,6 +411,7 @@ ALERTS = (
     FTD_POSTBACKS_STOPPED,
     FTD_POSTBACK_GAP,
     POSTBACK_FAILURE_RATE,
+    POSTBACKS_STUCK_PENDING,
     POSTBACKS_DEAD_LETTERED,
     AFFILIATE_CONVERSION_ANOMALY,
 )

@@ -43,6 +43,19 @@ POSTBACKS_DEAD_LETTER = _gauge(
     AFFILIATE,
     team="affiliates",
 )
+POSTBACKS_PENDING = _gauge(
+    "igaming_postbacks_pending",
+    "Postbacks not yet delivered nor given up (waiting for their first attempt or a retry).",
+    AFFILIATE,
+    team="affiliates",
+)
+POSTBACKS_PENDING_OLDEST = _gauge(
+    "igaming_postbacks_pending_oldest_age_seconds",
+    "Age of the oldest pending postback (0 when none).",
+    AFFILIATE,
+    team="affiliates",
+    unit="seconds",
+)
 DEPOSITS_PENDING_STALE = _gauge(
     "igaming_deposits_pending_stale",
     "Deposits still waiting for their final PSP callback after the threshold.",
@@ -156,6 +169,8 @@ METRICS: tuple[Metric, ...] = (
     FTD_POSTBACK_GAP,
     FTD_POSTBACK_GAP_OLDEST,
     POSTBACKS_DEAD_LETTER,
+    POSTBACKS_PENDING,
+    POSTBACKS_PENDING_OLDEST,
     DEPOSITS_PENDING_STALE,
     DEPOSITS_PENDING_OLDEST,
     WITHDRAWALS_STUCK,

@@ -1,4 +1,4 @@
-"""FTD postback gap and dead-lettered postbacks, by affiliate (and campaign), top-N.
+"""FTD postback gap, pending and dead-lettered postbacks, by affiliate (and campaign), top-N.
 
 The gap: FTDs qualified between ``now - lookback`` and ``now - grace`` with no delivered
 ``ftd`` postback. Index-backed: ``affiliate_conversions (type, qualified_at)`` (migration
@@ -6,6 +6,14 @@ The gap: FTDs qualified between ``now - lookback`` and ``now - grace`` with no d
 affiliate/campaign with an FTD in the window gets a series (0 when all its postbacks were
 delivered), so that a gap that closes reads 0, not absent. A gap older than the look-back
 leaves this metric; its postback then shows as dead-lettered or pending for good.
+
+Pending postbacks: every job not delivered nor dead-lettered, and the age of the oldest
+(``postback_jobs (status, next_attempt_at)`` bounds them). A healthy dispatcher sends a
+postback within seconds and retries a failed one after 30 s, 1, 2, 4 ... minutes; an
+oldest pending postback many minutes old means it is not sent (our dispatcher stalled) or
+keeps failing (their endpoint), whatever the event and however few conversions there are.
+Only affiliates with a pending postback have a series: an affiliate whose queue empties
+loses its series (the alert on it resolves).
 """
 
 from __future__ import annotations
@@ -31,6 +39,10 @@ FTD_GAP = text(
          AND c.qualified_at < :cutoff
        GROUP BY c.affiliate, c.campaign"""
 ).bindparams(at("since"), at("cutoff"))
+PENDING = text(
+    """SELECT affiliate, COUNT(*) AS n, MIN(created_at) AS oldest FROM pw_postbacks
+       WHERE status = 'pending' GROUP BY affiliate"""
+)
 DEAD_LETTERS = text(
     """SELECT affiliate, COUNT(*) AS n FROM pw_postbacks WHERE status = 'dead_letter'
        GROUP BY affiliate"""
@@ -39,7 +51,13 @@ DEAD_LETTERS = text(
 
 class AffiliatesCollector(StateCollector):
     name = "affiliates"
-    metrics = (m.FTD_POSTBACK_GAP, m.FTD_POSTBACK_GAP_OLDEST, m.POSTBACKS_DEAD_LETTER)
+    metrics = (
+        m.FTD_POSTBACK_GAP,
+        m.FTD_POSTBACK_GAP_OLDEST,
+        m.POSTBACKS_DEAD_LETTER,
+        m.POSTBACKS_PENDING,
+        m.POSTBACKS_PENDING_OLDEST,
+    )
 
     def query(self, conn: Connection, now: datetime) -> Iterable[Metric]:
         cfg = self.config
@@ -71,4 +89,14 @@ class AffiliatesCollector(StateCollector):
             top_n(dead_rows, self.n_for(AFFILIATE), configured(AFFILIATE)).items()
         ):
             dead.add_metric([affiliate], n)
-        return [gap, oldest, dead]
+        pending = gauge(m.POSTBACKS_PENDING)
+        pending_oldest = gauge(m.POSTBACKS_PENDING_OLDEST)
+        pending_rows = [
+            ((r.affiliate or "other",), r.n, r.n, age(now, r.oldest)) for r in conn.execute(PENDING)
+        ]
+        for (affiliate,), (n, old) in sorted(
+            top_n(pending_rows, self.n_for(AFFILIATE), configured(AFFILIATE)).items()
+        ):
+            pending.add_metric([affiliate], n)
+            pending_oldest.add_metric([affiliate], old)
+        return [gap, oldest, dead, pending, pending_oldest]

@@ -21,6 +21,8 @@ POSTBACK_DELAY = hist("igaming_postback_delivery_delay_seconds")
 GAP = m("igaming_ftd_postback_gap")
 GAP_OLDEST = m("igaming_ftd_postback_gap_oldest_age_seconds")
 DEAD = m("igaming_postbacks_dead_letter")
+PENDING = m("igaming_postbacks_pending")
+PENDING_OLDEST = m("igaming_postbacks_pending_oldest_age_seconds")
 
 PAIR = (var("affiliate"), var("campaign"))
 AFFILIATE = var("affiliate")
@@ -34,6 +36,7 @@ def board(src: AlertSource) -> Board:
     failure_window = src.window("PostbackFailureRate", "window", "30m")
     gap_limit = src.limit("FtdPostbackGap", "max_gap", op=">", counts=True)
     dead_limit = src.limit("PostbacksDeadLettered", "max_dead", op=">", counts=True)
+    pending_limit = src.limit("PostbacksStuckPending", "max_age_seconds", op=">")
 
     def failure_ratio(by: str) -> str:
         failed = sum_by(
@@ -225,6 +228,24 @@ def board(src: AlertSource) -> Board:
             min_=0,
             limits=[dead_limit],
             w=8,
+        ),
+        timeseries(
+            "Pending postbacks by affiliate",
+            Q(f"max by (affiliate) ({PENDING}{{{AFFILIATE}}})", "{{affiliate}}"),
+            unit="short",
+            min_=0,
+            desc="Postbacks queued and not yet delivered nor given up: waiting for their first "
+            "attempt or a retry (no series: none pending).",
+            w=12,
+        ),
+        timeseries(
+            "Oldest pending postback by affiliate",
+            Q(f"max by (affiliate) ({PENDING_OLDEST}{{{AFFILIATE}}})", "{{affiliate}}"),
+            unit="s",
+            min_=0,
+            limits=[pending_limit],
+            links=runbook_links(src, "PostbacksStuckPending"),
+            w=12,
         ),
     ]
     return Board(

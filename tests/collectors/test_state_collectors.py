@@ -167,6 +167,26 @@ def test_dead_lettered_postbacks_are_counted_by_affiliate(engine):
     assert registry.get_sample_value(dead, {"affiliate": "aff17"}) == 1
 
 
+def test_pending_postbacks_age_until_delivered_and_leave_the_metric(engine):
+    w = make_world(engine)
+    registry, _app = create_exporter(engine, w.clock)
+    aff = {"affiliate": "aff17"}
+    pending, oldest = "igaming_postbacks_pending", "igaming_postbacks_pending_oldest_age_seconds"
+    w.client.put("/admin/affiliates/aff17", json={"knobs": {"down": True}})
+    referred_player(w.p)
+    consume_all(w.p)  # the registration's postback job, not sent yet (a stalled dispatcher)
+    assert registry.get_sample_value(pending, aff) >= 1
+    w.clock.advance(120)
+    assert registry.get_sample_value(oldest, aff) == 120
+    dispatch_due(w.p, w.client)  # their endpoint is down: still pending, retried later
+    w.clock.advance(60)
+    assert registry.get_sample_value(oldest, aff) == 180
+    w.client.put("/admin/affiliates/aff17", json={"knobs": {"down": False}})
+    dispatch_due(w.p, w.client)
+    assert registry.get_sample_value(pending, aff) is None  # delivered: no series
+    assert registry.get_sample_value(oldest, aff) is None
+
+
 def test_ledger_invariant_flips_to_zero_when_a_balance_is_tampered_with(engine):
     clock = FakeClock()
     p = make_platform(engine, clock=clock)

@@ -192,12 +192,15 @@ def _deposits_seen(prometheus_url: str) -> float:
 _DEAD = "a postback is dead-lettered after 8 failed attempts over hours: none in minutes"
 _GAP = "series only for campaigns with an FTD whose postback is undelivered: none here"
 _BREAKS = "series only per open reconciliation break: the stack's reconciliation finds none"
+_PENDING = "series only while a postback waits: sent within a second, rarely at a scrape"
 QUIET_PANELS: dict[tuple[str, str], str] = {
     ("affiliates", "Dead-lettered postbacks"): _DEAD,
     ("affiliates", "Dead-lettered postbacks by affiliate"): _DEAD,
     ("affiliates", "FTDs without a delivered postback"): _GAP,
     ("affiliates", "FTDs without a delivered postback, by affiliate and campaign"): _GAP,
     ("affiliates", "Oldest FTD without a delivered postback"): _GAP,
+    ("affiliates", "Pending postbacks by affiliate"): _PENDING,
+    ("affiliates", "Oldest pending postback by affiliate"): _PENDING,
     ("wallet", "Break aging: oldest open break by pair and type"): _BREAKS,
     ("wallet", "Open breaks by pair, type and PSP"): _BREAKS,
     ("wallet", "Open breaks by type"): _BREAKS,
