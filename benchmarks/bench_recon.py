@@ -1119,6 +1119,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="4GB",
         help="--provider-rows: DuckDB's memory_limit (it spills past it; default 4GB)",
     )
+    parser.add_argument(
+        "--games-wallet-postgres",
+        action="store_true",
+        help="--provider-rows: the wallet in --database-url's PostgreSQL behind the view "
+        "pw_casino_wallet_transactions, read as a run reads it (timed), instead of a table",
+    )
     parser.add_argument("--workdir", type=Path, help="where the files go (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the files and the schema")
     parser.add_argument(

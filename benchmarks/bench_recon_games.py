@@ -190,8 +190,17 @@ def _major(minor: int) -> str:
     return f"{sign}{abs(int(minor)) // 100}.{abs(int(minor)) % 100:02d}"
 
 
-def run(root: Path, memory_limit: str, sampler: Any, seconds: dict[str, float]) -> Any:
-    """The timed run: read and check the reports, match, keep the breaks, write the CSV."""
+def run(
+    root: Path,
+    memory_limit: str,
+    sampler: Any,
+    seconds: dict[str, float],
+    wallet: tuple[str, str] | None = None,
+) -> Any:
+    """The timed run: read and check the reports, match, keep the breaks, write the CSV.
+    ``wallet``: (PostgreSQL URL, schema) of a ``to_postgres`` copy, read through the view
+    as a run reads it (``load_game_transactions_into``: COPY into the workspace) instead
+    of attaching the wallet's DuckDB table."""
     from sqlalchemy import create_engine
 
     from reconcilers import ledger
@@ -205,9 +214,15 @@ def run(root: Path, memory_limit: str, sampler: Any, seconds: dict[str, float]) 
         return time.perf_counter()
 
     # The run's own workspace (reconcilers.run._match_games), in the bench's folder.
-    with workspace(memory_limit, root) as (con, _):
-        con.execute(f"ATTACH '{root / 'wallet.duckdb'}' AS w (READ_ONLY)")
-        con.execute("CREATE VIEW gw AS SELECT * FROM w.gw")
+    with workspace(memory_limit, root) as (con, folder):
+        if wallet is None:
+            con.execute(f"ATTACH '{root / 'wallet.duckdb'}' AS w (READ_ONLY)")
+            con.execute("CREATE VIEW gw AS SELECT * FROM w.gw")
+        else:
+            t0 = step("wallet")
+            _read_wallet(con, folder, *wallet)
+            seconds["wallet"] = time.perf_counter() - t0
+            say(f"  read the wallet from PostgreSQL: {seconds['wallet']:.1f} s")
         t0 = step("read")
         reports = load_game_reports(con, root / "reports", DAY, PROVIDERS, neighbours=False)
         seconds["read"] = time.perf_counter() - t0
@@ -246,6 +261,90 @@ def run(root: Path, memory_limit: str, sampler: Any, seconds: dict[str, float]) 
     return result
 
 
+def to_postgres(root: Path, url: str, schema: str) -> None:
+    """The wallet's table copied into ``schema`` (created) on PostgreSQL, behind a view
+    ``pw_casino_wallet_transactions``, as an operator's platform would show it."""
+    from sqlalchemy import text
+
+    from igaming.db import make_engine
+
+    path = root / "wallet.csv"
+    with duckdb.connect(str(root / "wallet.duckdb"), read_only=True) as con:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"COPY gw TO '{path}' (FORMAT csv, HEADER false)")
+    columns = (
+        "provider text, provider_transaction_id text, round_id text, player_ref text, "
+        "kind text, amount_minor bigint, currency text, created_at timestamptz, "
+        "game_id text, round_status text"
+    )
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+            conn.execute(text(f"CREATE TABLE {schema}.casino_wallet ({columns})"))
+        raw = engine.raw_connection()
+        try:
+            pg: Any = raw.driver_connection
+            with pg.cursor() as cur:
+                cur.execute("SET TIME ZONE 'UTC'")
+                target = f"{schema}.casino_wallet"
+                with (
+                    cur.copy(f"COPY {target} FROM STDIN (FORMAT csv)") as copy,
+                    path.open("rb") as fh,
+                ):
+                    while chunk := fh.read(1 << 23):
+                        copy.write(chunk)
+            pg.commit()
+        finally:
+            raw.close()
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    f"CREATE VIEW {schema}.pw_casino_wallet_transactions AS "
+                    f"SELECT * FROM {schema}.casino_wallet"
+                )
+            )
+            conn.execute(text(f"ANALYZE {schema}.casino_wallet"))
+    finally:
+        engine.dispose()
+        path.unlink(missing_ok=True)
+
+
+def drop_postgres(url: str, schema: str) -> None:
+    from sqlalchemy import text
+
+    from igaming.db import make_engine
+
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+    finally:
+        engine.dispose()
+
+
+def _read_wallet(con: duckdb.DuckDBPyConnection, folder: Path, url: str, schema: str) -> None:
+    """The wallet's rows of the day and its neighbours into ``gw``, as a run reads them."""
+    from igaming.db import make_engine
+    from reconcilers.sources.wallet import load_game_transactions_into
+
+    start = datetime.combine(DAY, datetime.min.time(), tzinfo=UTC)
+    engine = make_engine(url, schema=schema, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            load_game_transactions_into(
+                con,
+                conn,
+                start - timedelta(days=1),
+                start + timedelta(days=2),
+                table="gw",
+                spool=folder,
+            )
+    finally:
+        engine.dispose()
+
+
 def run_games(args: argparse.Namespace) -> int:
     """``bench_recon.py --provider-rows N [N ...]``: one line of figures per size."""
     from bench_recon import RssSampler, _status_kb, gib, reset_peak
@@ -263,15 +362,23 @@ def run_games(args: argparse.Namespace) -> int:
             t0 = time.perf_counter()
             info = generate(root, n, args.breaks, args.games_memory_limit)
             say(f"  generated in {time.perf_counter() - t0:.0f} s ({gib(info['bytes'])} of CSV)")
+        wallet = None
+        if args.games_wallet_postgres:
+            wallet = (args.database_url, f"bench_games_{os.getpid()}")
+            t0 = time.perf_counter()
+            to_postgres(root, *wallet)
+            say(f"  the wallet copied into PostgreSQL ({time.perf_counter() - t0:.0f} s)")
         reset_peak()
         sampler = RssSampler(int(args.max_rss * 1024**3))
         sampler.start()
         seconds: dict[str, float] = {}
         t0 = time.perf_counter()
         try:
-            result = run(root, args.games_memory_limit, sampler, seconds)
+            result = run(root, args.games_memory_limit, sampler, seconds, wallet)
         finally:
             sampler.stop()
+            if wallet is not None:
+                drop_postgres(*wallet)
         whole = time.perf_counter() - t0
         hwm = _status_kb("VmHWM") * 1024
         peak = max([hwm, *sampler.peaks.values()])
@@ -305,14 +412,16 @@ def run_games(args: argparse.Namespace) -> int:
             shutil.rmtree(root, ignore_errors=True)
     print()
     print(
-        "| rows a side | end to end | rows/s a side | read | match | ledger+CSV | peak RSS "
-        "| breaks |"
+        "| rows a side | end to end | rows/s a side | wallet | read | match | ledger+CSV "
+        "| peak RSS | breaks |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
+        read_wallet = f"{r['steps']['wallet']} s" if "wallet" in r["steps"] else "a table"
         print(
             f"| {r['rows_a_side']:,} | {r['seconds']} s | {r['rows_per_second']:,} "
-            f"{'✓' if r['rows_per_second'] >= TARGET_RATE else '✗'} | {r['steps']['read']} s | "
+            f"{'✓' if r['rows_per_second'] >= TARGET_RATE else '✗'} | {read_wallet} | "
+            f"{r['steps']['read']} s | "
             f"{r['steps']['match']} s | {r['steps']['write']} s | {gib(r['peak_rss'])} "
             f"{'✓' if r['peak_rss'] < TARGET_RSS else '✗'} | "
             f"{'exact' if r['breaks_ok'] else 'WRONG'} ({r['breaks']}) |"

@@ -65,6 +65,13 @@ SUITES = (
         5.0,
         "the page-worthy incidents on a busy first day of history",
     ),
+    Suite(
+        "postback-stall",
+        (1, 2),
+        None,
+        1.0,
+        "FTD postbacks on a quiet day: the dispatcher stalls, later an endpoint loses them",
+    ),
     Suite("mixed-week", (1, 2), None, 1.0, "a week with one incident of every type"),
     Suite("baseline", (1,), 3.0, 1.0, "three days with no incident: every firing is false"),
 )
