@@ -4,6 +4,7 @@ kept as rejects, nothing is dropped)."""
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 from datetime import UTC, date, datetime, timedelta
@@ -966,6 +967,62 @@ def test_every_value_survives_the_postgresql_copy_whatever_the_session_settings(
         ("p2", "r2", None, "s", "EUR", None, None),
     ]  # fmt: skip
     assert str(frame["psp"].dtype) == "string" and frame["psp"].dtype.storage == "pyarrow"
+
+
+def test_the_game_wallet_is_copied_in_slices_that_miss_and_repeat_no_row(engine, tmp_path):
+    # load_game_transactions_into COPYs the period in COPY_STREAMS slices of time at once:
+    # a row on a slice's edge belongs to one slice; the period's own edges hold as before.
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the COPY path is PostgreSQL's; SQLite is read in chunks")
+    import duckdb
+    from sqlalchemy import create_engine
+
+    schema = f"game_slices_{os.getpid()}"
+    start, end = DAY_START, DAY_END
+    edge = start + (end - start) / wallet_source.COPY_STREAMS
+    tick = timedelta(microseconds=1)
+    times = [start - tick, start, edge - tick, edge, edge + tick, end - tick, end]
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+        conn.execute(
+            text(
+                f"CREATE TABLE {schema}.booked (provider text, provider_transaction_id text, "
+                "round_id text, player_ref text, kind text, amount_minor bigint, currency text, "
+                "created_at timestamptz, game_id text, round_status text)"
+            )
+        )
+        for i, at in enumerate(times):
+            conn.execute(
+                text(
+                    f"INSERT INTO {schema}.booked VALUES ('spinworks', :tx, 'r', NULL, 'bet', "
+                    "100, 'EUR', :at, 'g', 'completed')"
+                ),
+                {"tx": f"t{i}", "at": at},
+            )
+        conn.execute(
+            text(
+                f"CREATE VIEW {schema}.pw_casino_wallet_transactions AS "
+                f"SELECT * FROM {schema}.booked"
+            )
+        )
+    scoped = create_engine(engine.url, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        with duckdb.connect() as con, scoped.connect() as conn:
+            n = wallet_source.load_game_transactions_into(
+                con, conn, start, end, table="gw", spool=tmp_path
+            )
+            con.execute("SET TimeZone = 'UTC'")
+            rows = con.sql(
+                "SELECT provider_transaction_id, created_at FROM gw ORDER BY 2"
+            ).fetchall()
+    finally:
+        scoped.dispose()
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    assert n == 5
+    assert [tx for tx, _ in rows] == ["t1", "t2", "t3", "t4", "t5"]
+    assert [at for _, at in rows] == times[1:6]
+    assert list(tmp_path.iterdir()) == []  # the COPYs' files are gone
 
 
 def test_a_day_whose_files_take_every_reading_path_reads_as_one_frame(tmp_path: Path):
