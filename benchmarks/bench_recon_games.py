@@ -26,10 +26,12 @@ figures."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -213,8 +215,9 @@ def run(
         sampler.step = name
         return time.perf_counter()
 
-    # The run's own workspace (reconcilers.run._match_games), in the bench's folder.
-    with workspace(memory_limit, root) as (con, folder):
+    # The run's own workspace (reconcilers.run._match_games), in the bench's folder; its
+    # disk (database file, spill) sampled as the run goes.
+    with workspace(memory_limit, root) as (con, folder), DiskSampler(folder) as disk:
         if wallet is None:
             con.execute(f"ATTACH '{root / 'wallet.duckdb'}' AS w (READ_ONLY)")
             con.execute("CREATE VIEW gw AS SELECT * FROM w.gw")
@@ -233,6 +236,7 @@ def run(
         result = find_breaks(con, day=DAY, now=NOW, round_window=WINDOW, providers=list(PROVIDERS))
         seconds["match"] = time.perf_counter() - t0
         say(f"  matched: {seconds['match']:.1f} s, {len(result.breaks)} breaks")
+    seconds["workspace_bytes"] = disk.peak
     t0 = step("write")
     state = create_engine(f"sqlite:///{root / 'ledger.db'}")
     ledger.create_tables(state)
@@ -259,6 +263,34 @@ def run(
     state.dispose()
     seconds["write"] = time.perf_counter() - t0
     return result
+
+
+class DiskSampler(threading.Thread):
+    """The peak size of a folder's files, sampled every half second while in use."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(daemon=True)
+        self.folder, self.peak, self.done = folder, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.5):
+            self.sample()
+
+    def sample(self) -> None:
+        size = 0
+        for path in self.folder.rglob("*"):
+            with contextlib.suppress(OSError):  # a spill file removed while we looked
+                size += path.stat().st_size if path.is_file() else 0
+        self.peak = max(self.peak, size)
+
+    def __enter__(self) -> DiskSampler:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.sample()
+        self.done.set()
+        self.join()
 
 
 def to_postgres(root: Path, url: str, schema: str) -> None:
@@ -380,6 +412,7 @@ def run_games(args: argparse.Namespace) -> int:
             if wallet is not None:
                 drop_postgres(*wallet)
         whole = time.perf_counter() - t0
+        workspace_peak = int(seconds.pop("workspace_bytes", 0))
         hwm = _status_kb("VmHWM") * 1024
         peak = max([hwm, *sampler.peaks.values()])
         got = sorted(zip(result.breaks["type"], result.breaks["reference"], strict=True))
@@ -394,6 +427,7 @@ def run_games(args: argparse.Namespace) -> int:
                 "steps": {k: round(v, 1) for k, v in seconds.items()},
                 "rows_per_second": round(rate),
                 "peak_rss": peak,
+                "workspace_peak": workspace_peak,
                 "breaks_ok": got == expected,
                 "breaks": len(got),
                 "expected": len(expected),
@@ -404,7 +438,8 @@ def run_games(args: argparse.Namespace) -> int:
         )
         say(
             f"{n:,} a side: {whole:.1f} s end to end ({rate:,.0f} rows/s a side), peak RSS "
-            f"{gib(peak)}, breaks {'exactly the planted' if got == expected else 'WRONG'} "
+            f"{gib(peak)}, workspace on disk at most {gib(workspace_peak)}, breaks "
+            f"{'exactly the planted' if got == expected else 'WRONG'} "
             f"({len(got)} of {len(expected)}); steps "
             + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items())
         )
