@@ -35,4 +35,5 @@ def test_the_planted_breaks_and_only_they_are_found_in_a_small_workspace(tmp_pat
     # every clean pair is counted: the report's rows less its broken ones (missing in the
     # wallet, amount mismatch, a rollback on one side: four each)
     assert result.stats["matched"] == info["report_rows"] - 3 * 4
+    assert seconds.pop("workspace_bytes") > 0  # the workspace's peak on disk, measured
     assert set(seconds) == {"read", "match", "write"}
