@@ -178,6 +178,7 @@ class AcceleratedDriver:
         from igaming.bonus.service import expire_due
         from igaming.kyc.service import retry_due
         from igaming.sportsbook.feed import settle_deferred
+        from igaming.traffic.desk import review_due
 
         faults = self.p.faults.current
         consume_all(self.p)
@@ -187,6 +188,7 @@ class AcceleratedDriver:
         if not faults.settlement_paused:
             settle_deferred(self.p)
         expire_due(self.p)
+        review_due(self.p, self.clock.now())  # the operator's compliance desk
         yesterday = self.clock.now().date() - timedelta(days=1)
         if self._revenue_done != yesterday:
             record_daily_revenue(self.p, yesterday)
