@@ -86,7 +86,7 @@ def retried(minutes: int, start: int, failures: int, idle: float = 3) -> list[fl
 def healthy(minutes: int, surge: tuple[int, int] | None = None) -> tuple[Series, ...]:
     """A busy evening: topcasinos (two campaigns) and betguide convert 20 to 30 % of their
     registrations, 2 % of postback attempts fail and are retried, one FTD postback of
-    topcasinos takes a few retries (gap of 1 for 8 minutes, pending for 7), no dead letter.
+    topcasinos takes a few retries (gap of 1 for 8 minutes, pending for 3.5), no dead letter.
     ``surge``: (start, length) of a 5x kickoff, same ratios."""
 
     def seg(*rates: float) -> list[tuple[Any, ...]]:  # a funnel's or a postbacks' segments
@@ -108,7 +108,7 @@ def healthy(minutes: int, surge: tuple[int, int] | None = None) -> tuple[Series,
         gap("topcasinos", "spring", (100, 0), (8, 1), (minutes - 108, 0)),
         gap("topcasinos", "brand", (minutes, 0)),
         gap("betguide", "tips", (minutes, 0)),
-        pending_age("topcasinos", retried(minutes, 100, 4)),
+        pending_age("topcasinos", retried(minutes, 100, 3)),
         pending_age("betguide", [3.0] * (minutes + 1)),
     )
 
@@ -308,8 +308,8 @@ def cases() -> tuple[Case, ...]:
             "incident",
             (pending_age("topcasinos", [3.0] * 60 + [60.0 * m for m in range(40)] + [3.0] * 51),),
             (
-                Silent("71m"),
-                Fires("74m", {"affiliate": "topcasinos"}, 840),
+                Silent("65m"),
+                Fires("68m", {"affiliate": "topcasinos"}, 480),
                 Fires("99m", {"affiliate": "topcasinos"}, 2340),
                 Silent("101m"),
             ),
@@ -322,8 +322,8 @@ def cases() -> tuple[Case, ...]:
             "incident",
             (pending_age("nightowl", retried(150, 60, 7, idle=0)),),
             (
-                Silent("71m"),
-                Fires("74m", {"affiliate": "nightowl"}, 840),
+                Silent("65m"),
+                Fires("68m", {"affiliate": "nightowl"}, 480),
                 Fires("123m", {"affiliate": "nightowl"}, 3780),
                 Silent("125m"),
             ),
@@ -332,10 +332,10 @@ def cases() -> tuple[Case, ...]:
             alerts=("PostbacksStuckPending",),
         ),
         Case(
-            "a betguide postback fails four times in a row, then is delivered (7.5 minutes)",
+            "a betguide postback fails three times in a row, then is delivered (3.5 minutes)",
             "guard",
-            (pending_age("betguide", retried(150, 60, 4)),),
-            (Silent("65m"), Silent("68m"), Silent("70m"), Silent("75m")),
+            (pending_age("betguide", retried(150, 60, 3)),),
+            (Silent("62m"), Silent("64m"), Silent("66m"), Silent("75m")),
             alerts=("PostbacksStuckPending",),
         ),
         # -- PostbacksDeadLettered

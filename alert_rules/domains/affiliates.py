@@ -244,10 +244,12 @@ sum by (affiliate) (increase({POSTBACKS}{{outcome=~"failed|delivered"}}[$window]
 
 # -- postbacks that do not leave (state exporter) ------------------------------------------
 
-# Ten minutes: four failed attempts in a row (30 s + 1 + 2 + 4 minutes of back-off) stay
-# below it; a postback our dispatcher holds back, or that their endpoint keeps refusing,
-# passes it ten minutes after it was queued, whatever the volume.
-PENDING_MAX_AGE = 600
+# Five minutes: three failed attempts in a row (30 s + 1 + 2 minutes of back-off) stay
+# below it, a fourth warns; a postback our dispatcher holds back, or that their endpoint
+# keeps refusing, passes it five minutes after it was queued, whatever the volume. On a
+# quiet day the first postback after a stall may come minutes later: detection is that
+# wait, the five minutes and the minute of `for` (the backtest's postback-stall suite).
+PENDING_MAX_AGE = 300
 
 POSTBACKS_STUCK_PENDING = Alert(
     name="PostbacksStuckPending",
@@ -260,14 +262,14 @@ POSTBACKS_STUCK_PENDING = Alert(
         "not delivered: our dispatcher does not send it, or their endpoint keeps refusing it."
     ),
     expr=f"max by (affiliate) ({PENDING_AGE}) > $max_age_seconds",
-    for_="2m",
+    for_="1m",
     scope=("affiliate",),
     dashboard="affiliates",
     detection="20m",
     params={
         "max_age_seconds": Param(
             PENDING_MAX_AGE,
-            "age of the oldest pending postback that fires (a few retries stay below it)",
+            "age of the oldest pending postback that fires (three retries stay below it)",
         ),
     },
     catches=(
@@ -278,8 +280,8 @@ POSTBACKS_STUCK_PENDING = Alert(
         meaning="The state exporter reads the affiliate's postback jobs still `pending` (not "
         "delivered, not dead-lettered) and the age of the oldest. A healthy dispatcher sends a "
         "postback within seconds of the conversion and retries a failed one after 30 s, 1, 2, "
-        "4 ... minutes: a postback still pending after `max_age_seconds` is not being sent or "
-        "keeps failing. It needs one postback of any event (registration, deposit, FTD), so "
+        "4 ... minutes: a postback still pending after `max_age_seconds` (three failed "
+        "attempts in a row stay below it) is not being sent or keeps failing. It needs one postback of any event (registration, deposit, FTD), so "
         "it warns about a stalled dispatcher or a dead endpoint long before enough FTDs "
         "qualify for FtdPostbacksStopped or FtdPostbackGap, and for affiliates too small for "
         "them. It resolves when the affiliate has no pending postback this old: delivered, "
