@@ -20,8 +20,7 @@ Which wallet time a movement has:
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -350,16 +349,15 @@ def load_game_transactions_into(
     params = _period(start, end)
     with _reading("pw_casino_wallet_transactions"), _connected(engine_or_connection) as conn:
         if conn.dialect.name == "postgresql":
-            paths = [spool / f"pw_casino_wallet_transactions.{i}.csv" for i in range(COPY_STREAMS)]
+            path = spool / "pw_casino_wallet_transactions.csv"
             try:
-                _copy_streams(conn, query, start, end, paths)
+                _copy_to(conn, query, params, path)
                 con.execute(
-                    f"INSERT INTO {table} SELECT * FROM {_copied_csv(GAME_WALLET)}",
-                    {"path": [str(p) for p in paths]},
+                    f"INSERT INTO {table} SELECT * FROM {_copied_csv(path, GAME_WALLET)}",
+                    {"path": str(path)},
                 )
             finally:
-                for path in paths:
-                    path.unlink(missing_ok=True)
+                path.unlink(missing_ok=True)
         else:
             result = conn.execution_options(stream_results=True, yield_per=_CHUNK).execute(
                 query, dict(params)
@@ -405,38 +403,6 @@ def _fetch_load(
 
 # PostgreSQL settings the CSV below is written in, whatever the session's own.
 _COPY_SETTINGS = {"TimeZone": "UTC", "DateStyle": "ISO, YMD"}
-
-
-# PostgreSQL writes a COPY's CSV in one process: the wallet's provider transactions, the
-# largest read of a run, come in this many COPYs at once, each of a slice of the period.
-COPY_STREAMS = 2
-
-
-def _copy_streams(
-    conn: Connection,
-    query: TextClause | TextualSelect,
-    start: datetime,
-    end: datetime,
-    paths: Sequence[Path],
-) -> None:
-    """The query's rows of [start, end) in ``len(paths)`` equal slices of time, each
-    COPYed into its own file at the same time: the first on ``conn`` (in its transaction),
-    the others on connections of its engine, in threads (psycopg lets go of the GIL while
-    it waits). A row belongs to one slice by its time, so no row is read twice or missed;
-    each slice is read in its own snapshot, as statements are anyway."""
-    step = (end - start) / len(paths)
-    bounds = [start + step * i for i in range(len(paths))] + [end]
-    slices = [{"start": bounds[i], "end": bounds[i + 1]} for i in range(len(paths))]
-
-    def other(params: Mapping[str, object], path: Path) -> None:
-        with conn.engine.connect() as own:
-            _copy_to(own, query, params, path)
-
-    with ThreadPoolExecutor(max_workers=max(1, len(paths) - 1)) as pool:
-        rest = [pool.submit(other, p, path) for p, path in zip(slices[1:], paths[1:], strict=True)]
-        _copy_to(conn, query, slices[0], paths[0])
-        for future in rest:
-            future.result()
 
 
 def _copy_load(
@@ -509,14 +475,13 @@ def _read_copied(path: Path, schema: Mapping[str, str], name: str) -> pd.DataFra
             con.execute(setting)
         copied = {column: schema.get(column, "string") for column in header}
         table = con.sql(
-            f"SELECT * FROM {_copied_csv(copied)}", params={"path": str(path)}
+            f"SELECT * FROM {_copied_csv(path, copied)}", params={"path": str(path)}
         ).to_arrow_table()
     return from_arrow(table, schema, name)
 
 
-def _copied_csv(columns: Mapping[str, str]) -> str:
-    """DuckDB's reading (parameter ``$path``: a file or a list) of the CSV ``COPY ... TO
-    STDOUT`` wrote
+def _copied_csv(path: Path, columns: Mapping[str, str]) -> str:
+    """DuckDB's reading (parameter ``$path``) of the CSV ``COPY ... TO STDOUT`` wrote
     (NULL unquoted and empty, an empty string quoted) with ``columns`` of frame types."""
     types = ", ".join(
         f"'{column}': '{DUCKDB_TYPES.get(dtype, 'VARCHAR')}'" for column, dtype in columns.items()

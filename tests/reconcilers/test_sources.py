@@ -969,19 +969,19 @@ def test_every_value_survives_the_postgresql_copy_whatever_the_session_settings(
     assert str(frame["psp"].dtype) == "string" and frame["psp"].dtype.storage == "pyarrow"
 
 
-def test_the_game_wallet_is_copied_in_slices_that_miss_and_repeat_no_row(engine, tmp_path):
-    # load_game_transactions_into COPYs the period in COPY_STREAMS slices of time at once:
-    # a row on a slice's edge belongs to one slice; the period's own edges hold as before.
+def test_the_game_wallet_is_copied_into_the_workspace_within_the_period(engine, tmp_path):
+    # load_game_transactions_into on PostgreSQL: COPY into a CSV file in the spool folder,
+    # read into the workspace's table; [start, end) to the microsecond, the file removed.
     if engine.dialect.name != "postgresql":
         pytest.skip("the COPY path is PostgreSQL's; SQLite is read in chunks")
     import duckdb
     from sqlalchemy import create_engine
 
-    schema = f"game_slices_{os.getpid()}"
+    schema = f"game_wallet_{os.getpid()}"
     start, end = DAY_START, DAY_END
-    edge = start + (end - start) / wallet_source.COPY_STREAMS
+    middle = start + (end - start) / 2
     tick = timedelta(microseconds=1)
-    times = [start - tick, start, edge - tick, edge, edge + tick, end - tick, end]
+    times = [start - tick, start, middle - tick, middle, middle + tick, end - tick, end]
     with engine.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
         conn.execute(
@@ -1022,7 +1022,7 @@ def test_the_game_wallet_is_copied_in_slices_that_miss_and_repeat_no_row(engine,
     assert n == 5
     assert [tx for tx, _ in rows] == ["t1", "t2", "t3", "t4", "t5"]
     assert [at for _, at in rows] == times[1:6]
-    assert list(tmp_path.iterdir()) == []  # the COPYs' files are gone
+    assert list(tmp_path.iterdir()) == []  # the COPY's file is gone
 
 
 def test_a_day_whose_files_take_every_reading_path_reads_as_one_frame(tmp_path: Path):
