@@ -454,7 +454,6 @@ VIEWS_MODE_COLUMNS = frozenset(
         ("pw_bets", "reason"),
         ("pw_bets", "placed_at"),
         ("pw_conversions", "created_at"),
-        ("pw_postbacks", "created_at"),
     }
 )
 
