@@ -359,20 +359,12 @@ def drop_postgres(url: str, schema: str) -> None:
 def _read_wallet(con: duckdb.DuckDBPyConnection, folder: Path, url: str, schema: str) -> None:
     """The wallet's rows of the day and its neighbours into ``gw``, as a run reads them."""
     from igaming.db import make_engine
-    from reconcilers.sources.wallet import load_game_transactions_into
+    from reconcilers.run import load_game_wallet
 
-    start = datetime.combine(DAY, datetime.min.time(), tzinfo=UTC)
     engine = make_engine(url, schema=schema, pool_size=1)
     try:
         with engine.connect() as conn:
-            load_game_transactions_into(
-                con,
-                conn,
-                start - timedelta(days=1),
-                start + timedelta(days=2),
-                table="gw",
-                spool=folder,
-            )
+            load_game_wallet(con, conn, DAY, folder)
     finally:
         engine.dispose()
 

@@ -16,13 +16,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from reconcilers import frames
 from reconcilers.errors import SourceError
 from reconcilers.summary import RunSummary
+
+if TYPE_CHECKING:
+    import duckdb
 
 log = logging.getLogger(__name__)
 
@@ -308,6 +312,20 @@ def _match(engine: Engine, day: date, options: RunOptions, now: datetime) -> Fou
     )
 
 
+def load_game_wallet(
+    con: duckdb.DuckDBPyConnection, conn: Connection, day: date, spool: Path
+) -> int:
+    """The provider transactions the seamless wallet booked on ``day`` and its neighbours
+    (``pw_casino_wallet_transactions``, read on ``conn``) as the table ``gw`` of the
+    workspace ``con`` (COPY files in ``spool``): the wallet side of the game pair."""
+    from reconcilers.sources import wallet
+
+    start, end = day_period(day)
+    return wallet.load_game_transactions_into(
+        con, conn, start - timedelta(days=1), end + timedelta(days=1), table="gw", spool=spool
+    )
+
+
 def _match_games(
     engine: Engine,
     day: date,
@@ -325,7 +343,6 @@ def _match_games(
     from reconcilers.sources import game_reports, wallet
 
     assert options.game_reports_dir is not None
-    start, end = day_period(day)
     with workspace(options.work_memory, options.work_dir) as (con, folder):
         options.progress(f"reading the game provider reports from {options.game_reports_dir}")
         with options.phase("read_games"):
@@ -339,14 +356,7 @@ def _match_games(
             )
             with wallet.connect(engine) as conn:
                 wallet.require_views(conn, False, games=True)
-                booked = wallet.load_game_transactions_into(
-                    con,
-                    conn,
-                    start - timedelta(days=1),
-                    end + timedelta(days=1),
-                    table="gw",
-                    spool=folder,
-                )
+                booked = load_game_wallet(con, conn, day, folder)
         options.progress(f"  wallet: {booked} provider transactions")
         with options.phase("match_games"):
             # nothing below reads rows in order (the ledger and the reports sort the breaks)
