@@ -353,7 +353,7 @@ def load_game_transactions_into(
             try:
                 _copy_to(conn, query, params, path)
                 con.execute(
-                    f"INSERT INTO {table} SELECT * FROM {_copied_csv(path, GAME_WALLET)}",
+                    f"INSERT INTO {table} SELECT * FROM {_copied_csv(GAME_WALLET)}",
                     {"path": str(path)},
                 )
             finally:
@@ -475,12 +475,12 @@ def _read_copied(path: Path, schema: Mapping[str, str], name: str) -> pd.DataFra
             con.execute(setting)
         copied = {column: schema.get(column, "string") for column in header}
         table = con.sql(
-            f"SELECT * FROM {_copied_csv(path, copied)}", params={"path": str(path)}
+            f"SELECT * FROM {_copied_csv(copied)}", params={"path": str(path)}
         ).to_arrow_table()
     return from_arrow(table, schema, name)
 
 
-def _copied_csv(path: Path, columns: Mapping[str, str]) -> str:
+def _copied_csv(columns: Mapping[str, str]) -> str:
     """DuckDB's reading (parameter ``$path``) of the CSV ``COPY ... TO STDOUT`` wrote
     (NULL unquoted and empty, an empty string quoted) with ``columns`` of frame types."""
     types = ", ".join(
