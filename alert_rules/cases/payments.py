@@ -302,6 +302,26 @@ def cases() -> tuple[Case, ...]:
             alerts=("DepositSuccessRateDropPsp",),
         ),
         Case(
+            "paybridge declines every DE card for half an hour, then the evening goes quiet "
+            "(a deposit every five minutes, all approved): the page resolves within minutes "
+            "and the hour window, still full of the outage, does not page again",
+            "incident",
+            merge(
+                deposits("DE", "paybridge", "card", [(t0, 0.85, 0.15), (30, 0, 1), (90, 0.2, 0)])
+            ),
+            (
+                Silent(f"{t0 + 2}m"),
+                Fires(f"{t0 + 15}m", {"psp": "paybridge", "geo": "DE"}, 0),
+                # the 5-minute window holds one approved deposit and no decline: it stops
+                # the longer windows (with "too few to tell" it fired until +60 and beyond)
+                Silent(f"{t0 + 42}m"),
+                Silent(f"{t0 + 60}m"),
+            ),
+            incident_start=f"{t0}m",
+            recovery=f"{t0 + 30}m",
+            alerts=("DepositSuccessRateDropPsp",),
+        ),
+        Case(
             "paybridge stops approving in DE (every deposit times out)",
             "incident",
             merge(

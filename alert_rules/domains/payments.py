@@ -82,7 +82,11 @@ def _daily(by: str, name: str, sel: str, ratio: str) -> tuple[Recording, ...]:
 # in the window: significance without size pages nobody. The longer windows only count
 # while every shorter window still shows failures above the expected share (CONFIRM), so
 # that an alert resolves within minutes of the recovery rather than when the hour has
-# drained.
+# drained. A shorter window without a single deposit cannot tell and does not stop a longer
+# one; one with a deposit or two that were approved does: a quiet scope after an outage
+# (the peak day's Swedish bank transfers, a deposit every five minutes) otherwise paged
+# again 24 minutes after the recovery, its hour window still full of the outage's
+# failures and its shorter windows "too few to tell".
 # Without a baseline (a new scope, the first hours of history) the expected rates are
 # EXPECTED_SUCCESS and the operator's errored share (ERRORED_FLOOR, else EXPECTED_ERRORED):
 # floors, not silence.
@@ -93,8 +97,10 @@ DROP_WINDOWS = ("5m", "10m", "15m", "30m", "1h")
 EXPECTED_SUCCESS = 0.65
 EXPECTED_ERRORED = 0.05
 # A longer window's trip counts while every shorter window still shows failures above the
-# expected share with at least CONFIRM nats of evidence (or holds too few deposits to tell).
+# expected share with at least CONFIRM nats of evidence, or holds no deposit at all (below
+# NO_DEPOSITS: increase() over a window that saw a deposit is at least one).
 CONFIRM = 0.5
+NO_DEPOSITS = 0.5
 # A scope without a baseline expects the errored share of every deposit of the last six
 # hours (errors come from our side and the PSPs' systems, not from the scope's players),
 # between 1 % and EXPECTED_ERRORED: a deploy that breaks deposits in a new GEO, or on the
@@ -221,7 +227,7 @@ def _drop_window(by: str, w: str) -> str:
 and on({by}) (
   {p}_unapproved:evidence{short}$sel >= {CONFIRM}
   or on({by}) {p}_errored:evidence{short}$sel >= {CONFIRM}
-  or on({by}) {p}_finished:increase{short}$sel < 3
+  or on({by}) {p}_finished:increase{short}$sel < {NO_DEPOSITS}
 )"""
     return "(\n" + "\n".join("  " + line for line in term.splitlines()) + "\n)"
 
@@ -266,10 +272,11 @@ _DROP_MEANING = (
     " against their expected share), the success rate fell at least `drop` below the "
     "expected one, and at least `min_failed` deposits failed. Five windows are tested at "
     "once: 5, 10, 15 and 30 minutes and an hour, each longer one only while every shorter"
-    " one still shows failures above the expected share (or holds too few deposits to "
-    "tell). The expected rates are the scope's baseline (the hour centred on the same "
-    "minute last week when it had volume, else the trailing day once six hours of history"
-    " exist); without one, a 65 % success rate and the operator's errored share of the "
+    " one still shows failures above the expected share (or holds no deposit at all: a "
+    "deposit or two approved after an outage resolve it). The expected rates are the "
+    "scope's baseline (the hour centred on the same minute last week when it had "
+    "volume, else the trailing day once six hours of history exist); without one, a "
+    "65 % success rate and the operator's errored share of the "
     "last six hours (1 % to 5 %): floors, not silence (the alert then fires below about "
     "49 %). How fast it fires depends on the volume and the size of the drop, about "
     "`evidence` nats at KL(failed share seen || expected) nats a deposit: a PSP that "
