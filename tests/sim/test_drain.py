@@ -51,8 +51,8 @@ def test_a_batch_queued_on_a_quiet_night_goes_out_within_a_job_pass(tmp_path):
         start_platform(p)
         driver = AcceleratedDriver(p, s)
         try:
-            # Nothing happens for twenty minutes: the job passes slow to their idle pace.
-            driver.advance_to(s.start + timedelta(minutes=20))
+            # Forty quiet minutes (the job passes at their idle pace), then a batch larger
+            # than one dispatch call's limit is due at once.
             driver.advance_to(s.start + timedelta(minutes=40))
             queued_at = clock.now()
             with Session(engine) as session:
@@ -77,10 +77,8 @@ def test_a_batch_queued_on_a_quiet_night_goes_out_within_a_job_pass(tmp_path):
         finally:
             driver.close()
     with Session(engine) as session:
-        jobs = session.execute(
-            select(PostbackJob).where(PostbackJob.dedupe_key.like("aff17:revenue:drain-%"))
-        )
-        jobs = list(jobs.scalars())
+        drained = select(PostbackJob).where(PostbackJob.dedupe_key.like("aff17:revenue:drain-%"))
+        jobs = list(session.execute(drained).scalars())
         first = {}
         for a in session.execute(select(PostbackAttempt)).scalars():
             first[a.job_id] = min(first.get(a.job_id, a.at), a.at)
