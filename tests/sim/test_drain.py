@@ -14,17 +14,15 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ground.clock import FakeClock
+from igaming.affiliates.dispatcher import BATCH as DISPATCH_BATCH
 from igaming.affiliates.models import PostbackAttempt, PostbackJob
-from igaming.assembly import build_platform, start_platform
-from igaming.bus import MessageBus
 from igaming.db import make_engine
 from igaming.migrate import upgrade_engine
-from igaming.traffic.accelerated import AcceleratedDriver, seeded_ids
+from igaming.traffic.run import accelerated_driver
 from pitwatch.compose import simulation_settings
 from tests.sim.traffic_tools import scenario
 
-BATCH = 250  # more than one dispatch call's limit (100)
+BATCH = 2 * DISPATCH_BATCH + 50  # more than one dispatch call's limit
 
 
 def test_a_batch_queued_on_a_quiet_night_goes_out_within_a_job_pass(tmp_path):
@@ -45,37 +43,30 @@ def test_a_batch_queued_on_a_quiet_night_goes_out_within_a_job_pass(tmp_path):
     url = f"sqlite:///{tmp_path}/db.sqlite"
     engine = make_engine(url)
     upgrade_engine(engine)
-    clock = FakeClock(s.start)
-    with seeded_ids(s.seed):
-        p = build_platform(simulation_settings(url), engine=engine, clock=clock, bus=MessageBus())
-        start_platform(p)
-        driver = AcceleratedDriver(p, s)
-        try:
-            # Forty quiet minutes (the job passes at their idle pace), then a batch larger
-            # than one dispatch call's limit is due at once.
-            driver.advance_to(s.start + timedelta(minutes=40))
-            queued_at = clock.now()
-            with Session(engine) as session:
-                for i in range(BATCH):
-                    session.add(
-                        PostbackJob(
-                            dedupe_key=f"aff17:revenue:drain-{i}",
-                            affiliate="aff17",
-                            campaign="spring-de",
-                            event="revenue",
-                            conversion_id=f"drain-{i}",
-                            url=f"http://affiliates/postback/aff17?event=revenue&conversion_id=drain-{i}",
-                            status="pending",
-                            attempts=0,
-                            max_attempts=8,
-                            next_attempt_at=queued_at,
-                            created_at=queued_at,
-                        )
+    with accelerated_driver(s, engine, simulation_settings(url), s.start) as driver:
+        # Forty quiet minutes (the job passes at their idle pace), then a batch larger
+        # than one dispatch call's limit is due at once.
+        driver.advance_to(s.start + timedelta(minutes=40))
+        queued_at = driver.now()
+        with Session(engine) as session:
+            for i in range(BATCH):
+                session.add(
+                    PostbackJob(
+                        dedupe_key=f"aff17:revenue:drain-{i}",
+                        affiliate="aff17",
+                        campaign="spring-de",
+                        event="revenue",
+                        conversion_id=f"drain-{i}",
+                        url=f"http://affiliates/postback/aff17?event=revenue&conversion_id=drain-{i}",
+                        status="pending",
+                        attempts=0,
+                        max_attempts=8,
+                        next_attempt_at=queued_at,
+                        created_at=queued_at,
                     )
-                session.commit()
-            driver.drain()
-        finally:
-            driver.close()
+                )
+            session.commit()
+        driver.drain()
     with Session(engine) as session:
         drained = select(PostbackJob).where(PostbackJob.dedupe_key.like("aff17:revenue:drain-%"))
         jobs = list(session.execute(drained).scalars())

@@ -33,6 +33,7 @@ FIRST_BACKOFF_SECONDS = 30
 MAX_BACKOFF_SECONDS = 3600
 LEASE = timedelta(seconds=60)
 TIMEOUT_SECONDS = 10.0
+BATCH = 100  # postbacks claimed by one dispatch_due call
 # What an attempt records when the destination is refused at delivery time.
 REFUSED_DESTINATION = "refused_destination"
 
@@ -205,7 +206,7 @@ def _record(
     return AttemptResult(c.job_id, c.attempt, outcome, status, error)
 
 
-def dispatch_due(p: Platform, client: httpx.Client, limit: int = 100) -> list[AttemptResult]:
+def dispatch_due(p: Platform, client: httpx.Client, limit: int = BATCH) -> list[AttemptResult]:
     """Send the postbacks that are due now: claim (commit) → send → record (commit)."""
     owner = str(uuid.uuid4())
     results = []

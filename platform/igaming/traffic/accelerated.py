@@ -45,9 +45,8 @@ from igaming.wallet.service import balances
 
 log = logging.getLogger(__name__)
 PASSWORD = "simulated player 1"
-# A job pass sends every postback due, in calls of DISPATCH_LIMIT (dispatch_due's default),
-# at most DISPATCH_CALLS of them (a backlog of 5,000 goes out in one pass).
-DISPATCH_LIMIT = 100
+# A job pass sends every postback due, in dispatch_due calls of its BATCH, at most
+# DISPATCH_CALLS of them (a backlog of 5,000 goes out in one pass).
 DISPATCH_CALLS = 50
 NETWORK_URL = "http://affiliates"  # the in-process network simulator (world.build_world)
 
@@ -176,7 +175,7 @@ class AcceleratedDriver:
 
     def run_jobs(self) -> None:
         """One pass of the platform's background jobs, as ``platform serve`` runs them."""
-        from igaming.affiliates.dispatcher import dispatch_due
+        from igaming.affiliates.dispatcher import BATCH, dispatch_due
         from igaming.affiliates.outbox_consumer import consume_all
         from igaming.affiliates.revenue import record_daily_revenue
         from igaming.bonus.service import expire_due
@@ -190,8 +189,7 @@ class AcceleratedDriver:
             # ``platform serve``'s worker calls dispatch_due every second: a pass stands for
             # many of its calls, so it sends everything due, not one call's limit.
             for _ in range(DISPATCH_CALLS):
-                sent = dispatch_due(self.p, self.world.postback_client, DISPATCH_LIMIT)
-                if len(sent) < DISPATCH_LIMIT:
+                if len(dispatch_due(self.p, self.world.postback_client)) < BATCH:
                     break
         retry_due(self.p)
         if not faults.settlement_paused:

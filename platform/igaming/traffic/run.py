@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ from igaming.traffic.scenario import Scenario
 from igaming.traffic.truth import db_summary, write_incident_log
 
 if TYPE_CHECKING:
-    from igaming.traffic.accelerated import RunObserver
+    from igaming.traffic.accelerated import AcceleratedDriver, RunObserver
     from igaming.traffic.partner_files import PartnerFiles
     from pitwatch.settings import Settings
 
@@ -65,6 +66,32 @@ class RunResult:
         self.out_dir = out_dir
 
 
+@contextmanager
+def accelerated_driver(
+    scenario: Scenario,
+    engine: Engine,
+    settings: Settings,
+    start: datetime,
+    *,
+    observer: RunObserver | None = None,
+) -> Iterator[AcceleratedDriver]:
+    """The platform on ``engine`` (already migrated) on a simulated clock from ``start``, its ids
+    seeded from the scenario, with the accelerated driver on it; closed on the way out."""
+    from ground.clock import FakeClock
+    from igaming.assembly import build_platform, start_platform
+    from igaming.bus import MessageBus
+    from igaming.traffic.accelerated import AcceleratedDriver, seeded_ids
+
+    with seeded_ids(scenario.seed):
+        platform = build_platform(settings, engine=engine, clock=FakeClock(start), bus=MessageBus())
+        start_platform(platform)
+        driver = AcceleratedDriver(platform, scenario, observer=observer)
+        try:
+            yield driver
+        finally:
+            driver.close()
+
+
 def run_accelerated(
     scenario: Scenario,
     database: str | Engine,
@@ -89,12 +116,8 @@ def run_accelerated(
     network its conversions exports into ``affiliate_exports`` and the game providers their
     transaction reports and GGR statements into ``game_reports`` (when given), for every day
     of the run, warm-up included, and the day before and after (``partner_files``)."""
-    from ground.clock import FakeClock
-    from igaming.assembly import build_platform, start_platform
-    from igaming.bus import MessageBus
     from igaming.db import make_engine
     from igaming.migrate import upgrade_engine
-    from igaming.traffic.accelerated import AcceleratedDriver, seeded_ids
     from igaming.wallet.invariants import check_invariants
 
     started = time.perf_counter()
@@ -103,24 +126,19 @@ def run_accelerated(
     engine = make_engine(database, durable=False) if isinstance(database, str) else database
     settings = settings_for(engine.url.render_as_string(hide_password=False))
     upgrade_engine(engine)
-    clock = FakeClock(scenario.start - warmup)
-    with seeded_ids(scenario.seed):
-        platform = build_platform(settings, engine=engine, clock=clock, bus=MessageBus())
-        start_platform(platform)
-        driver = AcceleratedDriver(platform, scenario, observer=observer)
-        try:
-            sim = Simulation(
-                scenario,
-                driver,
-                duration=duration,
-                scale=scale,
-                warmup=warmup,
-                progress=progress,
-            )
-            tally = sim.run()
-            driver.drain()
-        finally:
-            driver.close()
+    with accelerated_driver(
+        scenario, engine, settings, scenario.start - warmup, observer=observer
+    ) as driver:
+        sim = Simulation(
+            scenario,
+            driver,
+            duration=duration,
+            scale=scale,
+            warmup=warmup,
+            progress=progress,
+        )
+        tally = sim.run()
+        driver.drain()
     files = None
     if psp_reports is not None or affiliate_exports is not None or game_reports is not None:
         from igaming.traffic.partner_files import run_days, write_partner_files
@@ -132,7 +150,7 @@ def run_accelerated(
             affiliate_exports=affiliate_exports,
             game_reports=game_reports,
         )
-    with platform.session_factory() as session:
+    with driver.p.session_factory() as session:
         report = check_invariants(session)
     result = RunResult(
         scenario=scenario.name,
