@@ -53,6 +53,7 @@ DEFAULT_BRAND: str = OPERATOR.default_brand
 # The simulator's incident types (igaming.traffic.scenario), which alerts declare they catch.
 INCIDENT_TYPES = (
     "psp_degradation",
+    "psp_outage",
     "psp_callback_delay",
     "psp_callback_loss",
     "psp_callback_duplicates",

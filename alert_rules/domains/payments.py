@@ -310,6 +310,7 @@ DROP_GEO = Alert(
     # A deploy is a marker unless it brings a regression (deposits failing in a GEO).
     catches=(
         Catch("psp_degradation", {"geo": "geo"}),
+        Catch("psp_outage", {"geo": "geo"}),
         Catch("deploy", {"geo": "geo"}, needs=("regression",)),
     ),
     runbook=Runbook(
@@ -345,7 +346,10 @@ DROP_PSP = Alert(
     # Routing is by GEO and method, so a PSP's deposits in a GEO are one method's: the
     # sharpest scope for a PSP that declines. A PSP failing everywhere fires once per GEO,
     # and the page groups them (alert_rules.alertmanager).
-    catches=(Catch("psp_degradation", {"psp": "psp", "geo": "geo"}),),
+    catches=(
+        Catch("psp_degradation", {"psp": "psp", "geo": "geo"}),
+        Catch("psp_outage", {"psp": "psp", "geo": "geo"}),
+    ),
     runbook=Runbook(
         meaning="Fewer deposits than usual succeed through one PSP in one GEO: " + _DROP_MEANING,
         impact="The GEO's players paying with the method routed to this PSP cannot fund "
@@ -419,7 +423,10 @@ PSP_DOWN = Alert(
     },
     override_by="psp",
     # A PSP that still approves a few (a degradation) is the drop alerts'.
-    catches=(Catch("psp_degradation", {"psp": "psp", "geo": "geo"}, needs=("approval_rate=0",)),),
+    catches=(
+        Catch("psp_degradation", {"psp": "psp", "geo": "geo"}, needs=("approval_rate=0",)),
+        Catch("psp_outage", {"psp": "psp", "geo": "geo"}),
+    ),
     runbook=Runbook(
         meaning="Players attempted deposits through the PSP in the GEO and not one was "
         "approved, in a run longer than the scope's usual success rate allows by chance: "

@@ -3,9 +3,9 @@ its scope and window only.
 
 Three accelerated runs, each once per module, with incidents whose scopes do not interfere:
 
-* payments (140 simulated minutes): the four PSP incidents on four different PSPs, a clean
-  deploy and a deploy whose regression fails SE deposits, the KYC vendor down, a game
-  provider's errors and a database slowdown;
+* payments (140 simulated minutes): four PSP incidents on four different PSPs, a clean
+  deploy and a deploy whose regression fails SE deposits, the KYC vendor down while a PSP
+  is down for GB cards, a game provider's errors and a database slowdown;
 * sportsbook (275 minutes, to see two fixture cohorts settle): a kick-off surge, a
   settlement stall over the first cohort's results, odds feed lag over the second cohort's
   pre-match odds;
@@ -91,6 +91,7 @@ PAYMENT_INCIDENTS = [
         "regression": {"geo": "SE", "deposit_failure_rate": 0.3},
     },
     {"type": "kyc_vendor_down", "start": "90m", "end": "120m"},
+    {"type": "psp_outage", "start": "90m", "end": "120m", "psp": "paybridge", "geo": "GB"},
     {
         "type": "game_provider_errors",
         "start": "90m",
@@ -170,6 +171,26 @@ def test_psp_degradation_lowers_approval_in_its_scope_only(payments: Run):
     assert got_geo == pytest.approx(baseline, abs=0.13)
     assert got_time == pytest.approx(baseline, abs=0.13)
     assert min(got_geo, got_time) > got + 0.35
+
+
+def test_psp_outage_refuses_every_payment_in_its_scope_only(payments: Run):
+    window = payments.window("psp_outage")
+    card = [d for d in rows(payments.engine, Deposit) if d.psp == "paybridge"]
+    in_scope = [d for d in card if d.geo == "GB" and within(d.created_at, window)]
+    unavailable = [d for d in card if d.reason == "psp_unavailable"]
+
+    # ~40 GB card deposits in the 30 minutes: the PSP refuses each one at once, so the
+    # platform records it failed and nothing was charged (no PSP reference, no callback).
+    assert len(in_scope) >= 20
+    assert all(d.status == "failed" and d.reason == "psp_unavailable" for d in in_scope)
+    assert all(d.psp_reference is None for d in in_scope)
+    assert not {d.id for d in in_scope} & set(first_callbacks(payments))
+    # Nowhere else and never outside the window: DE and SE cards went on as before, and
+    # GB cards are approved again after it (0.72 x 0.99 before and after).
+    assert {d.id for d in unavailable} == {d.id for d in in_scope}
+    after = [d for d in card if d.geo == "GB" and d.created_at >= window[1]]
+    got, n = approval(after)
+    assert n >= 10 and got > 0.4
 
 
 def test_psp_callback_delay_delays_callbacks_in_its_scope_only(payments: Run):
@@ -588,7 +609,7 @@ def test_campaign_surge_multiplies_that_campaigns_clicks(affiliates: Run):
 
 def test_every_incident_keeps_the_ledger_balanced(payments: Run, sportsbook: Run, affiliates: Run):
     types = {r["type"] for run in (payments, sportsbook, affiliates) for r in run.result.incidents}
-    assert types == set(INCIDENT_TYPES)  # all thirteen were played
+    assert types == set(INCIDENT_TYPES)  # all fourteen were played
     assert all(
         r["end"] is not None
         for run in (payments, sportsbook, affiliates)

@@ -26,6 +26,7 @@ from igaming.traffic.scenario import (
     PspCallbackDuplicates,
     PspCallbackLoss,
     PspDegradation,
+    PspOutage,
     Scenario,
     SettlementStall,
     TrafficSurge,
@@ -101,6 +102,9 @@ def effects(inc: Any, active: bool, scenario: Scenario) -> list[Effect]:
     """The knob changes that start (active) or end an incident."""
     if type(inc) in PSP_FIELDS:
         return _psp(inc, active, scenario)
+    if isinstance(inc, PspOutage):
+        keys = override_keys(inc.geo, inc.method)
+        return [Effect("psp", inc.psp, {"overrides": {k: {"down": active or None} for k in keys}})]
     if isinstance(inc, PostbackOutage):
         knobs = ({"down": True} if inc.mode == "down" else {"loss_rate": 1.0}) if active else None
         return [Effect("network", inc.affiliate, knobs)]

@@ -270,6 +270,13 @@ class PspDegradation(_PspScope):
     approval_rate: Rate
 
 
+class PspOutage(_PspScope):
+    """The PSP is down for the scope: it refuses every payment (the platform's call fails,
+    nothing is charged), as a PSP does during an outage, rather than declining them."""
+
+    type: Literal["psp_outage"]
+
+
 class PspCallbackDelay(_PspScope):
     type: Literal["psp_callback_delay"]
     delay_seconds: Annotated[float, Field(gt=0.0, le=86_400.0)]
@@ -374,6 +381,7 @@ class DbSlowdown(_Incident):
 
 Incident = Annotated[
     PspDegradation
+    | PspOutage
     | PspCallbackDelay
     | PspCallbackLoss
     | PspCallbackDuplicates
