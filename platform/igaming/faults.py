@@ -77,7 +77,13 @@ def _delay_statement(conn: Any, *_args: Any) -> None:
 
 def install_db_delay(engine: Engine, switch: FaultSwitch) -> None:
     """Make every statement on ``engine`` wait ``switch.current.db_delay_ms`` (one hook per
-    engine, however many platforms are built on it)."""
+    engine, however many platforms are built on it).
+
+    The wait comes after the statement ran and before any other listener hears it did
+    (``insert=True``), inside the span the statement timer measures
+    (``collectors.instrumentation.db``), as a slow database's would: waiting before the
+    statement, in the first ``before_cursor_execute`` listener, hid it from the timer, which
+    is installed later, and ``igaming_db_query_duration_seconds`` never saw the slowdown."""
     _ENGINE_SWITCHES[engine] = switch
-    if not event.contains(engine, "before_cursor_execute", _delay_statement):
-        event.listen(engine, "before_cursor_execute", _delay_statement)
+    if not event.contains(engine, "after_cursor_execute", _delay_statement):
+        event.listen(engine, "after_cursor_execute", _delay_statement, insert=True)

@@ -18,6 +18,7 @@ from igaming.accounts.service import Registration
 from igaming.cashier.gateway import PspTimeout
 from igaming.cashier.routing import RoutingTable
 from igaming.errors import InsufficientFunds, Unauthorized
+from igaming.faults import Faults
 from igaming.wallet.service import place_stake
 from tests.collectors.metrics_helpers import deliver, deposit, sample
 from tests.conftest import make_platform, register_player
@@ -127,6 +128,20 @@ def test_queries_are_timed_and_the_pool_is_read_per_scrape(platform):
     assert sample(r, c.DB_QUERY_DURATION, "_count", statement="insert") > before
     assert sample(r, c.DB_POOL_SIZE) >= 1
     assert sample(r, c.DB_POOL_CHECKED_OUT) == 0
+
+
+def test_an_injected_database_slowdown_shows_in_the_statement_durations(platform):
+    # The fault's wait must fall inside the span the statement timer measures, whichever
+    # was installed first (the platform installs the fault before it is instrumented).
+    r = platform.metrics.registry
+    platform.faults.replace(Faults(db_delay_ms=30))
+    count = sample(r, c.DB_QUERY_DURATION, "_count", statement="insert")
+    fast = sample(r, c.DB_QUERY_DURATION, "_bucket", statement="insert", le="0.025")
+    register_player(platform)
+    slowed = sample(r, c.DB_QUERY_DURATION, "_count", statement="insert") - count
+    assert slowed >= 1
+    # every insert of the registration took longer than 25 ms
+    assert sample(r, c.DB_QUERY_DURATION, "_bucket", statement="insert", le="0.025") == fast
 
 
 def test_build_info_and_deploy_time(platform, monkeypatch):
