@@ -96,10 +96,14 @@ def promise_problems(domain: Domain, cases: Sequence[Case]) -> list[str]:
                 continue
             start, end = seconds(case.incident_start), seconds(case.recovery)
             first = min(seconds(f.at) for f in fires)
-            if first - start > seconds(alert.detection):
+            promise = alert.detection_quiet if case.quiet else alert.detection
+            if promise is None:
+                problems.append(f"{alert.name}: quiet incident {case.name!r} but no "
+                                f"detection_quiet promise")  # fmt: skip
+            elif first - start > seconds(promise):
                 problems.append(
                     f"{alert.name}: {case.name!r} first fires {first - start:.0f}s after the "
-                    f"start, later than the promised {alert.detection}"
+                    f"start, later than the promised {promise}"
                 )
             if not any(isinstance(c, Silent) and start <= seconds(c.at) < first for c in checks):
                 problems.append(f"{alert.name}: {case.name!r} shows no silence before firing")

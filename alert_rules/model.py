@@ -148,6 +148,9 @@ class Alert:
     instances: tuple[Mapping[str, str], ...] = ({},)  # one rule per instance (e.g. per SLO)
     # The simulated incidents it is meant to catch (what the backtest scores it against).
     catches: tuple[Catch, ...] = ()
+    # The promise where the scope is too quiet for ``detection`` (a branch of the rule that
+    # waits for evidence over a longer window): what its ``quiet`` incident cases prove.
+    detection_quiet: str | None = None
     # How long it stays firing once its condition clears: a page that flickers while the
     # evidence hovers at the threshold is one page, not several (Prometheus 2.42+).
     keep_firing_for: str = "0s"
@@ -324,6 +327,8 @@ class Case:
     incident_start: str | None = None
     recovery: str | None = None  # when the incident ended (checks after it are resolves)
     alerts: tuple[str, ...] = ()  # the alerts a normal/quiet/surge case proves silent
+    # An incident at low volume, held to the alert's ``detection_quiet`` promise.
+    quiet: bool = False
     # (alert, label, value): a case proving an override of the reference operator's file;
     # rendered only for an operator whose file has that override.
     requires_override: tuple[str, str, str] | None = None

@@ -257,7 +257,7 @@ def runbook(alert: Alert, domain: Domain, cases: Iterable[Case], config: RulesCo
         "",
         "| severity | team | for | detection promised | dashboard |",
         "|---|---|---|---|---|",
-        f"| {alert.severity} | {alert.team} | {alert.for_} | within {alert.detection} of the "
+        f"| {alert.severity} | {alert.team} | {alert.for_} | within {_promise(alert)} of the "
         f"incident's start | [{title}]({config.links.grafana_base}/d/{uid}) |",
         "",
         "## What it means",
@@ -358,6 +358,11 @@ DETECTION_TARGETS = (
 )
 
 
+def _promise(alert: Alert) -> str:
+    quiet = f" ({alert.detection_quiet} where the scope is quiet)" if alert.detection_quiet else ""
+    return alert.detection + quiet
+
+
 def detection_table(
     domains: Iterable[Domain], cases: Mapping[str, tuple[Case, ...]], config: RulesConfig
 ) -> str:
@@ -387,6 +392,6 @@ def detection_table(
             catches = "; ".join(c.describe() for c in alert.catches) or "none simulated"
             lines.append(
                 f"| {link} | {alert.team} | {alert.severity} | {alert.for_} | "
-                f"{alert.detection} | {catches} | {against} |"
+                f"{_promise(alert)} | {catches} | {against} |"
             )
     return "\n".join(lines) + "\n"

@@ -171,6 +171,25 @@ def quantile_in_bucket(buckets: Iterable[float], value: float, q: float) -> floa
     return lower  # the +Inf bucket: the highest finite bound
 
 
+def histogram_quantile_over(
+    q: float, buckets: Iterable[float], observed: Mapping[float, float], seconds: float
+) -> float:
+    """What ``histogram_quantile(q, rate(..._bucket[window]))`` returns over a window of
+    ``seconds`` that saw ``observed`` (value -> how many observations), float for float:
+    Prometheus' bucketQuantile on the per-second rates, so that an expected description
+    renders the same seconds (``1740`` is ``1739.99...`` there, 28m 59s)."""
+    bounds = [*buckets, float("inf")]
+    rates = [sum(n for v, n in observed.items() if v <= le) / seconds for le in bounds]
+    rank = q * rates[-1]
+    b = next(i for i, r in enumerate(rates) if r >= rank)
+    if b == len(bounds) - 1:
+        return bounds[-2]
+    start, count = (0.0, rates[0]) if b == 0 else (bounds[b - 1], rates[b] - rates[b - 1])
+    if b > 0:
+        rank -= rates[b - 1]
+    return start + (bounds[b] - start) * (rank / count)
+
+
 def deploy(metric: str, before: str, after: str, at: int, total: int) -> list[Series]:
     """The build info series of a deploy at minute ``at``: ``before`` runs until then (its
     series goes stale, as a scrape of the new process makes it), ``after`` from then on."""

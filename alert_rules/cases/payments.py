@@ -15,6 +15,7 @@ from alert_rules.series import (
     merge,
     series,
 )
+from alert_rules.series import histogram_quantile_over as q_over
 from alert_rules.series import quantile_in_bucket as q_in
 from collectors.catalog import BY_NAME
 
@@ -134,6 +135,11 @@ def _weekly(usual: float, last_week: float, now: float) -> list[tuple[int, float
             (WEEK - 60, 20 * usual, 20 * (1 - usual)),
             (60, 20 * now, 20 * (1 - now)),
             (60, 20 * usual, 20 * (1 - usual))]  # fmt: skip
+
+
+def _p95_hour(normal: float, late: float) -> float:
+    """The hour's p95 of ``normal`` callbacks at 20 s and ``late`` ones at 900 s."""
+    return q_over(0.95, CB_DELAY.buckets or (), {20: normal, 900: late}, 3600)
 
 
 def cases() -> tuple[Case, ...]:
@@ -374,12 +380,41 @@ def cases() -> tuple[Case, ...]:
             "incident",
             merge(callbacks("ewallo", [(60, 4, 20), (60, 4, 240), (60, 4, 20)])),
             (
-                Silent("70m"),
+                Silent("65m"),
                 Fires("80m", {"psp": "ewallo"}, q_in(CB_DELAY.buckets or (), 240, 0.95)),
                 Silent("150m"),
             ),
             incident_start="60m",
             recovery="120m",
+            alerts=("PspCallbacksDelayed",),
+        ),
+        Case(
+            "a quiet PSP (a callback every four minutes) answers 15 minutes late for 75 minutes",
+            "incident",
+            merge(callbacks("nordpay", [(60, 0.25, 20), (75, 0.25, 900), (60, 0.25, 20)])),
+            (
+                # two late callbacks in the hour: not yet
+                Silent("70m"),
+                # the third at 72 minutes, then five minutes pending
+                Fires("78m", {"psp": "nordpay"}, _p95_hour(normal=0.25 * 42, late=0.25 * 18)),
+                Fires("125m", {"psp": "nordpay"}, _p95_hour(normal=0, late=15)),
+                # the hour holds fewer than three late callbacks 49 minutes after the recovery
+                Silent("195m"),
+            ),
+            incident_start="60m",
+            recovery="135m",
+            alerts=("PspCallbacksDelayed",),
+        ),
+        Case(
+            "a quiet PSP delivers two retried callbacks ten minutes late in an hour: no alert",
+            "guard",
+            merge(
+                callbacks(
+                    "nordpay",
+                    [(60, 0.25, 20), (1, 1, 600), (20, 0.25, 20), (1, 1, 600), (60, 0.25, 20)],
+                )
+            ),
+            (Silent("70m"), Silent("90m"), Silent("120m")),
             alerts=("PspCallbacksDelayed",),
         ),
         Case(
@@ -415,7 +450,10 @@ def cases() -> tuple[Case, ...]:
         Case(
             "pixgate repeats half of its callbacks for an hour",
             "incident",
-            (series(CB, counter((60, 0), (60, 1), (60, 0)), psp="pixgate", outcome="duplicate"),),
+            (
+                series(CB, counter((180, 2)), psp="pixgate", outcome="applied"),
+                series(CB, counter((60, 0), (60, 1), (60, 0)), psp="pixgate", outcome="duplicate"),
+            ),
             (
                 Silent("64m"),
                 Fires("80m", {"psp": "pixgate"}, 20),
@@ -424,6 +462,41 @@ def cases() -> tuple[Case, ...]:
             ),
             incident_start="60m",
             recovery="120m",
+            alerts=("PspCallbackDuplicates",),
+        ),
+        Case(
+            "a quiet PSP repeats half of its callbacks for two hours: six duplicates",
+            "incident",
+            (
+                series(CB, counter((240, 0.1)), psp="pixgate", outcome="applied"),
+                series(
+                    CB, counter((60, 0), (120, 0.05), (60, 0)), psp="pixgate", outcome="duplicate"
+                ),
+            ),
+            (
+                Silent("120m"),
+                # the fourth duplicate at 140 minutes (a third of its callbacks), five pending
+                Fires("160m", {"psp": "pixgate"}, 5),
+                Silent("225m"),
+            ),
+            incident_start="60m",
+            recovery="180m",
+            alerts=("PspCallbackDuplicates",),
+            quiet=True,
+        ),
+        Case(
+            "a busy PSP resends eight callbacks over two hours among 20 a minute: no alert",
+            "guard",
+            (
+                series(CB, counter((180, 20)), psp="paybridge", outcome="applied"),
+                series(
+                    CB,
+                    counter((30, 0), (120, 1 / 15), (30, 0)),
+                    psp="paybridge",
+                    outcome="duplicate",
+                ),
+            ),
+            (Silent("90m"), Silent("150m"), Silent("175m")),
             alerts=("PspCallbackDuplicates",),
         ),
         Case(

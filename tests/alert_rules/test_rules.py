@@ -134,6 +134,29 @@ def test_a_broken_promise_is_reported():
     assert any("no surge case" in p for p in problems)
 
 
+def test_a_quiet_incident_is_held_to_the_quiet_promise():
+    def incident(at: str, *, quiet: bool) -> Case:
+        checks = (Silent("10m"), Fires(at, {"psp": "x"}, 1), Silent("300m"))
+        return Case("dups", "incident", (), checks, incident_start="0m", recovery="200m",
+                    alerts=("PspCallbackDuplicates",), quiet=quiet)  # fmt: skip
+
+    def late(case: Case, alert=payments.CALLBACK_DUPLICATES) -> list[str]:
+        problems = promise_problems(Domain("payments", (), (alert,)), (case,))
+        return [p for p in problems if "promise" in p]
+
+    assert payments.CALLBACK_DUPLICATES.detection == "20m"
+    assert payments.CALLBACK_DUPLICATES.detection_quiet == "2h"
+    # 100 minutes: past the busy promise, within the quiet one
+    assert late(incident("100m", quiet=True)) == []
+    assert late(incident("100m", quiet=False)) != []
+    assert late(incident("130m", quiet=True)) != []
+    # a quiet case for an alert that promises nothing quiet is a problem, not a pass
+    no_quiet = replace(payments.CALLBACK_DUPLICATES, detection_quiet=None)
+    assert late(incident("10m", quiet=True), no_quiet) == [
+        "PspCallbackDuplicates: quiet incident 'dups' but no detection_quiet promise"
+    ]
+
+
 def test_alert_rules_never_import_dashboards():
     """The dashboards read the alert declarations; an import the other way is a circle."""
     for path in sorted((ROOT / "alert_rules").rglob("*.py")):
