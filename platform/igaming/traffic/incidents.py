@@ -44,13 +44,11 @@ class Effect:
 
 PSP_FIELDS: dict[type, str] = {
     PspDegradation: "approval_rate",
-    PspCallbackDelay: "callback_delay_seconds",
     PspCallbackLoss: "loss_rate",
     PspCallbackDuplicates: "duplicate_rate",
 }
 PSP_VALUES: dict[type, str] = {
     PspDegradation: "approval_rate",
-    PspCallbackDelay: "delay_seconds",
     PspCallbackLoss: "loss_rate",
     PspCallbackDuplicates: "duplicate_rate",
 }
@@ -91,8 +89,6 @@ def _psp(inc: Any, active: bool, scenario: Scenario) -> list[Effect]:
             overrides[key] = {field: value}
         elif key in METHODS and field == "approval_rate" and key in scenario.deposits.approval:
             overrides[key] = {field: scenario.deposits.approval[key]}
-        elif key in METHODS and field == "callback_delay_seconds":
-            overrides[key] = {field: scenario.deposits.callback_delay_seconds}
         else:
             overrides[key] = {field: None}
     return [Effect("psp", inc.psp, {"overrides": overrides})]
@@ -102,6 +98,17 @@ def effects(inc: Any, active: bool, scenario: Scenario) -> list[Effect]:
     """The knob changes that start (active) or end an incident."""
     if type(inc) in PSP_FIELDS:
         return _psp(inc, active, scenario)
+    if isinstance(inc, PspCallbackDelay):
+        # The PSP decides as fast as ever but its webhooks go out late (a backed-up queue):
+        # each callback arrives delay_seconds after the status it reports happened, which
+        # is what the platform's callback delay histogram measures.
+        change = (
+            {"late_rate": 1.0, "late_seconds": inc.delay_seconds}
+            if active
+            else {"late_rate": None, "late_seconds": None}
+        )
+        keys = override_keys(inc.geo, inc.method)
+        return [Effect("psp", inc.psp, {"overrides": {k: dict(change) for k in keys}})]
     if isinstance(inc, PspOutage):
         keys = override_keys(inc.geo, inc.method)
         return [Effect("psp", inc.psp, {"overrides": {k: {"down": active or None} for k in keys}})]
