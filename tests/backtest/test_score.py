@@ -380,6 +380,7 @@ def test_every_declaration_names_known_types_and_labels_the_alert_carries():
     assert set(catches()) == {a.name for a in all_alerts()}
     assert declared()["PspDown"].catches == (
         Catch("psp_degradation", {"psp": "psp", "geo": "geo"}, needs=("approval_rate=0",)),
+        Catch("psp_outage", {"psp": "psp", "geo": "geo"}),
     )
 
 
