@@ -102,13 +102,11 @@ def effects(inc: Any, active: bool, scenario: Scenario) -> list[Effect]:
         # The PSP decides as fast as ever but its webhooks go out late (a backed-up queue):
         # each callback arrives delay_seconds after the status it reports happened, which
         # is what the platform's callback delay histogram measures.
-        change = (
-            {"late_rate": 1.0, "late_seconds": inc.delay_seconds}
-            if active
-            else {"late_rate": None, "late_seconds": None}
-        )
+        late: dict[str, float | None] = {"late_rate": None, "late_seconds": None}
+        if active:
+            late = {"late_rate": 1.0, "late_seconds": inc.delay_seconds}
         keys = override_keys(inc.geo, inc.method)
-        return [Effect("psp", inc.psp, {"overrides": {k: dict(change) for k in keys}})]
+        return [Effect("psp", inc.psp, {"overrides": {k: dict(late) for k in keys}})]
     if isinstance(inc, PspOutage):
         keys = override_keys(inc.geo, inc.method)
         return [Effect("psp", inc.psp, {"overrides": {k: {"down": active or None} for k in keys}})]
