@@ -162,13 +162,9 @@ def with_labels(base: Mapping[str, str], **more: str) -> dict[str, str]:
 
 def quantile_in_bucket(buckets: Iterable[float], value: float, q: float) -> float:
     """What histogram_quantile(q) returns when every observation took ``value``: linear
-    interpolation inside the bucket that holds it (Prometheus' algorithm)."""
-    lower = 0.0
-    for upper in buckets:
-        if value <= upper:
-            return lower + (upper - lower) * q
-        lower = upper
-    return lower  # the +Inf bucket: the highest finite bound
+    interpolation inside the bucket that holds it (the +Inf bucket: the highest finite
+    bound)."""
+    return histogram_quantile_over(q, buckets, {value: 1.0}, 1.0)
 
 
 def histogram_quantile_over(
