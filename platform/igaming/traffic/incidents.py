@@ -94,6 +94,13 @@ def _psp(inc: Any, active: bool, scenario: Scenario) -> list[Effect]:
     return [Effect("psp", inc.psp, {"overrides": overrides})]
 
 
+def _every_key(inc: Any, knobs: dict[str, Any]) -> list[Effect]:
+    """The same knob change on every override key of a PSP incident's scope (None: the
+    knob falls back to the PSP's own)."""
+    keys = override_keys(inc.geo, inc.method)
+    return [Effect("psp", inc.psp, {"overrides": {k: dict(knobs) for k in keys}})]
+
+
 def effects(inc: Any, active: bool, scenario: Scenario) -> list[Effect]:
     """The knob changes that start (active) or end an incident."""
     if type(inc) in PSP_FIELDS:
@@ -102,14 +109,12 @@ def effects(inc: Any, active: bool, scenario: Scenario) -> list[Effect]:
         # The PSP decides as fast as ever but its webhooks go out late (a backed-up queue):
         # each callback arrives delay_seconds after the status it reports happened, which
         # is what the platform's callback delay histogram measures.
-        late: dict[str, float | None] = {"late_rate": None, "late_seconds": None}
+        late: dict[str, Any] = {"late_rate": None, "late_seconds": None}
         if active:
             late = {"late_rate": 1.0, "late_seconds": inc.delay_seconds}
-        keys = override_keys(inc.geo, inc.method)
-        return [Effect("psp", inc.psp, {"overrides": {k: dict(late) for k in keys}})]
+        return _every_key(inc, late)
     if isinstance(inc, PspOutage):
-        keys = override_keys(inc.geo, inc.method)
-        return [Effect("psp", inc.psp, {"overrides": {k: {"down": active or None} for k in keys}})]
+        return _every_key(inc, {"down": active or None})
     if isinstance(inc, PostbackOutage):
         knobs = ({"down": True} if inc.mode == "down" else {"loss_rate": 1.0}) if active else None
         return [Effect("network", inc.affiliate, knobs)]
