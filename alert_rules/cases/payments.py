@@ -485,6 +485,32 @@ def cases() -> tuple[Case, ...]:
             quiet=True,
         ),
         Case(
+            "a quiet PSP's replay ends in a burst: nine duplicates in its last 20 minutes make "
+            "it look busy by its callbacks, not by its first ones, and the warning holds",
+            "incident",
+            (
+                series(CB, counter((240, 0.125)), psp="pixgate", outcome="applied"),
+                series(
+                    CB,
+                    counter((60, 0), (100, 0.0625), (20, 0.4375), (60, 0)),
+                    psp="pixgate",
+                    outcome="duplicate",
+                ),
+            ),
+            (
+                Silent("120m"),
+                Fires("170m", {"psp": "pixgate"}, 10.625),
+                # 13.1 callbacks in the last 30 minutes, 3.75 of them first ones: the
+                # old guard (every callback) silenced the warning here
+                Fires("180m", {"psp": "pixgate"}, 15),
+                Silent("241m"),
+            ),
+            incident_start="60m",
+            recovery="180m",
+            alerts=("PspCallbackDuplicates",),
+            quiet=True,
+        ),
+        Case(
             "a busy PSP resends eight callbacks over two hours among 20 a minute: no alert",
             "guard",
             (

@@ -596,10 +596,14 @@ CALLBACK_DUPLICATES = Alert(
         "{value:int} duplicate callbacks from {psp} in the last 30 minutes (2 hours where "
         "callbacks are few)."
     ),
-    # A busy PSP: `min_duplicates` in 30 minutes. A quiet one, with fewer callbacks in 30
-    # minutes than that (the mixed week's pixgate: 5 duplicates in 2 hours): at least
+    # A busy PSP: `min_duplicates` in 30 minutes. A quiet one, with fewer first callbacks in
+    # 30 minutes than that (the mixed week's pixgate: 5 duplicates in 2 hours): at least
     # `min_duplicates_quiet` in 2 hours that are `min_share` of its callbacks, so that a
-    # handful resent after our timeouts stays quiet.
+    # handful resent after our timeouts stays quiet, and one in the last hour. The quiet
+    # test counts first callbacks only: a burst of duplicates must not make the PSP look
+    # busy (backtest: the warning flapped off as a replay ended and fired again 17 minutes
+    # later, a false warning); the last hour's duplicate ends it an hour after the replay
+    # instead of when the 2 hours drain.
     expr=f"""sum by (psp) (increase({CB}{{outcome="duplicate"$m}}[30m])) >= $min_duplicates
 or
 (
@@ -607,7 +611,8 @@ or
   and on(psp)
   sum by (psp) (increase({CB}{{outcome="duplicate"$m}}[2h]))
     / sum by (psp) (increase({CB}$sel[2h])) >= $min_share
-  and on(psp) sum by (psp) (increase({CB}$sel[30m])) < $min_duplicates
+  and on(psp) sum by (psp) (increase({CB}{{outcome="duplicate"$m}}[1h])) > 0
+  and on(psp) sum by (psp) (increase({CB}{{outcome!="duplicate"$m}}[30m])) < $min_duplicates
 )""",
     for_="5m",
     scope=("psp",),
@@ -625,8 +630,9 @@ or
     runbook=Runbook(
         meaning="Callbacks the platform had already applied arrive again (same PSP "
         "reference and status), `min_duplicates` in 30 minutes, or, for a PSP with fewer "
-        "callbacks than that in 30 minutes, `min_duplicates_quiet` in 2 hours making up "
-        "`min_share` of its callbacks: they are "
+        "first callbacks than that in 30 minutes, `min_duplicates_quiet` in 2 hours making "
+        "up `min_share` of its callbacks and one in the last hour (it then resolves an hour "
+        "after the last duplicate, or when the 2 hours hold fewer). They are "
         "recognised and ignored, so no money moves twice, "
         "but a PSP that repeats them usually did not receive our 2xx (timeouts at our "
         "callback endpoint) or replays its queue after an incident of its own.",
