@@ -357,7 +357,11 @@ DETECTION_TARGETS = (
     "- **One incident, one page**: pages group by team (one PagerDuty incident while a",
     "  team's critical alerts fire together) and inhibitions hand an incident to the team",
     "  that owns the fix (alert_rules/alertmanager/routes.md); the backtest counts the pages",
-    "  after Alertmanager, per incident.",
+    "  after Alertmanager, per incident. An inhibition only works when its source fires",
+    "  first: a scope too quiet for the drop windows' own evidence, whose failed deposits",
+    "  burn the deposit SLO at its paging rate, fires the drop alerts with that burn (a",
+    "  minute before the SLO's page), so that a PSP down for a quiet scope pages payments,",
+    "  not SRE first.",
 )
 
 

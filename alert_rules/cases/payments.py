@@ -3,14 +3,15 @@ traffic its alerts stay silent on, the incidents they must fire on in time, the 
 
 from __future__ import annotations
 
-from alert_rules.domains.payments import ALERTS, ATT, CB, CB_DELAY, OUT, PENDING, STUCK
-from alert_rules.model import Case, Fires, Series, Silent, silence
+from alert_rules.domains.payments import ALERTS, ATT, CB, CB_DELAY, DEPOSIT_SLO, OUT, PENDING, STUCK
+from alert_rules.model import Case, Fires, Series, Silent, silence, silent_all
 from alert_rules.series import (
     counter,
     counter_from,
     deploy,
     every,
     gauge,
+    gauge_from,
     histogram,
     merge,
     series,
@@ -67,6 +68,23 @@ def quiet_geo(minutes: int, geo: str = "FI", psp: str = "nordpay") -> list[Serie
         series(ATT, counter_from(a + d for a, d in zip(approved, declined, strict=True)), **kv),
         series(OUT, counter_from(approved), **kv, outcome="approved"),
         series(OUT, counter_from(declined), **kv, outcome="declined"),
+    ]
+
+
+def deposit_slo(bad: list[float], requests_per_minute: float) -> list[Series]:
+    """The deposit-availability SLO's recorded burn (1 h, 5 m) and hourly requests, as the
+    platform rules record them, from the route's 5xx per minute at a steady volume."""
+    budget = float(DEPOSIT_SLO.budget)
+
+    def burn(minutes: int) -> list[float]:
+        window = [sum(bad[max(0, t - minutes + 1) : t + 1]) for t in range(len(bad))]
+        return [round(b / (requests_per_minute * minutes) / budget, 6) for b in window]
+
+    kv = {"slo": DEPOSIT_SLO.name}
+    return [
+        series("slo:burn_rate:ratio_rate1h", gauge_from(burn(60)), **kv),
+        series("slo:burn_rate:ratio_rate5m", gauge_from(burn(5)), **kv),
+        series("slo:requests:increase1h", gauge((len(bad), requests_per_minute * 60)), **kv),
     ]
 
 
@@ -142,9 +160,27 @@ def _p95_hour(normal: float, late: float) -> float:
     return q_over(0.95, CB_DELAY.buckets or (), {20: normal, 900: late}, 3600)
 
 
+def _first_day_cards(minutes: int, failed: float = 0.0) -> list[Series]:
+    """German cards at 10 deposits a minute: half a deposit a minute timing out and one
+    every 16 minutes failing (a 5xx; with the e-wallets, the day's errored share is 5.5 %
+    and the deposit SLO burns at 6x), ``failed`` a minute more failing after the fifth
+    hour."""
+    kv = {"geo": "DE", "psp": "paybridge", "method": "card", "brand": "acme"}
+    base = 0.0625
+    rest = minutes - 300
+    return [
+        series(ATT, counter((minutes, 10)), **kv),
+        series(OUT, counter((300, 7 - base), (rest, 7 - base - failed)), **kv, outcome="approved"),
+        series(OUT, counter((minutes, 2.5)), **kv, outcome="declined"),
+        series(OUT, counter((minutes, 0.5)), **kv, outcome="timed_out"),
+        series(OUT, counter((300, base), (rest, base + failed)), **kv, outcome="failed"),
+    ]
+
+
 def cases() -> tuple[Case, ...]:
     t0 = 420  # seven hours of history: the trailing-day baseline exists
     total = t0 + 120
+    slo_t0 = 300  # five hours into the first day: no baseline, the floors apply
     return (
         silence(
             "busy evening, every PSP healthy",
@@ -306,6 +342,73 @@ def cases() -> tuple[Case, ...]:
             incident_start=f"{t0}m",
             recovery=f"{t0 + 45}m",
             alerts=("DepositSuccessRateDropPsp",),
+        ),
+        Case(
+            "first day: ewallo refuses every German e-wallet deposit, one every four "
+            "minutes, while cards keep the deposit route busy; failed deposits burn the "
+            "deposit SLO past its paging line at +21, before five refusals are evidence "
+            "enough: the scope that carries the burn fires with it, and inhibits the SLO page",
+            "incident",
+            merge(
+                _first_day_cards(slo_t0 + 120),
+                deposits_failing(
+                    "DE",
+                    "ewallo",
+                    "ewallet",
+                    [(slo_t0, 0.25, 0, 0), (30, 0, 0, 0.25), (90, 0.25, 0, 0)],
+                ),
+                # the route's 5xx: the cards' failures and every refusal
+                deposit_slo(
+                    [0.0625] * slo_t0 + [0.3125] * 30 + [0.0625] * 90, requests_per_minute=10.25
+                ),
+            ),
+            (
+                # +20: the hour's burn at 14.2, the 15-minute window's five refusals 11.3
+                # nats against the day's 4.9 % errored share
+                Silent(f"{slo_t0 + 20}m"),
+                # the hour's success rate: 9.5 approved, 5.5 refused
+                Fires(f"{slo_t0 + 22}m", {"psp": "ewallo", "geo": "DE"}, 9.5 / 15),
+                # the 30-minute window has its evidence (0.5 approved, 7 refused)
+                Fires(f"{slo_t0 + 28}m", {"psp": "ewallo", "geo": "DE"}, 0.5 / 7.5),
+                Silent(f"{slo_t0 + 45}m"),
+            ),
+            incident_start=f"{slo_t0}m",
+            recovery=f"{slo_t0 + 30}m",
+            alerts=("DepositSuccessRateDropPsp",),
+        ),
+        Case(
+            "first day: a platform-wide fault fails 3 % of every scope's deposits, burning "
+            "the deposit SLO at 30x: no scope carries it (a small one whose two deposits "
+            "failed holds a tenth), so no drop alert takes the SLO's page",
+            "guard",
+            merge(
+                _first_day_cards(slo_t0 + 120, failed=0.25),
+                deposits_failing(
+                    "DE",
+                    "ewallo",
+                    "ewallet",
+                    [(slo_t0, 0.25, 0, 0), (60, 0.2421875, 0, 0.0078125), (60, 0.25, 0, 0)],
+                ),
+                # a small scope whose two deposits in half an hour both fail with it: far
+                # above its expected share, but 2 of the hour's 19 failures
+                deposits_failing(
+                    "SE",
+                    "nordpay",
+                    "bank_transfer",
+                    [(slo_t0, 0.0625, 0, 0), (32, 0, 0, 0.0625), (88, 0.0625, 0, 0)],
+                ),
+                deposit_slo(
+                    [0.0625] * slo_t0 + [0.3828125] * 32 + [0.3203125] * 28 + [0.0625] * 60,
+                    requests_per_minute=10.3125,
+                ),
+            ),
+            silent_all(
+                ("DepositSuccessRateDropPsp", "DepositSuccessRateDropGeo"),
+                slo_t0 + 30,
+                slo_t0 + 40,
+                slo_t0 + 55,
+            ),
+            alerts=("DepositSuccessRateDropPsp", "DepositSuccessRateDropGeo"),
         ),
         Case(
             "paybridge declines every DE card for half an hour, then the evening goes quiet "

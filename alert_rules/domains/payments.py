@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from alert_rules.domains.platform import SLO_FAST, SLOS
 from alert_rules.model import Alert, Catch, Domain, Param, Recording, Runbook
 from collectors.catalog import BY_NAME
 
@@ -130,7 +131,11 @@ def _drop_recordings(by: str) -> tuple[Recording, ...]:
         # finished:increase15m is the success rate's volume guard (_success_recordings)
         if (name, w) != ("finished", "15m")
     )
+    failed = Recording(
+        f"{p}_failed:increase1h", f"sum by ({by}) (increase({OUT}{{{_FAILED}}}[1h]))"
+    )
     errored = (
+        failed,
         *_daily(by, "errored", "{" + _ERRORED + "}", "errored"),
         Recording(f"{p}_errored:ratio_baseline", _baseline(by, f"{p}_errored")),
     )
@@ -232,8 +237,43 @@ and on({by}) (
     return "(\n" + "\n".join("  " + line for line in term.splitlines()) + "\n)"
 
 
+# The deposit route's availability SLO (alert_rules.domains.platform): a deposit the PSP
+# refuses or cannot take, or that the platform fails, is a 5xx of its route.
+DEPOSIT_SLO = next(s for s in SLOS if s.name == "deposit-availability")
+_FAILED = 'outcome="failed"'
+
+
+def _slo_explained(by: str) -> str:
+    """The deposit SLO burns fast enough to page (SloErrorBudgetBurnFast's test, read from
+    the same recordings) and this scope carries it: its deposits error `error_excess` above
+    their expected share and its failed deposits are at least `slo_share` of the route's
+    5xx of the hour. The burn is the platform's evidence; the scope only has to be the one
+    that carries it (a quiet scope whose PSP is down fails too few deposits for the drop
+    windows' evidence until long after the SLO pages SRE). Where the route's requests are
+    not measured (views mode without a proxy) this branch is empty, and so is the SLO's
+    page it takes over."""
+    p = f"{_prefix(by)}:igaming_deposit"
+    slo = f'{{slo="{DEPOSIT_SLO.name}"}}'
+    failed_requests = (
+        f"slo:burn_rate:ratio_rate1h{slo} * {DEPOSIT_SLO.budget} * slo:requests:increase1h{slo}"
+    )
+    return f"""(
+  {p}_success:ratio1h$sel
+  and on({by}) {p}_errored:ratio1h$sel >= $error_excess + {p}_errored:ratio_expected$sel
+  and on({by}) {p}_failed:increase1h$sel >= $min_errors_slo
+  and on({by}) {p}_failed:increase1h$sel >= on() group_left() ($slo_share * {failed_requests})
+  and on() (
+    slo:burn_rate:ratio_rate1h{slo} > $slo_burn
+    and on(slo) slo:burn_rate:ratio_rate5m{slo} > $slo_burn
+    and on(slo) slo:requests:increase1h{slo} >= $slo_min_requests
+  )
+)"""
+
+
 def _drop_expr(by: str) -> str:
-    return f"\nor on({by})\n".join(_drop_window(by, w) for w in DROP_WINDOWS)
+    return f"\nor on({by})\n".join(
+        [*(_drop_window(by, w) for w in DROP_WINDOWS), _slo_explained(by)]
+    )
 
 
 def _drop_params() -> dict[str, Param]:
@@ -249,6 +289,24 @@ def _drop_params() -> dict[str, Param]:
             0.1, "share of deposits erroring (failed, timed out) above the expected share"
         ),
         "min_errors": Param(3, "deposits erroring needed in the window"),
+        "slo_share": Param(
+            0.5,
+            "share of the deposit route's 5xx of the hour that the scope's failed deposits "
+            "must make up to fire with the deposit SLO's fast burn",
+        ),
+        "min_errors_slo": Param(
+            2, "deposits failed in the scope in the hour needed to fire with the SLO's burn"
+        ),
+        "slo_burn": Param(
+            SLO_FAST.params["burn_1h"].default,
+            "burn rate of the deposit-availability SLO over the hour and the last 5 minutes "
+            "that lets the scope carrying it fire (SloErrorBudgetBurnFast's burn_1h)",
+        ),
+        "slo_min_requests": Param(
+            SLO_FAST.params["min_requests_1h"].default,
+            "deposit requests in the hour the SLO's burn needs (SloErrorBudgetBurnFast's "
+            "min_requests_1h)",
+        ),
     }
 
 
@@ -284,7 +342,17 @@ _DROP_MEANING = (
     "approves 5 % about 14, a deploy that errors 30 % of deposits where 1 % usually error"
     " about 17. So a scope at three deposits a minute trips within about 5 minutes, one "
     "at a deposit a minute in 10 to 17, one at a deposit every few minutes waits for the "
-    "hour window. The value is the success rate over the shortest window that trips."
+    "hour window. The value is the success rate over the shortest window that trips. "
+    "One more trip needs less evidence of the scope itself: while the deposit-availability"
+    " SLO burns fast enough to page (over `slo_burn` over the hour and the last 5 minutes,"
+    " with `slo_min_requests` deposit requests in the hour: SloErrorBudgetBurnFast's own "
+    "test), the scope whose deposits error `error_excess` above their expected share, "
+    "with at least `min_errors_slo` failed in the hour making up at least `slo_share` of "
+    "the deposit route's 5xx of the hour, fires with it (value: the hour's success rate)."
+    " A PSP down for a quiet scope fails too few deposits for the windows above until "
+    "long after the platform-wide burn pages SRE; this way the page goes to payments, "
+    "names the scope, and inhibits the SLO burn it explains. Without the route's request "
+    "metrics (views mode without a proxy) this trip, like the SLO's page, does not exist."
 )
 
 DROP_GEO = Alert(

@@ -311,17 +311,27 @@ def test_casino_launches_rounds_and_rollbacks_equal_the_instrumentation(platform
 
 
 def test_the_payment_sportsbook_and_affiliate_alerts_need_no_platform_metric_in_views_mode():
-    from pitwatch.views_docs import platform_only_reads
+    from string import Template
+
+    from alert_rules.domains.payments import DROP_GEO, DROP_WINDOWS, _drop_window
+    from pitwatch.views_docs import platform_only_metrics, platform_only_reads
 
     needs = platform_only_reads()
-    for alert in ("PspDown", "DepositSuccessRateDropGeo", "DepositSuccessRateDropPsp",
-                  "FtdPostbacksStopped"):  # fmt: skip
+    for alert in ("PspDown", "FtdPostbacksStopped"):
         assert needs[alert] == set(), (alert, needs[alert])
     # ...and the HTTP SLO alerts say what they still need (docs/metrics.md: a proxy's)
-    assert needs["SloErrorBudgetBurnFast"] == {
-        "igaming_http_requests",
-        "igaming_http_request_duration_seconds",
-    }
+    slo = {"igaming_http_requests", "igaming_http_request_duration_seconds"}
+    assert needs["SloErrorBudgetBurnFast"] == slo
+    # The deposit drops: every drop window reads only what views mode derives; the one
+    # branch that takes over the deposit SLO's page reads the SLO's own metrics, so it
+    # exists exactly where that page can fire.
+    for by in ("geo", "psp, geo"):
+        for w in DROP_WINDOWS:
+            params = {k: str(v.default) for k, v in DROP_GEO.params.items()}
+            expr = Template(_drop_window(by, w)).substitute(params, sel="", m="")
+            assert platform_only_metrics(expr) == set(), (by, w)
+    for alert in ("DepositSuccessRateDropGeo", "DepositSuccessRateDropPsp"):
+        assert needs[alert] == slo, (alert, needs[alert])
 
 
 def test_a_failed_scrape_keeps_the_counters_and_reports_the_collector_down(sqlite_platform):
