@@ -363,8 +363,8 @@ def cases() -> tuple[Case, ...]:
                 ),
             ),
             (
-                # +20: the hour's burn at 14.2, the 15-minute window's five refusals 11.3
-                # nats against the day's 4.9 % errored share
+                # +20: the hour's burn at 14.2; the 15-minute window's 3.75 refusals bring
+                # 11.2 nats against the 5 % errored floor (the day's 5.5 %, capped)
                 Silent(f"{slo_t0 + 20}m"),
                 # the hour's success rate: 9.5 approved, 5.5 refused
                 Fires(f"{slo_t0 + 22}m", {"psp": "ewallo", "geo": "DE"}, 9.5 / 15),
