@@ -375,6 +375,7 @@ def cases() -> tuple[Case, ...]:
             incident_start=f"{slo_t0}m",
             recovery=f"{slo_t0 + 30}m",
             alerts=("DepositSuccessRateDropPsp",),
+            quiet=True,
         ),
         Case(
             "first day: a platform-wide fault fails 3 % of every scope's deposits, burning "

@@ -408,6 +408,8 @@ DROP_PSP = Alert(
     dashboard="payments",
     # at a deposit a minute in the scope; a busy scope trips in 2 to 4 (_DROP_MEANING)
     detection="15m",
+    # a deposit every few minutes: the deposit SLO's burn or the 30-minute window decides
+    detection_quiet="30m",
     params=_drop_params(),
     override_by="psp",
     deploy_hint=True,
