@@ -360,8 +360,10 @@ DETECTION_TARGETS = (
     "  after Alertmanager, per incident. An inhibition only works when its source fires",
     "  first: a scope too quiet for the drop windows' own evidence, whose failed deposits",
     "  burn the deposit SLO at its paging rate, fires the drop alerts with that burn (a",
-    "  minute before the SLO's page), so that a PSP down for a quiet scope pages payments,",
-    "  not SRE first.",
+    "  minute before the SLO's page; either of its tiers), so that a PSP down for a quiet",
+    "  scope pages payments, not SRE first. The SLO's 6-hour tier also needs three failures",
+    "  in the last half hour: at a few hundred deposits an hour one failure after an",
+    "  incident's tail would otherwise page SRE on its own.",
 )
 
 

@@ -160,6 +160,11 @@ def cases() -> tuple[Case, ...]:
     h = 150
     # A target that leaves service discovery at minute 61 (stale marker) and is back at 81.
     vanished = "1+0x60 stale _x19 1+0x39"
+    # A deploy's hour at 180 deposits an hour: a 5xx every 5 minutes (240-299), then single
+    # 5xx at 480, 490 and 500.
+    tail = [
+        1.0 if (240 <= i < 300 and i % 5 == 4) or i in (480, 490, 500) else 0.0 for i in range(510)
+    ]
     return (
         silence(
             "busy evening: a few 5xx, 0.5 % slow, many 4xx on every SLO route",
@@ -246,6 +251,29 @@ def cases() -> tuple[Case, ...]:
             "guard",
             http_from(DEPOSIT_R, [3.0] * 180, [0.0] * 180, every(180, 6), [0.0] * 180),
             (Silent("60m"), Silent("120m"), Silent("180m")),
+            alerts=(FAST,),
+        ),
+        Case(
+            "180 deposits an hour: a deploy's hour of 5xx, then one 5xx three hours later "
+            "does not page through the 6h window's tail; three in 20 minutes do",
+            "guard",
+            http_from(DEPOSIT_R, [3.0 - f for f in tail], [0.0] * 510, tail, [0.0] * 510),
+            (
+                # The regression (240-299): the 6h tier pages once six 5xx make its burn
+                # 6.2 (a 5xx every 5 minutes is a 5m burn of 67, three in 30 minutes);
+                # it resolves within minutes of the last one.
+                Silent("266m", alert=FAST),
+                Fires("267m", deposit_slo, 6.242, alert=FAST),
+                Fires("280m", deposit_slo, 9.524, alert=FAST),
+                Silent("306m", alert=FAST),
+                # 480: the 6h window holds the regression's twelve (burn 11), the 5m
+                # window one 5xx (burn 67), the last 30 minutes one: no page.
+                Silent("483m", alert=FAST),
+                Silent("485m", alert=FAST),
+                # 490 and 500: three in the last 30 minutes, the burn goes on: it pages.
+                Silent("502m", alert=FAST),
+                Fires("503m", deposit_slo, 13.89, alert=FAST),
+            ),
             alerts=(FAST,),
         ),
         Case(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from alert_rules.domains.platform import SLO_FAST, SLOS
+from alert_rules.domains.platform import SLO_FAST, SLOS, fast_burn
 from alert_rules.model import Alert, Catch, Domain, Param, Recording, Runbook
 from collectors.catalog import BY_NAME
 
@@ -243,6 +243,10 @@ DEPOSIT_SLO = next(s for s in SLOS if s.name == "deposit-availability")
 _FAILED = 'outcome="failed"'
 
 
+def _slo_param(name: str) -> str:
+    return f"slo_{name}"
+
+
 def _slo_explained(by: str) -> str:
     """The deposit SLO burns fast enough to page (SloErrorBudgetBurnFast's test, read from
     the same recordings) and this scope carries it: its deposits error `error_excess` above
@@ -257,15 +261,14 @@ def _slo_explained(by: str) -> str:
     failed_requests = (
         f"slo:burn_rate:ratio_rate1h{slo} * {DEPOSIT_SLO.budget} * slo:requests:increase1h{slo}"
     )
+    burn = "\n".join("    " + line for line in fast_burn(slo, _slo_param).splitlines())
     return f"""(
   {p}_success:ratio1h$sel
   and on({by}) {p}_errored:ratio1h$sel >= $error_excess + {p}_errored:ratio_expected$sel
   and on({by}) {p}_failed:increase1h$sel >= $min_errors_slo
   and on({by}) {p}_failed:increase1h$sel >= on() group_left() ($slo_share * {failed_requests})
   and on() (
-    slo:burn_rate:ratio_rate1h{slo} > $slo_burn
-    and on(slo) slo:burn_rate:ratio_rate5m{slo} > $slo_burn
-    and on(slo) slo:requests:increase1h{slo} >= $slo_min_requests
+{burn}
   )
 )"""
 
@@ -297,16 +300,14 @@ def _drop_params() -> dict[str, Param]:
         "min_errors_slo": Param(
             2, "deposits failed in the scope in the hour needed to fire with the SLO's burn"
         ),
-        "slo_burn": Param(
-            SLO_FAST.params["burn_1h"].default,
-            "burn rate of the deposit-availability SLO over the hour and the last 5 minutes "
-            "that lets the scope carrying it fire (SloErrorBudgetBurnFast's burn_1h)",
-        ),
-        "slo_min_requests": Param(
-            SLO_FAST.params["min_requests_1h"].default,
-            "deposit requests in the hour the SLO's burn needs (SloErrorBudgetBurnFast's "
-            "min_requests_1h)",
-        ),
+        # The deposit SLO's paging test, with SloErrorBudgetBurnFast's defaults: an
+        # operator who changes those changes these with them.
+        **{
+            _slo_param(name): Param(
+                param.default, f"SloErrorBudgetBurnFast's `{name}`, for the deposit SLO"
+            )
+            for name, param in SLO_FAST.params.items()
+        },
     }
 
 
@@ -344,9 +345,9 @@ _DROP_MEANING = (
     "at a deposit a minute in 10 to 17, one at a deposit every few minutes waits for the "
     "hour window. The value is the success rate over the shortest window that trips. "
     "One more trip needs less evidence of the scope itself: while the deposit-availability"
-    " SLO burns fast enough to page (over `slo_burn` over the hour and the last 5 minutes,"
-    " with `slo_min_requests` deposit requests in the hour: SloErrorBudgetBurnFast's own "
-    "test), the scope whose deposits error `error_excess` above their expected share, "
+    " SLO burns fast enough to page (SloErrorBudgetBurnFast's own test, either tier, with"
+    " its parameters mirrored as `slo_burn_1h` and the rest), the scope whose deposits "
+    "error `error_excess` above their expected share, "
     "with at least `min_errors_slo` failed in the hour making up at least `slo_share` of "
     "the deposit route's 5xx of the hour, fires with it (value: the hour's success rate)."
     " A PSP down for a quiet scope fails too few deposits for the windows above until "

@@ -8,11 +8,13 @@ the budget over the SLO period, 30 days) and the request volume; one alert per t
 them for every SLO (Google SRE workbook, chapter 5: 1h/5m at 14.4x and 6h/30m at 6x page,
 3d/6h at 1x opens a ticket). A window without a request has burnt nothing: its burn rate
 is 0, never NaN or +Inf, and every tier needs a minimum of requests in its long window so
-that a handful of requests at night, one of which fails, cannot page anyone.
+that a handful of requests at night, one of which fails, cannot page anyone; the 6-hour
+tier also needs a few failures in the last half hour (``fast_burn``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from alert_rules.config import Jobs
@@ -69,6 +71,7 @@ SLOS = (
 )
 BURN_WINDOWS = ("5m", "30m", "1h", "6h", "3d")
 VOLUME_WINDOWS = ("1h", "6h", "3d")  # the long window of each tier carries the traffic guard
+BAD_WINDOWS = ("30m",)  # the 6h tier's count of fresh failures
 
 
 def _objective(slo: Slo) -> str:
@@ -89,11 +92,11 @@ def _total(slo: Slo, fn: str, window: str) -> str:
     return f"sum({fn}({DUR}_count{_matchers(slo)}[{window}]))"
 
 
-def _bad(slo: Slo, window: str) -> str:
+def _bad(slo: Slo, window: str, fn: str = "rate") -> str:
     if slo.threshold is None:
-        return f"sum(rate({REQ}{_matchers(slo, status_class='5xx')}[{window}]))"
+        return f"sum({fn}({REQ}{_matchers(slo, status_class='5xx')}[{window}]))"
     fast = f"{DUR}_bucket{_matchers(slo, le=bucket_label(slo.threshold))}"
-    return f"(\n    {_total(slo, 'rate', window)}\n    -\n    sum(rate({fast}[{window}]))\n  )"
+    return f"(\n    {_total(slo, fn, window)}\n    -\n    sum({fn}({fast}[{window}]))\n  )"
 
 
 def _with_slo(slo: Slo, expr: str) -> str:
@@ -116,14 +119,25 @@ def _volume(slo: Slo, w: str) -> str:
     return _with_slo(slo, f"{_total(slo, 'increase', w)} or vector(0)")
 
 
+def _bad_count(slo: Slo, w: str) -> str:
+    return _with_slo(slo, f"{_bad(slo, w, 'increase')} or vector(0)")
+
+
 # One rule per window for all SLOs (`or` of one term per SLO, each labelled `slo`): the
 # record name is unique, which promtool's duplicate-rule lint requires.
-RECORDINGS = tuple(
-    Recording(f"slo:burn_rate:ratio_rate{w}", "\nor\n".join(_burn(s, w) for s in SLOS))
-    for w in BURN_WINDOWS
-) + tuple(
-    Recording(f"slo:requests:increase{w}", "\nor\n".join(_volume(s, w) for s in SLOS))
-    for w in VOLUME_WINDOWS
+RECORDINGS = (
+    tuple(
+        Recording(f"slo:burn_rate:ratio_rate{w}", "\nor\n".join(_burn(s, w) for s in SLOS))
+        for w in BURN_WINDOWS
+    )
+    + tuple(
+        Recording(f"slo:requests:increase{w}", "\nor\n".join(_volume(s, w) for s in SLOS))
+        for w in VOLUME_WINDOWS
+    )
+    + tuple(
+        Recording(f"slo:bad_requests:increase{w}", "\nor\n".join(_bad_count(s, w) for s in SLOS))
+        for w in BAD_WINDOWS
+    )
 )
 
 # -- SLO alerts ----------------------------------------------------------------------------
@@ -154,12 +168,53 @@ _SLO_MITIGATION = (
 )
 
 
-def _tier(burn: str, short: str, volume: str, factor: str, min_requests: str) -> str:
+def _tier(
+    burn: str,
+    short: str,
+    volume: str,
+    factor: str,
+    min_requests: str,
+    sel: str = "",
+    min_bad: str | None = None,
+) -> str:
+    fresh = (
+        f"\n  and on(slo) slo:bad_requests:increase{BAD_WINDOWS[0]}{sel} >= ${min_bad}"
+        if min_bad
+        else ""
+    )
     return f"""(
-  slo:burn_rate:ratio_rate{burn} > ${factor}
-  and on(slo) slo:burn_rate:ratio_rate{short} > ${factor}
-  and on(slo) slo:requests:increase{volume} >= ${min_requests}
+  slo:burn_rate:ratio_rate{burn}{sel} > ${factor}
+  and on(slo) slo:burn_rate:ratio_rate{short}{sel} > ${factor}
+  and on(slo) slo:requests:increase{volume}{sel} >= ${min_requests}{fresh}
 )"""
+
+
+def fast_burn(sel: str = "", param: Callable[[str], str] = str) -> str:
+    """SloErrorBudgetBurnFast's paging test, for the SLOs ``sel`` selects, with its
+    parameters named by ``param`` (another alert that mirrors the page names them its own
+    way: its parameters must exist there).
+
+    1h tier: the Workbook's 1h/5m. 6h tier: confirmed by the last 5 minutes (the
+    Workbook's 30) so that a burn that has stopped stops paging within minutes, instead of
+    paging anew half an hour after the fix as the 6h window fills (backtest: a deploy's
+    regression paged SRE 12 minutes after it was rolled back); and by at least `min_bad_6h`
+    failures in the last 30 minutes, because at a few hundred requests an hour one failure
+    is a 5-minute burn of 60x: after any incident the 6h window stays over its threshold
+    for hours and a single 5xx would page (backtest: a PSP outage's first refusal paged
+    SRE through the morning deploy's tail, 15 minutes before the payments page)."""
+    return (
+        _tier("1h", "5m", "1h", param("burn_1h"), param("min_requests_1h"), sel)
+        + "\nor on(slo)\n"
+        + _tier(
+            "6h",
+            "5m",
+            "6h",
+            param("burn_6h"),
+            param("min_requests_6h"),
+            sel,
+            param("min_bad_6h"),
+        )
+    )
 
 
 SLO_FAST = Alert(
@@ -172,13 +227,7 @@ SLO_FAST = Alert(
         "SLO {slo} burns its error budget at {value:num}x the sustainable rate (over the "
         "last hour; over the last 6 hours when only the slower paging condition holds)."
     ),
-    expr=_tier("1h", "5m", "1h", "burn_1h", "min_requests_1h")
-    + "\nor on(slo)\n"
-    # The 6h tier is confirmed by the last 5 minutes (the Workbook's 30): a burn that has
-    # stopped stops paging within minutes, instead of paging anew half an hour after the
-    # fix as the 6h window fills (backtest: a deploy's regression paged SRE 12 minutes
-    # after it was rolled back).
-    + _tier("6h", "5m", "6h", "burn_6h", "min_requests_6h"),
+    expr=fast_burn(),
     for_="2m",
     scope=("slo",),
     dashboard="platform",
@@ -197,6 +246,11 @@ SLO_FAST = Alert(
         "min_requests_6h": Param(
             600, "requests the SLO's route needs in 6 hours (at least 4 failures at 99.9 %)"
         ),
+        "min_bad_6h": Param(
+            3,
+            "failed (or slow) requests in the last 30 minutes the 6h tier needs: the burn "
+            "goes on, not one failure after an incident's tail",
+        ),
     },
     # A regression fails deposits with a 5xx; a slow database slows every route.
     catches=(Catch("deploy", needs=("regression",)), Catch("db_slowdown")),
@@ -204,8 +258,11 @@ SLO_FAST = Alert(
         meaning="Players fail to log in, deposit or place bets, or wait too long, at a pace "
         "that would spend the SLO's whole 30-day error budget in days: the burn rate (error "
         "ratio divided by the budget, 1 - objective) exceeds `burn_1h` over both the last hour "
-        "and the last 5 minutes, or `burn_6h` over both 6 hours and the last 5 minutes. The short "
-        "window makes the page resolve within minutes of the fix. The SLOs: "
+        "and the last 5 minutes, or `burn_6h` over both 6 hours and the last 5 minutes with "
+        "at least `min_bad_6h` failed (or slow) requests in the last 30 minutes. The short "
+        "window makes the page resolve within minutes of the fix; the count keeps one "
+        "failure after an incident's tail (a 5-minute burn of 60x at a few hundred requests "
+        "an hour) from paging while the 6h window still holds the tail. The SLOs: "
         + _SLO_TABLE
         + ". The description's value is the burn rate; 30 days divided by it is how long "
         "the budget lasts. Detection depends on the burn: a hard failure (a fifth of the "
