@@ -209,7 +209,8 @@ def before_after(
 def findings(agg: Aggregate) -> str:
     """What the tables say, in words: alerts that missed incidents meant for them, alerts
     slower than their promise, alerts that fired on nothing, incident types nothing
-    caught (worst over the runs), incidents that did not page exactly once, false pages."""
+    caught (worst over the runs), incidents a critical alert is meant for that did not page
+    exactly once and incidents none is meant for that paged, false pages."""
     lines = ["### Findings", ""]
     for a in agg.alerts:
         incidents, missed = a.incidents.worst or 0, a.missed.worst or 0
@@ -235,15 +236,21 @@ def findings(agg: Aggregate) -> str:
         if (t.incidents.worst or 0) and not (t.caught.worst or 0):
             who = ", ".join(t.declared_by) or "no alert declares it"
             lines.append(f"- No alert caught **{t.incident}** in the worst run ({who}).")
-    critical = {a.alert for a in agg.alerts if a.severity == "critical"}
     for t in agg.types:
-        off = [p for p in t.pages_per_incident if p != 1]
-        if off:
-            why = "" if critical & set(t.declared_by) else " (no critical alert declares it)"
+        pairs = list(zip(t.pages_per_incident, t.pageworthy_per_incident, strict=True))
+        worthy = [p for p, w in pairs if w]
+        if any(p != 1 for p in worthy):
             lines.append(
-                f"- **{t.incident}**: {len(off)} of {len(t.pages_per_incident)} incidents did "
-                f"not page exactly once{why}: pages per incident "
-                f"{', '.join(map(str, t.pages_per_incident))}."
+                f"- **{t.incident}**: {sum(p != 1 for p in worthy)} of {len(worthy)} "
+                "incidents a critical alert is meant for did not page exactly once: pages "
+                f"per incident {', '.join(map(str, worthy))}."
+            )
+        unworthy = [p for p, w in pairs if not w]
+        if any(unworthy):
+            lines.append(
+                f"- **{t.incident}**: {sum(p > 0 for p in unworthy)} of {len(unworthy)} "
+                "incidents no critical alert is meant for paged: pages per incident "
+                f"{', '.join(map(str, unworthy))}."
             )
     if agg.false_pages.worst:
         lines.append(

@@ -305,6 +305,8 @@ class TypeScore:
     detection_worst: float | None  # the latest first detection
     pages: int  # Alertmanager's pages on the incidents, summed
     pages_per_incident: tuple[int, ...]  # each incident's (the target: 1 each)
+    # each incident's: a critical alert is meant for it (else the target is no page)
+    pageworthy_per_incident: tuple[bool, ...]
     paged_teams: tuple[str, ...]
     critical_firings: int  # critical firing episodes on the incidents (caught or collateral)
     warnings: int
@@ -322,6 +324,9 @@ class IncidentScore:
     detections: tuple[Detection, ...]  # every alert declaring the type
     firings: tuple[Firing, ...]  # every firing on it, declared or collateral
     first_detection: float | None
+    # A critical alert is meant for it (its catch holds for the incident's parameters: a
+    # deploy without a regression is not): the target is one page, else none.
+    pageworthy: bool
     pages: int  # the PagerDuty pages it caused (after inhibition and grouping)
     paged_teams: tuple[str, ...]
     paged: tuple[Page, ...]  # those pages
@@ -486,6 +491,7 @@ def score(
                 for p, on in zip(sent, explains, strict=True)
                 if i.index in on and i.start <= p.start <= i.end + g
             ],
+            info,
         )
         for i in incs
     )
@@ -587,6 +593,7 @@ def _incident_score(
     detections: Mapping[tuple[str, int], Detection],
     firings: Sequence[Firing],
     paged: Sequence[Page],
+    info: Mapping[str, AlertInfo],
 ) -> IncidentScore:
     mine = tuple(d for (_, i), d in sorted(detections.items()) if i == inc.index)
     on_it = tuple(f for f in firings if inc.index in f.incidents)
@@ -602,6 +609,7 @@ def _incident_score(
         detections=mine,
         firings=on_it,
         first_detection=min(delays) if delays else None,
+        pageworthy=any(info[d.alert].severity == "critical" for d in mine),
         pages=len(paged),
         paged_teams=tuple(sorted({t for p in paged for t in p.teams})),
         paged=tuple(paged),
@@ -630,6 +638,7 @@ def _type_score(
         detection_worst=max(firsts) if firsts else None,
         pages=sum(i.pages for i in mine),
         pages_per_incident=tuple(i.pages for i in mine),
+        pageworthy_per_incident=tuple(i.pageworthy for i in mine),
         paged_teams=tuple(sorted({t for i in mine for t in i.paged_teams})),
         critical_firings=sum(i.critical_firings for i in mine),
         warnings=sum(i.warnings for i in mine),
@@ -689,6 +698,7 @@ class TypeAggregate:
     detection_worst: Spread
     pages: Spread
     pages_per_incident: tuple[int, ...]  # every incident's, over the runs
+    pageworthy_per_incident: tuple[bool, ...]  # the same incidents'
     paged_teams: tuple[str, ...]  # over the runs
     critical_firings: Spread
     warnings: Spread
@@ -770,6 +780,7 @@ def aggregate(runs: Sequence[RunScore]) -> Aggregate:
                 detection_worst=spread(t.detection_worst for t in scores),
                 pages=spread(t.pages for t in scores),
                 pages_per_incident=tuple(n for t in scores for n in t.pages_per_incident),
+                pageworthy_per_incident=tuple(w for t in scores for w in t.pageworthy_per_incident),
                 paged_teams=tuple(sorted({team for t in scores for team in t.paged_teams})),
                 critical_firings=spread(t.critical_firings for t in scores),
                 warnings=spread(t.warnings for t in scores),

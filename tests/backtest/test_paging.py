@@ -316,7 +316,51 @@ def test_without_the_outage_alert_the_deposit_drops_share_one_page():
     )
     assert run.incidents[0].pages == 2
     text = findings(aggregate([run]))
-    assert "**psp_degradation**: 1 of 1 incidents did not page exactly once" in text
+    assert (
+        "**psp_degradation**: 1 of 1 incidents a critical alert is meant for did not page "
+        "exactly once: pages per incident 2." in text
+    )
+
+
+def deploy(minute: int, **regression: Any) -> dict[str, Any]:
+    return {
+        "type": "deploy",
+        "scope": {"geo": "DE"} if regression else {},
+        "start": (T0 + timedelta(minutes=minute)).isoformat(),
+        "end": (T0 + timedelta(minutes=minute + 60)).isoformat(),
+        "parameters": {"version": f"2.{minute}.0", "regression": regression or None},
+    }
+
+
+def test_only_an_incident_a_critical_alert_is_meant_for_should_page():
+    names = ("DepositSuccessRateDropGeo", "SloErrorBudgetBurnFast", "SloErrorBudgetBurnSlow")
+    alerts = {n: a for n, a in declared().items() if n in names}
+    harmless, broken = deploy(60), deploy(300, geo="DE", deposit_failure_rate=0.3)
+
+    def run(*s: AlertSeries) -> Any:
+        ev = Evaluation(T0, T0 + timedelta(days=1), MIN, s, names, "test")
+        return score(ev, [harmless, broken], alerts)
+
+    paged = run(series("DepositSuccessRateDropGeo", range(310, 350), geo="DE"))
+    assert [(i.pageworthy, i.pages) for i in paged.incidents] == [(False, 0), (True, 1)]
+    (t,) = [t for t in paged.types if t.incident == "deploy"]
+    assert (t.pages_per_incident, t.pageworthy_per_incident) == ((0, 1), (False, True))
+    text = findings(aggregate([paged]))
+    assert "**deploy**" not in text  # the harmless deploy's silence is no finding
+    missed = findings(aggregate([run()]))
+    assert (
+        "**deploy**: 1 of 1 incidents a critical alert is meant for did not page exactly "
+        "once: pages per incident 0." in missed
+    )
+    # a page on the harmless deploy (its collateral, not a false page) is a finding too
+    slo = series("SloErrorBudgetBurnFast", range(62, 80), slo="deposit-availability", team="sre")
+    noisy = run(slo)
+    assert [(i.pageworthy, i.pages) for i in noisy.incidents] == [(False, 1), (True, 0)]
+    assert noisy.false_pages == 0
+    assert (
+        "**deploy**: 1 of 1 incidents no critical alert is meant for paged: pages per "
+        "incident 1." in findings(aggregate([noisy]))
+    )
 
 
 def test_a_page_on_no_incident_is_a_false_page_of_its_team():
