@@ -207,6 +207,14 @@ def _first_day_cards(minutes: int, failed: float = 0.0) -> list[Series]:
     ]
 
 
+def _ewallets_refused(start: int) -> list[Series]:
+    """German e-wallets at a deposit every four minutes, all approved, until ewallo refuses
+    every one for half an hour from ``start``; an hour and a half approved after."""
+    return deposits_failing(
+        "DE", "ewallo", "ewallet", [(start, 0.25, 0, 0), (30, 0, 0, 0.25), (90, 0.25, 0, 0)]
+    )
+
+
 def cases() -> tuple[Case, ...]:
     t0 = 420  # seven hours of history: the trailing-day baseline exists
     total = t0 + 120
@@ -381,12 +389,7 @@ def cases() -> tuple[Case, ...]:
             "incident",
             merge(
                 _first_day_cards(slo_t0 + 120),
-                deposits_failing(
-                    "DE",
-                    "ewallo",
-                    "ewallet",
-                    [(slo_t0, 0.25, 0, 0), (30, 0, 0, 0.25), (90, 0.25, 0, 0)],
-                ),
+                _ewallets_refused(slo_t0),
                 # the route's 5xx: the cards' failures and every refusal
                 deposit_slo(
                     [0.0625] * slo_t0 + [0.3125] * 30 + [0.0625] * 90, requests_per_minute=10.25
@@ -415,12 +418,7 @@ def cases() -> tuple[Case, ...]:
             "incident",
             merge(
                 _afternoon_cards(slo_t0 + 120),
-                deposits_failing(
-                    "DE",
-                    "ewallo",
-                    "ewallet",
-                    [(slo_t0, 0.25, 0, 0), (30, 0, 0, 0.25), (90, 0.25, 0, 0)],
-                ),
+                _ewallets_refused(slo_t0),
                 deposit_slo(
                     [0.0] * 120 + [0.25] * 48 + [0.0] * (slo_t0 - 168) + [0.25] * 30 + [0.0] * 90,
                     requests_per_minute=3,
