@@ -300,9 +300,9 @@ def _drop_params() -> dict[str, Param]:
         "min_errors_slo": Param(
             2, "deposits failed in the scope in the hour needed to fire with the SLO's burn"
         ),
-        # The deposit SLO's paging test, with SloErrorBudgetBurnFast's defaults (an
-        # operator's file that overrides those must override these too: the hand-over
-        # holds only while both alerts test the same thing).
+        # The deposit SLO's paging test, with SloErrorBudgetBurnFast's defaults: they
+        # follow it in code (an operator's file overrides per GEO or PSP, which the SLO
+        # alert has none of; overriding these for a scope unties that scope's hand-over).
         **{
             _slo_param(name): Param(
                 param.default, f"SloErrorBudgetBurnFast's `{name}`, for the deposit SLO"
