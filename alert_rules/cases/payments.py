@@ -207,6 +207,9 @@ def _first_day_cards(minutes: int, failed: float = 0.0) -> list[Series]:
     ]
 
 
+EWALLO_DE = {"psp": "ewallo", "geo": "DE"}  # the refused scope's labels
+
+
 def _ewallets_refused(start: int) -> list[Series]:
     """German e-wallets at a deposit every four minutes, all approved, until ewallo refuses
     every one for half an hour from ``start``; an hour and a half approved after."""
@@ -400,9 +403,9 @@ def cases() -> tuple[Case, ...]:
                 # 11.2 nats against the 5 % errored floor (the day's 5.5 %, capped)
                 Silent(f"{slo_t0 + 20}m"),
                 # the hour's success rate: 9.5 approved, 5.5 refused
-                Fires(f"{slo_t0 + 22}m", {"psp": "ewallo", "geo": "DE"}, 9.5 / 15),
+                Fires(f"{slo_t0 + 22}m", EWALLO_DE, 9.5 / 15),
                 # the 30-minute window has its evidence (0.5 approved, 7 refused)
-                Fires(f"{slo_t0 + 28}m", {"psp": "ewallo", "geo": "DE"}, 0.5 / 7.5),
+                Fires(f"{slo_t0 + 28}m", EWALLO_DE, 0.5 / 7.5),
                 Silent(f"{slo_t0 + 45}m"),
             ),
             incident_start=f"{slo_t0}m",
@@ -435,8 +438,8 @@ def cases() -> tuple[Case, ...]:
                 # refusals were 15 % of the scope's hour), fire at +12;
                 # the hour's success rate: 12 approved, 3 refused
                 Silent(f"{slo_t0 + 11}m"),
-                Fires(f"{slo_t0 + 12}m", {"psp": "ewallo", "geo": "DE"}, 12 / 15),
-                Fires(f"{slo_t0 + 13}m", {"psp": "ewallo", "geo": "DE"}, 11.75 / 15),
+                Fires(f"{slo_t0 + 12}m", EWALLO_DE, 12 / 15),
+                Fires(f"{slo_t0 + 13}m", EWALLO_DE, 11.75 / 15),
                 Silent(f"{slo_t0 + 45}m"),
             ),
             incident_start=f"{slo_t0}m",
