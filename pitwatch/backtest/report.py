@@ -233,8 +233,10 @@ def findings(agg: Aggregate) -> str:
                 f"- **{a.alert}** ({a.severity}) fired on nothing: {rate} {kind} a week at worst."
             )
     for t in agg.types:
-        if (t.incidents.worst or 0) and not (t.caught.worst or 0):
-            who = ", ".join(t.declared_by) or "no alert declares it"
+        # a type no alert declares (a traffic surge) is not to be caught: what fired on it
+        # is counted false above
+        if (t.incidents.worst or 0) and not (t.caught.worst or 0) and t.declared_by:
+            who = ", ".join(t.declared_by)
             lines.append(f"- No alert caught **{t.incident}** in the worst run ({who}).")
     for t in agg.types:
         pairs = list(zip(t.pages_per_incident, t.pageworthy_per_incident, strict=True))

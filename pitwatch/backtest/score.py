@@ -436,6 +436,10 @@ def score(
     eps = all_episodes(evaluation)
     firing_eps = [e for e in eps if e.state == "firing" and e.end > since]
 
+    # An incident no alert is meant to catch (a traffic surge, a deploy without a
+    # regression) is normal business: what fires on it is false, not its collateral.
+    faults = {i.index for i in incs if any(_targets(info[n], i) for n in names)}
+
     firings: list[Firing] = []
     for e in firing_eps:
         me = info[e.alert]
@@ -444,7 +448,7 @@ def score(
             for i in incs
             if _overlaps(e, i, g) and any(_scope_agrees(c, e, i) for c in _targets(me, i))
         )
-        touched = caught or tuple(i.index for i in incs if _overlaps(e, i, g))
+        touched = caught or tuple(i.index for i in incs if i.index in faults and _overlaps(e, i, g))
         kind: Kind = "declared" if caught else "collateral" if touched else "false"
         firings.append(
             Firing(e.alert, me.severity, e.labels, e.start, e.end, e.open, kind, touched)

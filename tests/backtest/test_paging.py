@@ -352,14 +352,33 @@ def test_only_an_incident_a_critical_alert_is_meant_for_should_page():
         "**deploy**: 1 of 1 incidents a critical alert is meant for did not page exactly "
         "once: pages per incident 0." in missed
     )
-    # a page on the harmless deploy (its collateral, not a false page) is a finding too
+    # a page on the harmless deploy is a false page: a deploy that breaks nothing explains
+    # nothing
     slo = series("SloErrorBudgetBurnFast", range(62, 80), slo="deposit-availability", team="sre")
     noisy = run(slo)
-    assert [(i.pageworthy, i.pages) for i in noisy.incidents] == [(False, 1), (True, 0)]
-    assert noisy.false_pages == 0
+    assert [(i.pageworthy, i.pages) for i in noisy.incidents] == [(False, 0), (True, 0)]
+    assert noisy.false_pages == 1
+    assert "1 false pages (a page no incident explains)" in findings(aggregate([noisy]))
+
+
+def test_a_page_on_an_incident_only_warnings_are_meant_for_is_a_finding():
+    names = ("DepositsAwaitingCallback", "PspDown")
+    alerts = {n: a for n, a in declared().items() if n in names}
+    loss = {
+        "type": "psp_callback_loss",
+        "scope": {"psp": "ewallo"},
+        "start": (T0 + timedelta(minutes=60)).isoformat(),
+        "end": (T0 + timedelta(minutes=105)).isoformat(),
+        "parameters": {"loss_rate": 0.4},
+    }
+    down = series("PspDown", range(70, 90), psp="ewallo", geo="DE")
+    ev = Evaluation(T0, T0 + timedelta(days=1), MIN, (down,), names, "test")
+    run = score(ev, [loss], alerts)
+    assert [(i.pageworthy, i.pages) for i in run.incidents] == [(False, 1)]
+    assert run.false_pages == 0  # the lost callbacks explain it
     assert (
-        "**deploy**: 1 of 1 incidents no critical alert is meant for paged: pages per "
-        "incident 1." in findings(aggregate([noisy]))
+        "**psp_callback_loss**: 1 of 1 incidents no critical alert is meant for paged: pages "
+        "per incident 1." in findings(aggregate([run]))
     )
 
 

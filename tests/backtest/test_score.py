@@ -203,6 +203,33 @@ def test_a_deploy_without_a_regression_is_no_target():
     assert run.incidents[0].detections == ()
 
 
+def test_what_fires_on_an_incident_no_alert_is_meant_for_is_false():
+    surge = {
+        "type": "traffic_surge",
+        "scope": {},
+        "start": at(60),
+        "end": at(120),
+        "parameters": {"factor": 6},
+    }
+    marker = {
+        "type": "deploy",
+        "scope": {},
+        "start": at(300),
+        "end": at(300),
+        "parameters": {"version": "2", "regression": None},
+    }
+    ev = evaluation(series("Noisy", range(70, 80)), series("Pager", range(305, 315)))
+    run = score(ev, [surge, marker, degradation(600, 700, geo="DE")], ALERTS)
+    assert [f.kind for f in run.firings] == ["false", "false"]
+    assert (one(run, "Noisy").false_alerts, one(run, "Pager").false_alerts) == (1, 1)
+    assert run.false_pages == 1
+    assert all(i.firings == () and i.pages == 0 for i in run.incidents)
+    # the same firings on a fault's incident are its collateral
+    run = score(ev, [degradation(60, 320, geo="DE")], ALERTS)
+    assert [f.kind for f in run.firings] == ["collateral", "collateral"]
+    assert run.false_pages == 0
+
+
 # -- several runs --------------------------------------------------------------------------
 
 
@@ -456,5 +483,8 @@ def test_findings_name_misses_slow_detections_and_false_alerts():
     missed = findings(aggregate([score(evaluation(), [degradation(60, 150, geo="DE")], ALERTS)]))
     assert "**Drop** missed 1 of 1 incidents" in missed
     assert "No alert caught **psp_degradation**" in missed
+    surge = {"type": "traffic_surge", "scope": {}, "start": at(60), "end": at(120)}
+    calm = findings(aggregate([score(evaluation(), [surge], ALERTS)]))
+    assert "traffic_surge" not in calm  # no alert is meant to catch a surge
     quiet = findings(aggregate([score(evaluation(), [], ALERTS)]))
     assert "Every incident caught within its promise" in quiet
