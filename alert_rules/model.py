@@ -60,7 +60,15 @@ class Runbook:
     mitigation: tuple[str, ...]
 
 
-_NEED = re.compile(r"[a-z_]+(=[^=\s]+)?")
+_NEED = re.compile(r"[a-z_]+(=[^=>\s]+|>-?[0-9]+(\.[0-9]+)?)?")
+
+
+def _above(got: object, value: str) -> bool:
+    """A parameter lies above a need's number (``delay_seconds>900``); not a number: no."""
+    try:
+        return float(str(got)) > float(value)
+    except ValueError:
+        return False
 
 
 def _same(got: object, value: str) -> bool:
@@ -82,7 +90,8 @@ class Catch:
     (``INCIDENT_SCOPE_KEYS``): a firing of ``{geo="DE"}`` only catches an incident whose
     scope has no ``geo`` or ``geo`` DE. ``needs`` narrows the incidents of the type to
     those whose parameters (incidents.jsonl ``parameters``) make the alert's signal
-    appear: ``"regression"`` (present and not empty) or ``"mode=down"`` (equal as text);
+    appear: ``"regression"`` (present and not empty), ``"mode=down"`` (equal as text) or
+    ``"delay_seconds>900"`` (a number above);
     a deploy without a regression is a marker no alert is meant to catch."""
 
     incident: str
@@ -101,12 +110,20 @@ class Catch:
                 return f"catches {self.incident} by unknown incident scope key {key!r}"
         for need in self.needs:
             if not _NEED.fullmatch(need):
-                return f"catches {self.incident} with a need {need!r} not 'name' or 'name=value'"
+                return (
+                    f"catches {self.incident} with a need {need!r} not 'name', 'name=value' "
+                    "or 'name>number'"
+                )
         return None
 
     def wants(self, parameters: Mapping[str, object]) -> bool:
         """Whether an incident of the type with these parameters is one it is meant for."""
         for need in self.needs:
+            if ">" in need:
+                name, _, value = need.partition(">")
+                if not _above(parameters.get(name), value):
+                    return False
+                continue
             name, equals, value = need.partition("=")
             got = parameters.get(name)
             if (not _same(got, value)) if equals else not got:

@@ -596,12 +596,46 @@ def cases() -> tuple[Case, ...]:
             "incident",
             (series(PENDING, gauge((75, 0), (5, 6), (40, 9), (30, 0)), psp="pixgate"),),
             (
-                Silent("84m"),
+                # six stale at 76 minutes: pending for the alert's 5 minutes
+                Silent("80m"),
                 Fires("90m", {"psp": "pixgate"}, 9),
                 Silent("125m"),
             ),
             incident_start="60m",
             recovery="120m",
+            alerts=("DepositsAwaitingCallback",),
+        ),
+        Case(
+            "quiet ewallo loses a callback every 10 minutes, twice: the stale deposits stay "
+            "open between, the warning fires on each loss and not on the stock",
+            "incident",
+            (
+                series(
+                    PENDING,
+                    gauge((75, 0), (10, 1), (10, 2), (10, 3), (95, 4), (20, 5), (40, 7)),
+                    psp="ewallo",
+                ),
+            ),
+            (
+                Silent("95m"),
+                # the third stale deposit at 96 minutes (lost at 81), five minutes pending
+                Fires("110m", {"psp": "ewallo"}, 4),
+                # the stock of four stays open; fewer than three went stale within the hour
+                Silent("150m"),
+                Silent("200m"),
+                # the second loss: three more stale from 201 minutes on
+                Fires("246m", {"psp": "ewallo"}, 3),
+            ),
+            incident_start="60m",
+            recovery="95m",
+            alerts=("DepositsAwaitingCallback",),
+            quiet=True,
+        ),
+        Case(
+            "two deposits time out at the PSP hours apart and stay open: no warning",
+            "guard",
+            (series(PENDING, gauge((60, 0), (120, 1), (120, 2)), psp="paybridge"),),
+            (Silent("70m"), Silent("190m"), Silent("290m")),
             alerts=("DepositsAwaitingCallback",),
         ),
         Case(

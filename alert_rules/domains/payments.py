@@ -594,27 +594,42 @@ AWAITING_CALLBACK = Alert(
     domain="payments",
     team="payments",
     severity="warning",
-    summary="Deposits wait for their final PSP callback past the threshold.",
+    summary="Deposits go stale waiting for their final PSP callback.",
     description=(
-        "{value:int} deposits through {psp} have waited more than 15 minutes for their "
-        "final callback."
+        "{value:int} deposits through {psp} went stale within the last hour (no final "
+        "callback 15 minutes after the request): callbacks are going missing."
     ),
-    expr=f"{PENDING}$sel >= $min_pending",
-    for_="10m",
+    # The flow, not the stock: deposits that went stale within the window. A lost callback
+    # leaves its deposit open until someone asks the PSP, so the stock (the dashboard's
+    # panel; reconciliation's missing_in_wallet breaks and their amount at risk) only
+    # grows; an alert on it fired from the first loss to the end of the backtest's week and
+    # could not tell a second incident from the first. Busy or quiet alike: a deposit goes
+    # stale only when its callback is lost or later than 15 minutes, never in normal traffic.
+    expr=f"{PENDING}$sel - min_over_time({PENDING}$sel[$window]) >= $min_new",
+    for_="5m",
     scope=("psp",),
     dashboard="payments",
     detection="30m",
-    params={"min_pending": Param(5, "stale pending deposits that fire")},
+    # a callback lost every 10 minutes: the third goes stale 15 minutes after its loss
+    detection_quiet="1h",
+    params={
+        "min_new": Param(3, "deposits going stale within the window that fire"),
+        "window": Param("1h", "window in which they went stale"),
+    },
     override_by="psp",
-    # Lost callbacks, and callbacks later than the 15 minutes a deposit may wait.
+    # Lost callbacks, and callbacks later than the 15 minutes a deposit may wait (the state
+    # exporter's `deposit_pending_seconds`, 900 by default).
     catches=(
         Catch("psp_callback_loss", {"psp": "psp"}),
-        Catch("psp_callback_delay", {"psp": "psp"}),
+        Catch("psp_callback_delay", {"psp": "psp"}, needs=("delay_seconds>900",)),
     ),
     runbook=Runbook(
-        meaning="At least `min_pending` deposits through the PSP are still initiated, "
-        "pending or timed out 15 minutes (state exporter `deposit_pending_seconds`) after "
-        "they were requested: their callbacks are missing.",
+        meaning="At least `min_new` more deposits through the PSP than at the lowest point "
+        "of the last `window` are still initiated, pending or timed out 15 minutes (state "
+        "exporter `deposit_pending_seconds`) after they were requested: their callbacks "
+        "are missing. It resolves once no deposit has gone stale for `window`, even while "
+        "the stale ones stay open: those are the stock the payments dashboard shows and "
+        "reconciliation tracks (missing_in_wallet breaks, ReconciliationAmountAtRisk).",
         impact="Money may have left the player's bank without reaching the wallet: the "
         "reconciliation will show missing_in_wallet breaks if the PSP settles them.",
         diagnosis=(

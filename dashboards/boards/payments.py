@@ -124,8 +124,9 @@ def board(src: AlertSource) -> Board:
             Q(sum_by("psp", f"{PENDING}{{{var('psp')}}}"), "{{psp}}"),
             unit="short",
             graph=False,
-            desc="Deposits past the pending threshold without a final callback, per PSP.",
-            limits=[src.limit("DepositsAwaitingCallback", "min_pending", op=">=")],
+            desc="Deposits past the pending threshold without a final callback, per PSP: "
+            "the stock, which stays until the PSP is asked or reconciliation settles it "
+            "(DepositsAwaitingCallback warns while it grows).",
         ),
         stat(
             "Withdrawals past SLA",
@@ -236,9 +237,19 @@ def board(src: AlertSource) -> Board:
         timeseries(
             "Deposits awaiting their final callback, by PSP",
             Q(sum_by("psp", f"{PENDING}{{{var('psp')}}}"), "{{psp}}"),
+            Q(
+                sum_by(
+                    "psp",
+                    f"{PENDING}{{{var('psp')}}} - min_over_time({PENDING}{{{var('psp')}}}[1h])",
+                ),
+                "{{psp}} went stale within the hour",
+            ),
             unit="short",
             min_=0,
-            limits=[src.limit("DepositsAwaitingCallback", "min_pending", op=">=")],
+            desc="The stock of deposits without a final callback 15 minutes after the "
+            "request, and how many of them went stale within the last hour: "
+            "DepositsAwaitingCallback fires on the second.",
+            limits=[src.limit("DepositsAwaitingCallback", "min_new", op=">=")],
             w=8,
         ),
         timeseries(

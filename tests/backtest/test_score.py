@@ -430,12 +430,29 @@ def test_a_need_with_a_value_compares_numbers_as_numbers(parameters, wanted):
 
 
 @pytest.mark.parametrize(
+    ("parameters", "wanted"),
+    [
+        ({"delay_seconds": 901}, True),
+        ({"delay_seconds": "1800.0"}, True),
+        ({"delay_seconds": 900}, False),
+        ({"delay_seconds": 120}, False),
+        ({"delay_seconds": None}, False),
+        ({}, False),
+    ],
+)
+def test_a_need_above_a_number_compares_as_numbers(parameters, wanted):
+    # a deposit may wait 15 minutes for its callback: only a longer delay leaves it stale
+    assert Catch("psp_callback_delay", needs=("delay_seconds>900",)).wants(parameters) is wanted
+
+
+@pytest.mark.parametrize(
     ("catch", "message"),
     [
         (Catch("meteor"), "PspLike: catches unknown incident type 'meteor'"),
         (Catch("deploy", {"country": "geo"}), "label 'country', which the alert lacks"),
         (Catch("deploy", {"psp": "bank"}), "unknown incident scope key 'bank'"),
-        (Catch("deploy", needs=("a b",)), "not 'name' or 'name=value'"),
+        (Catch("deploy", needs=("a b",)), "not 'name', 'name=value' or 'name>number'"),
+        (Catch("deploy", needs=("a>b",)), "not 'name', 'name=value' or 'name>number'"),
     ],
 )
 def test_a_bad_declaration_is_a_value_error_naming_the_alert(catch: Catch, message: str):
