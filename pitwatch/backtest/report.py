@@ -233,9 +233,9 @@ def findings(agg: Aggregate) -> str:
                 f"- **{a.alert}** ({a.severity}) fired on nothing: {rate} {kind} a week at worst."
             )
     for t in agg.types:
-        # a type no alert declares (a traffic surge) is not to be caught: what fired on it
-        # is counted false above
-        if (t.incidents.worst or 0) and not (t.caught.worst or 0) and t.declared_by:
+        # incidents no alert is meant for (a traffic surge; an endpoint that answers 200 and
+        # loses postbacks) are not to be caught: what fired on them is counted false above
+        if (t.meant.worst or 0) and not (t.caught.worst or 0):
             who = ", ".join(t.declared_by)
             lines.append(f"- No alert caught **{t.incident}** in the worst run ({who}).")
     for t in agg.types:

@@ -310,6 +310,9 @@ class TypeScore:
     paged_teams: tuple[str, ...]
     critical_firings: int  # critical firing episodes on the incidents (caught or collateral)
     warnings: int
+    # incidents some alert is meant to catch (a catch holds for their parameters: an
+    # affiliate endpoint that answers 200 and loses postbacks is none's; reconciliation's)
+    meant: int
 
 
 @dataclass(frozen=True)
@@ -646,6 +649,7 @@ def _type_score(
         paged_teams=tuple(sorted({t for i in mine for t in i.paged_teams})),
         critical_firings=sum(i.critical_firings for i in mine),
         warnings=sum(i.warnings for i in mine),
+        meant=sum(bool(i.detections) for i in mine),
     )
 
 
@@ -706,6 +710,7 @@ class TypeAggregate:
     paged_teams: tuple[str, ...]  # over the runs
     critical_firings: Spread
     warnings: Spread
+    meant: Spread
 
 
 @dataclass(frozen=True)
@@ -788,6 +793,7 @@ def aggregate(runs: Sequence[RunScore]) -> Aggregate:
                 paged_teams=tuple(sorted({team for t in scores for team in t.paged_teams})),
                 critical_firings=spread(t.critical_firings for t in scores),
                 warnings=spread(t.warnings for t in scores),
+                meant=spread(t.meant for t in scores),
             )
         )
     teams = [

@@ -503,5 +503,12 @@ def test_findings_name_misses_slow_detections_and_false_alerts():
     surge = {"type": "traffic_surge", "scope": {}, "start": at(60), "end": at(120)}
     calm = findings(aggregate([score(evaluation(), [surge], ALERTS)]))
     assert "traffic_surge" not in calm  # no alert is meant to catch a surge
+    # a type some alert declares, but not for these parameters: nothing to miss either
+    marker = {"type": "deploy", "scope": {}, "start": at(60), "end": at(60)}
+    harmless = findings(aggregate([score(evaluation(), [marker], ALERTS)]))
+    assert "No alert caught **deploy**" not in harmless
+    broken = {**marker, "end": at(120), "parameters": {"regression": {"geo": "DE"}}}
+    missed = findings(aggregate([score(evaluation(), [broken], ALERTS)]))
+    assert "No alert caught **deploy** in the worst run (Deploys)." in missed
     quiet = findings(aggregate([score(evaluation(), [], ALERTS)]))
     assert "Every incident caught within its promise" in quiet
