@@ -619,12 +619,14 @@ def cases() -> tuple[Case, ...]:
             (
                 Silent("95m"),
                 # the third stale deposit at 96 minutes (lost at 81), five minutes pending
-                Fires("110m", {"psp": "ewallo"}, 4),
-                # the stock of four stays open; fewer than three went stale within the hour
-                Silent("150m"),
+                Fires("102m", {"psp": "ewallo"}, 3),
+                # the stock of four stays open; fewer than three went stale within the half
+                # hour from 116 minutes on
+                Silent("120m"),
                 Silent("200m"),
                 # the second loss: three more stale from 201 minutes on
-                Fires("246m", {"psp": "ewallo"}, 3),
+                Fires("230m", {"psp": "ewallo"}, 3),
+                Silent("258m"),
             ),
             incident_start="60m",
             recovery="95m",

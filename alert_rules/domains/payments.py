@@ -596,8 +596,8 @@ AWAITING_CALLBACK = Alert(
     severity="warning",
     summary="Deposits go stale waiting for their final PSP callback.",
     description=(
-        "{value:int} deposits through {psp} went stale within the last hour (no final "
-        "callback 15 minutes after the request): callbacks are going missing."
+        "{value:int} deposits through {psp} went stale within the last half hour (no "
+        "final callback 15 minutes after the request): callbacks are going missing."
     ),
     # The flow, not the stock: deposits that went stale within the window. A lost callback
     # leaves its deposit open until someone asks the PSP, so the stock (the dashboard's
@@ -611,10 +611,12 @@ AWAITING_CALLBACK = Alert(
     dashboard="payments",
     detection="30m",
     # a callback lost every 10 minutes: the third goes stale 15 minutes after its loss
-    detection_quiet="1h",
+    detection_quiet="45m",
     params={
         "min_new": Param(3, "deposits going stale within the window that fire"),
-        "window": Param("1h", "window in which they went stale"),
+        # half an hour: it resolves about 35 minutes after the last loss (an hour kept the
+        # mixed week's lost callbacks firing 65 minutes after the incident)
+        "window": Param("30m", "window in which they went stale"),
     },
     override_by="psp",
     # Lost callbacks, and callbacks later than the 15 minutes a deposit may wait (the state
@@ -627,8 +629,9 @@ AWAITING_CALLBACK = Alert(
         meaning="At least `min_new` more deposits through the PSP than at the lowest point "
         "of the last `window` are still initiated, pending or timed out 15 minutes (state "
         "exporter `deposit_pending_seconds`) after they were requested: their callbacks "
-        "are missing. It resolves once no deposit has gone stale for `window`, even while "
-        "the stale ones stay open: those are the stock the payments dashboard shows and "
+        "are missing. It resolves once fewer than `min_new` went stale within `window`, "
+        "even while the stale ones stay open: those are the stock the payments dashboard "
+        "shows and "
         "reconciliation tracks (missing_in_wallet breaks, ReconciliationAmountAtRisk).",
         impact="Money may have left the player's bank without reaching the wallet: the "
         "reconciliation will show missing_in_wallet breaks if the PSP settles them.",

@@ -240,14 +240,14 @@ def board(src: AlertSource) -> Board:
             Q(
                 sum_by(
                     "psp",
-                    f"{PENDING}{{{var('psp')}}} - min_over_time({PENDING}{{{var('psp')}}}[1h])",
+                    f"{PENDING}{{{var('psp')}}} - min_over_time({PENDING}{{{var('psp')}}}[30m])",
                 ),
-                "{{psp}} went stale within the hour",
+                "{{psp}} went stale within the half hour",
             ),
             unit="short",
             min_=0,
             desc="The stock of deposits without a final callback 15 minutes after the "
-            "request, and how many of them went stale within the last hour: "
+            "request, and how many of them went stale within the last half hour: "
             "DepositsAwaitingCallback fires on the second.",
             limits=[src.limit("DepositsAwaitingCallback", "min_new", op=">=")],
             w=8,
