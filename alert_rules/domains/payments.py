@@ -631,8 +631,8 @@ AWAITING_CALLBACK = Alert(
         "exporter `deposit_pending_seconds`) after they were requested: their callbacks "
         "are missing. It resolves once fewer than `min_new` went stale within `window`, "
         "even while the stale ones stay open: those are the stock the payments dashboard "
-        "shows and "
-        "reconciliation tracks (missing_in_wallet breaks, ReconciliationAmountAtRisk).",
+        "shows and reconciliation tracks (missing_in_wallet breaks, "
+        "ReconciliationAmountAtRisk).",
         impact="Money may have left the player's bank without reaching the wallet: the "
         "reconciliation will show missing_in_wallet breaks if the PSP settles them.",
         diagnosis=(

@@ -68,6 +68,17 @@ def degradation(start: int, end: int | None, **scope: str) -> dict[str, Any]:
     }
 
 
+def incident(kind: str, start: int, end: int, **parameters: Any) -> dict[str, Any]:
+    """An incident of no particular scope, as incidents.jsonl holds it."""
+    return {
+        "type": kind,
+        "scope": {},
+        "start": at(start),
+        "end": at(end),
+        "parameters": parameters,
+    }
+
+
 def one(run, name):
     return next(a for a in run.alerts if a.alert == name)
 
@@ -184,19 +195,8 @@ def test_the_warm_up_is_left_out():
 
 
 def test_a_deploy_without_a_regression_is_no_target():
-    marker = {
-        "type": "deploy",
-        "scope": {},
-        "start": at(60),
-        "end": at(60),
-        "parameters": {"version": "2", "regression": None},
-    }
-    bad = {
-        **marker,
-        "start": at(300),
-        "end": at(400),
-        "parameters": {"version": "3", "regression": {"geo": "DE"}},
-    }
+    marker = incident("deploy", 60, 60, version="2", regression=None)
+    bad = incident("deploy", 300, 400, version="3", regression={"geo": "DE"})
     run = score(evaluation(series("Deploys", range(310, 330))), [marker, bad], ALERTS)
     deploys = one(run, "Deploys")
     assert (deploys.incidents, deploys.caught) == (1, 1)
@@ -204,20 +204,8 @@ def test_a_deploy_without_a_regression_is_no_target():
 
 
 def test_what_fires_on_an_incident_no_alert_is_meant_for_is_false():
-    surge = {
-        "type": "traffic_surge",
-        "scope": {},
-        "start": at(60),
-        "end": at(120),
-        "parameters": {"factor": 6},
-    }
-    marker = {
-        "type": "deploy",
-        "scope": {},
-        "start": at(300),
-        "end": at(300),
-        "parameters": {"version": "2", "regression": None},
-    }
+    surge = incident("traffic_surge", 60, 120, factor=6)
+    marker = incident("deploy", 300, 300, version="2", regression=None)
     ev = evaluation(series("Noisy", range(70, 80)), series("Pager", range(305, 315)))
     run = score(ev, [surge, marker, degradation(600, 700, geo="DE")], ALERTS)
     assert [f.kind for f in run.firings] == ["false", "false"]
@@ -500,14 +488,14 @@ def test_findings_name_misses_slow_detections_and_false_alerts():
     missed = findings(aggregate([score(evaluation(), [degradation(60, 150, geo="DE")], ALERTS)]))
     assert "**Drop** missed 1 of 1 incidents" in missed
     assert "No alert caught **psp_degradation**" in missed
-    surge = {"type": "traffic_surge", "scope": {}, "start": at(60), "end": at(120)}
+    surge = incident("traffic_surge", 60, 120)
     calm = findings(aggregate([score(evaluation(), [surge], ALERTS)]))
     assert "traffic_surge" not in calm  # no alert is meant to catch a surge
     # a type some alert declares, but not for these parameters: nothing to miss either
-    marker = {"type": "deploy", "scope": {}, "start": at(60), "end": at(60)}
+    marker = incident("deploy", 60, 60)
     harmless = findings(aggregate([score(evaluation(), [marker], ALERTS)]))
     assert "No alert caught **deploy**" not in harmless
-    broken = {**marker, "end": at(120), "parameters": {"regression": {"geo": "DE"}}}
+    broken = incident("deploy", 60, 120, regression={"geo": "DE"})
     missed = findings(aggregate([score(evaluation(), [broken], ALERTS)]))
     assert "No alert caught **deploy** in the worst run (Deploys)." in missed
     quiet = findings(aggregate([score(evaluation(), [], ALERTS)]))
