@@ -233,16 +233,16 @@ def board(src: AlertSource) -> Board:
             desc="From the deposit request to its approval.",
         ),
     ]
+    # the window DepositsAwaitingCallback counts deposits going stale in
+    stale = src.window("DepositsAwaitingCallback", "window", "30m")
+    pending = f"{PENDING}{{{var('psp')}}}"
     stuck = [
         timeseries(
             "Deposits awaiting their final callback, by PSP",
             Q(sum_by("psp", f"{PENDING}{{{var('psp')}}}"), "{{psp}}"),
             Q(
-                sum_by(
-                    "psp",
-                    f"{PENDING}{{{var('psp')}}} - min_over_time({PENDING}{{{var('psp')}}}[30m])",
-                ),
-                "{{psp}} went stale within the half hour",
+                sum_by("psp", f"{pending} - min_over_time({pending}[{stale}])"),
+                f"{{{{psp}}}} went stale within {stale}",
             ),
             unit="short",
             min_=0,
