@@ -465,6 +465,13 @@ POSTBACK_DELAY = _m(
     AFFILIATE,
     buckets=POSTBACK_BUCKETS,
 )
+POSTBACK_DISPATCHER_LAST_PASS = _m(
+    "igaming_postback_dispatcher_last_pass_timestamp_seconds",
+    "gauge",
+    "Unix time the postback dispatcher last finished a pass, with or without postbacks due "
+    "(its heartbeat: the worker passes every second).",
+    "affiliates",
+)
 
 # -- bonus -------------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from igaming.sportsbook import feed
 from igaming.sportsbook.models import Bet, FeedMessage, Market
 from igaming.wallet.invariants import check_invariants
 from igaming.worker import BackgroundJobs
+from pitwatch.compose import attach_instrumentation
 from tests.conftest import make_platform, register_player
 from tests.platform.affiliate_helpers import approved_deposit, make_world, referred_player
 from tests.platform.sportsbook_helpers import (
@@ -285,6 +286,29 @@ def test_paused_postbacks_are_not_dispatched_until_resumed(engine, caplog):
     jobs.run_once()
     delivered = {conv.event for conv in world.network.conversions(world.clock.now().date())}
     assert {"registration", "ftd"} <= delivered
+
+
+def test_the_dispatcher_heartbeat_ages_while_postbacks_are_paused(engine):
+    world = make_world(engine)
+    registry = attach_instrumentation(world.p).registry
+    beat = c.POSTBACK_DISPATCHER_LAST_PASS.exposed_name
+    jobs = BackgroundJobs(world.p, world.client)
+    assert registry.get_sample_value(beat) == 0  # never passed: as old as it gets
+    jobs.run_once()  # nothing due: the pass beats all the same
+    first = world.clock.now().timestamp()
+    assert registry.get_sample_value(beat) == first
+
+    world.p.faults.replace(Faults(postbacks_paused=True))
+    world.clock.advance(300)
+    approved_deposit(world.p, referred_player(world.p))
+    jobs.run_once()
+    assert registry.get_sample_value(beat) == first  # five minutes old, postbacks waiting
+
+    world.p.faults.replace(Faults())
+    world.clock.advance(1)
+    jobs.run_once()
+    assert registry.get_sample_value(beat) == world.clock.now().timestamp()
+    assert world.network.conversions(world.clock.now().date())  # and they left
 
 
 # -- a slow database ---------------------------------------------------------------------

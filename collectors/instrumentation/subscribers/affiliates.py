@@ -78,3 +78,5 @@ def subscribe(bus: MessageBus, m: PlatformMetrics) -> None:
     bus.subscribe(aff.PostbackDelivered, postback("delivered"))
     bus.subscribe(aff.PostbackFailed, postback("failed"))
     bus.subscribe(aff.PostbackDeadLettered, postback("dead_lettered"))
+    last_pass = m[c.POSTBACK_DISPATCHER_LAST_PASS]
+    bus.subscribe(aff.PostbackDispatcherPassed, lambda e: last_pass.set(e.occurred_at.timestamp()))

@@ -20,7 +20,12 @@ from typing import Any, Literal
 import httpx
 from sqlalchemy import or_, select
 
-from igaming.affiliates.events import PostbackDeadLettered, PostbackDelivered, PostbackFailed
+from igaming.affiliates.events import (
+    PostbackDeadLettered,
+    PostbackDelivered,
+    PostbackDispatcherPassed,
+    PostbackFailed,
+)
 from igaming.affiliates.models import Affiliate, PostbackAttempt, PostbackJob
 from igaming.affiliates.postbacks import SIGNATURE_HEADER, check_destination, sign_url
 from igaming.bootstrap import Platform
@@ -215,6 +220,9 @@ def dispatch_due(p: Platform, client: httpx.Client, limit: int = BATCH) -> list[
             status, error, latency = _send(p, client, claimed)
             results.append(_record(p, owner, claimed, status, error, latency))
             annotate(outcome=results[-1].outcome)
+    # The heartbeat: a pass that ended, due postbacks or none (a stall shows as its age,
+    # whatever the traffic; igaming_postback_dispatcher_last_pass_timestamp_seconds).
+    p.bus.publish([PostbackDispatcherPassed(occurred_at=p.clock.now(), claimed=len(results))])
     return results
 
 

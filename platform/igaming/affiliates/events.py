@@ -91,3 +91,12 @@ class PostbackDeadLettered(Event):
     attempts: int
     reason: str
     postback_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class PostbackDispatcherPassed(Event):
+    """One pass of the postback dispatcher, whether or not anything was due (its heartbeat:
+    on the bus only, never in the outbox). ``claimed``: postbacks it sent in the pass."""
+
+    name: ClassVar[str] = "affiliate.postback_dispatcher_passed"
+    claimed: int

@@ -105,7 +105,7 @@ class AcceleratedDriver:
         *,
         tick: timedelta = timedelta(seconds=5),
         jobs_every: timedelta = timedelta(seconds=30),
-        idle_jobs_every: timedelta = timedelta(minutes=5),
+        idle_jobs_every: timedelta = timedelta(minutes=1),
         observer: RunObserver | None = None,
     ) -> None:
         if not isinstance(p.clock, FakeClock):
@@ -159,7 +159,9 @@ class AcceleratedDriver:
                 self._busy = self._busy or delivered > 0
                 self._next_tick = stop + self.tick
             if stop == self._next_jobs:
-                # A quiet night has nothing for the jobs to do: look less often.
+                # A quiet night has little for the jobs to do: look less often, but every
+                # minute, so that the dispatcher's heartbeat (a pass a second live) is never
+                # older than a minute and a half at a scrape while nothing is stalled.
                 self.run_jobs()
                 every = self.jobs_every if self._busy else self.idle_jobs_every
                 self._busy = False
@@ -206,8 +208,8 @@ class AcceleratedDriver:
     def drain(self, seconds: float = 600) -> None:
         """Let what is in flight land: callbacks, results, postbacks (after the last action).
         The job passes keep their busy pace (a pass every ``jobs_every``), as the platform's
-        workers do: an idle pace of five minutes would leave a batch queued at the run's
-        end (the daily revenue postbacks at midnight) pending through the drain."""
+        workers do, not the idle pace: a batch queued at the run's end (the daily revenue
+        postbacks at midnight) is sent within the drain's first passes."""
         end = self.clock.now() + timedelta(seconds=seconds)
         while self.clock.now() < end:
             self.advance_to(min(end, self.clock.now() + self.jobs_every))
