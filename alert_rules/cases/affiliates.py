@@ -10,6 +10,7 @@ from alert_rules.domains.affiliates import (
     DEAD,
     FTDS,
     GAP,
+    LAST_PASS,
     PENDING_AGE,
     POSTBACKS,
     QUALIFIED,
@@ -83,6 +84,17 @@ def retried(minutes: int, start: int, failures: int, idle: float = 3) -> list[fl
     return ages
 
 
+def heartbeat(minutes: int, age: float = 20, held: tuple[int, int] | None = None) -> Series:
+    """The dispatcher's last pass at each minute, ``age`` seconds before the scrape (a
+    pass every 30 s live and busy; the simulator's quiet-night pace is a minute). ``held``:
+    (from, to) minutes in which no pass ends (the last one before ``from`` stays)."""
+    values = [max(0.0, 60.0 * m - age) for m in range(minutes + 1)]
+    if held is not None:
+        start, end = held
+        values[start:end] = [values[start]] * (end - start)
+    return series(LAST_PASS, gauge_from(values))
+
+
 def healthy(minutes: int, surge: tuple[int, int] | None = None) -> tuple[Series, ...]:
     """A busy evening: topcasinos (two campaigns) and betguide convert 20 to 30 % of their
     registrations, 2 % of postback attempts fail and are retried, one FTD postback of
@@ -110,6 +122,7 @@ def healthy(minutes: int, surge: tuple[int, int] | None = None) -> tuple[Series,
         gap("betguide", "tips", (minutes, 0)),
         pending_age("topcasinos", retried(minutes, 100, 3)),
         pending_age("betguide", [3.0] * (minutes + 1)),
+        heartbeat(minutes),
     )
 
 
@@ -139,6 +152,7 @@ def quiet_affiliate(minutes: int, fail_at: int = 74) -> tuple[Series, ...]:
             gauge((fail_at, None), (2, 60), (minutes - fail_at - 2, None)),
             affiliate="nightowl",
         ),
+        heartbeat(minutes, age=85),  # the quiet-night pace: a pass a minute, a late scrape
     )
 
 
@@ -301,6 +315,41 @@ def cases() -> tuple[Case, ...]:
             ),
             (Silent("100m"), Silent("120m"), Silent("150m")),
             alerts=("PostbackFailureRate",),
+        ),
+        # -- PostbackDispatcherStalled
+        Case(
+            "the affiliate worker stalls from minute 60 to 100: no pass ends, none was due",
+            "incident",
+            (heartbeat(150, held=(60, 100)),),
+            (
+                Silent("62m"),
+                Fires("64m", {}, 260),
+                Fires("99m", {}, 2360),
+                Silent("101m"),
+            ),
+            incident_start="60m",
+            recovery="100m",
+            alerts=("PostbackDispatcherStalled",),
+        ),
+        Case(
+            "a pass held 3 minutes by an endpoint's 10 s timeouts; the platform down 10 minutes",
+            "guard",
+            (
+                series(
+                    LAST_PASS,
+                    f"{stale_after(heartbeat(100, held=(60, 64)).values)} _x9 "
+                    + gauge_from([60.0 * m - 20 for m in range(111, 151)]),
+                ),
+            ),
+            (
+                Silent("62m"),
+                Silent("63m"),
+                Silent("64m"),
+                Silent("104m"),
+                Silent("108m"),
+                Silent("120m"),
+            ),
+            alerts=("PostbackDispatcherStalled",),
         ),
         # -- PostbacksStuckPending
         Case(

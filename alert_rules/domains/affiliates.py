@@ -15,6 +15,7 @@ POSTBACKS = BY_NAME["igaming_postbacks"].exposed_name
 GAP = BY_NAME["igaming_ftd_postback_gap"].name
 DEAD = BY_NAME["igaming_postbacks_dead_letter"].name
 PENDING_AGE = BY_NAME["igaming_postbacks_pending_oldest_age_seconds"].name
+LAST_PASS = BY_NAME["igaming_postback_dispatcher_last_pass_timestamp_seconds"].name
 
 _UNITS = {"m": "minutes", "h": "hours"}
 
@@ -242,6 +243,65 @@ sum by (affiliate) (increase({POSTBACKS}{{outcome=~"failed|delivered"}}[$window]
     ),
 )
 
+# -- the dispatcher's heartbeat (platform) -------------------------------------------------
+
+# Three minutes without a pass: the worker passes every second (the simulator's quiet-night
+# pace is a minute, and a scrape is up to 30 s old), so a healthy dispatcher stays far below
+# it; a stalled one is told in about four minutes whatever the traffic, where
+# PostbacksStuckPending must wait for a postback to be queued and then five minutes more.
+DISPATCHER_MAX_SILENCE = 180
+
+POSTBACK_DISPATCHER_STALLED = Alert(
+    name="PostbackDispatcherStalled",
+    domain="affiliates",
+    team="affiliates",
+    severity="warning",
+    summary="The postback dispatcher has stopped passing: no postback leaves.",
+    description=(
+        "The postback dispatcher last finished a pass {value:dur} ago (it passes every "
+        "second): from now on no postback to any affiliate is sent."
+    ),
+    expr=f"time() - max({LAST_PASS}) > $max_silence_seconds",
+    for_="1m",
+    scope=(),
+    dashboard="affiliates",
+    detection="5m",
+    params={
+        "max_silence_seconds": Param(
+            DISPATCHER_MAX_SILENCE, "seconds since the dispatcher's last pass that fire"
+        ),
+    },
+    catches=(Catch("postback_dispatcher_stall"),),
+    runbook=Runbook(
+        meaning="The platform's postback dispatcher (`dispatch_due`, run by the affiliate "
+        "worker every second) sets `igaming_postback_dispatcher_last_pass_timestamp_seconds` "
+        "at the end of every pass, whether a postback was due or not: its heartbeat. No "
+        "pass for `max_silence_seconds` on any instance means the worker is stuck, paused "
+        "or dead while the platform still serves (the series is scraped): every postback "
+        "queued from now on waits. It does not need traffic, so it warns on a quiet day "
+        "long before PostbacksStuckPending (which waits for a postback to be queued, then "
+        "five minutes) or the FTD alerts. A platform whose metrics do not carry the "
+        "heartbeat (an operator's own, read through the contract views) never fires it; "
+        "PostbacksStuckPending covers it there. It resolves at the first pass.",
+        impact="Every affiliate's tracker misses the conversions from the stall on; "
+        "nothing is lost yet: the jobs wait in `postback_jobs` and are sent at the first pass.",
+        diagnosis=(
+            "The worker's log: 'affiliate worker pass failed' on every pass (a pass that "
+            "fails never beats), a pause by an injected fault ('postback delivery paused'), "
+            "or nothing at all (the thread is blocked: a pass waiting on a lock, or on one "
+            "endpoint's 10 s timeouts a hundred postbacks long).",
+            "Database locks held on `postback_jobs`: PostgresLockWaits and "
+            "LongRunningTransaction on the platform's database.",
+        ),
+        mitigation=(
+            "Restart the affiliate worker; the pending postbacks are sent within seconds "
+            "(leases expire after 60 s, so another instance may take them over).",
+            "Tell the affiliate managers the stall's start and end: trackers that dedupe "
+            "by conversion count the late postbacks once.",
+        ),
+    ),
+)
+
 # -- postbacks that do not leave (state exporter) ------------------------------------------
 
 # Five minutes: three failed attempts in a row (30 s + 1 + 2 minutes of back-off) stay
@@ -414,6 +474,7 @@ ALERTS = (
     FTD_POSTBACKS_STOPPED,
     FTD_POSTBACK_GAP,
     POSTBACK_FAILURE_RATE,
+    POSTBACK_DISPATCHER_STALLED,
     POSTBACKS_STUCK_PENDING,
     POSTBACKS_DEAD_LETTERED,
     AFFILIATE_CONVERSION_ANOMALY,
@@ -424,5 +485,8 @@ DOMAIN = Domain(
     name="affiliates",
     recordings=(),
     alerts=ALERTS,
-    about="Affiliates: FTD postbacks stopped, missing, failing, dead-lettered; conversion fraud.",
+    about=(
+        "Affiliates: FTD postbacks stopped, missing, failing, dead-lettered; the dispatcher "
+        "stalled; conversion fraud."
+    ),
 )

@@ -23,6 +23,7 @@ GAP_OLDEST = m("igaming_ftd_postback_gap_oldest_age_seconds")
 DEAD = m("igaming_postbacks_dead_letter")
 PENDING = m("igaming_postbacks_pending")
 PENDING_OLDEST = m("igaming_postbacks_pending_oldest_age_seconds")
+LAST_PASS = m("igaming_postback_dispatcher_last_pass_timestamp_seconds")
 
 PAIR = (var("affiliate"), var("campaign"))
 AFFILIATE = var("affiliate")
@@ -37,6 +38,7 @@ def board(src: AlertSource) -> Board:
     gap_limit = src.limit("FtdPostbackGap", "max_gap", op=">", counts=True)
     dead_limit = src.limit("PostbacksDeadLettered", "max_dead", op=">", counts=True)
     pending_limit = src.limit("PostbacksStuckPending", "max_age_seconds", op=">")
+    silence_limit = src.limit("PostbackDispatcherStalled", "max_silence_seconds", op=">")
 
     def failure_ratio(by: str) -> str:
         failed = sum_by(
@@ -236,7 +238,7 @@ def board(src: AlertSource) -> Board:
             min_=0,
             desc="Postbacks queued and not yet delivered nor given up: waiting for their first "
             "attempt or a retry (no series: none pending).",
-            w=12,
+            w=8,
         ),
         timeseries(
             "Oldest pending postback by affiliate",
@@ -245,7 +247,19 @@ def board(src: AlertSource) -> Board:
             min_=0,
             limits=[pending_limit],
             links=runbook_links(src, "PostbacksStuckPending"),
-            w=12,
+            w=8,
+        ),
+        timeseries(
+            "Postback dispatcher: time since its last pass",
+            Q(f"time() - max({LAST_PASS})", "since the last pass"),
+            unit="s",
+            min_=0,
+            desc="The dispatcher's heartbeat: it passes every second, postbacks due or not. "
+            "Rising: it is stalled and no postback leaves (no series: a platform that does "
+            "not export it).",
+            limits=[silence_limit],
+            links=runbook_links(src, "PostbackDispatcherStalled"),
+            w=8,
         ),
     ]
     return Board(
