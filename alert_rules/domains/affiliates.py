@@ -105,15 +105,16 @@ sum by (affiliate) (increase({POSTBACKS}[$takes_postbacks])) > 0""",
             "`last_error`. 4xx: wrong URL template, wrong secret, or our clock more than 300 s off "
             "(receivers refuse the signature's timestamp); 5xx, timeout, connect_error: their "
             "endpoint is down.",
-            "If every affiliate stopped getting postbacks, the affiliate worker (`run_worker`: "
-            "outbox consumer + dispatcher) is down or stuck: check its process and its log for "
-            "'affiliate worker pass failed'.",
+            "If every affiliate stopped getting postbacks, the platform's background jobs "
+            "(`platform serve`'s `platform-jobs` thread: outbox consumer, dispatcher) are "
+            "stuck or failing (PostbackDispatcherStalled): its log says 'background job "
+            "postbacks failed' or 'background job outbox failed'.",
             "If there are no jobs for the new FTDs, check whether the affiliate was deactivated "
             "or its postback URL template emptied (`PUT /affiliates/<affiliate>`): inactive "
             "affiliates get no jobs.",
         ),
         mitigation=(
-            "Worker down or stuck: restart it; pending jobs are delivered on their own.",
+            "Jobs thread stuck: restart `platform serve`; pending jobs are delivered on their own.",
             "Their endpoint down: the affiliate manager tells the affiliate (with the status "
             "codes seen) and watches PostbacksDeadLettered.",
             "Wrong URL template or secret: fix it with `PUT /affiliates/<affiliate>`. " + _REPLAY,
@@ -254,14 +255,14 @@ DISPATCHER_MAX_SILENCE = 180
 POSTBACK_DISPATCHER_STALLED = Alert(
     name="PostbackDispatcherStalled",
     domain="affiliates",
-    team="affiliates",
+    team="sre",
     severity="warning",
     summary="The postback dispatcher has stopped passing: no postback leaves.",
     description=(
         "The postback dispatcher last finished a pass {value:dur} ago (it passes every "
         "second): from now on no postback to any affiliate is sent."
     ),
-    expr=f"time() - max({LAST_PASS}) > $max_silence_seconds",
+    expr=f"time() - max({LAST_PASS} > 0) > $max_silence_seconds",
     for_="1m",
     scope=(),
     dashboard="affiliates",
@@ -273,29 +274,38 @@ POSTBACK_DISPATCHER_STALLED = Alert(
     },
     catches=(Catch("postback_dispatcher_stall"),),
     runbook=Runbook(
-        meaning="The platform's postback dispatcher (`dispatch_due`, run by the affiliate "
-        "worker every second) sets `igaming_postback_dispatcher_last_pass_timestamp_seconds` "
-        "at the end of every pass, whether a postback was due or not: its heartbeat. No "
-        "pass for `max_silence_seconds` on any instance means the worker is stuck, paused "
-        "or dead while the platform still serves (the series is scraped): every postback "
-        "queued from now on waits. It does not need traffic, so it warns on a quiet day "
-        "long before PostbacksStuckPending (which waits for a postback to be queued, then "
-        "five minutes) or the FTD alerts. A platform whose metrics do not carry the "
-        "heartbeat (an operator's own, read through the contract views) never fires it; "
-        "PostbacksStuckPending covers it there. It resolves at the first pass.",
-        impact="Every affiliate's tracker misses the conversions from the stall on; "
-        "nothing is lost yet: the jobs wait in `postback_jobs` and are sent at the first pass.",
+        meaning="The platform's postback dispatcher (`dispatch_due`, run every second by "
+        "`platform serve`'s background jobs thread, `platform-jobs`, between the outbox "
+        "consumer and the settlement, KYC-retry and bonus jobs) sets "
+        "`igaming_postback_dispatcher_last_pass_timestamp_seconds` at the end of every "
+        "pass, whether a postback was due or not: its heartbeat (0 until the first pass, "
+        "which the rule ignores). No pass for `max_silence_seconds` on any instance means "
+        "the jobs thread is stuck, paused or failing while the platform still serves (the "
+        "series is scraped): every postback queued from now on waits. It needs no traffic, "
+        "so it warns on a quiet day long before PostbacksStuckPending (which waits for a "
+        "postback to be queued, then five minutes) or the FTD alerts. SRE's: the fix is in "
+        "the platform; the affiliate managers hear of it from PostbacksStuckPending. A "
+        "platform whose metrics do not carry the heartbeat (an operator's own, read "
+        "through the contract views) never fires it; PostbacksStuckPending covers it "
+        "there. It resolves at the next pass.",
+        impact="Every affiliate's tracker misses the conversions from the stall on. Nothing "
+        "is lost yet: postbacks wait in `postback_jobs` (and, if the whole jobs thread is "
+        "blocked, conversions wait in the outbox: OutboxBacklogGrowing) and are sent once "
+        "passes resume.",
         diagnosis=(
-            "The worker's log: 'affiliate worker pass failed' on every pass (a pass that "
-            "fails never beats), a pause by an injected fault ('postback delivery paused'), "
-            "or nothing at all (the thread is blocked: a pass waiting on a lock, or on one "
-            "endpoint's 10 s timeouts a hundred postbacks long).",
-            "Database locks held on `postback_jobs`: PostgresLockWaits and "
-            "LongRunningTransaction on the platform's database.",
+            "The platform's log: 'background job postbacks failed; retried on the next "
+            "pass' on every pass (a pass that fails never beats), 'postback delivery "
+            "paused by an injected fault', or nothing at all: the thread is blocked.",
+            "A blocked thread: the jobs run one after another, so a KYC retry pass waiting "
+            "on the vendor's timeouts (KycVendorDown), a settlement pass on a locked "
+            "table, or one affiliate's endpoint timing out (10 s each, up to 100 postbacks "
+            "a pass) holds the dispatcher too; PostgresLockWaits and "
+            "LongRunningTransaction for the database.",
         ),
         mitigation=(
-            "Restart the affiliate worker; the pending postbacks are sent within seconds "
-            "(leases expire after 60 s, so another instance may take them over).",
+            "Restart `platform serve` (the jobs thread runs in it); pending postbacks are "
+            "sent at the first passes, a hundred a pass, once the stuck pass's 60-second "
+            "leases expire.",
             "Tell the affiliate managers the stall's start and end: trackers that dedupe "
             "by conversion count the late postbacks once.",
         ),
@@ -351,15 +361,16 @@ POSTBACKS_STUCK_PENDING = Alert(
         "optimises and pays on postbacks within the hour. Nothing is lost yet: the jobs are "
         "retried, then dead-lettered about an hour after the first attempt.",
         diagnosis=(
-            "Every affiliate at once: our affiliate worker (`run_worker`: outbox consumer + "
-            "postback dispatcher) is down or stuck; check its process and its log for "
-            "'affiliate worker pass failed'.",
+            "Every affiliate at once: our dispatcher (`platform serve`'s background jobs) "
+            "is stuck or failing: PostbackDispatcherStalled fires first where the platform "
+            "exports its heartbeat; its log says 'background job postbacks failed'.",
             f"One affiliate: list its jobs with {_list_jobs('pending')}; `attempts` above 0 "
             "with `last_status_code` 5xx, timeout or connect_error: their endpoint is down "
             "(PostbackFailureRate follows); 4xx: our URL template, secret or clock.",
         ),
         mitigation=(
-            "Worker down or stuck: restart it; the pending jobs are sent within seconds.",
+            "Jobs thread stuck: restart `platform serve`; the pending jobs are sent at its "
+            "first passes.",
             "Their endpoint down: the affiliate manager tells the affiliate, with the status "
             "codes seen, and watches PostbacksDeadLettered.",
         ),

@@ -507,8 +507,10 @@ OUTBOX_BACKLOG = Alert(
         "commissions. Nothing is lost: the cursor is durable and the consumer catches up "
         "idempotently.",
         diagnosis=(
-            "Is the affiliate worker (`run_worker`: outbox consumer + postback dispatcher) "
-            "running? Read its log for 'affiliate worker pass failed' and the exception.",
+            "Are the platform's background jobs (`platform serve`'s `platform-jobs` thread: "
+            "outbox consumer, postback dispatcher) running? Read its log for 'background "
+            "job outbox failed' and the exception (PostbackDispatcherStalled: the thread "
+            "has stopped passing).",
             "Look at the cursor (`pw_outbox_cursors`: last_id, held_since, updated_at): "
             "`updated_at` not moving means the worker is not running or fails every pass; "
             "`held_since` set means it waits at a gap in the outbox ids.",

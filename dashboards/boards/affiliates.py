@@ -251,12 +251,12 @@ def board(src: AlertSource) -> Board:
         ),
         timeseries(
             "Postback dispatcher: time since its last pass",
-            Q(f"time() - max({LAST_PASS})", "since the last pass"),
+            Q(f"time() - max({LAST_PASS} > 0)", "since the last pass"),
             unit="s",
             min_=0,
             desc="The dispatcher's heartbeat: it passes every second, postbacks due or not. "
-            "Rising: it is stalled and no postback leaves (no series: a platform that does "
-            "not export it).",
+            "Rising: it is stalled and no postback leaves (no series: before the first "
+            "pass, or a platform that does not export it).",
             limits=[silence_limit],
             links=runbook_links(src, "PostbackDispatcherStalled"),
             w=8,
